@@ -1,0 +1,111 @@
+# ludvae build. `make test` on a fresh Debian 12 machine installs what is
+# missing (apt), builds the libtorch shim and the Go code, and runs every test.
+#
+#   make deps     install libtorch-dev, python3-torch, ... through apt if missing
+#   make shim     bin/libludvae_shim.so (CPU, or CUDA when libtorch has CUDA and nvcc exists)
+#   make build    bin/ludvae
+#   make test     everything above, then every Go test (Python's torch checks our files)
+#   make bench    the fused-kernel benchmarks
+#
+# LIBTORCH=DIR builds against an unpacked libtorch or a pip torch package
+# folder instead of Debian's libtorch (see third_party/README.md).
+
+SHELL := /bin/bash
+GO ?= go
+CXX ?= g++
+NVCC ?= $(shell command -v nvcc 2>/dev/null || echo $(CUDA_HOME)/bin/nvcc)
+CUDA_HOME ?= /usr/local/cuda
+CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90
+# GPU=0 forces a CPU shim even when libtorch and nvcc could build a CUDA one.
+GPU ?= auto
+APT_PACKAGES := libtorch-dev python3-torch python3-numpy g++ make
+PY := /usr/bin/python3
+
+BUILD := build/shim
+SHIM := bin/libludvae_shim.so
+SHIM_SRC := $(wildcard torchbind/shim/*.cpp)
+SHIM_CU := $(wildcard torchbind/shim/*.cu)
+SHIM_HDR := $(wildcard torchbind/shim/*.h)
+
+# find-libtorch.sh output, evaluated once per make run (and never for deps).
+ifeq ($(filter deps clean,$(MAKECMDGOALS)),)
+$(foreach line,$(shell LIBTORCH=$(LIBTORCH) ./third_party/find-libtorch.sh 2>/dev/null | tr ' ' '~'),$(eval $(subst ~, ,$(line))))
+endif
+
+WITH_CUDA := 0
+ifeq ($(TORCH_CUDA),1)
+ifneq ($(GPU),0)
+ifneq ($(wildcard $(NVCC)),)
+WITH_CUDA := 1
+endif
+endif
+endif
+
+CXXFLAGS := -std=c++17 -O2 -fPIC -Wall -Wno-unused-function -D_GLIBCXX_USE_CXX11_ABI=$(TORCH_ABI) $(TORCH_INC)
+LDLIBS := -L$(TORCH_LIBDIR) -Wl,-rpath,$(TORCH_LIBDIR) -Wl,--no-as-needed -ltorch -ltorch_cpu -lc10
+OBJS := $(patsubst torchbind/shim/%.cpp,$(BUILD)/%.o,$(SHIM_SRC))
+ifeq ($(WITH_CUDA),1)
+CXXFLAGS += -DLV_WITH_CUDA -isystem $(CUDA_HOME)/include
+LDLIBS += -ltorch_cuda -lc10_cuda -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart
+OBJS += $(patsubst torchbind/shim/%.cu,$(BUILD)/%.cu.o,$(SHIM_CU))
+endif
+
+# Debian's libtorch starts with one intra-op thread; ludvae sets its own count,
+# and tests see all cores through this too.
+export OMP_NUM_THREADS ?= $(shell nproc)
+
+.PHONY: all deps shim build test test-go bench vet clean libtorch-info
+
+all: build
+
+deps:
+	@missing=""; \
+	if [ -z "$(LIBTORCH)" ] && [ ! -f /usr/include/torch/script.h ]; then missing="$$missing libtorch-dev"; fi; \
+	if ! $(PY) -c 'import torch' >/dev/null 2>&1; then missing="$$missing python3-torch python3-numpy"; fi; \
+	if ! command -v $(CXX) >/dev/null 2>&1; then missing="$$missing g++"; fi; \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $(APT_PACKAGES); \
+	fi
+
+libtorch-info:
+	@echo "libtorch $(TORCH_VERSION) at $(TORCH_LIBDIR) (cxx11 abi $(TORCH_ABI), cuda $(TORCH_CUDA)); shim with CUDA: $(WITH_CUDA)"
+
+shim: deps
+	@$(MAKE) --no-print-directory $(SHIM)
+
+$(BUILD)/%.o: torchbind/shim/%.cpp $(SHIM_HDR) $(BUILD)/flags
+	@mkdir -p $(BUILD)
+	$(CXX) $(CXXFLAGS) -c $< -o $@
+
+$(BUILD)/%.cu.o: torchbind/shim/%.cu $(SHIM_HDR) $(BUILD)/flags
+	@mkdir -p $(BUILD)
+	$(NVCC) -std=c++17 -O3 -Xcompiler -fPIC $(CUDA_ARCH) -c $< -o $@
+
+# Rebuild every object when the libtorch or the CUDA choice changes.
+$(BUILD)/flags: FORCE
+	@mkdir -p $(BUILD)
+	@echo "$(CXXFLAGS) $(LDLIBS)" | cmp -s - $@ || echo "$(CXXFLAGS) $(LDLIBS)" > $@
+
+$(SHIM): $(OBJS)
+	@mkdir -p bin
+	$(CXX) -shared -o $@ $(OBJS) $(LDLIBS)
+
+FORCE:
+
+build: shim
+	$(GO) build -o bin/ludvae ./cmd/ludvae
+
+vet: shim
+	$(GO) vet ./...
+
+test: build
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 30m ./...
+
+bench: shim
+	$(GO) test -run '^$$' -bench . -benchtime 20x ./torchbind/
+
+clean:
+	rm -rf build bin

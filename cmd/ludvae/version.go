@@ -1,0 +1,28 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/pflag"
+
+	"github.com/ludvae/ludvae/torchbind"
+)
+
+func runVersion(args []string) error {
+	fs := pflag.NewFlagSet("version", pflag.ContinueOnError)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	fmt.Printf("libtorch %s\nshim build: %s\n", torchbind.LibtorchVersion(), torchbind.BuildKind())
+	torchbind.SetNumThreads(0)
+	fmt.Printf("devices: cpu (%d threads)", torchbind.NumThreads())
+	for i := 0; i < torchbind.CUDADeviceCount(); i++ {
+		name, err := torchbind.CUDADeviceName(i)
+		if err != nil {
+			return err
+		}
+		fmt.Printf(", cuda:%d (%s)", i, name)
+	}
+	fmt.Println()
+	return nil
+}

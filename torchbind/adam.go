@@ -1,0 +1,211 @@
+package torchbind
+
+// #include "ludvae.h"
+import "C"
+
+import (
+	"fmt"
+	"runtime"
+)
+
+// AdamConfig holds Adam's hyper-parameters, with torch.optim.Adam's names.
+type AdamConfig struct {
+	LR          float64
+	Beta1       float64
+	Beta2       float64
+	Eps         float64
+	WeightDecay float64
+}
+
+// DefaultAdam is torch.optim.Adam's default configuration with lr 1e-4.
+var DefaultAdam = AdamConfig{LR: 1e-4, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}
+
+// AdamState is the per-parameter state, as in torch's optimizer state dict.
+type AdamState struct {
+	Step     float64
+	ExpAvg   *Tensor
+	ExpAvgSq *Tensor
+}
+
+// Adam is torch.optim.Adam (no amsgrad) over an ordered list of parameters.
+// Its update is PyTorch's single-tensor implementation, operation for
+// operation, and its state is readable and writable in the layout of
+// torch's optimizer state_dict.
+type Adam struct {
+	Config AdamConfig
+	Params []*Tensor
+	State  []AdamState // State[i] belongs to Params[i]; ExpAvg nil before the first step
+}
+
+// NewAdam returns an optimizer over params.
+func NewAdam(params []*Tensor, cfg AdamConfig) *Adam {
+	return &Adam{Config: cfg, Params: params, State: make([]AdamState, len(params))}
+}
+
+// Step applies one update to every parameter that has a gradient.
+func (a *Adam) Step() {
+	c := a.Config
+	for i, p := range a.Params {
+		g := p.Grad()
+		if g == nil {
+			continue
+		}
+		s := &a.State[i]
+		if s.ExpAvg == nil {
+			NoGrad(func() {
+				s.ExpAvg = ZerosLike(p).Persist()
+				s.ExpAvgSq = ZerosLike(p).Persist()
+			})
+		}
+		s.Step++
+		check("adam", C.lv_adam_update(p.ptr(), g.ptr(), s.ExpAvg.ptr(), s.ExpAvgSq.ptr(),
+			C.double(s.Step), C.double(c.LR), C.double(c.Beta1), C.double(c.Beta2), C.double(c.Eps), C.double(c.WeightDecay)))
+		runtime.KeepAlive(p)
+		g.Close()
+	}
+}
+
+// ZeroGrad drops every parameter's gradient.
+func (a *Adam) ZeroGrad() {
+	for _, p := range a.Params {
+		p.ZeroGrad()
+	}
+}
+
+// Close frees the optimizer state.
+func (a *Adam) Close() {
+	for i := range a.State {
+		a.State[i].ExpAvg.Close()
+		a.State[i].ExpAvgSq.Close()
+		a.State[i] = AdamState{}
+	}
+}
+
+// StateDict returns the optimizer's state in the layout of torch's
+// Optimizer.state_dict(): {"state": {i: {"step", "exp_avg", "exp_avg_sq"}},
+// "param_groups": [{"lr", "betas", "eps", "weight_decay", "amsgrad", ...,
+// "params": [0..n-1]}]}, ready for Save.
+func (a *Adam) StateDict() *Dict {
+	state := NewDict()
+	for i, s := range a.State {
+		if s.ExpAvg == nil {
+			continue
+		}
+		st := NewDict()
+		st.Set("step", Scalar(float32(s.Step)))
+		st.Set("exp_avg", s.ExpAvg)
+		st.Set("exp_avg_sq", s.ExpAvgSq)
+		state.Set(int64(i), st)
+	}
+	ids := make([]any, len(a.Params))
+	for i := range ids {
+		ids[i] = int64(i)
+	}
+	c := a.Config
+	group := NewDict()
+	group.Set("lr", c.LR)
+	group.Set("betas", Tuple{c.Beta1, c.Beta2})
+	group.Set("eps", c.Eps)
+	group.Set("weight_decay", c.WeightDecay)
+	group.Set("amsgrad", false)
+	group.Set("maximize", false)
+	group.Set("foreach", nil)
+	group.Set("capturable", false)
+	group.Set("params", ids)
+	sd := NewDict()
+	sd.Set("state", state)
+	sd.Set("param_groups", []any{group})
+	return sd
+}
+
+// LoadStateDict restores state written by StateDict or by torch's
+// Adam.state_dict() for the same parameter list. Tensors are copied onto the
+// parameters' devices and dtypes.
+func (a *Adam) LoadStateDict(sd *Dict) error {
+	return Try(func() { a.loadStateDict(sd) })
+}
+
+func (a *Adam) loadStateDict(sd *Dict) {
+	gv, _ := sd.Get("param_groups")
+	groups := asList(gv)
+	if len(groups) != 1 {
+		fail("adam state", "expected one param group, found %d", len(groups))
+	}
+	g, ok := groups[0].(*Dict)
+	if !ok {
+		fail("adam state", "param group is %T, expected a dict", groups[0])
+	}
+	if ids, _ := g.Get("params"); len(asList(ids)) != len(a.Params) {
+		fail("adam state", "state has %d parameters, the model %d", len(asList(ids)), len(a.Params))
+	}
+	if lr, ok := g.Get("lr"); ok {
+		a.Config.LR = toFloat(lr)
+	}
+	if b, ok := g.Get("betas"); ok {
+		bs := asList(b)
+		if len(bs) == 2 {
+			a.Config.Beta1, a.Config.Beta2 = toFloat(bs[0]), toFloat(bs[1])
+		}
+	}
+	if e, ok := g.Get("eps"); ok {
+		a.Config.Eps = toFloat(e)
+	}
+	if w, ok := g.Get("weight_decay"); ok {
+		a.Config.WeightDecay = toFloat(w)
+	}
+	sv, _ := sd.Get("state")
+	state, _ := sv.(*Dict)
+	if state == nil {
+		fail("adam state", "missing \"state\" dict")
+	}
+	a.Close()
+	for i, k := range state.Keys {
+		idx, ok := k.(int64)
+		if !ok || idx < 0 || int(idx) >= len(a.Params) {
+			fail("adam state", "state key %v is not a parameter index below %d", k, len(a.Params))
+		}
+		st, ok := state.Values[i].(*Dict)
+		if !ok {
+			fail("adam state", "state %d is %T, expected a dict", idx, state.Values[i])
+		}
+		p := a.Params[idx]
+		get := func(name string) *Tensor {
+			v, _ := st.Get(name)
+			t, ok := v.(*Tensor)
+			if !ok {
+				fail("adam state", "state %d: %q is %T, expected a tensor", idx, name, v)
+			}
+			if fmt.Sprint(t.Shape()) != fmt.Sprint(p.Shape()) {
+				fail("adam state", "state %d: %q has shape %v, parameter %v", idx, name, t.Shape(), p.Shape())
+			}
+			var c *Tensor
+			NoGrad(func() { c = t.To(p.DType(), p.Device()).Contiguous().Persist() })
+			return c
+		}
+		stepV, _ := st.Get("step")
+		a.State[idx] = AdamState{Step: toFloat(stepV), ExpAvg: get("exp_avg"), ExpAvgSq: get("exp_avg_sq")}
+	}
+}
+
+func asList(v any) []any {
+	switch l := v.(type) {
+	case []any:
+		return l
+	case Tuple:
+		return l
+	}
+	return nil
+}
+
+func toFloat(v any) float64 {
+	switch x := v.(type) {
+	case float64:
+		return x
+	case int64:
+		return float64(x)
+	case *Tensor:
+		return x.Item()
+	}
+	fail("value", "expected a number, found %T", v)
+	return 0
+}

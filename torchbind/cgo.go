@@ -1,0 +1,26 @@
+// Package torchbind is ludvae's binding to libtorch: tensors, autograd, the
+// Adam optimizer, serialization in PyTorch's zip format, TorchScript modules
+// and the fused kernels of the LUD-VAE method.
+//
+// Go sees only the C header shim/ludvae.h; the shim (bin/libludvae_shim.so,
+// built by `make shim`) is compiled against whatever libtorch is present, CPU
+// or CUDA, so the same Go binary runs against either.
+//
+// # Errors
+//
+// Tensor operations panic with a *Error carrying libtorch's message, so that
+// model code reads like the mathematics. Every public entry point of ludvae
+// (a training step, Translate, Load, Save) runs its body under Try, which turns
+// such a panic back into an ordinary error.
+//
+// # Memory
+//
+// libtorch memory is invisible to Go's garbage collector. Tensors are released
+// deterministically: either explicitly with Close, or all at once by closing
+// the Scope they were created in. Finalizers only catch what was forgotten.
+package torchbind
+
+// #cgo CFLAGS: -I${SRCDIR}/shim
+// #cgo LDFLAGS: -L${SRCDIR}/../bin -lludvae_shim -Wl,-rpath,${SRCDIR}/../bin
+// #include "ludvae.h"
+import "C"

@@ -1,0 +1,186 @@
+/*
+ * ludvae.h - the C ABI of ludvae's libtorch shim (libludvae_shim.so).
+ *
+ * One convention everywhere:
+ *   - Every fallible function returns lv_err: NULL on success, otherwise a
+ *     malloc'd message (libtorch's, without backtrace) that the caller frees
+ *     with lv_err_free. Results come back through out-parameters.
+ *     There is no thread-local "last error".
+ *   - Tensors, generators and script modules are opaque handles owned by the
+ *     caller and released with lv_tensor_free / lv_generator_free /
+ *     lv_jit_free. A NULL tensor handle means "undefined tensor" (no bias,
+ *     no gradient, ...).
+ *   - Shapes, dims and sizes are int64_t arrays with an explicit length.
+ *   - dtype is an LV_* code below; a device is (LV_CPU|LV_CUDA, index).
+ *   - Operation families take an op code (LV_OP_*) so that the header stays
+ *     short; each code is the ATen function of the same name.
+ * No C++ type crosses this header, so one Go binary runs against a CPU or a
+ * CUDA build of the shim.
+ */
+#ifndef LUDVAE_SHIM_H
+#define LUDVAE_SHIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef char *lv_err;
+typedef struct lv_tensor_s *lv_tensor;
+typedef struct lv_generator_s *lv_generator;
+typedef struct lv_jit_s *lv_jit;
+
+void lv_err_free(lv_err e);
+
+/* dtypes (same order as torchbind/pickle.DType) */
+enum { LV_F32, LV_F64, LV_F16, LV_BF16, LV_U8, LV_I8, LV_I16, LV_I32, LV_I64, LV_BOOL };
+/* device types */
+enum { LV_CPU = 0, LV_CUDA = 1 };
+
+/* ---- runtime ---- */
+const char *lv_libtorch_version(void); /* static string, e.g. "1.13.1" */
+const char *lv_build_kind(void);       /* "CPU" or "CUDA" */
+int lv_cuda_device_count(void);
+lv_err lv_cuda_device_name(int index, char *buf, size_t cap);
+lv_err lv_cuda_synchronize(int index);
+lv_err lv_cuda_memory(int index, int64_t *allocated, int64_t *peak);
+lv_err lv_cuda_reset_peak(int index);
+void lv_set_num_threads(int n);
+int lv_get_num_threads(void);
+void lv_manual_seed(uint64_t seed);
+
+/* ---- tensor lifecycle and inspection ---- */
+void lv_tensor_free(lv_tensor t);
+lv_err lv_from_data(const void *data, const int64_t *shape, int ndim, int dtype, lv_tensor *out);
+lv_err lv_copy_to(lv_tensor t, void *dst, size_t nbytes); /* row-major, on CPU */
+lv_err lv_as_strided(lv_tensor t, const int64_t *shape, const int64_t *stride, int ndim,
+                     int64_t offset, lv_tensor *out);
+int lv_ndim(lv_tensor t);
+void lv_shape(lv_tensor t, int64_t *out); /* out has lv_ndim entries */
+int lv_dtype(lv_tensor t);
+void lv_device(lv_tensor t, int *type, int *index);
+int lv_requires_grad(lv_tensor t);
+int lv_is_contiguous(lv_tensor t, int channels_last);
+lv_err lv_item(lv_tensor t, double *out);
+lv_err lv_to(lv_tensor t, int dtype, int dev_type, int dev_index, lv_tensor *out);
+lv_err lv_clone(lv_tensor t, lv_tensor *out);
+lv_err lv_shallow(lv_tensor t, lv_tensor *out); /* a new handle to the same tensor */
+
+/* ---- creation ---- */
+lv_err lv_full(const int64_t *shape, int ndim, double value, int dtype, int dev_type,
+               int dev_index, lv_tensor *out);
+/* kind: 0 uniform [0,1), 1 standard normal; gen may be NULL (default generator) */
+lv_err lv_random(const int64_t *shape, int ndim, int kind, int dtype, int dev_type,
+                 int dev_index, lv_generator gen, lv_tensor *out);
+lv_err lv_arange(int64_t n, int dtype, int dev_type, int dev_index, lv_tensor *out);
+
+/* ---- generators (CPU; CUDA ones where built with CUDA) ---- */
+lv_err lv_generator_new(uint64_t seed, int dev_type, int dev_index, lv_generator *out);
+void lv_generator_free(lv_generator g);
+lv_err lv_generator_get_state(lv_generator g, lv_tensor *out);
+lv_err lv_generator_set_state(lv_generator g, lv_tensor state);
+
+/* ---- elementwise ---- */
+enum {
+  LV_OP_NEG, LV_OP_EXP, LV_OP_LOG, LV_OP_SQRT, LV_OP_ABS, LV_OP_RELU, LV_OP_SIGMOID,
+  LV_OP_TANH, LV_OP_SQUARE, LV_OP_FLOOR, LV_OP_ROUND, LV_OP_SIGN, LV_OP_LOGICAL_NOT,
+  LV_OP_ISFINITE, LV_OP_RECIPROCAL
+};
+lv_err lv_unary(int op, lv_tensor a, lv_tensor *out);
+enum {
+  LV_OP_ADD, LV_OP_SUB, LV_OP_MUL, LV_OP_DIV, LV_OP_POW, LV_OP_MAXIMUM, LV_OP_MINIMUM,
+  LV_OP_EQ, LV_OP_NE, LV_OP_LT, LV_OP_LE, LV_OP_GT, LV_OP_GE, LV_OP_LOGICAL_AND,
+  LV_OP_LOGICAL_OR, LV_OP_ATAN2
+};
+lv_err lv_binary(int op, lv_tensor a, lv_tensor b, lv_tensor *out);
+lv_err lv_binary_scalar(int op, lv_tensor a, double b, lv_tensor *out);
+/* in place: a op= b (b may be NULL to use scalar s) */
+lv_err lv_binary_(int op, lv_tensor a, lv_tensor b, double s);
+lv_err lv_fill_(lv_tensor a, double value);
+lv_err lv_copy_(lv_tensor dst, lv_tensor src);
+lv_err lv_clamp(lv_tensor a, double lo, double hi, lv_tensor *out); /* NaN bound = none */
+lv_err lv_where(lv_tensor cond, lv_tensor a, lv_tensor b, lv_tensor *out);
+
+/* ---- reductions (ndims == 0: over all elements) ---- */
+enum { LV_OP_SUM, LV_OP_MEAN, LV_OP_AMAX, LV_OP_AMIN, LV_OP_VAR, LV_OP_STD, LV_OP_PROD };
+lv_err lv_reduce(int op, lv_tensor a, const int64_t *dims, int ndims, int keepdim,
+                 lv_tensor *out);
+lv_err lv_argmax(lv_tensor a, int64_t dim, int keepdim, lv_tensor *out);
+lv_err lv_matmul(lv_tensor a, lv_tensor b, lv_tensor *out);
+
+/* ---- shape ---- */
+lv_err lv_reshape(lv_tensor a, const int64_t *shape, int ndim, lv_tensor *out);
+lv_err lv_permute(lv_tensor a, const int64_t *dims, int ndim, lv_tensor *out);
+lv_err lv_expand(lv_tensor a, const int64_t *shape, int ndim, lv_tensor *out);
+/* memory format: 0 contiguous, 1 channels-last */
+lv_err lv_contiguous(lv_tensor a, int memory_format, lv_tensor *out);
+lv_err lv_narrow(lv_tensor a, int64_t dim, int64_t start, int64_t length, lv_tensor *out);
+lv_err lv_transpose(lv_tensor a, int64_t d0, int64_t d1, lv_tensor *out);
+lv_err lv_unsqueeze(lv_tensor a, int64_t dim, lv_tensor *out);
+lv_err lv_squeeze(lv_tensor a, int64_t dim, lv_tensor *out);
+lv_err lv_flip(lv_tensor a, const int64_t *dims, int ndims, lv_tensor *out);
+lv_err lv_rot90(lv_tensor a, int64_t k, int64_t d0, int64_t d1, lv_tensor *out);
+lv_err lv_cat(const lv_tensor *ts, int n, int64_t dim, lv_tensor *out);
+lv_err lv_stack(const lv_tensor *ts, int n, int64_t dim, lv_tensor *out);
+/* split into chunks of size; outs must hold ceil(size(dim)/size) handles */
+lv_err lv_split(lv_tensor a, int64_t size, int64_t dim, lv_tensor *outs, int cap, int *n);
+lv_err lv_index_select(lv_tensor a, int64_t dim, lv_tensor index, lv_tensor *out);
+lv_err lv_masked_select_rows(lv_tensor a, lv_tensor mask, lv_tensor *out); /* a[mask] */
+lv_err lv_index_copy(lv_tensor a, int64_t dim, lv_tensor index, lv_tensor src,
+                     lv_tensor *out);
+lv_err lv_nonzero(lv_tensor a, lv_tensor *out);
+/* pad order as torch.nn.functional.pad: (left, right, top, bottom) for 4 values;
+ * mode: 0 constant, 1 reflect, 2 replicate */
+lv_err lv_pad(lv_tensor a, const int64_t *pads, int npads, int mode, double value,
+              lv_tensor *out);
+
+/* ---- neural-network functions ---- */
+lv_err lv_conv2d(lv_tensor x, lv_tensor w, lv_tensor b, const int64_t *stride,
+                 const int64_t *padding, const int64_t *dilation, int64_t groups,
+                 lv_tensor *out);
+lv_err lv_batch_norm(lv_tensor x, lv_tensor w, lv_tensor b, lv_tensor running_mean,
+                     lv_tensor running_var, int training, double momentum, double eps,
+                     lv_tensor *out);
+/* mode: 0 nearest, 1 bilinear, 2 bicubic */
+lv_err lv_interpolate(lv_tensor x, int64_t out_h, int64_t out_w, int mode,
+                      int align_corners, int antialias, lv_tensor *out);
+/* reduction: 0 none, 1 mean, 2 sum */
+lv_err lv_mse_loss(lv_tensor a, lv_tensor b, int reduction, lv_tensor *out);
+
+/* ---- autograd ---- */
+lv_err lv_set_requires_grad(lv_tensor t, int requires_grad);
+lv_err lv_backward(lv_tensor t, lv_tensor grad, int retain_graph);
+lv_err lv_grad(lv_tensor t, lv_tensor *out); /* *out = NULL when no gradient */
+lv_err lv_set_grad(lv_tensor t, lv_tensor grad); /* grad NULL: drop the gradient */
+lv_err lv_detach(lv_tensor t, lv_tensor *out);
+/* grad mode is thread-local in libtorch: callers pin their OS thread around it */
+void lv_set_grad_enabled(int enabled, int *previous);
+
+/* ---- optimizer: one Adam update of one parameter, exactly torch.optim.Adam's
+ * single-tensor path; step is the already incremented step count ---- */
+lv_err lv_adam_update(lv_tensor param, lv_tensor grad, lv_tensor exp_avg,
+                      lv_tensor exp_avg_sq, double step, double lr, double beta1,
+                      double beta2, double eps, double weight_decay);
+
+/* ---- TorchScript ---- */
+lv_err lv_jit_new(const char *qualified_name, lv_jit *out);
+lv_err lv_jit_load(const char *path, int dev_type, int dev_index, lv_jit *out);
+void lv_jit_free(lv_jit m);
+lv_err lv_jit_register(lv_jit m, const char *name, lv_tensor t, int is_parameter);
+lv_err lv_jit_register_module(lv_jit m, const char *name, lv_jit sub);
+lv_err lv_jit_define(lv_jit m, const char *source);
+lv_err lv_jit_save(lv_jit m, const char *path);
+lv_err lv_jit_to(lv_jit m, int dev_type, int dev_index);
+/* calls method with the tensors, then the doubles, as positional arguments */
+lv_err lv_jit_call(lv_jit m, const char *method, const lv_tensor *ts, int nt,
+                   const double *ds, int nd, lv_tensor *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#include "kernels.h"
+
+#endif

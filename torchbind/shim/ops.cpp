@@ -1,0 +1,224 @@
+// ops.cpp - elementwise operations, reductions and shape functions.
+#include "common.h"
+
+using lv::R;
+using lv::T;
+using lv::wrap;
+
+namespace {
+
+at::Tensor unary(int op, const at::Tensor &a) {
+  switch (op) {
+    case LV_OP_NEG: return a.neg();
+    case LV_OP_EXP: return a.exp();
+    case LV_OP_LOG: return a.log();
+    case LV_OP_SQRT: return a.sqrt();
+    case LV_OP_ABS: return a.abs();
+    case LV_OP_RELU: return a.relu();
+    case LV_OP_SIGMOID: return a.sigmoid();
+    case LV_OP_TANH: return a.tanh();
+    case LV_OP_SQUARE: return a.square();
+    case LV_OP_FLOOR: return a.floor();
+    case LV_OP_ROUND: return a.round();
+    case LV_OP_SIGN: return a.sign();
+    case LV_OP_LOGICAL_NOT: return a.logical_not();
+    case LV_OP_ISFINITE: return a.isfinite();
+    case LV_OP_RECIPROCAL: return a.reciprocal();
+  }
+  TORCH_CHECK(false, "unknown unary op code ", op);
+}
+
+template <typename B>
+at::Tensor binary(int op, const at::Tensor &a, const B &b) {
+  switch (op) {
+    case LV_OP_ADD: return at::add(a, b);
+    case LV_OP_SUB: return at::sub(a, b);
+    case LV_OP_MUL: return at::mul(a, b);
+    case LV_OP_DIV: return at::div(a, b);
+    case LV_OP_POW: return at::pow(a, b);
+    case LV_OP_EQ: return at::eq(a, b);
+    case LV_OP_NE: return at::ne(a, b);
+    case LV_OP_LT: return at::lt(a, b);
+    case LV_OP_LE: return at::le(a, b);
+    case LV_OP_GT: return at::gt(a, b);
+    case LV_OP_GE: return at::ge(a, b);
+  }
+  TORCH_CHECK(false, "binary op code ", op, " is not defined for this operand kind");
+}
+
+at::Tensor binary_tensors(int op, const at::Tensor &a, const at::Tensor &b) {
+  switch (op) {
+    case LV_OP_MAXIMUM: return at::maximum(a, b);
+    case LV_OP_MINIMUM: return at::minimum(a, b);
+    case LV_OP_LOGICAL_AND: return at::logical_and(a, b);
+    case LV_OP_LOGICAL_OR: return at::logical_or(a, b);
+    case LV_OP_ATAN2: return at::atan2(a, b);
+  }
+  return binary(op, a, b);
+}
+
+void binary_inplace(int op, at::Tensor &a, const at::Tensor &b, double s) {
+  bool t = b.defined();
+  switch (op) {
+    case LV_OP_ADD: t ? a.add_(b) : a.add_(s); return;
+    case LV_OP_SUB: t ? a.sub_(b) : a.sub_(s); return;
+    case LV_OP_MUL: t ? a.mul_(b) : a.mul_(s); return;
+    case LV_OP_DIV: t ? a.div_(b) : a.div_(s); return;
+  }
+  TORCH_CHECK(false, "in-place op code ", op, " is not supported");
+}
+
+at::Tensor reduce(int op, const at::Tensor &a, at::IntArrayRef dims, bool keep) {
+  bool all = dims.empty();
+  switch (op) {
+    case LV_OP_SUM: return all ? a.sum() : a.sum(dims, keep);
+    case LV_OP_MEAN: return all ? a.mean() : a.mean(dims, keep);
+    case LV_OP_AMAX: return a.amax(dims, keep);
+    case LV_OP_AMIN: return a.amin(dims, keep);
+    case LV_OP_VAR: return all ? a.var() : a.var(dims, /*unbiased=*/true, keep);
+    case LV_OP_STD: return all ? a.std() : a.std(dims, /*unbiased=*/true, keep);
+    case LV_OP_PROD:
+      TORCH_CHECK(dims.size() <= 1, "prod reduces one dim at a time");
+      return all ? a.prod() : a.prod(dims[0], keep);
+  }
+  TORCH_CHECK(false, "unknown reduction op code ", op);
+}
+
+std::vector<at::Tensor> tensors(const lv_tensor *ts, int n) {
+  std::vector<at::Tensor> v;
+  v.reserve(n);
+  for (int i = 0; i < n; i++) v.push_back(R(ts[i], "list element"));
+  return v;
+}
+
+}  // namespace
+
+extern "C" {
+
+lv_err lv_unary(int op, lv_tensor a, lv_tensor *out) {
+  LV_TRY(*out = wrap(unary(op, R(a, "a"))))
+}
+
+lv_err lv_binary(int op, lv_tensor a, lv_tensor b, lv_tensor *out) {
+  LV_TRY(*out = wrap(binary_tensors(op, R(a, "a"), R(b, "b"))))
+}
+
+lv_err lv_binary_scalar(int op, lv_tensor a, double b, lv_tensor *out) {
+  LV_TRY(*out = wrap(binary(op, R(a, "a"), at::Scalar(b))))
+}
+
+lv_err lv_binary_(int op, lv_tensor a, lv_tensor b, double s) {
+  LV_TRY(binary_inplace(op, a->t, T(b), s))
+}
+
+lv_err lv_fill_(lv_tensor a, double value) { LV_TRY(R(a, "a").fill_(value)) }
+
+lv_err lv_copy_(lv_tensor dst, lv_tensor src) { LV_TRY(R(dst, "dst").copy_(R(src, "src"))) }
+
+lv_err lv_clamp(lv_tensor a, double lo, double hi, lv_tensor *out) {
+  LV_TRY({
+    c10::optional<at::Scalar> l, h;
+    if (!std::isnan(lo)) l = lo;
+    if (!std::isnan(hi)) h = hi;
+    *out = wrap(at::clamp(R(a, "a"), l, h));
+  })
+}
+
+lv_err lv_where(lv_tensor c, lv_tensor a, lv_tensor b, lv_tensor *out) {
+  LV_TRY(*out = wrap(at::where(R(c, "cond"), R(a, "a"), R(b, "b"))))
+}
+
+lv_err lv_reduce(int op, lv_tensor a, const int64_t *dims, int ndims, int keepdim,
+                 lv_tensor *out) {
+  LV_TRY(*out = wrap(reduce(op, R(a, "a"), lv::ints(dims, ndims), keepdim != 0)))
+}
+
+lv_err lv_argmax(lv_tensor a, int64_t dim, int keepdim, lv_tensor *out) {
+  LV_TRY(*out = wrap(R(a, "a").argmax(dim, keepdim != 0)))
+}
+
+lv_err lv_matmul(lv_tensor a, lv_tensor b, lv_tensor *out) {
+  LV_TRY(*out = wrap(at::matmul(R(a, "a"), R(b, "b"))))
+}
+
+lv_err lv_reshape(lv_tensor a, const int64_t *shape, int ndim, lv_tensor *out) {
+  LV_TRY(*out = wrap(R(a, "a").reshape(lv::ints(shape, ndim))))
+}
+
+lv_err lv_permute(lv_tensor a, const int64_t *dims, int ndim, lv_tensor *out) {
+  LV_TRY(*out = wrap(R(a, "a").permute(lv::ints(dims, ndim))))
+}
+
+lv_err lv_expand(lv_tensor a, const int64_t *shape, int ndim, lv_tensor *out) {
+  LV_TRY(*out = wrap(R(a, "a").expand(lv::ints(shape, ndim))))
+}
+
+lv_err lv_contiguous(lv_tensor a, int memory_format, lv_tensor *out) {
+  LV_TRY(*out = wrap(R(a, "a").contiguous(memory_format ? at::MemoryFormat::ChannelsLast
+                                                        : at::MemoryFormat::Contiguous)))
+}
+
+lv_err lv_narrow(lv_tensor a, int64_t dim, int64_t start, int64_t length, lv_tensor *out) {
+  LV_TRY(*out = wrap(R(a, "a").narrow(dim, start, length)))
+}
+
+lv_err lv_transpose(lv_tensor a, int64_t d0, int64_t d1, lv_tensor *out) {
+  LV_TRY(*out = wrap(R(a, "a").transpose(d0, d1)))
+}
+
+lv_err lv_unsqueeze(lv_tensor a, int64_t dim, lv_tensor *out) {
+  LV_TRY(*out = wrap(R(a, "a").unsqueeze(dim)))
+}
+
+lv_err lv_squeeze(lv_tensor a, int64_t dim, lv_tensor *out) {
+  LV_TRY(*out = wrap(R(a, "a").squeeze(dim)))
+}
+
+lv_err lv_flip(lv_tensor a, const int64_t *dims, int ndims, lv_tensor *out) {
+  LV_TRY(*out = wrap(R(a, "a").flip(lv::ints(dims, ndims))))
+}
+
+lv_err lv_rot90(lv_tensor a, int64_t k, int64_t d0, int64_t d1, lv_tensor *out) {
+  LV_TRY(*out = wrap(R(a, "a").rot90(k, {d0, d1})))
+}
+
+lv_err lv_cat(const lv_tensor *ts, int n, int64_t dim, lv_tensor *out) {
+  LV_TRY(*out = wrap(at::cat(tensors(ts, n), dim)))
+}
+
+lv_err lv_stack(const lv_tensor *ts, int n, int64_t dim, lv_tensor *out) {
+  LV_TRY(*out = wrap(at::stack(tensors(ts, n), dim)))
+}
+
+lv_err lv_split(lv_tensor a, int64_t size, int64_t dim, lv_tensor *outs, int cap, int *n) {
+  LV_TRY({
+    auto parts = R(a, "a").split(size, dim);
+    TORCH_CHECK(int(parts.size()) <= cap, "split gives ", parts.size(),
+                " parts, room for ", cap);
+    for (size_t i = 0; i < parts.size(); i++) outs[i] = wrap(parts[i]);
+    *n = static_cast<int>(parts.size());
+  })
+}
+
+lv_err lv_index_select(lv_tensor a, int64_t dim, lv_tensor index, lv_tensor *out) {
+  LV_TRY(*out = wrap(R(a, "a").index_select(dim, R(index, "index"))))
+}
+
+lv_err lv_masked_select_rows(lv_tensor a, lv_tensor mask, lv_tensor *out) {
+  LV_TRY({
+    const auto &m = R(mask, "mask");
+    TORCH_CHECK(m.dim() == 1 && m.scalar_type() == at::kBool,
+                "row mask must be a 1-D bool tensor, got ", m.scalar_type(), " of dim ",
+                m.dim());
+    *out = wrap(R(a, "a").index({m}));
+  })
+}
+
+lv_err lv_index_copy(lv_tensor a, int64_t dim, lv_tensor index, lv_tensor src,
+                     lv_tensor *out) {
+  LV_TRY(*out = wrap(R(a, "a").index_copy(dim, R(index, "index"), R(src, "src"))))
+}
+
+lv_err lv_nonzero(lv_tensor a, lv_tensor *out) { LV_TRY(*out = wrap(R(a, "a").nonzero())) }
+
+}  // extern "C"

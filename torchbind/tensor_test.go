@@ -1,0 +1,272 @@
+package torchbind
+
+import (
+	"math"
+	"testing"
+)
+
+func TestFromSliceRoundTrip(t *testing.T) {
+	WithScope(func(*Scope) {
+		mustTry(t, func() {
+			f32 := FromSlice([]float32{1, -2, 3.5, 4, 5, 6}, 2, 3)
+			if got := f32.Shape(); !equalInts(got, []int64{2, 3}) || f32.DType() != Float32 || f32.Device() != CPU {
+				t.Fatalf("float32 tensor: shape %v dtype %v device %v", got, f32.DType(), f32.Device())
+			}
+			if got := Values[float32](f32); got[2] != 3.5 || got[1] != -2 {
+				t.Fatalf("float32 values %v", got)
+			}
+			if got := Values[int64](FromSlice([]int64{1 << 40, -7})); got[0] != 1<<40 || got[1] != -7 {
+				t.Fatalf("int64 values %v", got)
+			}
+			if got := Values[uint8](FromSlice([]uint8{0, 255})); got[1] != 255 {
+				t.Fatalf("uint8 values %v", got)
+			}
+			if got := Values[bool](FromSlice([]bool{true, false})); !got[0] || got[1] {
+				t.Fatalf("bool values %v", got)
+			}
+			s := Scalar(2.5)
+			if s.Dim() != 0 || s.Item() != 2.5 {
+				t.Fatalf("scalar: dim %d item %v", s.Dim(), s.Item())
+			}
+		})
+	})
+}
+
+func TestDTypeConversions(t *testing.T) {
+	// Every dtype round-trips small integers exactly; bf16/f16 keep 8/11 bits.
+	for _, dt := range []DType{Float32, Float64, Float16, BFloat16, Uint8, Int8, Int16, Int32, Int64} {
+		WithScope(func(*Scope) {
+			mustTry(t, func() {
+				x := FromSlice([]float64{0, 1, 2, 100}).ToDType(dt)
+				if x.DType() != dt {
+					t.Fatalf("ToDType(%v) gave %v", dt, x.DType())
+				}
+				if len(x.Bytes()) != 4*dt.Size() {
+					t.Fatalf("%v: %d bytes", dt, len(x.Bytes()))
+				}
+				if got := x.Float64s(); got[3] != 100 || got[1] != 1 {
+					t.Fatalf("%v: back to float64 %v", dt, got)
+				}
+			})
+		})
+	}
+}
+
+func TestElementwiseAndReductions(t *testing.T) {
+	a := []float64{0.5, -1, 2, 3}
+	b := []float64{2, 4, -0.5, 1}
+	cases := []struct {
+		name string
+		op   func(x, y *Tensor) *Tensor
+		want func(x, y float64) float64
+	}{
+		{"add", (*Tensor).Add, func(x, y float64) float64 { return x + y }},
+		{"sub", (*Tensor).Sub, func(x, y float64) float64 { return x - y }},
+		{"mul", (*Tensor).Mul, func(x, y float64) float64 { return x * y }},
+		{"div", (*Tensor).Div, func(x, y float64) float64 { return x / y }},
+		{"maximum", (*Tensor).Maximum, math.Max},
+		{"exp", func(x, _ *Tensor) *Tensor { return x.Exp() }, func(x, _ float64) float64 { return math.Exp(x) }},
+		{"relu", func(x, _ *Tensor) *Tensor { return x.Relu() }, func(x, _ float64) float64 { return math.Max(x, 0) }},
+		{"square", func(x, _ *Tensor) *Tensor { return x.Square() }, func(x, _ float64) float64 { return x * x }},
+		{"sigmoid", func(x, _ *Tensor) *Tensor { return x.Sigmoid() }, func(x, _ float64) float64 { return 1 / (1 + math.Exp(-x)) }},
+		{"mulscalar", func(x, _ *Tensor) *Tensor { return x.MulScalar(3) }, func(x, _ float64) float64 { return 3 * x }},
+		{"powscalar", func(x, _ *Tensor) *Tensor { return x.Abs().PowScalar(1.5) }, func(x, _ float64) float64 { return math.Pow(math.Abs(x), 1.5) }},
+		{"clamp", func(x, _ *Tensor) *Tensor { return x.Clamp(0, 1) }, func(x, _ float64) float64 { return math.Min(math.Max(x, 0), 1) }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			WithScope(func(*Scope) {
+				mustTry(t, func() {
+					got := c.op(FromSlice(a), FromSlice(b)).Float64s()
+					for i := range a {
+						// float64 libm versus Go's math: a few ulps.
+						if w := c.want(a[i], b[i]); math.Abs(got[i]-w) > 1e-14*math.Max(1, math.Abs(w)) {
+							t.Fatalf("element %d: got %v want %v", i, got[i], w)
+						}
+					}
+				})
+			})
+		})
+	}
+	WithScope(func(*Scope) {
+		mustTry(t, func() {
+			x := FromSlice([]float64{1, 2, 3, 4, 5, 6}, 2, 3)
+			if s := x.Sum().Item(); s != 21 {
+				t.Fatalf("sum %v", s)
+			}
+			if m := x.Mean().Item(); m != 3.5 {
+				t.Fatalf("mean %v", m)
+			}
+			if got := x.SumDims([]int64{1}, false).Float64s(); got[0] != 6 || got[1] != 15 {
+				t.Fatalf("sum over dim 1: %v", got)
+			}
+			if got := x.MaxDims([]int64{0}, true); !equalInts(got.Shape(), []int64{1, 3}) || got.Float64s()[2] != 6 {
+				t.Fatalf("max keepdim: %v %v", got.Shape(), got.Float64s())
+			}
+			if v := x.Var().Item(); math.Abs(v-3.5) > 1e-15 {
+				t.Fatalf("unbiased var %v, want 3.5", v)
+			}
+		})
+	})
+}
+
+func TestShapeOps(t *testing.T) {
+	WithScope(func(*Scope) {
+		mustTry(t, func() {
+			x := Arange(24, Options{DType: Float64}).Reshape(2, 3, 4)
+			p := x.Permute(2, 0, 1)
+			if !equalInts(p.Shape(), []int64{4, 2, 3}) || p.IsContiguous() {
+				t.Fatalf("permute: %v contiguous=%v", p.Shape(), p.IsContiguous())
+			}
+			if got := p.Contiguous().Float64s(); got[1] != 4 || got[3] != 12 {
+				t.Fatalf("permuted data %v", got[:6])
+			}
+			n := x.Narrow(2, 1, 2)
+			if got := n.Float64s(); !equalInts(n.Shape(), []int64{2, 3, 2}) || got[0] != 1 || got[2] != 5 {
+				t.Fatalf("narrow %v %v", n.Shape(), got)
+			}
+			img := Arange(2*3*4*5, Options{}).Reshape(2, 3, 4, 5)
+			cl := img.ChannelsLast()
+			if !cl.IsChannelsLast() || !equalInts(cl.Shape(), img.Shape()) {
+				t.Fatalf("channels last: %v %v", cl.IsChannelsLast(), cl.Shape())
+			}
+			if maxAbsDiff(cl.Float64s(), img.Float64s()) != 0 {
+				t.Fatal("channels-last copy changed values")
+			}
+			parts := x.Split(2, 2)
+			if len(parts) != 2 || !equalInts(parts[1].Shape(), []int64{2, 3, 2}) {
+				t.Fatalf("split: %d parts", len(parts))
+			}
+			if back := Cat(parts, 2); maxAbsDiff(back.Float64s(), x.Float64s()) != 0 {
+				t.Fatal("cat(split(x)) != x")
+			}
+			mask := FromSlice([]bool{false, true})
+			rows := x.SelectRows(mask)
+			if !equalInts(rows.Shape(), []int64{1, 3, 4}) || rows.Float64s()[0] != 12 {
+				t.Fatalf("select rows: %v", rows.Shape())
+			}
+			idx := FromSlice([]int64{1})
+			put := ZerosLike(x).IndexCopy(0, idx, rows)
+			if got := put.Float64s(); got[0] != 0 || got[12] != 12 || got[23] != 23 {
+				t.Fatalf("index_copy: %v", got)
+			}
+			if got := x.Flip(2).Float64s(); got[0] != 3 {
+				t.Fatalf("flip: %v", got[:4])
+			}
+			r := FromSlice([]float64{1, 2, 3, 4}, 2, 2).Rot90(1, 0, 1)
+			if got := r.Float64s(); got[0] != 2 || got[1] != 4 || got[2] != 1 || got[3] != 3 {
+				t.Fatalf("rot90: %v", got) // numpy.rot90([[1,2],[3,4]]) = [[2,4],[1,3]]
+			}
+			st := Stack([]*Tensor{FromSlice([]float64{1, 2}), FromSlice([]float64{3, 4})}, 0)
+			if !equalInts(st.Shape(), []int64{2, 2}) {
+				t.Fatalf("stack %v", st.Shape())
+			}
+		})
+	})
+}
+
+func TestConvAgainstDirectSum(t *testing.T) {
+	WithScope(func(*Scope) {
+		mustTry(t, func() {
+			g := NewGenerator(1, CPU)
+			defer g.Close()
+			o := Options{DType: Float64}
+			x := Randn([]int64{1, 2, 5, 6}, o, g)
+			w := Randn([]int64{3, 2, 3, 3}, o, g)
+			b := Randn([]int64{3}, o, g)
+			y := Conv2d(x, w, b, Conv2dOptions{Padding: [2]int64{1, 1}})
+			if !equalInts(y.Shape(), []int64{1, 3, 5, 6}) {
+				t.Fatalf("conv shape %v", y.Shape())
+			}
+			xs, ws, bs, ys := x.Float64s(), w.Float64s(), b.Float64s(), y.Float64s()
+			for oc := 0; oc < 3; oc++ {
+				for i := 0; i < 5; i++ {
+					for j := 0; j < 6; j++ {
+						s := bs[oc]
+						for ic := 0; ic < 2; ic++ {
+							for di := -1; di <= 1; di++ {
+								for dj := -1; dj <= 1; dj++ {
+									ii, jj := i+di, j+dj
+									if ii < 0 || ii >= 5 || jj < 0 || jj >= 6 {
+										continue
+									}
+									s += xs[(ic*5+ii)*6+jj] * ws[((oc*2+ic)*3+di+1)*3+dj+1]
+								}
+							}
+						}
+						if got := ys[(oc*5+i)*6+j]; math.Abs(got-s) > 1e-12 {
+							t.Fatalf("conv[%d,%d,%d] = %v, direct sum %v", oc, i, j, got, s)
+						}
+					}
+				}
+			}
+		})
+	})
+}
+
+func TestInterpolateClosedForms(t *testing.T) {
+	WithScope(func(*Scope) {
+		mustTry(t, func() {
+			x := FromSlice([]float64{1, 2, 3, 4}, 1, 1, 2, 2)
+			up := Interpolate(x, 4, 4, Nearest, false, false).Float64s()
+			if up[0] != 1 || up[1] != 1 || up[2] != 2 || up[15] != 4 {
+				t.Fatalf("nearest ×2: %v", up)
+			}
+			// Bilinear with aligned corners reproduces a linear ramp exactly.
+			ramp := make([]float64, 9)
+			for i := range ramp {
+				ramp[i] = float64(i/3*10 + i%3)
+			}
+			r := Interpolate(FromSlice(ramp, 1, 1, 3, 3), 5, 5, Bilinear, true, false).Float64s()
+			for i := 0; i < 5; i++ {
+				for j := 0; j < 5; j++ {
+					if w := float64(i)/2*10 + float64(j)/2; math.Abs(r[i*5+j]-w) > 1e-12 {
+						t.Fatalf("bilinear ramp (%d,%d) = %v want %v", i, j, r[i*5+j], w)
+					}
+				}
+			}
+			// Bicubic keeps constants, with and without antialiasing.
+			c := Full([]int64{1, 3, 8, 8}, 0.25, Options{DType: Float64})
+			for _, aa := range []bool{false, true} {
+				d := Interpolate(c, 3, 5, Bicubic, false, aa)
+				if m := d.SubScalar(0.25).Abs().Max().Item(); m > 1e-12 {
+					t.Fatalf("bicubic(antialias=%v) of a constant deviates by %v", aa, m)
+				}
+			}
+			if mse := MSELoss(FromSlice([]float64{1, 2}), FromSlice([]float64{0, 4}), ReduceMean).Item(); mse != 2.5 {
+				t.Fatalf("mse %v", mse)
+			}
+			bn := BatchNorm(FromSlice([]float64{1, 3, 5, 7}, 2, 2, 1, 1), nil, nil, nil, nil, true, 0.1, 0)
+			if got := bn.Float64s(); math.Abs(got[0]+1) > 1e-12 || math.Abs(got[2]-1) > 1e-12 {
+				t.Fatalf("batch norm of {1,5},{3,7}: %v", got)
+			}
+		})
+	})
+}
+
+func TestGeneratorSeedAndState(t *testing.T) {
+	WithScope(func(*Scope) {
+		mustTry(t, func() {
+			g1, g2 := NewGenerator(42, CPU), NewGenerator(42, CPU)
+			defer g1.Close()
+			defer g2.Close()
+			a := Randn([]int64{100}, Options{}, g1).Float64s()
+			b := Randn([]int64{100}, Options{}, g2).Float64s()
+			if maxAbsDiff(a, b) != 0 {
+				t.Fatal("same seed, different numbers")
+			}
+			st := g1.State()
+			c := Rand([]int64{50}, Options{DType: Float64}, g1).Float64s()
+			g2.SetState(st)
+			d := Rand([]int64{50}, Options{DType: Float64}, g2).Float64s()
+			if maxAbsDiff(c, d) != 0 {
+				t.Fatal("restored state draws different numbers")
+			}
+			for _, v := range c {
+				if v < 0 || v >= 1 {
+					t.Fatalf("uniform sample %v outside [0,1)", v)
+				}
+			}
+		})
+	})
+}
