@@ -24,12 +24,13 @@ func Zeros(shape []int64, o Options) *Tensor { return Full(shape, 0, o) }
 func Ones(shape []int64, o Options) *Tensor { return Full(shape, 1, o) }
 
 // ZerosLike returns zeros with t's shape, dtype and device.
-func ZerosLike(t *Tensor) *Tensor { return Zeros(t.Shape(), t.options()) }
+func ZerosLike(t *Tensor) *Tensor { return Zeros(t.Shape(), t.Options()) }
 
 // OnesLike returns ones with t's shape, dtype and device.
-func OnesLike(t *Tensor) *Tensor { return Ones(t.Shape(), t.options()) }
+func OnesLike(t *Tensor) *Tensor { return Ones(t.Shape(), t.Options()) }
 
-func (t *Tensor) options() Options { return Options{DType: t.DType(), Device: t.Device()} }
+// Options returns t's dtype and device.
+func (t *Tensor) Options() Options { return Options{DType: t.DType(), Device: t.Device()} }
 
 // Rand returns uniform samples in [0, 1) drawn from g (nil: the default generator).
 func Rand(shape []int64, o Options, g *Generator) *Tensor { return random(shape, 0, o, g) }

@@ -144,3 +144,24 @@ func tensorFromPickle(p *pickle.Tensor, storages map[*pickle.Storage]*Tensor) *T
 	}
 	return t
 }
+
+// CloseAll frees every tensor in a value read by Load (nested dicts, lists
+// and tuples included).
+func CloseAll(v any) {
+	switch x := v.(type) {
+	case *Tensor:
+		x.Close()
+	case *Dict:
+		for _, e := range x.Values {
+			CloseAll(e)
+		}
+	case []any:
+		for _, e := range x {
+			CloseAll(e)
+		}
+	case Tuple:
+		for _, e := range x {
+			CloseAll(e)
+		}
+	}
+}

@@ -56,7 +56,7 @@ func TestLoadReferenceFiles(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer closeAll(d)
+			defer CloseAll(d)
 			if got, want := digest(t, d), runPython(t, pyDigest, f); got != want {
 				t.Fatalf("tensors differ from torch.load's:\n%s\nwant\n%s", got, want)
 			}
@@ -85,7 +85,7 @@ func TestSaveReadByTorch(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	defer closeAll(d)
+	defer CloseAll(d)
 	if got, want := digest(t, d), runPython(t, pyDigest, path); got != want {
 		t.Fatalf("torch.load reads\n%s\nwe wrote\n%s", want, got)
 	}
@@ -107,7 +107,7 @@ torch.save({"base": b, "col": b[:, 1], "t": b.t()}, sys.argv[1])
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer closeAll(d)
+	defer CloseAll(d)
 	mustTry(t, func() {
 		get := func(k string) *Tensor { v, _ := d.Get(k); return v.(*Tensor) }
 		if got := get("col").Float64s(); got[0] != 1 || got[2] != 9 {
@@ -121,20 +121,4 @@ torch.save({"base": b, "col": b[:, 1], "t": b.t()}, sys.argv[1])
 			t.Fatal("views do not share the storage")
 		}
 	})
-}
-
-// closeAll frees every tensor in a (nested) dict.
-func closeAll(v any) {
-	switch x := v.(type) {
-	case *Tensor:
-		x.Close()
-	case *Dict:
-		for _, e := range x.Values {
-			closeAll(e)
-		}
-	case []any:
-		for _, e := range x {
-			closeAll(e)
-		}
-	}
 }

@@ -1,0 +1,248 @@
+package images
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	_ "image/jpeg" // register JPEG
+	_ "image/png"  // register PNG
+	"io"
+	"os"
+
+	_ "golang.org/x/image/tiff" // register TIFF
+	_ "golang.org/x/image/webp" // register WebP
+)
+
+// MaxPixels bounds the width×height a file may declare before Load refuses
+// it (a guard against decompression bombs); 1<<28 pixels is 3 GiB of
+// float32 RGB.
+var MaxPixels = 1 << 28
+
+// ErrTooSmall is wrapped by the error LoadAll reports for an image smaller
+// than its minimum size.
+var ErrTooSmall = errors.New("image too small")
+
+// FileError is the error Load, LoadAll and SavePNG return: the file and
+// what went wrong with it.
+type FileError struct {
+	Path string
+	Err  error
+}
+
+func (e *FileError) Error() string { return "images: " + e.Path + ": " + e.Err.Error() }
+
+// Unwrap returns the underlying error.
+func (e *FileError) Unwrap() error { return e.Err }
+
+// Load decodes a PNG (8 or 16 bit; grey, grey+alpha, paletted, RGB, RGBA),
+// JPEG, TIFF or WebP file into an RGB image. Grey is replicated to the
+// three channels, alpha is dropped (colours are taken un-premultiplied),
+// 8-bit samples become v/255 and 16-bit samples v/65535. Errors are
+// *FileError values naming the path and the reason.
+func Load(path string) (*Image, error) {
+	return load(path, 0)
+}
+
+// load decodes path, refusing images smaller than minSize on either side
+// (checked from the header, before decoding the pixels).
+func load(path string, minSize int) (*Image, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, &FileError{path, unwrapPathError(err)}
+	}
+	defer f.Close()
+	br := bufio.NewReader(f)
+	cfg, format, err := image.DecodeConfig(br)
+	if err != nil {
+		return nil, &FileError{path, fmt.Errorf("decode header: %w", err)}
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > MaxPixels/cfg.Height {
+		return nil, &FileError{path, fmt.Errorf("%s declares unsupported size %dx%d", format, cfg.Width, cfg.Height)}
+	}
+	if cfg.Width < minSize || cfg.Height < minSize {
+		return nil, &FileError{path, fmt.Errorf("%w: %dx%d, need at least %dx%d", ErrTooSmall, cfg.Width, cfg.Height, minSize, minSize)}
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, &FileError{path, err}
+	}
+	br.Reset(f)
+	src, _, err := image.Decode(br)
+	if err != nil {
+		return nil, &FileError{path, fmt.Errorf("decode %s: %w", format, err)}
+	}
+	return FromImage(src), nil
+}
+
+// unwrapPathError drops the *fs.PathError wrapper, whose message repeats
+// the path FileError already names.
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s: %w", pe.Op, pe.Err)
+	}
+	return err
+}
+
+// FromImage converts a decoded image.Image to an RGB Image with the rules
+// of Load: grey replicated, alpha dropped with colours un-premultiplied,
+// 8-bit samples v/255, 16-bit samples v/65535.
+func FromImage(src image.Image) *Image {
+	b := src.Bounds()
+	w, h := b.Dx(), b.Dy()
+	m := New(w, h)
+	R, G, B := m.Plane(0), m.Plane(1), m.Plane(2)
+	switch s := src.(type) {
+	case *image.NRGBA:
+		for y := 0; y < h; y++ {
+			row := s.Pix[s.PixOffset(b.Min.X, b.Min.Y+y):]
+			for x := 0; x < w; x++ {
+				i := y*w + x
+				R[i], G[i], B[i] = lut8[row[4*x]], lut8[row[4*x+1]], lut8[row[4*x+2]]
+			}
+		}
+	case *image.RGBA:
+		for y := 0; y < h; y++ {
+			row := s.Pix[s.PixOffset(b.Min.X, b.Min.Y+y):]
+			for x := 0; x < w; x++ {
+				i := y*w + x
+				p := row[4*x : 4*x+4]
+				if p[3] == 0xff {
+					R[i], G[i], B[i] = lut8[p[0]], lut8[p[1]], lut8[p[2]]
+				} else {
+					R[i], G[i], B[i] = unpremul(uint32(p[0]), uint32(p[1]), uint32(p[2]), uint32(p[3]))
+				}
+			}
+		}
+	case *image.NRGBA64:
+		for y := 0; y < h; y++ {
+			row := s.Pix[s.PixOffset(b.Min.X, b.Min.Y+y):]
+			for x := 0; x < w; x++ {
+				i := y*w + x
+				R[i], G[i], B[i] = u16(row[8*x:]), u16(row[8*x+2:]), u16(row[8*x+4:])
+			}
+		}
+	case *image.RGBA64:
+		for y := 0; y < h; y++ {
+			row := s.Pix[s.PixOffset(b.Min.X, b.Min.Y+y):]
+			for x := 0; x < w; x++ {
+				i := y*w + x
+				p := row[8*x : 8*x+8]
+				a := uint32(p[6])<<8 | uint32(p[7])
+				if a == 0xffff {
+					R[i], G[i], B[i] = u16(p), u16(p[2:]), u16(p[4:])
+				} else {
+					R[i], G[i], B[i] = unpremul(be16(p), be16(p[2:]), be16(p[4:]), a)
+				}
+			}
+		}
+	case *image.Gray:
+		for y := 0; y < h; y++ {
+			row := s.Pix[s.PixOffset(b.Min.X, b.Min.Y+y):]
+			for x := 0; x < w; x++ {
+				v := lut8[row[x]]
+				i := y*w + x
+				R[i], G[i], B[i] = v, v, v
+			}
+		}
+	case *image.Gray16:
+		for y := 0; y < h; y++ {
+			row := s.Pix[s.PixOffset(b.Min.X, b.Min.Y+y):]
+			for x := 0; x < w; x++ {
+				v := u16(row[2*x:])
+				i := y*w + x
+				R[i], G[i], B[i] = v, v, v
+			}
+		}
+	case *image.YCbCr:
+		fromYCbCr(s, b, R, G, B)
+	case *image.NYCbCrA:
+		fromYCbCr(&s.YCbCr, b, R, G, B)
+	case *image.Paletted:
+		pal := make([][3]float32, len(s.Palette))
+		for k, c := range s.Palette {
+			pal[k] = colorValues(c)
+		}
+		for y := 0; y < h; y++ {
+			row := s.Pix[s.PixOffset(b.Min.X, b.Min.Y+y):]
+			for x := 0; x < w; x++ {
+				i := y*w + x
+				var v [3]float32 // out-of-palette indices read as black, as image.Paletted.At does
+				if k := int(row[x]); k < len(pal) {
+					v = pal[k]
+				}
+				R[i], G[i], B[i] = v[0], v[1], v[2]
+			}
+		}
+	default:
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				v := colorValues(src.At(b.Min.X+x, b.Min.Y+y))
+				i := y*w + x
+				R[i], G[i], B[i] = v[0], v[1], v[2]
+			}
+		}
+	}
+	return m
+}
+
+// fromYCbCr converts with the standard library's (JFIF) YCbCr→RGB rounding.
+func fromYCbCr(s *image.YCbCr, b image.Rectangle, R, G, B []float32) {
+	w := b.Dx()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			yi, ci := s.YOffset(x, y), s.COffset(x, y)
+			r, g, bb := color.YCbCrToRGB(s.Y[yi], s.Cb[ci], s.Cr[ci])
+			i := (y-b.Min.Y)*w + (x - b.Min.X)
+			R[i], G[i], B[i] = lut8[r], lut8[g], lut8[bb]
+		}
+	}
+}
+
+// colorValues returns the un-premultiplied RGB of any colour in [0,1].
+func colorValues(c color.Color) [3]float32 {
+	switch c := c.(type) {
+	case color.NRGBA:
+		return [3]float32{lut8[c.R], lut8[c.G], lut8[c.B]}
+	case color.NRGBA64:
+		return [3]float32{float32(c.R) / 65535, float32(c.G) / 65535, float32(c.B) / 65535}
+	case color.Gray:
+		v := lut8[c.Y]
+		return [3]float32{v, v, v}
+	case color.Gray16:
+		v := float32(c.Y) / 65535
+		return [3]float32{v, v, v}
+	case color.RGBA:
+		if c.A == 0xff {
+			return [3]float32{lut8[c.R], lut8[c.G], lut8[c.B]}
+		}
+		r, g, b := unpremul(uint32(c.R), uint32(c.G), uint32(c.B), uint32(c.A))
+		return [3]float32{r, g, b}
+	}
+	// Anything else: RGBA() is 16-bit premultiplied. An 8-bit value v
+	// arrives as v*0x101, and float32(v*257)/65535 is exactly float32(v)/255.
+	r, g, b, a := c.RGBA()
+	if a == 0xffff {
+		return [3]float32{float32(r) / 65535, float32(g) / 65535, float32(b) / 65535}
+	}
+	rr, gg, bb := unpremul(r, g, b, a)
+	return [3]float32{rr, gg, bb}
+}
+
+// unpremul returns premultiplied r, g, b with alpha a (all on the same
+// scale) as straight colour values in [0,1]; fully transparent pixels,
+// whose colour is lost, become black.
+func unpremul(r, g, b, a uint32) (float32, float32, float32) {
+	if a == 0 {
+		return 0, 0, 0
+	}
+	fa := float64(a)
+	f := func(v uint32) float32 { return float32(min(float64(v)/fa, 1)) }
+	return f(r), f(g), f(b)
+}
+
+func be16(p []byte) uint32 { return uint32(p[0])<<8 | uint32(p[1]) }
+
+// u16 reads a big-endian 16-bit sample as v/65535.
+func u16(p []byte) float32 { return float32(be16(p)) / 65535 }

@@ -1,0 +1,321 @@
+package images
+
+import (
+	"bytes"
+	"errors"
+	"image"
+	"image/color"
+	"image/color/palette"
+	"image/jpeg"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/image/tiff"
+)
+
+// pattern8 is a deterministic 8-bit colour for pixel (x, y); the committed
+// WebP file testdata/pattern_9x7_lossless.webp holds exactly this pattern.
+func pattern8(x, y int) [3]uint8 {
+	return [3]uint8{uint8((x*37 + y*11) % 256), uint8((x*5 + y*71 + 13) % 256), uint8((x*x*3 + y*29 + 200) % 256)}
+}
+
+// pattern16 is a deterministic 16-bit value for pixel (x, y), channel c.
+func pattern16(x, y, c int) uint16 { return uint16((x*7919 + y*104729 + c*15485863 + 12345) % 65536) }
+
+func writeFile(t *testing.T, dir, name string, encode func(*bytes.Buffer) error) string {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := encode(&buf); err != nil {
+		t.Fatalf("encoding %s: %v", name, err)
+	}
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// checkExact compares every pixel of m with want(x, y) (values in [0,1],
+// compared for exact float32 equality).
+func checkExact(t *testing.T, m *Image, w, h int, want func(x, y int) [3]float32) {
+	t.Helper()
+	if m.W != w || m.H != h {
+		t.Fatalf("size %dx%d, want %dx%d", m.W, m.H, w, h)
+	}
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			v := want(x, y)
+			for c := 0; c < 3; c++ {
+				if got := m.At(x, y, c); got != v[c] {
+					t.Fatalf("pixel (%d,%d) channel %d = %v, want %v", x, y, c, got, v[c])
+				}
+			}
+		}
+	}
+}
+
+func f8(v uint8) float32   { return float32(v) / 255 }
+func f16(v uint16) float32 { return float32(v) / 65535 }
+
+// TestLoadLossless: every lossless source layout decodes to exactly v/255
+// (8-bit) or v/65535 (16-bit), grey replicated, alpha dropped without
+// premultiplying.
+func TestLoadLossless(t *testing.T) {
+	const w, h = 9, 7
+	dir := t.TempDir()
+	rgb := func(x, y int) [3]float32 { p := pattern8(x, y); return [3]float32{f8(p[0]), f8(p[1]), f8(p[2])} }
+	pal := palette.Plan9
+	tests := []struct {
+		name   string
+		encode func(*bytes.Buffer) error
+		want   func(x, y int) [3]float32
+	}{
+		{"png-rgb8.png", func(b *bytes.Buffer) error {
+			m := image.NewRGBA(image.Rect(0, 0, w, h))
+			for y := 0; y < h; y++ {
+				for x := 0; x < w; x++ {
+					p := pattern8(x, y)
+					m.SetRGBA(x, y, color.RGBA{p[0], p[1], p[2], 255})
+				}
+			}
+			return png.Encode(b, m)
+		}, rgb},
+		{"png-nrgba8-alpha.png", func(b *bytes.Buffer) error {
+			m := image.NewNRGBA(image.Rect(0, 0, w, h))
+			for y := 0; y < h; y++ {
+				for x := 0; x < w; x++ {
+					p := pattern8(x, y)
+					m.SetNRGBA(x, y, color.NRGBA{p[0], p[1], p[2], uint8(x * 30)}) // alpha 0 in column 0
+				}
+			}
+			return png.Encode(b, m)
+		}, rgb},
+		{"png-gray16.png", func(b *bytes.Buffer) error {
+			m := image.NewGray16(image.Rect(0, 0, w, h))
+			for y := 0; y < h; y++ {
+				for x := 0; x < w; x++ {
+					m.SetGray16(x, y, color.Gray16{pattern16(x, y, 0)})
+				}
+			}
+			return png.Encode(b, m)
+		}, func(x, y int) [3]float32 { v := f16(pattern16(x, y, 0)); return [3]float32{v, v, v} }},
+		{"png-gray8.png", func(b *bytes.Buffer) error {
+			m := image.NewGray(image.Rect(0, 0, w, h))
+			for y := 0; y < h; y++ {
+				for x := 0; x < w; x++ {
+					m.SetGray(x, y, color.Gray{pattern8(x, y)[0]})
+				}
+			}
+			return png.Encode(b, m)
+		}, func(x, y int) [3]float32 { v := f8(pattern8(x, y)[0]); return [3]float32{v, v, v} }},
+		{"png-rgb16.png", func(b *bytes.Buffer) error {
+			m := image.NewRGBA64(image.Rect(0, 0, w, h))
+			for y := 0; y < h; y++ {
+				for x := 0; x < w; x++ {
+					m.SetRGBA64(x, y, color.RGBA64{pattern16(x, y, 0), pattern16(x, y, 1), pattern16(x, y, 2), 0xffff})
+				}
+			}
+			return png.Encode(b, m)
+		}, func(x, y int) [3]float32 {
+			return [3]float32{f16(pattern16(x, y, 0)), f16(pattern16(x, y, 1)), f16(pattern16(x, y, 2))}
+		}},
+		{"png-nrgba16-alpha.png", func(b *bytes.Buffer) error {
+			m := image.NewNRGBA64(image.Rect(0, 0, w, h))
+			for y := 0; y < h; y++ {
+				for x := 0; x < w; x++ {
+					m.SetNRGBA64(x, y, color.NRGBA64{pattern16(x, y, 0), pattern16(x, y, 1), pattern16(x, y, 2), uint16(y * 9000)})
+				}
+			}
+			return png.Encode(b, m)
+		}, func(x, y int) [3]float32 {
+			return [3]float32{f16(pattern16(x, y, 0)), f16(pattern16(x, y, 1)), f16(pattern16(x, y, 2))}
+		}},
+		{"png-paletted.png", func(b *bytes.Buffer) error {
+			m := image.NewPaletted(image.Rect(0, 0, w, h), pal)
+			for y := 0; y < h; y++ {
+				for x := 0; x < w; x++ {
+					m.SetColorIndex(x, y, uint8(x*h+y))
+				}
+			}
+			return png.Encode(b, m)
+		}, func(x, y int) [3]float32 {
+			c := pal[x*h+y].(color.RGBA)
+			return [3]float32{f8(c.R), f8(c.G), f8(c.B)}
+		}},
+		{"tiff-rgb8.TIFF", func(b *bytes.Buffer) error {
+			m := image.NewRGBA(image.Rect(0, 0, w, h))
+			for y := 0; y < h; y++ {
+				for x := 0; x < w; x++ {
+					p := pattern8(x, y)
+					m.SetRGBA(x, y, color.RGBA{p[0], p[1], p[2], 255})
+				}
+			}
+			return tiff.Encode(b, m, &tiff.Options{Compression: tiff.Deflate})
+		}, rgb},
+		{"tiff-nrgba8-alpha.tif", func(b *bytes.Buffer) error {
+			m := image.NewNRGBA(image.Rect(0, 0, w, h))
+			for y := 0; y < h; y++ {
+				for x := 0; x < w; x++ {
+					p := pattern8(x, y)
+					m.SetNRGBA(x, y, color.NRGBA{p[0], p[1], p[2], uint8(y * 40)})
+				}
+			}
+			return tiff.Encode(b, m, nil)
+		}, rgb},
+		{"tiff-rgb16.tif", func(b *bytes.Buffer) error {
+			m := image.NewRGBA64(image.Rect(0, 0, w, h))
+			for y := 0; y < h; y++ {
+				for x := 0; x < w; x++ {
+					m.SetRGBA64(x, y, color.RGBA64{pattern16(x, y, 0), pattern16(x, y, 1), pattern16(x, y, 2), 0xffff})
+				}
+			}
+			return tiff.Encode(b, m, nil)
+		}, func(x, y int) [3]float32 {
+			return [3]float32{f16(pattern16(x, y, 0)), f16(pattern16(x, y, 1)), f16(pattern16(x, y, 2))}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := writeFile(t, dir, tc.name, tc.encode)
+			m, err := Load(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Alpha cases include alpha 0, where straight colour must survive.
+			checkExact(t, m, w, h, tc.want)
+		})
+	}
+}
+
+// TestLoadWebP: the committed lossless WebP decodes exactly to pattern8.
+func TestLoadWebP(t *testing.T) {
+	m, err := Load("testdata/pattern_9x7_lossless.webp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkExact(t, m, 9, 7, func(x, y int) [3]float32 {
+		p := pattern8(x, y)
+		return [3]float32{f8(p[0]), f8(p[1]), f8(p[2])}
+	})
+}
+
+// TestLoadJPEG: a JPEG decodes to the standard library decoder's RGB
+// (YCbCr→RGB) exactly, and close to what was encoded.
+func TestLoadJPEG(t *testing.T) {
+	const w, h = 32, 24
+	src := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			src.SetRGBA(x, y, color.RGBA{uint8(40 + 4*x), uint8(200 - 3*y), 90, 255})
+		}
+	}
+	p := writeFile(t, t.TempDir(), "smooth.JPEG", func(b *bytes.Buffer) error { return jpeg.Encode(b, src, &jpeg.Options{Quality: 100}) })
+	m, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := os.Open(p)
+	defer f.Close()
+	std, err := jpeg.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkExact(t, m, w, h, func(x, y int) [3]float32 {
+		c := color.RGBAModel.Convert(std.At(x, y)).(color.RGBA)
+		return [3]float32{f8(c.R), f8(c.G), f8(c.B)}
+	})
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			c := src.RGBAAt(x, y)
+			for ch, v := range []uint8{c.R, c.G, c.B} {
+				if d := m.At(x, y, ch)*255 - float32(v); d > 4 || d < -4 {
+					t.Fatalf("pixel (%d,%d) channel %d: %v, encoded %d", x, y, ch, m.At(x, y, ch)*255, v)
+				}
+			}
+		}
+	}
+}
+
+// TestFromImagePremultiplied: colours of premultiplied sources (image.RGBA,
+// image.RGBA64, as TIFF with associated alpha decodes) are un-premultiplied.
+func TestFromImagePremultiplied(t *testing.T) {
+	m8 := image.NewRGBA(image.Rect(0, 0, 3, 1))
+	m8.SetRGBA(0, 0, color.RGBA{50, 100, 10, 100}) // straight 0.5, 1, 0.1
+	m8.SetRGBA(1, 0, color.RGBA{0, 0, 0, 0})
+	m8.SetRGBA(2, 0, color.RGBA{7, 8, 9, 255})
+	m16 := image.NewRGBA64(image.Rect(0, 0, 3, 1))
+	m16.SetRGBA64(0, 0, color.RGBA64{5000, 10000, 1000, 10000})
+	m16.SetRGBA64(1, 0, color.RGBA64{0, 0, 0, 0})
+	m16.SetRGBA64(2, 0, color.RGBA64{7, 8, 9, 0xffff})
+	for _, tc := range []struct {
+		name string
+		img  image.Image
+		want [3][3]float32
+	}{
+		{"RGBA", m8, [3][3]float32{{0.5, 1, 0.1}, {0, 0, 0}, {f8(7), f8(8), f8(9)}}},
+		{"RGBA64", m16, [3][3]float32{{0.5, 1, 0.1}, {0, 0, 0}, {f16(7), f16(8), f16(9)}}},
+	} {
+		m := FromImage(tc.img)
+		for x := 0; x < 3; x++ {
+			for c := 0; c < 3; c++ {
+				if got := m.At(x, 0, c); got != tc.want[x][c] {
+					t.Errorf("%s pixel %d channel %d = %v, want %v", tc.name, x, c, got, tc.want[x][c])
+				}
+			}
+		}
+	}
+}
+
+// TestFromImageSubImage: a sub-image (non-zero Bounds().Min) converts its
+// own pixels.
+func TestFromImageSubImage(t *testing.T) {
+	src := image.NewNRGBA(image.Rect(0, 0, 9, 7))
+	for y := 0; y < 7; y++ {
+		for x := 0; x < 9; x++ {
+			p := pattern8(x, y)
+			src.SetNRGBA(x, y, color.NRGBA{p[0], p[1], p[2], 255})
+		}
+	}
+	sub := src.SubImage(image.Rect(2, 3, 7, 6))
+	checkExact(t, FromImage(sub), 5, 3, func(x, y int) [3]float32 {
+		p := pattern8(x+2, y+3)
+		return [3]float32{f8(p[0]), f8(p[1]), f8(p[2])}
+	})
+}
+
+// TestLoadErrors: unreadable, corrupt and unknown files give a *FileError
+// naming the path.
+func TestLoadErrors(t *testing.T) {
+	dir := t.TempDir()
+	good := writeFile(t, dir, "good.png", func(b *bytes.Buffer) error { return png.Encode(b, image.NewGray(image.Rect(0, 0, 8, 8))) })
+	data, _ := os.ReadFile(good)
+	truncated := filepath.Join(dir, "truncated.png")
+	os.WriteFile(truncated, data[:len(data)-20], 0o644)
+	garbage := filepath.Join(dir, "garbage.jpg")
+	os.WriteFile(garbage, []byte("this is not an image at all"), 0o644)
+	empty := filepath.Join(dir, "empty.webp")
+	os.WriteFile(empty, nil, 0o644)
+	for _, tc := range []struct{ path, reason string }{
+		{filepath.Join(dir, "missing.png"), "no such file"},
+		{truncated, "png"},
+		{garbage, "unknown format"},
+		{empty, "unknown format"},
+		{dir, ""},
+	} {
+		_, err := Load(tc.path)
+		if err == nil {
+			t.Errorf("Load(%s) succeeded", tc.path)
+			continue
+		}
+		var fe *FileError
+		if !errors.As(err, &fe) || fe.Path != tc.path {
+			t.Errorf("Load(%s) error %v is not a *FileError for that path", tc.path, err)
+		}
+		if !strings.Contains(err.Error(), tc.path) || !strings.Contains(err.Error(), tc.reason) {
+			t.Errorf("Load(%s) error %q does not name the path and %q", tc.path, err, tc.reason)
+		}
+	}
+}

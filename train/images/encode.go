@@ -1,0 +1,135 @@
+package images
+
+import (
+	"bufio"
+	"fmt"
+	"image"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+)
+
+// quantize maps v to 0..scale as KAIR's single2uint/single2uint16 do,
+// np.uint8((img.clip(0, 1)*255.).round()) on a float32 image: clip, multiply
+// in float32, round half to even. NaN becomes 0.
+func quantize(v, scale float32) uint32 {
+	if !(v > 0) { // also NaN
+		return 0
+	}
+	if v > 1 {
+		v = 1
+	}
+	p := float32(v * scale) // rounded to float32 as numpy does
+	return uint32(math.RoundToEven(float64(p)))
+}
+
+// ToUint8 returns m as interleaved 8-bit RGB (HWC), each value clipped to
+// [0,1], scaled by 255 in float32 and rounded half to even, exactly as
+// KAIR's single2uint (np.uint8((img.clip(0,1)*255.).round())).
+func ToUint8(m *Image) []uint8 {
+	n := m.W * m.H
+	out := make([]uint8, Channels*n)
+	for c := 0; c < Channels; c++ {
+		for i, v := range m.Plane(c) {
+			out[Channels*i+c] = uint8(quantize(v, 255))
+		}
+	}
+	return out
+}
+
+// ToUint16 returns m as interleaved 16-bit RGB (HWC), rounded as KAIR's
+// single2uint16 (np.uint16((img.clip(0,1)*65535.).round())).
+func ToUint16(m *Image) []uint16 {
+	n := m.W * m.H
+	out := make([]uint16, Channels*n)
+	for c := 0; c < Channels; c++ {
+		for i, v := range m.Plane(c) {
+			out[Channels*i+c] = uint16(quantize(v, 65535))
+		}
+	}
+	return out
+}
+
+// SavePNG writes m as an opaque RGB PNG with 8 or 16 bits per sample,
+// quantized as ToUint8 / ToUint16. The file is written atomically: to a
+// temporary file in the same directory, synced, then renamed over path, so
+// readers never see a partial image and a failure leaves no file behind.
+// Errors are *FileError values.
+func SavePNG(path string, m *Image, bits int) error {
+	var img image.Image
+	switch bits {
+	case 8:
+		q := ToUint8(m)
+		rgba := image.NewRGBA(image.Rect(0, 0, m.W, m.H))
+		for i := 0; i < m.W*m.H; i++ {
+			copy(rgba.Pix[4*i:4*i+3], q[3*i:3*i+3])
+			rgba.Pix[4*i+3] = 0xff
+		}
+		img = rgba
+	case 16:
+		q := ToUint16(m)
+		rgba := image.NewRGBA64(image.Rect(0, 0, m.W, m.H))
+		for i := 0; i < m.W*m.H; i++ {
+			p := rgba.Pix[8*i : 8*i+8]
+			for c := 0; c < 3; c++ {
+				p[2*c], p[2*c+1] = uint8(q[3*i+c]>>8), uint8(q[3*i+c])
+			}
+			p[6], p[7] = 0xff, 0xff
+		}
+		img = rgba
+	default:
+		return &FileError{path, fmt.Errorf("unsupported PNG bit depth %d (want 8 or 16)", bits)}
+	}
+	if err := writeAtomic(path, func(f *os.File) error {
+		bw := bufio.NewWriterSize(f, 1<<16)
+		if err := png.Encode(bw, img); err != nil {
+			return err
+		}
+		return bw.Flush()
+	}); err != nil {
+		return &FileError{path, err}
+	}
+	return nil
+}
+
+// writeAtomic writes a file through a temporary sibling, fsyncs it, renames
+// it over path and syncs the directory. On any failure the temporary file
+// is removed.
+func writeAtomic(path string, write func(*os.File) error) (err error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp*")
+	if err != nil {
+		return unwrapPathError(err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if err = write(f); err != nil {
+		return err
+	}
+	if err = f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return unwrapPathError(err)
+	}
+	if d, derr := os.Open(dir); derr == nil { // make the rename durable; best effort
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
