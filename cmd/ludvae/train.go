@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/pflag"
+
+	"github.com/ludvae/ludvae/train"
+)
+
+func runTrain(args []string) error {
+	cfg := train.Defaults()
+	fs := pflag.NewFlagSet("train", pflag.ContinueOnError)
+	fs.StringVar(&cfg.Clean, "clean", "", "folder of clean images (searched recursively; PNG, JPEG, TIFF, WebP)")
+	fs.StringVar(&cfg.Noisy, "noisy", "", "folder of degraded images, unpaired with --clean")
+	fs.StringVar(&cfg.Out, "out", "", "run folder: config, checkpoints, log.csv, samples (re-running resumes)")
+	preset := fs.String("preset", "sidd", "dataset preset: "+strings.Join(train.PresetNames(), ", ")+" (sets --sigma-x/--sigma-y/--normalize/--downscale)")
+	fs.IntVar(&cfg.Filters, "filters", cfg.Filters, "feature width F")
+	fs.IntVar(&cfg.Levels, "levels", cfg.Levels, "ladder levels (1 to 5)")
+	fs.IntVar(&cfg.Patch, "patch", cfg.Patch, "crop size in pixels")
+	fs.IntVar(&cfg.Batch, "batch", cfg.Batch, "crops per step, each clean or degraded with probability 1/2")
+	fs.IntVar(&cfg.Steps, "steps", cfg.Steps, "optimizer steps")
+	fs.Float64Var(&cfg.LR, "lr", cfg.LR, "Adam learning rate")
+	fs.IntSliceVar(&cfg.LRMilestones, "lr-milestones", cfg.LRMilestones, "steps at which the learning rate is multiplied by --lr-gamma")
+	fs.Float64Var(&cfg.LRGamma, "lr-gamma", cfg.LRGamma, "learning-rate factor at each milestone")
+	fs.Float64Var(&cfg.KLWeight, "kl-weight", cfg.KLWeight, "final KL weight")
+	fs.IntVar(&cfg.KLWarmup, "kl-warmup", cfg.KLWarmup, "steps of linear KL warm-up")
+	sigmaX := fs.Float64("sigma-x", 0, "h-noise sigma for clean images, 0-255 scale (default: the preset's)")
+	sigmaY := fs.Float64("sigma-y", 0, "h-noise sigma for degraded images (default: the preset's)")
+	normalize := fs.String("normalize", "", "none or auto: map degraded colours to the clean statistics (default: the preset's)")
+	downscale := fs.Int("downscale", 0, "downscale clean images by this factor, MATLAB bicubic (default: the preset's; 1 = none)")
+	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of initialization, batches and noise")
+	fs.StringVar(&cfg.Device, "device", cfg.Device, "cpu, cuda, cuda:N or auto")
+	fs.StringVar(&cfg.Precision, "precision", cfg.Precision, "fp32")
+	fs.IntVar(&cfg.Threads, "threads", 0, "CPU threads for libtorch (0 = one per CPU)")
+	fs.IntVar(&cfg.SaveEvery, "save-every", cfg.SaveEvery, "steps between checkpoints")
+	fs.IntVar(&cfg.SampleEvery, "sample-every", cfg.SampleEvery, "steps between sample grids and loss plots (0 = never)")
+	fs.IntVar(&cfg.LogEvery, "log-every", cfg.LogEvery, "steps between rows of log.csv")
+	fs.IntVar(&cfg.Keep, "keep", cfg.Keep, "checkpoints to keep")
+	fs.IntVar(&cfg.MaxBadSteps, "max-bad-steps", cfg.MaxBadSteps, "consecutive non-finite losses before stopping")
+	fs.BoolVar(&cfg.SkipBad, "skip-bad", false, "skip (and report) unreadable or too-small images instead of stopping")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: ludvae train --clean DIR --noisy DIR --out RUNDIR [--preset sidd|aim19|ntire20] [flags]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := cfg.ApplyPreset(*preset); err != nil {
+		return err
+	}
+	if fs.Changed("sigma-x") {
+		cfg.SigmaX = *sigmaX
+	}
+	if fs.Changed("sigma-y") {
+		cfg.SigmaY = *sigmaY
+	}
+	if fs.Changed("normalize") {
+		cfg.Normalize = *normalize
+	}
+	if fs.Changed("downscale") {
+		cfg.Downscale = *downscale
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := train.Run(ctx, cfg, os.Stderr)
+	if errors.Is(err, context.Canceled) {
+		os.Exit(130)
+	}
+	return err
+}

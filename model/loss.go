@@ -1,0 +1,163 @@
+package model
+
+import (
+	"fmt"
+
+	tb "github.com/ludvae/ludvae/torchbind"
+)
+
+// Losses are the terms of one training forward pass.
+type Losses struct {
+	Output *tb.Tensor // decoded reconstruction, like the input
+	Rec    *tb.Tensor // mean squared error of Output against the input (0-dim)
+	KL     *tb.Tensor // Σ_levels Σ KL over degraded samples / (their count · C·H·W) (0-dim)
+	KLSum  *tb.Tensor // the un-normalized sum
+}
+
+// Total is rec + w·kl, the quantity training minimizes.
+func (l Losses) Total(w float64) *tb.Tensor { return l.Rec.Add(l.KL.MulScalar(w)) }
+
+// Loss runs the training forward pass on a batch mixing both domains: x the
+// inputs (clean x or degraded y, [N,C,H,W] in [0,1]), h the preprocessed
+// inputs h(x), degraded[i] whether sample i is degraded. The degradation
+// branch, the posterior samples and the KL are computed only for the
+// degraded samples; the clean ones get z = 0, which equals the authors'
+// masked computation without the wasted work.
+func (m *LUDVAE) Loss(x, h *tb.Tensor, degraded []bool, noise Noise) (l Losses, err error) {
+	if int64(len(degraded)) != x.Size(0) {
+		return l, fmt.Errorf("model: %d domain labels for a batch of %d", len(degraded), x.Size(0))
+	}
+	err = tb.Try(func() { l = m.loss(x, h, degraded, noise) })
+	return l, err
+}
+
+// subset gathers and scatters the degraded rows of a batch.
+type subset struct {
+	n, count int64
+	idx      *tb.Tensor // nil when every sample is degraded
+}
+
+func newSubset(degraded []bool, dev tb.Device) subset {
+	var rows []int64
+	for i, d := range degraded {
+		if d {
+			rows = append(rows, int64(i))
+		}
+	}
+	s := subset{n: int64(len(degraded)), count: int64(len(rows))}
+	if s.count > 0 && s.count < s.n {
+		s.idx = tb.FromSlice(rows).ToDevice(dev)
+	}
+	return s
+}
+
+func (s subset) pick(t *tb.Tensor) *tb.Tensor {
+	if s.idx == nil {
+		return t
+	}
+	return t.IndexSelect(0, s.idx)
+}
+
+// place puts the subset's z into a batch of zeros (the clean samples' z).
+func (s subset) place(z *tb.Tensor) *tb.Tensor {
+	if s.idx == nil {
+		return z
+	}
+	shape := z.Shape()
+	shape[0] = s.n
+	return tb.Zeros(shape, tb.Options{DType: z.DType(), Device: z.Device()}).IndexCopy(0, s.idx, z)
+}
+
+func (m *LUDVAE) loss(x, h *tb.Tensor, degraded []bool, noise Noise) Losses {
+	L := m.Config.Levels
+	sub := newSubset(degraded, x.Device())
+	a := m.imageFeatures(h)
+	var n []*tb.Tensor
+	if sub.count > 0 {
+		n = m.degradationFeatures(sub.pick(x))
+	}
+	zeros := func(like *tb.Tensor) *tb.Tensor { return tb.ZerosLike(like) }
+	var klSum *tb.Tensor
+	addKL := func(k *tb.Tensor) {
+		if klSum == nil {
+			klSum = k
+		} else {
+			klSum = klSum.Add(k)
+		}
+	}
+
+	// Top level: the prior is N(0, 1).
+	z := zeros(a[L-1])
+	if sub.count > 0 {
+		mq, lsq := m.GauQ[L-1].Forward(n[L-1])
+		z = sub.place(noise.sample(postSite(L), mq, lsq, nil, sub.idx))
+		k, _ := tb.GaussianKL(mq, lsq, nil, nil, nil)
+		addKL(k)
+	}
+	d := m.Proj[L-1].Forward(a[L-1], z)
+	for l := L - 1; l >= 1; l-- {
+		d = m.Dec[l].Forward(d)
+		b := m.ProjC[l-1].Forward(d, a[l-1])
+		z := zeros(b)
+		if sub.count > 0 {
+			bs := sub.pick(b)
+			mq, lsq := m.GauQ[l-1].Forward(m.ProjN[l-1].Forward(bs, n[l-1]))
+			mp, lsp := m.GauP[l-1].Forward(bs)
+			z = sub.place(noise.sample(postSite(l), mq, lsq, nil, sub.idx))
+			k, _ := tb.GaussianKL(mq, lsq, mp, lsp, nil)
+			addKL(k)
+		}
+		d = m.Proj[l-1].Forward(b, z)
+	}
+	out := m.OutConv.Forward(m.Dec[0].Forward(d))
+	rec := tb.MSELoss(out, x, tb.ReduceMean)
+	var kl *tb.Tensor
+	if klSum == nil {
+		klSum = tb.Zeros(nil, rec.Options())
+		kl = klSum
+	} else {
+		s := x.Shape()
+		kl = klSum.DivScalar(float64(sub.count * s[1] * s[2] * s[3]))
+	}
+	return Losses{Output: out, Rec: rec, KL: kl, KLSum: klSum}
+}
+
+// imageFeatures runs the image encoder on h(input): a_1 … a_L.
+func (m *LUDVAE) imageFeatures(h *tb.Tensor) []*tb.Tensor {
+	a := make([]*tb.Tensor, m.Config.Levels)
+	f := m.InConv.Forward(h)
+	for l := range a {
+		f = m.Enc[l].Forward(f)
+		a[l] = f
+	}
+	return a
+}
+
+// degradationFeatures runs the degradation encoder on the raw input: n_1 … n_L.
+func (m *LUDVAE) degradationFeatures(x *tb.Tensor) []*tb.Tensor {
+	n := make([]*tb.Tensor, m.Config.Levels)
+	f := m.InConvN.Forward(x)
+	for l := range n {
+		f = m.EncN[l].Forward(f)
+		n[l] = f
+	}
+	return n
+}
+
+// FillMissingGrads gives every parameter without a gradient a zero one. A
+// batch without degraded samples leaves the degradation branch without
+// gradients; the authors' masked computation gives them zeros, which Adam
+// still applies (its moments decay), so training calls this to follow them.
+func (m *LUDVAE) FillMissingGrads() error {
+	return tb.Try(func() {
+		tb.WithScope(func(*tb.Scope) {
+			tb.NoGrad(func() {
+				for _, p := range m.Params() {
+					if p.Tensor.Grad() == nil {
+						p.Tensor.SetGrad(tb.ZerosLike(p.Tensor))
+					}
+				}
+			})
+		})
+	})
+}

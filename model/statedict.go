@@ -1,0 +1,136 @@
+package model
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+
+	tb "github.com/ludvae/ludvae/torchbind"
+)
+
+// StateDict returns the parameters as an ordered dict keyed by the authors'
+// names; the tensors are the model's own (not copies).
+func (m *LUDVAE) StateDict() *tb.Dict {
+	d := tb.NewDict()
+	d.Ordered = true
+	for _, p := range m.Params() {
+		d.Set(p.Name, p.Tensor)
+	}
+	return d
+}
+
+// LoadStateDict copies a state dict into the model, strictly: a missing key,
+// an unexpected key or a wrong shape is an error naming the key. Values are
+// converted to the model's dtype and device.
+func (m *LUDVAE) LoadStateDict(sd *tb.Dict) error {
+	want := map[string]*tb.Tensor{}
+	for _, p := range m.Params() {
+		want[p.Name] = p.Tensor
+	}
+	var unexpected []string
+	for i, k := range sd.Keys {
+		name, ok := k.(string)
+		if _, known := want[name]; !ok || !known {
+			unexpected = append(unexpected, fmt.Sprint(k))
+			continue
+		}
+		if _, ok := sd.Values[i].(*tb.Tensor); !ok {
+			return fmt.Errorf("state dict key %q holds %T, expected a tensor", name, sd.Values[i])
+		}
+	}
+	if len(unexpected) > 0 {
+		sort.Strings(unexpected)
+		return fmt.Errorf("state dict has unexpected key(s) %q for a %v network", unexpected, m.Config)
+	}
+	for _, p := range m.Params() {
+		v, ok := sd.Get(p.Name)
+		if !ok {
+			return fmt.Errorf("state dict is missing key %q for a %v network", p.Name, m.Config)
+		}
+		src := v.(*tb.Tensor)
+		if got, exp := src.Shape(), p.Tensor.Shape(); fmt.Sprint(got) != fmt.Sprint(exp) {
+			return fmt.Errorf("state dict key %q has shape %v, the model expects %v", p.Name, got, exp)
+		}
+	}
+	return tb.Try(func() {
+		tb.NoGrad(func() {
+			for _, p := range m.Params() {
+				v, _ := sd.Get(p.Name)
+				p.Tensor.CopyFrom(v.(*tb.Tensor))
+			}
+		})
+	})
+}
+
+var levelKey = regexp.MustCompile(`^enc_(\d+)\.`)
+
+// InferConfig reads the network size from a state dict's keys and shapes:
+// the levels from the enc_l keys, filters and channels from inconv.weight.
+func InferConfig(sd *tb.Dict) (Config, error) {
+	v, ok := sd.Get("inconv.weight")
+	if !ok {
+		return Config{}, fmt.Errorf("not a LUD-VAE state dict: no key \"inconv.weight\"")
+	}
+	w, ok := v.(*tb.Tensor)
+	if !ok || w.Dim() != 4 {
+		return Config{}, fmt.Errorf("state dict key \"inconv.weight\" is %v, expected a 4-D tensor", v)
+	}
+	s := w.Shape()
+	cfg := Config{Filters: int(s[0]), Channels: int(s[1])}
+	for _, k := range sd.Keys {
+		if name, ok := k.(string); ok {
+			if g := levelKey.FindStringSubmatch(name); g != nil {
+				if l, _ := strconv.Atoi(g[1]); l > cfg.Levels {
+					cfg.Levels = l
+				}
+			}
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, fmt.Errorf("state dict: %w", err)
+	}
+	return cfg, nil
+}
+
+// FromStateDict builds a network of the size the state dict implies and
+// loads it (strictly) with dtype and device o.
+func FromStateDict(sd *tb.Dict, o tb.Options) (*LUDVAE, error) {
+	cfg, err := InferConfig(sd)
+	if err != nil {
+		return nil, err
+	}
+	m, err := New(cfg, o, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.LoadStateDict(sd); err != nil {
+		m.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+// Load reads a plain state-dict .pth as the authors' training writes it, or
+// a ludvae checkpoint (whose "model" entry is that state dict).
+func Load(path string, o tb.Options) (*LUDVAE, error) {
+	d, err := tb.LoadDict(path)
+	if err != nil {
+		return nil, err
+	}
+	defer tb.CloseAll(d)
+	if inner, ok := d.Get("model"); ok {
+		if sd, ok := inner.(*tb.Dict); ok {
+			d = sd
+		}
+	}
+	m, err := FromStateDict(d, o)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+// SaveStateDict writes the parameters as a plain state dict that the authors'
+// class loads with load_state_dict(strict=True).
+func (m *LUDVAE) SaveStateDict(path string) error { return tb.Save(path, m.StateDict()) }

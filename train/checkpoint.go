@@ -1,0 +1,278 @@
+package train
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+
+	"github.com/ludvae/ludvae/model"
+	tb "github.com/ludvae/ludvae/torchbind"
+)
+
+// A checkpoint is a PyTorch zip pickle (torch.load opens it) holding:
+//
+//	"model":         the state dict, authors' keys (loads into their class)
+//	"optimizer":     Adam's state dict, torch's layout
+//	"step":          optimizer steps done
+//	"rng":           {"seed", "kind"}: batches and noise are counter-based,
+//	                 keyed by (seed, step), so this is the whole RNG state
+//	"config":        the training configuration
+//	"normalization": per-channel statistics, or None
+//	"synthesis":     defaults for `ludvae synth` (σx range, temperature,
+//	                 normalization)
+const checkpointPattern = "ckpt_%08d.pth"
+
+// Checkpoint is what Save writes and LoadCheckpoint reads.
+type Checkpoint struct {
+	Step   int
+	Config Config
+	Norm   *Normalization
+}
+
+// SaveCheckpoint writes a checkpoint atomically (temp file, fsync, rename)
+// and deletes all but the newest keep.
+func SaveCheckpoint(dir string, c Checkpoint, m *model.LUDVAE, opt *tb.Adam, keep int) (string, error) {
+	d := tb.NewDict()
+	d.Set("model", m.StateDict())
+	d.Set("optimizer", opt.StateDict())
+	d.Set("step", int64(c.Step))
+	rng := tb.NewDict()
+	rng.Set("seed", int64(c.Config.Seed))
+	rng.Set("kind", "counter: batches from PCG(seed, step), noise from Philox(seed, stream(step, site))")
+	d.Set("rng", rng)
+	d.Set("config", configDict(c.Config))
+	d.Set("normalization", normDict(c.Norm))
+	syn := tb.NewDict()
+	syn.Set("sigma_min", c.Config.SynthSigma[0])
+	syn.Set("sigma_max", c.Config.SynthSigma[1])
+	syn.Set("temperature", 1.0)
+	syn.Set("normalization", normDict(c.Norm))
+	syn.Set("downscale", int64(c.Config.Downscale))
+	d.Set("synthesis", syn)
+	path := filepath.Join(dir, fmt.Sprintf(checkpointPattern, c.Step))
+	if err := tb.Save(path, d); err != nil {
+		return "", err
+	}
+	olds, err := Checkpoints(dir)
+	if err != nil {
+		return path, err
+	}
+	for i := 0; i+keep < len(olds); i++ {
+		os.Remove(olds[i])
+	}
+	return path, nil
+}
+
+// Checkpoints lists the run's checkpoints, oldest first.
+func Checkpoints(dir string) ([]string, error) {
+	ms, err := filepath.Glob(filepath.Join(dir, "ckpt_*.pth"))
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(ms)
+	return ms, nil
+}
+
+// LoadCheckpoint reads a checkpoint into m and opt (both already built for
+// its configuration) and returns its bookkeeping.
+func LoadCheckpoint(path string, m *model.LUDVAE, opt *tb.Adam) (Checkpoint, error) {
+	var c Checkpoint
+	d, err := tb.LoadDict(path)
+	if err != nil {
+		return c, err
+	}
+	get := func(k string) any { v, _ := d.Get(k); return v }
+	sd, ok := get("model").(*tb.Dict)
+	if !ok {
+		return c, fmt.Errorf("%s: not a ludvae checkpoint (no \"model\" dict)", path)
+	}
+	if err := m.LoadStateDict(sd); err != nil {
+		return c, fmt.Errorf("%s: %w", path, err)
+	}
+	if od, ok := get("optimizer").(*tb.Dict); ok && opt != nil {
+		if err := opt.LoadStateDict(od); err != nil {
+			return c, fmt.Errorf("%s: optimizer: %w", path, err)
+		}
+	}
+	step, _ := get("step").(int64)
+	c.Step = int(step)
+	if cd, ok := get("config").(*tb.Dict); ok {
+		c.Config = configFromDict(cd)
+	}
+	c.Norm = normFromDict(get("normalization"))
+	tb.CloseAll(d)
+	return c, nil
+}
+
+// ReadCheckpointConfig reads only the configuration of a checkpoint.
+func ReadCheckpointConfig(path string) (Config, *Normalization, error) {
+	d, err := tb.LoadDict(path)
+	if err != nil {
+		return Config{}, nil, err
+	}
+	defer tb.CloseAll(d)
+	cd, ok := d.Get("config")
+	if !ok {
+		return Config{}, nil, fmt.Errorf("%s: not a ludvae checkpoint (no \"config\")", path)
+	}
+	nv, _ := d.Get("normalization")
+	return configFromDict(cd.(*tb.Dict)), normFromDict(nv), nil
+}
+
+// configDict writes Config's fields under snake_case names.
+func configDict(c Config) *tb.Dict {
+	d := tb.NewDict()
+	v := reflect.ValueOf(c)
+	for i := 0; i < v.NumField(); i++ {
+		f := v.Field(i)
+		var x any
+		switch f.Kind() {
+		case reflect.Int:
+			x = f.Int()
+		case reflect.Uint64:
+			x = int64(f.Uint())
+		case reflect.Float64:
+			x = f.Float()
+		case reflect.String:
+			x = f.String()
+		case reflect.Bool:
+			x = f.Bool()
+		case reflect.Slice, reflect.Array:
+			l := make([]any, f.Len())
+			for j := range l {
+				e := f.Index(j)
+				if e.Kind() == reflect.Int {
+					l[j] = e.Int()
+				} else {
+					l[j] = e.Float()
+				}
+			}
+			x = l
+		}
+		d.Set(snake(v.Type().Field(i).Name), x)
+	}
+	return d
+}
+
+func configFromDict(d *tb.Dict) Config {
+	c := Defaults()
+	v := reflect.ValueOf(&c).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		x, ok := d.Get(snake(v.Type().Field(i).Name))
+		if !ok {
+			continue
+		}
+		f := v.Field(i)
+		switch f.Kind() {
+		case reflect.Int:
+			if n, ok := x.(int64); ok {
+				f.SetInt(n)
+			}
+		case reflect.Uint64:
+			if n, ok := x.(int64); ok {
+				f.SetUint(uint64(n))
+			}
+		case reflect.Float64:
+			f.SetFloat(number(x))
+		case reflect.String:
+			if s, ok := x.(string); ok {
+				f.SetString(s)
+			}
+		case reflect.Bool:
+			if b, ok := x.(bool); ok {
+				f.SetBool(b)
+			}
+		case reflect.Slice:
+			l, _ := x.([]any)
+			s := reflect.MakeSlice(f.Type(), len(l), len(l))
+			for j, e := range l {
+				s.Index(j).SetInt(int64(number(e)))
+			}
+			f.Set(s)
+		case reflect.Array:
+			l, _ := x.([]any)
+			for j := 0; j < f.Len() && j < len(l); j++ {
+				f.Index(j).SetFloat(number(l[j]))
+			}
+		}
+	}
+	return c
+}
+
+func number(x any) float64 {
+	switch n := x.(type) {
+	case float64:
+		return n
+	case int64:
+		return float64(n)
+	}
+	return 0
+}
+
+// snake turns a Go field name into snake_case: SigmaX → sigma_x, LRMilestones → lr_milestones.
+func snake(name string) string {
+	var b strings.Builder
+	rs := []rune(name)
+	for i, r := range rs {
+		upper := r >= 'A' && r <= 'Z'
+		if upper && i > 0 && (rs[i-1] < 'A' || rs[i-1] > 'Z' || (i+1 < len(rs) && rs[i+1] >= 'a' && rs[i+1] <= 'z')) {
+			b.WriteByte('_')
+		}
+		b.WriteString(strings.ToLower(string(r)))
+	}
+	return b.String()
+}
+
+func normDict(n *Normalization) any {
+	if n == nil {
+		return nil
+	}
+	d := tb.NewDict()
+	for _, kv := range []struct {
+		k string
+		v [3]float64
+	}{{"clean_mean", n.CleanMean}, {"clean_std", n.CleanStd}, {"noisy_mean", n.NoisyMean}, {"noisy_std", n.NoisyStd}} {
+		d.Set(kv.k, []any{kv.v[0], kv.v[1], kv.v[2]})
+	}
+	return d
+}
+
+func normFromDict(v any) *Normalization {
+	d, ok := v.(*tb.Dict)
+	if !ok {
+		return nil
+	}
+	n := &Normalization{}
+	for _, kv := range []struct {
+		k string
+		v *[3]float64
+	}{{"clean_mean", &n.CleanMean}, {"clean_std", &n.CleanStd}, {"noisy_mean", &n.NoisyMean}, {"noisy_std", &n.NoisyStd}} {
+		l, _ := d.Get(kv.k)
+		for i, e := range asAnyList(l) {
+			if i < 3 {
+				kv.v[i] = number(e)
+			}
+		}
+	}
+	return n
+}
+
+func asAnyList(v any) []any {
+	switch l := v.(type) {
+	case []any:
+		return l
+	case tb.Tuple:
+		return l
+	}
+	return nil
+}
+
+// stepOf reads the step number from a checkpoint file name.
+func stepOf(path string) int {
+	var s int
+	fmt.Sscanf(filepath.Base(path), "ckpt_%d.pth", &s)
+	return s
+}

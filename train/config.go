@@ -1,0 +1,160 @@
+// Package train trains LUD-VAE on unpaired clean and degraded image folders
+// with the authors' recipe (DESIGN.md §2): the data pipeline, the schedule,
+// checkpoints that resume exactly, logs and plots.
+package train
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/ludvae/ludvae/model"
+)
+
+// Config is everything a training run depends on. It is written to the run
+// folder and into every checkpoint.
+type Config struct {
+	Clean, Noisy string // image folders (searched recursively)
+	Out          string // run folder
+
+	Preset       string
+	Filters      int
+	Levels       int
+	Patch        int        // crop size
+	Batch        int        // samples per step, each clean or degraded with probability ½
+	Steps        int        // total optimizer steps
+	LR           float64    // Adam learning rate
+	LRMilestones []int      // steps at which the rate is halved
+	LRGamma      float64    // factor at each milestone
+	KLWeight     float64    // final weight of the KL term
+	KLWarmup     int        // steps of linear warm-up of the KL weight
+	SigmaX       float64    // h-noise σ for clean images (0–255 scale)
+	SigmaY       float64    // h-noise σ for degraded images
+	SynthSigma   [2]float64 // σx range used when synthesizing (per image, uniform)
+	Normalize    string     // "none" or "auto": map degraded colours to the clean domain's statistics
+	Downscale    int        // downscale clean images by this factor (MATLAB bicubic), 1 = none
+	Seed         uint64
+	Device       string
+	Precision    string // fp32 (default); see the GPU issue for tf32/bf16
+	Threads      int
+	SaveEvery    int
+	SampleEvery  int
+	LogEvery     int
+	Keep         int // checkpoints kept
+	MaxBadSteps  int // consecutive non-finite losses tolerated
+	SkipBad      bool
+}
+
+// Preset is a dataset's published setting.
+type Preset struct {
+	SigmaX, SigmaY float64
+	SynthSigma     [2]float64
+	Normalize      string
+	Downscale      int
+	Note           string
+}
+
+// Presets follow the paper (DESIGN.md §2). NTIRE20: the paper gives
+// σx = 10, σy = 5 while the authors' released config trains with 8 and 3;
+// we follow the paper.
+var Presets = map[string]Preset{
+	"sidd":    {SigmaX: 40, SigmaY: 20, SynthSigma: [2]float64{30, 70}, Normalize: "none", Downscale: 1, Note: "SIDD-Small sRGB, real camera noise"},
+	"aim19":   {SigmaX: 15, SigmaY: 10, SynthSigma: [2]float64{15, 15}, Normalize: "auto", Downscale: 4, Note: "AIM 2019 real-world SR, ×4"},
+	"ntire20": {SigmaX: 10, SigmaY: 5, SynthSigma: [2]float64{10, 10}, Normalize: "none", Downscale: 4, Note: "NTIRE 2020 real-world SR track 1, ×4"},
+}
+
+// PresetNames lists the presets in order.
+func PresetNames() []string {
+	var n []string
+	for k := range Presets {
+		n = append(n, k)
+	}
+	sort.Strings(n)
+	return n
+}
+
+// Defaults is the paper's schedule and the SIDD preset.
+func Defaults() Config {
+	p := Presets["sidd"]
+	return Config{
+		Preset: "sidd", Filters: model.Default.Filters, Levels: model.Default.Levels,
+		Patch: 64, Batch: 16, Steps: 200000, LR: 1e-4, LRMilestones: []int{100000}, LRGamma: 0.5,
+		KLWeight: 1e-4, KLWarmup: 10000, SigmaX: p.SigmaX, SigmaY: p.SigmaY, SynthSigma: p.SynthSigma,
+		Normalize: p.Normalize, Downscale: p.Downscale, Seed: 0, Device: "auto", Precision: "fp32",
+		SaveEvery: 5000, SampleEvery: 5000, LogEvery: 100, Keep: 3, MaxBadSteps: 10,
+	}
+}
+
+// ApplyPreset sets the preset's values; flags given explicitly are applied after it.
+func (c *Config) ApplyPreset(name string) error {
+	p, ok := Presets[name]
+	if !ok {
+		return fmt.Errorf("--preset %q: known presets are %s", name, strings.Join(PresetNames(), ", "))
+	}
+	c.Preset = name
+	c.SigmaX, c.SigmaY, c.SynthSigma = p.SigmaX, p.SigmaY, p.SynthSigma
+	c.Normalize, c.Downscale = p.Normalize, p.Downscale
+	return nil
+}
+
+// Validate reports the first unusable value, naming its flag.
+func (c *Config) Validate() error {
+	checks := []struct {
+		bad  bool
+		flag string
+		msg  string
+	}{
+		{c.Clean == "", "--clean", "is required (a folder of clean images)"},
+		{c.Noisy == "", "--noisy", "is required (a folder of degraded images)"},
+		{c.Out == "", "--out", "is required (the run folder)"},
+		{c.Patch < 8, "--patch", fmt.Sprintf("%d: crops must be at least 8 pixels", c.Patch)},
+		{c.Batch < 1, "--batch", fmt.Sprintf("%d: need at least one sample per step", c.Batch)},
+		{c.Steps < 1, "--steps", fmt.Sprintf("%d: need at least one step", c.Steps)},
+		{!(c.LR > 0), "--lr", fmt.Sprintf("%g: must be positive", c.LR)},
+		{!(c.LRGamma > 0), "--lr-gamma", fmt.Sprintf("%g: must be positive", c.LRGamma)},
+		{c.KLWeight < 0, "--kl-weight", fmt.Sprintf("%g: must not be negative", c.KLWeight)},
+		{c.KLWarmup < 0, "--kl-warmup", fmt.Sprintf("%d: must not be negative", c.KLWarmup)},
+		{c.SigmaX < 0 || c.SigmaY < 0, "--sigma-x/--sigma-y", "must not be negative"},
+		{c.Normalize != "none" && c.Normalize != "auto", "--normalize", fmt.Sprintf("%q: expected none or auto", c.Normalize)},
+		{c.Downscale < 1, "--downscale", fmt.Sprintf("%d: expected 1 (none) or a factor such as 4", c.Downscale)},
+		{c.SaveEvery < 1, "--save-every", fmt.Sprintf("%d: must be positive", c.SaveEvery)},
+		{c.SampleEvery < 0, "--sample-every", fmt.Sprintf("%d: must not be negative (0 = never)", c.SampleEvery)},
+		{c.LogEvery < 1, "--log-every", fmt.Sprintf("%d: must be positive", c.LogEvery)},
+		{c.Keep < 1, "--keep", fmt.Sprintf("%d: keep at least one checkpoint", c.Keep)},
+		{c.MaxBadSteps < 1, "--max-bad-steps", fmt.Sprintf("%d: must be positive", c.MaxBadSteps)},
+		{c.Precision != "fp32", "--precision", fmt.Sprintf("%q: only fp32 is available in this build", c.Precision)},
+	}
+	for _, ch := range checks {
+		if ch.bad {
+			return fmt.Errorf("%s %s", ch.flag, ch.msg)
+		}
+	}
+	for i, m := range c.LRMilestones {
+		if m < 1 || (i > 0 && m <= c.LRMilestones[i-1]) {
+			return fmt.Errorf("--lr-milestones %v: expected increasing positive steps", c.LRMilestones)
+		}
+	}
+	return (model.Config{Channels: 3, Filters: c.Filters, Levels: c.Levels}).Validate()
+}
+
+// LearningRate is the rate at step s (1-based), as KAIR's loop sets it: the
+// MultiStepLR scheduler is stepped before each optimizer step, so the rate
+// is already reduced at a milestone step.
+func (c *Config) LearningRate(step int) float64 {
+	lr := c.LR
+	for _, m := range c.LRMilestones {
+		if step >= m {
+			lr *= c.LRGamma
+		}
+	}
+	return lr
+}
+
+// KLWeightAt is the KL weight at step s: min(s/warmup, 1)·w, the authors'
+// min(step/1e8, 1e-4) for the defaults.
+func (c *Config) KLWeightAt(step int) float64 {
+	if c.KLWarmup == 0 {
+		return c.KLWeight
+	}
+	return min(float64(step)/float64(c.KLWarmup), 1) * c.KLWeight
+}

@@ -1,0 +1,77 @@
+package train
+
+import (
+	"math"
+	"strings"
+	"testing"
+)
+
+func TestSchedules(t *testing.T) {
+	c := Defaults()
+	cases := []struct {
+		step   int
+		lr, kl float64
+	}{
+		{1, 1e-4, 1e-8},
+		{5000, 1e-4, 5e-5},
+		{10000, 1e-4, 1e-4},
+		{99999, 1e-4, 1e-4},
+		{100000, 5e-5, 1e-4}, // KAIR steps the scheduler before the optimizer
+		{200000, 5e-5, 1e-4},
+	}
+	for _, cs := range cases {
+		if lr := c.LearningRate(cs.step); lr != cs.lr {
+			t.Errorf("step %d: lr %g, want %g", cs.step, lr, cs.lr)
+		}
+		// the authors' min(step/1e8, 1e-4)
+		if w := c.KLWeightAt(cs.step); math.Abs(w-math.Min(float64(cs.step)/1e8, 1e-4)) > 1e-20 || math.Abs(w-cs.kl) > 1e-20 {
+			t.Errorf("step %d: kl weight %g, want %g", cs.step, w, cs.kl)
+		}
+	}
+}
+
+func TestPresetsAndValidation(t *testing.T) {
+	c := Defaults()
+	c.Clean, c.Noisy, c.Out = "a", "b", "c"
+	for name, want := range map[string][2]float64{"sidd": {40, 20}, "aim19": {15, 10}, "ntire20": {10, 5}} {
+		if err := c.ApplyPreset(name); err != nil {
+			t.Fatal(err)
+		}
+		if c.SigmaX != want[0] || c.SigmaY != want[1] {
+			t.Errorf("%s: σ %g/%g, want %v", name, c.SigmaX, c.SigmaY, want)
+		}
+		if err := c.Validate(); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if err := c.ApplyPreset("div2k"); err == nil || !strings.Contains(err.Error(), "--preset") {
+		t.Errorf("unknown preset: %v", err)
+	}
+	bad := []struct {
+		edit func(*Config)
+		flag string
+	}{
+		{func(c *Config) { c.Clean = "" }, "--clean"},
+		{func(c *Config) { c.Patch = 2 }, "--patch"},
+		{func(c *Config) { c.LR = 0 }, "--lr"},
+		{func(c *Config) { c.LRMilestones = []int{10, 5} }, "--lr-milestones"},
+		{func(c *Config) { c.Normalize = "yes" }, "--normalize"},
+		{func(c *Config) { c.Levels = 9 }, "levels"},
+	}
+	for _, b := range bad {
+		c := Defaults()
+		c.Clean, c.Noisy, c.Out = "a", "b", "c"
+		b.edit(&c)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), b.flag) {
+			t.Errorf("want an error naming %s, got %v", b.flag, err)
+		}
+	}
+}
+
+func TestSnakeNames(t *testing.T) {
+	for in, want := range map[string]string{"SigmaX": "sigma_x", "LRMilestones": "lr_milestones", "KLWarmup": "kl_warmup", "Seed": "seed", "SaveEvery": "save_every"} {
+		if got := snake(in); got != want {
+			t.Errorf("snake(%s) = %s, want %s", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,132 @@
+package train
+
+import (
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ludvae/ludvae/train/images"
+)
+
+func TestDataErrors(t *testing.T) {
+	c := tinyConfig(t)
+	empty := t.TempDir()
+	bigPatch := c
+	bigPatch.Patch = 38
+	corrupt := c
+	corrupt.Noisy = t.TempDir()
+	writeImages(t, corrupt.Noisy, 2, 40, 40, true, 3)
+	os.WriteFile(filepath.Join(corrupt.Noisy, "broken.png"), []byte("not a png"), 0o644)
+	emptyDomain := c
+	emptyDomain.Clean = empty
+	cases := []struct {
+		name string
+		cfg  Config
+		want []string
+	}{
+		{"empty domain", emptyDomain, []string{"--clean", empty}},
+		{"smaller than the crop", bigPatch, []string{"img000.png", "36"}},
+		{"corrupt file", corrupt, []string{"broken.png", "--skip-bad"}},
+	}
+	for _, cs := range cases {
+		t.Run(cs.name, func(t *testing.T) {
+			_, err := LoadData(&cs.cfg, io.Discard)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range cs.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+	corrupt.SkipBad = true
+	var log strings.Builder
+	d, err := LoadData(&corrupt, &log)
+	if err != nil || len(d.Noisy) != 2 || !strings.Contains(log.String(), "broken.png") {
+		t.Fatalf("--skip-bad: %v, %d images, log %q", err, len(d.Noisy), log.String())
+	}
+}
+
+func TestBatchesAreDeterministicAndBalanced(t *testing.T) {
+	c := tinyConfig(t)
+	d, err := LoadData(&c, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Batch = 64
+	a, b := d.MakeBatch(&c, 5), d.MakeBatch(&c, 5)
+	for i := range a.Pix {
+		if a.Pix[i] != b.Pix[i] {
+			t.Fatal("same step, different batch")
+		}
+	}
+	deg := 0
+	for _, x := range a.Degraded {
+		if x {
+			deg++
+		}
+	}
+	// Binomial(64, ½): 32 ± 4; outside [12, 52] has probability < 1e-6.
+	if deg < 12 || deg > 52 {
+		t.Fatalf("%d of 64 samples degraded", deg)
+	}
+	// Batches delivered by the goroutine pipeline equal MakeBatch's.
+	ch := d.Batches(t.Context(), &c, 3, 6, 2)
+	for s := 3; s <= 6; s++ {
+		got := <-ch
+		want := d.MakeBatch(&c, s)
+		if got.Step != s || got.Pix[100] != want.Pix[100] {
+			t.Fatalf("pipeline batch %d differs", s)
+		}
+	}
+}
+
+func TestNormalization(t *testing.T) {
+	c := tinyConfig(t)
+	c.Normalize = "auto"
+	d, err := LoadData(&c, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mean, std := channelStats(d.Noisy)
+	for ch := range 3 {
+		// Clamping to [0,1] moves the statistics slightly.
+		if math.Abs(mean[ch]-d.Norm.CleanMean[ch]) > 0.01 || math.Abs(std[ch]-d.Norm.CleanStd[ch]) > 0.01 {
+			t.Errorf("channel %d after normalization: mean %.4f std %.4f, clean %.4f %.4f", ch, mean[ch], std[ch], d.Norm.CleanMean[ch], d.Norm.CleanStd[ch])
+		}
+	}
+	m := images.New(2, 1)
+	copy(m.Pix, []float32{0.2, 0.8, 0.3, 0.6, 0.5, 0.5})
+	orig := m.Clone()
+	d.Norm.FromClean(m)
+	d.Norm.ToClean(m)
+	for i := range m.Pix {
+		if math.Abs(float64(m.Pix[i]-orig.Pix[i])) > 1e-6 {
+			t.Fatalf("FromClean then ToClean changed %v to %v", orig.Pix, m.Pix)
+		}
+	}
+}
+
+// BenchmarkBatches measures augmented 64×64 crops per second from images in
+// memory, the rate the loader must beat (2,000/s) to stay ahead of training.
+func BenchmarkBatches(b *testing.B) {
+	c := tinyConfig(b)
+	dir := b.TempDir()
+	writeImages(b, filepath.Join(dir, "c"), 4, 256, 256, false, 1)
+	writeImages(b, filepath.Join(dir, "n"), 4, 256, 256, true, 2)
+	c.Clean, c.Noisy, c.Patch, c.Batch = filepath.Join(dir, "c"), filepath.Join(dir, "n"), 64, 16
+	d, err := LoadData(&c, io.Discard)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	ch := d.Batches(b.Context(), &c, 1, b.N, 8)
+	for range ch {
+	}
+	b.ReportMetric(float64(b.N*c.Batch)/b.Elapsed().Seconds(), "crops/s")
+}

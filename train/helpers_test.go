@@ -1,0 +1,53 @@
+package train
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/ludvae/ludvae/train/images"
+)
+
+// writeImages writes n generated PNGs of size w×h: smooth colour fields,
+// with noise added when noisy is set, so the two domains differ.
+func writeImages(t testing.TB, dir string, n, w, h int, noisy bool, seed uint64) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(seed, 7))
+	for i := range n {
+		m := images.New(w, h)
+		fx, fy, ph := 1+rng.Float64()*4, 1+rng.Float64()*4, rng.Float64()*6
+		for c := range 3 {
+			for y := range h {
+				for x := range w {
+					v := 0.5 + 0.35*math.Sin(fx*float64(x)/float64(w)*math.Pi+ph+float64(c))*math.Cos(fy*float64(y)/float64(h)*math.Pi)
+					if noisy {
+						v += 0.08 * rng.NormFloat64()
+					}
+					m.Set(x, y, c, float32(min(max(v, 0), 1)))
+				}
+			}
+		}
+		if err := images.SavePNG(filepath.Join(dir, fmt.Sprintf("img%03d.png", i)), m, 8); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// tinyConfig is a run small enough for a unit test.
+func tinyConfig(t testing.TB) Config {
+	dir := t.TempDir()
+	writeImages(t, filepath.Join(dir, "clean"), 3, 40, 36, false, 1)
+	writeImages(t, filepath.Join(dir, "noisy"), 3, 36, 40, true, 2)
+	c := Defaults()
+	c.Clean, c.Noisy, c.Out = filepath.Join(dir, "clean"), filepath.Join(dir, "noisy"), filepath.Join(dir, "run")
+	c.Filters, c.Levels, c.Patch, c.Batch = 4, 2, 16, 4
+	c.Steps, c.LogEvery, c.SaveEvery, c.SampleEvery = 12, 1, 6, 0
+	c.Device, c.Threads, c.LR = "cpu", 2, 1e-3
+	return c
+}

@@ -1,0 +1,100 @@
+package train
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+
+	"github.com/ludvae/ludvae/model"
+	tb "github.com/ludvae/ludvae/torchbind"
+	"github.com/ludvae/ludvae/train/images"
+)
+
+// sampler writes, every --sample-every steps, a grid of fixed crops
+// (clean | its synthetic degraded version | a real degraded crop) and the
+// loss plot.
+type sampler struct {
+	t            *Trainer
+	clean, noisy []*images.Image
+}
+
+const sampleRows = 4
+
+func newSampler(t *Trainer) *sampler {
+	s := &sampler{t: t}
+	rng := rand.New(rand.NewPCG(t.Cfg.Seed, 1<<62))
+	p := t.Cfg.Patch
+	for range sampleRows {
+		s.clean = append(s.clean, images.RandomCrop(t.Data.Clean[rng.IntN(len(t.Data.Clean))], p, rng))
+		s.noisy = append(s.noisy, images.RandomCrop(t.Data.Noisy[rng.IntN(len(t.Data.Noisy))], p, rng))
+	}
+	return s
+}
+
+func (s *sampler) Close() {}
+
+// Write saves samples/step_N.png and loss.png.
+func (s *sampler) Write(step int, rows []stepStats) error {
+	dir := filepath.Join(s.t.Cfg.Out, "samples")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	synth, err := s.synthesize()
+	if err != nil {
+		return fmt.Errorf("samples at step %d: %w", step, err)
+	}
+	p := s.t.Cfg.Patch
+	grid := images.New(3*p+4, sampleRows*(p+2))
+	for r := range sampleRows {
+		real := s.noisy[r].Clone()
+		if n := s.t.Data.Norm; n != nil {
+			n.FromClean(real)
+			n.FromClean(synth[r])
+		}
+		for col, m := range []*images.Image{s.clean[r], synth[r], real} {
+			paste(grid, m, col*(p+2), r*(p+2))
+		}
+	}
+	if err := images.SavePNG(filepath.Join(dir, fmt.Sprintf("step_%08d.png", step)), grid, 8); err != nil {
+		return err
+	}
+	return plotLosses(filepath.Join(s.t.Cfg.Out, "loss.png"), rows)
+}
+
+// synthesize runs C2N on the clean sample crops with a fixed seed, so the
+// grids of successive steps show the model's change and not the noise's.
+func (s *sampler) synthesize() (out []*images.Image, err error) {
+	cfg := &s.t.Cfg
+	err = tb.Try(func() {
+		tb.WithScope(func(*tb.Scope) {
+			p := int64(cfg.Patch)
+			pix := make([]float32, 0, sampleRows*3*p*p)
+			for _, m := range s.clean {
+				pix = append(pix, m.Pix...)
+			}
+			dev := s.t.Device
+			x := tb.FromSlice(pix, sampleRows, 3, p, p).ToDevice(dev)
+			sigma := tb.Full([]int64{sampleRows}, cfg.SigmaX, tb.Options{Device: dev})
+			y, err := s.t.Model.Translate(x, sigma, 1, model.Noise{Seed: cfg.Seed ^ 0x5a3f, Stream: 1})
+			if err != nil {
+				panic(err)
+			}
+			vals := y.Clamp(0, 1).Float32s()
+			for r := range sampleRows {
+				out = append(out, &images.Image{W: int(p), H: int(p), Pix: vals[int64(r)*3*p*p : int64(r+1)*3*p*p]})
+			}
+		})
+	})
+	return out, err
+}
+
+func paste(dst, src *images.Image, x0, y0 int) {
+	for c := range 3 {
+		for y := range src.H {
+			for x := range src.W {
+				dst.Set(x0+x, y0+y, c, src.At(x, y, c))
+			}
+		}
+	}
+}

@@ -1,0 +1,316 @@
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/ludvae/ludvae/model"
+	tb "github.com/ludvae/ludvae/torchbind"
+)
+
+// Trainer runs the optimization of one run folder.
+type Trainer struct {
+	Cfg    Config
+	Model  *model.LUDVAE
+	Opt    *tb.Adam
+	Data   *Data
+	Device tb.Device
+	Step   int // steps done
+	Log    io.Writer
+
+	csv       *csvLog
+	samples   *sampler
+	bad       int       // consecutive non-finite losses
+	afterStep func(int) // test hook: called after each step
+}
+
+// ErrTooManyBadSteps stops a run whose loss stays non-finite.
+var ErrTooManyBadSteps = errors.New("too many consecutive non-finite losses")
+
+// Run trains as cfg says, resuming from the newest checkpoint in cfg.Out.
+// Cancelling ctx (SIGINT/SIGTERM in the CLI) saves a checkpoint and returns
+// ctx's error.
+func Run(ctx context.Context, cfg Config, log io.Writer) error {
+	t, err := NewTrainer(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	return t.Train(ctx)
+}
+
+// NewTrainer prepares a run: checks the run folder is writable, loads the
+// data, builds the model and optimizer, and resumes from the newest
+// checkpoint if there is one.
+func NewTrainer(cfg Config, log io.Writer) (*Trainer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	tb.SetNumThreads(cfg.Threads)
+	dev, err := tb.ParseDevice(cfg.Device)
+	if err != nil {
+		return nil, fmt.Errorf("--device: %w", err)
+	}
+	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
+		return nil, fmt.Errorf("--out: %w", err)
+	}
+	if err := writeJSON(filepath.Join(cfg.Out, "config.json"), cfg); err != nil {
+		return nil, fmt.Errorf("--out %s is not writable: %w", cfg.Out, err)
+	}
+	t := &Trainer{Cfg: cfg, Device: dev, Log: log}
+	ckpts, err := Checkpoints(cfg.Out)
+	if err != nil {
+		return nil, err
+	}
+	if len(ckpts) > 0 {
+		saved, _, err := ReadCheckpointConfig(ckpts[len(ckpts)-1])
+		if err != nil {
+			return nil, err
+		}
+		if saved.Filters != cfg.Filters || saved.Levels != cfg.Levels {
+			return nil, fmt.Errorf("%s holds a run with %d filters and %d levels; this command asks for %d and %d (use another --out)",
+				cfg.Out, saved.Filters, saved.Levels, cfg.Filters, cfg.Levels)
+		}
+	}
+	fmt.Fprintf(log, "loading images from %s and %s\n", cfg.Clean, cfg.Noisy)
+	if t.Data, err = LoadData(&t.Cfg, log); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(log, "%d clean and %d degraded images\n", len(t.Data.Clean), len(t.Data.Noisy))
+	mc := model.Config{Channels: 3, Filters: cfg.Filters, Levels: cfg.Levels}
+	if t.Model, err = model.New(mc, tb.Options{DType: tb.Float32, Device: dev}, cfg.Seed); err != nil {
+		return nil, err
+	}
+	t.Opt = tb.NewAdam(t.Model.Tensors(), tb.AdamConfig{LR: cfg.LR, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8})
+	if len(ckpts) > 0 {
+		last := ckpts[len(ckpts)-1]
+		c, err := LoadCheckpoint(last, t.Model, t.Opt)
+		if err != nil {
+			t.Close()
+			return nil, err
+		}
+		t.Step = c.Step
+		if c.Norm != nil && t.Data.Norm != nil {
+			// the statistics the run started with stay fixed
+			*t.Data.Norm = *c.Norm
+		}
+		fmt.Fprintf(log, "resuming from %s (step %d)\n", last, t.Step)
+	}
+	if t.csv, err = openCSV(filepath.Join(cfg.Out, "log.csv"), t.Step); err != nil {
+		t.Close()
+		return nil, err
+	}
+	t.samples = newSampler(t)
+	return t, nil
+}
+
+// Close frees the model and the optimizer state.
+func (t *Trainer) Close() {
+	if t.csv != nil {
+		t.csv.Close()
+	}
+	if t.Opt != nil {
+		t.Opt.Close()
+	}
+	if t.Model != nil {
+		t.Model.Close()
+	}
+	if t.samples != nil {
+		t.samples.Close()
+	}
+}
+
+// Train runs the remaining steps.
+func (t *Trainer) Train(ctx context.Context) error {
+	cfg := &t.Cfg
+	if t.Step >= cfg.Steps {
+		fmt.Fprintf(t.Log, "nothing to do: %s is at step %d of %d\n", cfg.Out, t.Step, cfg.Steps)
+		return nil
+	}
+	bctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	batches := t.Data.Batches(bctx, cfg, t.Step+1, cfg.Steps, 2*runtime.NumCPU())
+	bar := progressbar.NewOptions(cfg.Steps,
+		progressbar.OptionSetWriter(t.Log),
+		progressbar.OptionSetDescription("train"),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("step"),
+		progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionFullWidth(),
+	)
+	bar.Set(t.Step)
+	start, startStep := time.Now(), t.Step
+	for t.Step < cfg.Steps {
+		if ctx.Err() != nil {
+			// checked before select, which picks at random among ready cases
+			return t.interrupted(ctx, bar)
+		}
+		select {
+		case <-ctx.Done():
+			return t.interrupted(ctx, bar)
+		case b := <-batches:
+			st, err := t.trainStep(b)
+			if err != nil {
+				bar.Exit()
+				return err
+			}
+			t.Step = b.Step
+			bar.Set(t.Step)
+			if st.finite {
+				bar.Describe(fmt.Sprintf("loss %.5f rec %.5f kl %.3f lr %.1e", st.total, st.rec, st.kl, st.lr))
+			}
+			if t.Step%cfg.LogEvery == 0 || t.Step == cfg.Steps {
+				rate := float64(t.Step-startStep) / time.Since(start).Seconds()
+				if err := t.csv.Write(st, rate); err != nil {
+					return err
+				}
+			}
+			if cfg.SampleEvery > 0 && (t.Step%cfg.SampleEvery == 0 || t.Step == cfg.Steps) {
+				if err := t.samples.Write(t.Step, t.csv.rows); err != nil {
+					return err
+				}
+			}
+			if t.Step%cfg.SaveEvery == 0 || t.Step == cfg.Steps {
+				if err := t.save(); err != nil {
+					return err
+				}
+			}
+			if t.afterStep != nil {
+				t.afterStep(t.Step)
+			}
+		}
+	}
+	bar.Finish()
+	fmt.Fprintf(t.Log, "\ndone: %d steps; checkpoints, log.csv and samples in %s\n", t.Step, cfg.Out)
+	return nil
+}
+
+// interrupted saves a checkpoint of the steps done and returns ctx's error.
+func (t *Trainer) interrupted(ctx context.Context, bar *progressbar.ProgressBar) error {
+	bar.Exit()
+	fmt.Fprintln(t.Log)
+	if err := t.save(); err != nil {
+		return fmt.Errorf("interrupted at step %d, and saving failed: %w", t.Step, err)
+	}
+	fmt.Fprintf(t.Log, "interrupted at step %d; run the same command again to resume\n", t.Step)
+	return ctx.Err()
+}
+
+func (t *Trainer) save() error {
+	_, err := SaveCheckpoint(t.Cfg.Out, Checkpoint{Step: t.Step, Config: t.Cfg, Norm: t.Data.Norm}, t.Model, t.Opt, t.Cfg.Keep)
+	if err != nil {
+		return fmt.Errorf("saving checkpoint at step %d: %w", t.Step, err)
+	}
+	return nil
+}
+
+// stepStats are one step's logged numbers.
+type stepStats struct {
+	step                         int
+	total, rec, kl, klWeight, lr float64
+	finite                       bool
+}
+
+// trainStep is one optimizer step on a batch: h-noise, forward, loss,
+// backward, Adam. A non-finite loss is not applied.
+func (t *Trainer) trainStep(b Batch) (st stepStats, err error) {
+	cfg := &t.Cfg
+	st = stepStats{step: b.Step, klWeight: cfg.KLWeightAt(b.Step), lr: cfg.LearningRate(b.Step)}
+	err = tb.Try(func() {
+		tb.WithScope(func(*tb.Scope) {
+			n, p := int64(cfg.Batch), int64(cfg.Patch)
+			x := tb.FromSlice(b.Pix, n, 3, p, p).ToDevice(t.Device)
+			sig := make([]float32, n)
+			for i, d := range b.Degraded {
+				sig[i] = float32(cfg.SigmaX)
+				if d {
+					sig[i] = float32(cfg.SigmaY)
+				}
+			}
+			noise := model.Noise{Seed: cfg.Seed, Stream: uint64(b.Step)}
+			h, err := t.Model.Preprocess(x, tb.FromSlice(sig).ToDevice(t.Device), noise)
+			if err != nil {
+				panic(err)
+			}
+			l, err := t.Model.Loss(x, h, b.Degraded, noise)
+			if err != nil {
+				panic(err)
+			}
+			total := l.Total(st.klWeight)
+			st.total, st.rec, st.kl = total.Item(), l.Rec.Item(), l.KL.Item()
+			st.finite = !math.IsNaN(st.total) && !math.IsInf(st.total, 0)
+			if !st.finite {
+				return
+			}
+			t.Opt.ZeroGrad()
+			total.Backward()
+			if err := t.Model.FillMissingGrads(); err != nil {
+				panic(err)
+			}
+			t.Opt.Config.LR = st.lr
+			t.Opt.Step()
+			t.Opt.ZeroGrad()
+		})
+	})
+	if err != nil {
+		return st, fmt.Errorf("step %d: %w", b.Step, err)
+	}
+	if !st.finite {
+		t.bad++
+		fmt.Fprintf(t.Log, "\nstep %d: non-finite loss (rec %g, kl %g); update skipped (%d in a row)\n", b.Step, st.rec, st.kl, t.bad)
+		if t.bad >= cfg.MaxBadSteps {
+			ckpts, _ := Checkpoints(cfg.Out)
+			last := "none yet"
+			if len(ckpts) > 0 {
+				last = ckpts[len(ckpts)-1]
+			}
+			return st, fmt.Errorf("%w: %d at step %d (--max-bad-steps %d); the last good checkpoint (%s) is intact; try a lower --lr",
+				ErrTooManyBadSteps, t.bad, b.Step, cfg.MaxBadSteps, last)
+		}
+		return st, nil
+	}
+	t.bad = 0
+	return st, nil
+}
+
+// writeJSON writes v atomically as indented JSON.
+func writeJSON(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeAtomic(path, append(data, '\n'))
+}
+
+// writeAtomic writes data to a temporary file beside path, syncs and renames.
+func writeAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}

@@ -1,0 +1,142 @@
+package train
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ludvae/ludvae/torchbind/pyref"
+)
+
+func readLosses(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	f, err := os.Open(filepath.Join(dir, "log.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, r := range rows[1:] {
+		out[r[0]] = strings.Join(r[1:6], ",") // loss, rec, kl, kl_weight, lr
+	}
+	return out
+}
+
+// TestResumeReproducesLosses interrupts a run at step 5 (as SIGINT would),
+// resumes it with the same command, and checks every logged loss equals the
+// uninterrupted run's, digit for digit.
+func TestResumeReproducesLosses(t *testing.T) {
+	c := tinyConfig(t)
+	whole := c
+	whole.Out = filepath.Join(t.TempDir(), "whole")
+	if err := Run(context.Background(), whole, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	tr, err := NewTrainer(c, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.afterStep = func(s int) {
+		if s == 5 {
+			cancel()
+		}
+	}
+	if err := tr.Train(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted run returned %v", err)
+	}
+	tr.Close()
+	if ck, _ := Checkpoints(c.Out); len(ck) == 0 || stepOf(ck[len(ck)-1]) != 5 {
+		t.Fatalf("checkpoints after the interruption: %v", ck)
+	}
+	if err := Run(context.Background(), c, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	a, b := readLosses(t, whole.Out), readLosses(t, c.Out)
+	if len(a) != c.Steps || len(b) != c.Steps {
+		t.Fatalf("logged %d and %d steps, want %d", len(a), len(b), c.Steps)
+	}
+	for step, la := range a {
+		if b[step] != la {
+			t.Errorf("step %s: uninterrupted %s, resumed %s", step, la, b[step])
+		}
+	}
+	ck, _ := Checkpoints(c.Out)
+	if len(ck) > c.Keep {
+		t.Errorf("%d checkpoints kept, --keep %d", len(ck), c.Keep)
+	}
+}
+
+// TestCheckpointReadByTorch opens a checkpoint with Python's torch.load and
+// loads its model part into the reference network (strict).
+func TestCheckpointReadByTorch(t *testing.T) {
+	c := tinyConfig(t)
+	c.Steps, c.SaveEvery, c.SampleEvery = 3, 3, 3
+	if err := Run(context.Background(), c, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	ck, _ := Checkpoints(c.Out)
+	got := pyref.Run(t, `
+import sys, torch
+from ludvae_ref import LUDVAE
+d = torch.load(sys.argv[1])
+m = LUDVAE(3, 4, 2)
+m.load_state_dict(d["model"], strict=True)
+opt = torch.optim.Adam(m.parameters(), lr=1e-3)
+opt.load_state_dict(d["optimizer"])
+print(d["step"], d["config"]["patch"], d["config"]["sigma_x"], d["synthesis"]["sigma_min"], sorted(d.keys()))
+`, ck[len(ck)-1])
+	want := "3 16 40.0 30.0 ['config', 'model', 'normalization', 'optimizer', 'rng', 'step', 'synthesis']"
+	if got != want {
+		t.Fatalf("python read %q, want %q", got, want)
+	}
+	for _, f := range []string{"config.json", "log.csv", "loss.png", "samples/step_00000003.png"} {
+		if _, err := os.Stat(filepath.Join(c.Out, f)); err != nil {
+			t.Errorf("run folder lacks %s: %v", f, err)
+		}
+	}
+}
+
+// TestNonFiniteLossStops makes the loss blow up (an absurd learning rate)
+// and checks that bad updates are skipped and logged, that training stops
+// after --max-bad-steps, and that the last checkpoint is intact.
+func TestNonFiniteLossStops(t *testing.T) {
+	c := tinyConfig(t)
+	c.LR, c.Steps, c.SaveEvery, c.MaxBadSteps = 1e30, 40, 1, 3
+	var log strings.Builder
+	err := Run(context.Background(), c, &log)
+	if !errors.Is(err, ErrTooManyBadSteps) {
+		t.Fatalf("got %v, want ErrTooManyBadSteps", err)
+	}
+	if !strings.Contains(log.String(), "non-finite loss") || !strings.Contains(err.Error(), "intact") {
+		t.Fatalf("log %q / error %q do not explain the stop", log.String(), err)
+	}
+	ck, _ := Checkpoints(c.Out)
+	if len(ck) == 0 {
+		t.Fatal("no checkpoint")
+	}
+	if _, _, err := ReadCheckpointConfig(ck[len(ck)-1]); err != nil {
+		t.Fatalf("last checkpoint unreadable: %v", err)
+	}
+}
+
+func TestUnwritableRunFolder(t *testing.T) {
+	c := tinyConfig(t)
+	file := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(file, nil, 0o644)
+	c.Out = filepath.Join(file, "run")
+	err := Run(context.Background(), c, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "--out") {
+		t.Fatalf("run folder under a file: %v", err)
+	}
+}
