@@ -1,6 +1,7 @@
 package train
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -107,6 +108,10 @@ func LoadCheckpoint(path string, m *model.LUDVAE, opt *tb.Adam) (Checkpoint, err
 	return c, nil
 }
 
+// ErrNotCheckpoint says a file is a state dict but not a ludvae checkpoint
+// (the authors' plain state dicts, for example).
+var ErrNotCheckpoint = errors.New("not a ludvae checkpoint")
+
 // ReadCheckpointConfig reads only the configuration of a checkpoint.
 func ReadCheckpointConfig(path string) (Config, *Normalization, error) {
 	d, err := tb.LoadDict(path)
@@ -116,7 +121,7 @@ func ReadCheckpointConfig(path string) (Config, *Normalization, error) {
 	defer tb.CloseAll(d)
 	cd, ok := d.Get("config")
 	if !ok {
-		return Config{}, nil, fmt.Errorf("%s: not a ludvae checkpoint (no \"config\")", path)
+		return Config{}, nil, fmt.Errorf("%s: %w (no \"config\")", path, ErrNotCheckpoint)
 	}
 	nv, _ := d.Get("normalization")
 	return configFromDict(cd.(*tb.Dict)), normFromDict(nv), nil

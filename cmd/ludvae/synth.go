@@ -1,0 +1,51 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/pflag"
+
+	"github.com/ludvae/ludvae/synth"
+)
+
+func runSynth(args []string) error {
+	o := synth.Defaults()
+	fs := pflag.NewFlagSet("synth", pflag.ContinueOnError)
+	fs.StringVar(&o.Model, "model", "", "ludvae checkpoint or the authors' plain state dict (.pth)")
+	fs.StringVar(&o.Clean, "clean", "", "folder of clean images (degraded ones with --mode n2c)")
+	fs.StringVar(&o.Out, "out", "", "output folder: L/ (degraded), H/ (clean), manifest.jsonl")
+	fs.IntVar(&o.Samples, "samples", o.Samples, "synthetic versions per clean image")
+	sigmaMin := fs.Float64("sigma-min", o.SigmaMin, "smallest sigma_x of h(x), 0-255 scale (default: the checkpoint's)")
+	sigmaMax := fs.Float64("sigma-max", o.SigmaMax, "largest sigma_x, drawn uniformly per image (default: the checkpoint's)")
+	fs.Float64Var(&o.Temperature, "temperature", o.Temperature, "multiplies every drawn latent")
+	fs.Uint64Var(&o.Seed, "seed", o.Seed, "seed: the same seed gives byte-identical outputs")
+	fs.StringVar(&o.Mode, "mode", o.Mode, "c2n (clean to degraded) or n2c (degraded to clean estimate)")
+	fs.IntVar(&o.SRScale, "sr-scale", o.SRScale, "super-resolution: downscale HR clean images by this factor (MATLAB bicubic) before C2N")
+	fs.IntVar(&o.Tile, "tile", o.Tile, "tile size in pixels for large images (0 = whole images)")
+	fs.StringVar(&o.Device, "device", o.Device, "cpu, cuda, cuda:N or auto")
+	fs.IntVar(&o.Threads, "threads", 0, "CPU threads for libtorch (0 = one per CPU)")
+	noNorm := fs.Bool("no-denormalize", false, "do not map outputs back with the checkpoint's normalization statistics")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: ludvae synth --model CKPT --clean DIR --out DIR [flags]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if o.Model != "" {
+		if err := o.CheckpointDefaults(o.Model); err != nil {
+			return err
+		}
+	}
+	if fs.Changed("sigma-min") {
+		o.SigmaMin = *sigmaMin
+	}
+	if fs.Changed("sigma-max") {
+		o.SigmaMax = *sigmaMax
+	}
+	if *noNorm {
+		o.Norm = nil
+	}
+	return synth.Run(o, os.Stderr)
+}

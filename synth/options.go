@@ -1,0 +1,76 @@
+package synth
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/ludvae/ludvae/train"
+)
+
+// Options configure a synthesis run.
+type Options struct {
+	Model       string // checkpoint or the authors' plain state dict
+	Clean       string // input folder (clean images; degraded ones for N2C)
+	Out         string // output folder
+	Samples     int    // synthetic versions per input image
+	SigmaMin    float64
+	SigmaMax    float64 // σx per image, uniform in [SigmaMin, SigmaMax] (0–255 scale)
+	Temperature float64
+	Seed        uint64
+	Mode        string // "c2n" or "n2c"
+	SRScale     int    // 1, or the HR→LR factor for super-resolution pairs
+	Tile        int    // tile size in pixels (0: whole images)
+	Device      string
+	Threads     int
+	Norm        *train.Normalization // de-normalization of synthetic outputs (nil: none)
+}
+
+// DefaultTile keeps a 4000×3000 photo within 4 GiB at the default model
+// size: a 512² core plus its margins is under 1.3 GB of activations.
+const DefaultTile = 512
+
+// Defaults are the SIDD synthesis settings.
+func Defaults() Options {
+	return Options{Samples: 1, SigmaMin: 30, SigmaMax: 70, Temperature: 1, Mode: "c2n", SRScale: 1, Tile: DefaultTile, Device: "auto"}
+}
+
+// Validate reports the first unusable option, naming its flag.
+func (o *Options) Validate() error {
+	switch {
+	case o.Model == "":
+		return fmt.Errorf("--model is required")
+	case o.Clean == "":
+		return fmt.Errorf("--clean is required")
+	case o.Out == "":
+		return fmt.Errorf("--out is required")
+	case o.Samples < 1:
+		return fmt.Errorf("--samples %d: at least 1", o.Samples)
+	case o.SigmaMin < 0 || o.SigmaMax < o.SigmaMin:
+		return fmt.Errorf("--sigma-min %g / --sigma-max %g: need 0 <= min <= max", o.SigmaMin, o.SigmaMax)
+	case o.Temperature < 0:
+		return fmt.Errorf("--temperature %g: must not be negative", o.Temperature)
+	case o.Mode != "c2n" && o.Mode != "n2c":
+		return fmt.Errorf("--mode %q: expected c2n or n2c", o.Mode)
+	case o.SRScale < 1:
+		return fmt.Errorf("--sr-scale %d: expected 1 or a factor such as 4", o.SRScale)
+	case o.Tile < 0:
+		return fmt.Errorf("--tile %d: must not be negative (0 = whole images)", o.Tile)
+	}
+	return nil
+}
+
+// CheckpointDefaults fills σ range, temperature and normalization from a
+// ludvae checkpoint's "synthesis" entry; a plain state dict has none and
+// leaves o unchanged. Flags the user gave are applied afterwards by the CLI.
+func (o *Options) CheckpointDefaults(path string) error {
+	cfg, norm, err := train.ReadCheckpointConfig(path)
+	if errors.Is(err, train.ErrNotCheckpoint) {
+		return nil // the authors' plain state dicts carry no defaults
+	}
+	if err != nil {
+		return fmt.Errorf("--model: %w", err)
+	}
+	o.SigmaMin, o.SigmaMax = cfg.SynthSigma[0], cfg.SynthSigma[1]
+	o.Norm = norm
+	return nil
+}

@@ -1,0 +1,217 @@
+package synth
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/ludvae/ludvae/model"
+	tb "github.com/ludvae/ludvae/torchbind"
+	"github.com/ludvae/ludvae/train/images"
+)
+
+// Output layout, read as it is by KAIR (dataroot_H / dataroot_L) and by
+// BasicSR/ESRGAN (dataroot_gt / dataroot_lq): matching file names in
+//
+//	OUT/H/NAME_sK.png   the clean image (HR for super-resolution)
+//	OUT/L/NAME_sK.png   its K-th synthetic degraded version (LR for SR)
+//	OUT/manifest.jsonl  one line per pair: source, σx, temperature, seed, stream
+//
+// With --samples 1 the names are NAME.png.
+const (
+	DirH     = "H"
+	DirL     = "L"
+	Manifest = "manifest.jsonl"
+)
+
+// Record is one line of the manifest.
+type Record struct {
+	L           string  `json:"L"`
+	H           string  `json:"H"`
+	Source      string  `json:"source"`
+	Sigma       float64 `json:"sigma"`
+	Temperature float64 `json:"temperature"`
+	Seed        uint64  `json:"seed"`
+	Stream      uint64  `json:"stream"`
+	Mode        string  `json:"mode"`
+	SRScale     int     `json:"sr_scale"`
+}
+
+// job is one input image, decoded ahead of the model.
+type job struct {
+	index int
+	path  string
+	img   *images.Image // input to the model (LR for SR)
+	hr    *images.Image // the clean target (HR for SR, else img)
+	err   error
+}
+
+// Run synthesizes the data set. Decoding and PNG encoding run on goroutines
+// around the model; progress goes to log.
+func Run(o Options, log io.Writer) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	tb.SetNumThreads(o.Threads)
+	dev, err := tb.ParseDevice(o.Device)
+	if err != nil {
+		return fmt.Errorf("--device: %w", err)
+	}
+	paths, err := images.Find(o.Clean)
+	if err != nil {
+		return fmt.Errorf("--clean: %w", err)
+	}
+	m, err := model.Load(o.Model, tb.Options{DType: tb.Float32, Device: dev})
+	if err != nil {
+		return fmt.Errorf("--model: %w", err)
+	}
+	defer m.Close()
+	for _, d := range []string{DirH, DirL} {
+		if err := os.MkdirAll(filepath.Join(o.Out, d), 0o755); err != nil {
+			return fmt.Errorf("--out: %w", err)
+		}
+	}
+	manifest, err := os.Create(filepath.Join(o.Out, Manifest))
+	if err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	defer manifest.Close()
+
+	jobs := decodeAhead(paths, o.SRScale, 2*runtime.NumCPU())
+	bar := progressbar.NewOptions(len(paths)*o.Samples, progressbar.OptionSetWriter(log),
+		progressbar.OptionSetDescription("synth"), progressbar.OptionShowCount(), progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("img"), progressbar.OptionSetPredictTime(true), progressbar.OptionFullWidth())
+	var writers sync.WaitGroup
+	writeErrs := make(chan error, len(paths)*o.Samples)
+	enc := json.NewEncoder(manifest)
+	slots := make(chan struct{}, 2*runtime.NumCPU())
+	for j := range jobs {
+		if j.err != nil {
+			return j.err
+		}
+		name := strings.TrimSuffix(filepath.Base(j.path), filepath.Ext(j.path))
+		for k := range o.Samples {
+			rec := o.record(j, k, name)
+			out, err := o.translate(m, dev, j.img, rec)
+			if err != nil {
+				return fmt.Errorf("%s: %w", j.path, err)
+			}
+			if o.Norm != nil {
+				o.Norm.FromClean(out)
+			}
+			writers.Add(1)
+			slots <- struct{}{} // bounds the images waiting to be encoded
+			go func(hr, out *images.Image, rec Record) {
+				defer writers.Done()
+				writeErrs <- writePair(o.Out, hr, out, rec)
+				<-slots
+			}(j.hr, out, rec)
+			if err := enc.Encode(rec); err != nil {
+				return fmt.Errorf("manifest: %w", err)
+			}
+			bar.Add(1)
+		}
+	}
+	writers.Wait()
+	close(writeErrs)
+	for err := range writeErrs {
+		if err != nil {
+			return err
+		}
+	}
+	bar.Finish()
+	fmt.Fprintf(log, "\nwrote %d pairs to %s (%s/ degraded, %s/ clean, %s)\n", len(paths)*o.Samples, o.Out, DirL, DirH, Manifest)
+	return nil
+}
+
+// record fixes the draws of sample k of image j: σ from a generator keyed
+// by (seed, stream), the model's noise from the same stream, so outputs do
+// not depend on scheduling and the same seed gives the same bytes.
+func (o *Options) record(j job, k int, name string) Record {
+	stream := uint64(j.index*o.Samples + k)
+	rng := rand.New(rand.NewPCG(o.Seed, stream))
+	sigma := o.SigmaMin + (o.SigmaMax-o.SigmaMin)*rng.Float64()
+	file := name + ".png"
+	if o.Samples > 1 {
+		file = fmt.Sprintf("%s_s%d.png", name, k)
+	}
+	src, _ := filepath.Abs(j.path)
+	return Record{L: DirL + "/" + file, H: DirH + "/" + file, Source: src, Sigma: sigma, Temperature: o.Temperature,
+		Seed: o.Seed, Stream: stream, Mode: o.Mode, SRScale: o.SRScale}
+}
+
+// translate runs the model on one image, tile by tile.
+func (o *Options) translate(m *model.LUDVAE, dev tb.Device, img *images.Image, rec Record) (out *images.Image, err error) {
+	err = tb.Try(func() {
+		tb.WithScope(func(*tb.Scope) {
+			x := tb.FromSlice(img.Pix, 1, 3, int64(img.H), int64(img.W)).ToDevice(dev)
+			sigma := tb.Full([]int64{1}, rec.Sigma, tb.Options{Device: dev})
+			gen := func(x *tb.Tensor, n model.Noise) (*tb.Tensor, error) {
+				if o.Mode == "n2c" {
+					return m.CleanEstimate(x, sigma, n)
+				}
+				return m.Translate(x, sigma, o.Temperature, n)
+			}
+			y, err := Tiled(x, o.Tile, Margin(m.Config.Levels), model.Noise{Seed: rec.Seed, Stream: rec.Stream}, gen)
+			if err != nil {
+				panic(err)
+			}
+			out = &images.Image{W: img.W, H: img.H, Pix: y.Clamp(0, 1).Float32s()}
+		})
+	})
+	return out, err
+}
+
+// decodeAhead decodes the inputs in order on worker goroutines, at most
+// ahead images in flight; for super-resolution it also makes the LR input.
+func decodeAhead(paths []string, srScale, ahead int) <-chan job {
+	futures := make(chan chan job, ahead)
+	go func() {
+		defer close(futures)
+		for i, p := range paths {
+			f := make(chan job, 1)
+			futures <- f
+			go func() {
+				img, err := images.Load(p)
+				if err != nil {
+					f <- job{err: err}
+					return
+				}
+				j := job{index: i, path: p, img: img, hr: img}
+				if srScale > 1 {
+					if img.W%srScale != 0 || img.H%srScale != 0 {
+						// crop HR to a multiple of the scale, as SR data preparation does
+						img = img.Crop(0, 0, img.W/srScale*srScale, img.H/srScale*srScale)
+						j.hr = img
+					}
+					j.img = images.Imresize(img, 1/float64(srScale))
+				}
+				f <- j
+			}()
+		}
+	}()
+	out := make(chan job)
+	go func() {
+		defer close(out)
+		for f := range futures {
+			out <- <-f
+		}
+	}()
+	return out
+}
+
+// writePair writes the degraded output and its clean counterpart.
+func writePair(dir string, hr, out *images.Image, rec Record) error {
+	if err := images.SavePNG(filepath.Join(dir, rec.L), out, 8); err != nil {
+		return err
+	}
+	return images.SavePNG(filepath.Join(dir, rec.H), hr, 8)
+}
