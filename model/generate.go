@@ -70,12 +70,19 @@ func (m *LUDVAE) generate(h *tb.Tensor, temperature float64, noise Noise) *tb.Te
 	zero := tb.ZerosLike(a[L-1]) // N(0, 1): μ = 0, log σ = 0
 	z := noise.sample(priorSite(L), zero, zero, scale, nil)
 	d := m.Proj[L-1].Forward(a[L-1], z)
+	closeAll(zero, z, a[L-1])
 	for l := L - 1; l >= 1; l-- {
-		d = m.Dec[l].Forward(d)
-		b := m.ProjC[l-1].Forward(d, a[l-1])
+		e := m.Dec[l].Forward(d)
+		b := m.ProjC[l-1].Forward(e, a[l-1])
+		closeAll(d, e, a[l-1])
 		mp, lsp := m.GauP[l-1].Forward(b)
 		z := noise.sample(priorSite(l), mp, lsp, scale, nil)
+		closeAll(mp, lsp)
 		d = m.Proj[l-1].Forward(b, z)
+		closeAll(b, z)
 	}
-	return m.OutConv.Forward(m.Dec[0].Forward(d))
+	e := m.Dec[0].Forward(d)
+	out := m.OutConv.Forward(e)
+	closeAll(d, e)
+	return out
 }

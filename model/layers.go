@@ -37,13 +37,19 @@ func newConvBlock(f int, init *initializer) *ConvBlock {
 	return b
 }
 
-// Forward applies the block.
+// Forward applies the block. Intermediate handles are closed as soon as
+// they are used (autograd keeps what it needs), so memory follows the
+// computation rather than the enclosing scope.
 func (b *ConvBlock) Forward(x *tb.Tensor) *tb.Tensor {
 	for i, c := range b.Net {
-		x = c.Forward(x)
-		if i < len(b.Net)-1 {
-			x = x.Relu()
+		y := c.Forward(x)
+		if i > 0 {
+			x.Close()
 		}
+		if i < len(b.Net)-1 {
+			y.ReluInPlace()
+		}
+		x = y
 	}
 	return x
 }
@@ -86,7 +92,9 @@ func newProjBlock(f int, init *initializer) *ProjBlock {
 
 // Forward returns proj(cat(a, b)).
 func (p *ProjBlock) Forward(a, b *tb.Tensor) *tb.Tensor {
-	return p.Proj.Forward(tb.Cat([]*tb.Tensor{a, b}, 1))
+	ab := tb.Cat([]*tb.Tensor{a, b}, 1)
+	defer ab.Close()
+	return p.Proj.Forward(ab)
 }
 
 func (p *ProjBlock) params(prefix string, add func(string, *tb.Tensor)) {

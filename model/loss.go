@@ -76,7 +76,6 @@ func (m *LUDVAE) loss(x, h *tb.Tensor, degraded []bool, noise Noise) Losses {
 	if sub.count > 0 {
 		n = m.degradationFeatures(sub.pick(x))
 	}
-	zeros := func(like *tb.Tensor) *tb.Tensor { return tb.ZerosLike(like) }
 	var klSum *tb.Tensor
 	addKL := func(k *tb.Tensor) {
 		if klSum == nil {
@@ -86,30 +85,46 @@ func (m *LUDVAE) loss(x, h *tb.Tensor, degraded []bool, noise Noise) Losses {
 		}
 	}
 
+	// Handles are closed as soon as they are used; autograd keeps what the
+	// backward needs.
 	// Top level: the prior is N(0, 1).
-	z := zeros(a[L-1])
+	var z *tb.Tensor
 	if sub.count > 0 {
 		mq, lsq := m.GauQ[L-1].Forward(n[L-1])
 		z = sub.place(noise.sample(postSite(L), mq, lsq, nil, sub.idx))
 		k, _ := tb.GaussianKL(mq, lsq, nil, nil, nil)
 		addKL(k)
+		closeAll(mq, lsq, n[L-1])
+	} else {
+		z = tb.ZerosLike(a[L-1])
 	}
 	d := m.Proj[L-1].Forward(a[L-1], z)
+	closeAll(z, a[L-1])
 	for l := L - 1; l >= 1; l-- {
-		d = m.Dec[l].Forward(d)
-		b := m.ProjC[l-1].Forward(d, a[l-1])
-		z := zeros(b)
+		e := m.Dec[l].Forward(d)
+		b := m.ProjC[l-1].Forward(e, a[l-1])
+		closeAll(d, e, a[l-1])
 		if sub.count > 0 {
 			bs := sub.pick(b)
-			mq, lsq := m.GauQ[l-1].Forward(m.ProjN[l-1].Forward(bs, n[l-1]))
+			c := m.ProjN[l-1].Forward(bs, n[l-1])
+			mq, lsq := m.GauQ[l-1].Forward(c)
 			mp, lsp := m.GauP[l-1].Forward(bs)
 			z = sub.place(noise.sample(postSite(l), mq, lsq, nil, sub.idx))
 			k, _ := tb.GaussianKL(mq, lsq, mp, lsp, nil)
 			addKL(k)
+			closeAll(c, mq, lsq, mp, lsp, n[l-1])
+			if bs != b {
+				bs.Close()
+			}
+		} else {
+			z = tb.ZerosLike(b)
 		}
 		d = m.Proj[l-1].Forward(b, z)
+		closeAll(b, z)
 	}
-	out := m.OutConv.Forward(m.Dec[0].Forward(d))
+	e := m.Dec[0].Forward(d)
+	out := m.OutConv.Forward(e)
+	closeAll(d, e)
 	rec := tb.MSELoss(out, x, tb.ReduceMean)
 	var kl *tb.Tensor
 	if klSum == nil {
@@ -124,24 +139,32 @@ func (m *LUDVAE) loss(x, h *tb.Tensor, degraded []bool, noise Noise) Losses {
 
 // imageFeatures runs the image encoder on h(input): a_1 … a_L.
 func (m *LUDVAE) imageFeatures(h *tb.Tensor) []*tb.Tensor {
-	a := make([]*tb.Tensor, m.Config.Levels)
-	f := m.InConv.Forward(h)
-	for l := range a {
-		f = m.Enc[l].Forward(f)
-		a[l] = f
-	}
-	return a
+	return encode(m.InConv, m.Enc, h)
 }
 
 // degradationFeatures runs the degradation encoder on the raw input: n_1 … n_L.
 func (m *LUDVAE) degradationFeatures(x *tb.Tensor) []*tb.Tensor {
-	n := make([]*tb.Tensor, m.Config.Levels)
-	f := m.InConvN.Forward(x)
-	for l := range n {
-		f = m.EncN[l].Forward(f)
-		n[l] = f
+	return encode(m.InConvN, m.EncN, x)
+}
+
+func encode(in *Conv2d, blocks []*ConvBlock, x *tb.Tensor) []*tb.Tensor {
+	feats := make([]*tb.Tensor, len(blocks))
+	f := in.Forward(x)
+	for l, b := range blocks {
+		g := b.Forward(f)
+		if l == 0 {
+			f.Close()
+		}
+		f, feats[l] = g, g
 	}
-	return n
+	return feats
+}
+
+// closeAll releases handles that are no longer needed.
+func closeAll(ts ...*tb.Tensor) {
+	for _, t := range ts {
+		t.Close()
+	}
 }
 
 // FillMissingGrads gives every parameter without a gradient a zero one. A

@@ -55,6 +55,14 @@ func (t *Tensor) Abs() *Tensor { return unary("abs", C.LV_OP_ABS, t) }
 // Relu returns max(t, 0).
 func (t *Tensor) Relu() *Tensor { return unary("relu", C.LV_OP_RELU, t) }
 
+// ReluInPlace clamps t at zero in place and returns t. Autograd allows it
+// after a convolution, whose backward does not need its output.
+func (t *Tensor) ReluInPlace() *Tensor {
+	check("relu_", C.lv_unary_(C.LV_OP_RELU, t.ptr()))
+	runtime.KeepAlive(t)
+	return t
+}
+
 // Sigmoid returns 1/(1+e⁻ᵗ).
 func (t *Tensor) Sigmoid() *Tensor { return unary("sigmoid", C.LV_OP_SIGMOID, t) }
 

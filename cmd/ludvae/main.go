@@ -25,6 +25,7 @@ var commands = map[string]command{
 	"version": {"print the libtorch version, the shim's build kind and the devices", runVersion},
 	"train":   {"train LUD-VAE on unpaired clean and degraded folders", runTrain},
 	"synth":   {"synthesize paired data (degraded, clean) with a trained model", runSynth},
+	"bench":   {"time a training step or a synthesized image (one JSON line)", runBench},
 	"export":  {"write a model as TorchScript (C2N generator) or as a plain state dict", runExport},
 }
 

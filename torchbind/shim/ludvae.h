@@ -89,6 +89,7 @@ enum {
   LV_OP_ISFINITE, LV_OP_RECIPROCAL
 };
 lv_err lv_unary(int op, lv_tensor a, lv_tensor *out);
+lv_err lv_unary_(int op, lv_tensor a); /* in place: relu, exp, neg, sigmoid, tanh, abs, sqrt */
 enum {
   LV_OP_ADD, LV_OP_SUB, LV_OP_MUL, LV_OP_DIV, LV_OP_POW, LV_OP_MAXIMUM, LV_OP_MINIMUM,
   LV_OP_EQ, LV_OP_NE, LV_OP_LT, LV_OP_LE, LV_OP_GT, LV_OP_GE, LV_OP_LOGICAL_AND,

@@ -28,6 +28,19 @@ at::Tensor unary(int op, const at::Tensor &a) {
   TORCH_CHECK(false, "unknown unary op code ", op);
 }
 
+void unary_inplace(int op, at::Tensor &a) {
+  switch (op) {
+    case LV_OP_RELU: a.relu_(); return;
+    case LV_OP_EXP: a.exp_(); return;
+    case LV_OP_NEG: a.neg_(); return;
+    case LV_OP_SIGMOID: a.sigmoid_(); return;
+    case LV_OP_TANH: a.tanh_(); return;
+    case LV_OP_ABS: a.abs_(); return;
+    case LV_OP_SQRT: a.sqrt_(); return;
+  }
+  TORCH_CHECK(false, "in-place unary op code ", op, " is not supported");
+}
+
 template <typename B>
 at::Tensor binary(int op, const at::Tensor &a, const B &b) {
   switch (op) {
@@ -98,6 +111,8 @@ extern "C" {
 lv_err lv_unary(int op, lv_tensor a, lv_tensor *out) {
   LV_TRY(*out = wrap(unary(op, R(a, "a"))))
 }
+
+lv_err lv_unary_(int op, lv_tensor a) { LV_TRY(unary_inplace(op, a->t)) }
 
 lv_err lv_binary(int op, lv_tensor a, lv_tensor b, lv_tensor *out) {
   LV_TRY(*out = wrap(binary_tensors(op, R(a, "a"), R(b, "b"))))

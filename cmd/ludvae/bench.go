@@ -1,0 +1,160 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/ludvae/ludvae/model"
+	tb "github.com/ludvae/ludvae/torchbind"
+)
+
+// benchResult is the one JSON line `ludvae bench` prints; model/python/
+// bench_eager.py prints the same fields for PyTorch eager.
+type benchResult struct {
+	Impl     string  `json:"impl"`
+	Task     string  `json:"task"`
+	MsPer    float64 `json:"ms_per_iter"`
+	ImagesPS float64 `json:"images_per_s"`
+	PeakMiB  float64 `json:"peak_mib"`
+	Device   string  `json:"device"`
+	DType    string  `json:"dtype"`
+	Filters  int     `json:"filters"`
+	Levels   int     `json:"levels"`
+	Batch    int     `json:"batch"`
+	Size     int     `json:"size"`
+	Iters    int     `json:"iters"`
+	Threads  int     `json:"threads"`
+	Libtorch string  `json:"libtorch"`
+}
+
+func runBench(args []string) error {
+	fs := pflag.NewFlagSet("bench", pflag.ContinueOnError)
+	filters := fs.Int("filters", model.Default.Filters, "feature width")
+	levels := fs.Int("levels", model.Default.Levels, "ladder levels")
+	batch := fs.Int("batch", 0, "batch size (default: 4 for train, 1 for synth)")
+	size := fs.Int("size", 0, "crop/image size (default: 32 for train, 256 for synth)")
+	iters := fs.Int("iters", 20, "timed iterations")
+	warmup := fs.Int("warmup", 3, "untimed iterations first")
+	device := fs.String("device", "auto", "cpu, cuda, cuda:N or auto")
+	threads := fs.Int("threads", 0, "CPU threads (0 = one per CPU)")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: ludvae bench train|synth [flags]\n\nPrints one JSON line: ms per training step (train) or per synthesized image (synth).")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 || (fs.Arg(0) != "train" && fs.Arg(0) != "synth") {
+		fs.Usage()
+		return errors.New("expected train or synth")
+	}
+	task := fs.Arg(0)
+	if *batch == 0 {
+		*batch = map[string]int{"train": 4, "synth": 1}[task]
+	}
+	if *size == 0 {
+		*size = map[string]int{"train": 32, "synth": 256}[task]
+	}
+	tb.SetNumThreads(*threads)
+	dev, err := tb.ParseDevice(*device)
+	if err != nil {
+		return fmt.Errorf("--device: %w", err)
+	}
+	m, err := model.New(model.Config{Channels: 3, Filters: *filters, Levels: *levels}, tb.Options{Device: dev}, 1)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	opt := tb.NewAdam(m.Tensors(), tb.DefaultAdam)
+	defer opt.Close()
+	n, s := int64(*batch), int64(*size)
+	degraded := make([]bool, n)
+	for i := range degraded {
+		degraded[i] = i%2 == 0 // the expected half of each domain
+	}
+	var step func(i int) error
+	if task == "train" {
+		step = func(i int) error {
+			return tb.Try(func() {
+				tb.WithScope(func(*tb.Scope) {
+					x := tb.Rand([]int64{n, 3, s, s}, tb.Options{Device: dev}, nil)
+					noise := model.Noise{Seed: 1, Stream: uint64(i)}
+					h, err := m.Preprocess(x, tb.Full([]int64{n}, 30, tb.Options{Device: dev}), noise)
+					if err != nil {
+						panic(err)
+					}
+					l, err := m.Loss(x, h, degraded, noise)
+					if err != nil {
+						panic(err)
+					}
+					opt.ZeroGrad()
+					l.Total(1e-4).Backward()
+					opt.Step()
+				})
+			})
+		}
+	} else {
+		step = func(i int) error {
+			return tb.Try(func() {
+				tb.WithScope(func(*tb.Scope) {
+					x := tb.Rand([]int64{n, 3, s, s}, tb.Options{Device: dev}, nil)
+					y, err := m.Translate(x, tb.Full([]int64{n}, 50, tb.Options{Device: dev}), 1, model.Noise{Seed: 1, Stream: uint64(i)})
+					if err != nil {
+						panic(err)
+					}
+					tb.Synchronize(dev)
+					_ = y
+				})
+			})
+		}
+	}
+	for i := 0; i < *warmup; i++ {
+		if err := step(i); err != nil {
+			return err
+		}
+	}
+	if dev.IsCUDA() {
+		tb.ResetCUDAPeak(dev)
+	}
+	tb.Synchronize(dev)
+	start := time.Now()
+	for i := 0; i < *iters; i++ {
+		if err := step(*warmup + i); err != nil {
+			return err
+		}
+	}
+	tb.Synchronize(dev)
+	el := time.Since(start).Seconds()
+	r := benchResult{Impl: "ludvae", Task: task, MsPer: 1000 * el / float64(*iters), ImagesPS: float64(*iters*(*batch)) / el,
+		Device: dev.String(), DType: "float32", Filters: *filters, Levels: *levels, Batch: *batch, Size: *size,
+		Iters: *iters, Threads: tb.NumThreads(), Libtorch: tb.LibtorchVersion()}
+	if dev.IsCUDA() {
+		_, peak := tb.CUDAMemory(dev)
+		r.PeakMiB = float64(peak) / (1 << 20)
+	} else {
+		r.PeakMiB = peakRSSMiB()
+	}
+	return json.NewEncoder(os.Stdout).Encode(r)
+}
+
+// peakRSSMiB is the process's peak resident memory (VmHWM).
+func peakRSSMiB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
