@@ -42,6 +42,7 @@ func TestErrorsComeBackAsErrors(t *testing.T) {
 			x.Close()
 			x.Sum()
 		}, "closed tensor"},
+		{"nil tensor", func() { var x *Tensor; x.Shape() }, "undefined (nil) tensor"},
 		{"fill too few values", func() { FromSlice([]float32{1, 2, 3}, 2, 2) }, "do not fill shape"},
 		{"item of many", func() { Ones([]int64{3}, Options{}).Item() }, "cannot be converted to Scalar"},
 		{"backward without grad", func() { Ones([]int64{1}, Options{}).Sum().Backward() }, "does not require grad"},

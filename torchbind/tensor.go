@@ -44,6 +44,15 @@ func (t *Tensor) ptr() C.lv_tensor {
 	return C.lv_tensor(h)
 }
 
+// handle returns the handle of a tensor that must be defined: accessors
+// on a nil *Tensor panic with an *Error rather than crash in C.
+func (t *Tensor) handle() C.lv_tensor {
+	if t == nil {
+		fail("tensor", "use of an undefined (nil) tensor")
+	}
+	return t.ptr()
+}
+
 // Close frees the tensor now. It is idempotent and safe on nil.
 func (t *Tensor) Close() {
 	if t == nil {
@@ -72,7 +81,7 @@ func (t *Tensor) Closed() bool { return t.h.load() == nil }
 
 // Shape returns the sizes of the dimensions.
 func (t *Tensor) Shape() []int64 {
-	h := t.ptr()
+	h := t.handle()
 	n := int(C.lv_ndim(h))
 	s := make([]int64, n)
 	if n > 0 {
@@ -84,7 +93,7 @@ func (t *Tensor) Shape() []int64 {
 
 // Dim is the number of dimensions.
 func (t *Tensor) Dim() int {
-	n := int(C.lv_ndim(t.ptr()))
+	n := int(C.lv_ndim(t.handle()))
 	runtime.KeepAlive(t)
 	return n
 }
@@ -114,7 +123,7 @@ func numel(shape []int64) int64 {
 
 // DType is the element type.
 func (t *Tensor) DType() DType {
-	d := DType(C.lv_dtype(t.ptr()))
+	d := DType(C.lv_dtype(t.handle()))
 	runtime.KeepAlive(t)
 	if d < 0 {
 		fail("dtype", "tensor has a dtype ludvae does not support")
@@ -125,28 +134,28 @@ func (t *Tensor) DType() DType {
 // Device is where the tensor lives.
 func (t *Tensor) Device() Device {
 	var typ, idx C.int
-	C.lv_device(t.ptr(), &typ, &idx)
+	C.lv_device(t.handle(), &typ, &idx)
 	runtime.KeepAlive(t)
 	return Device{Type: DeviceType(typ), Index: int(idx)}
 }
 
 // RequiresGrad reports whether autograd records operations on t.
 func (t *Tensor) RequiresGrad() bool {
-	r := C.lv_requires_grad(t.ptr()) != 0
+	r := C.lv_requires_grad(t.handle()) != 0
 	runtime.KeepAlive(t)
 	return r
 }
 
 // IsContiguous reports whether t is row-major contiguous.
 func (t *Tensor) IsContiguous() bool {
-	r := C.lv_is_contiguous(t.ptr(), 0) != 0
+	r := C.lv_is_contiguous(t.handle(), 0) != 0
 	runtime.KeepAlive(t)
 	return r
 }
 
 // IsChannelsLast reports whether t is contiguous in channels-last (NHWC) order.
 func (t *Tensor) IsChannelsLast() bool {
-	r := C.lv_is_contiguous(t.ptr(), 1) != 0
+	r := C.lv_is_contiguous(t.handle(), 1) != 0
 	runtime.KeepAlive(t)
 	return r
 }

@@ -1,0 +1,865 @@
+// kernels.cpp - the fused kernels of kernels.h: CPU implementations, the
+// autograd functions, argument checks, and dispatch to the CUDA launchers of
+// kernels_cuda.h.
+//
+// CPU layout of the work: sampling goes row by row (n, c, y: W elements),
+// the KL chunk by chunk of each sample, rows/chunks spread over libtorch's
+// intra-op thread count (par_for below). Each row or chunk is loaded into double buffers, a
+// dtype-independent core computes in double, and the results are stored
+// back in the tensor's dtype. The cores are built three times (AVX-512, AVX2,
+// x86-64 baseline; picked once at load time by target_clones): they are
+// written branch-free, with their own exp, so that g++ vectorizes them.
+
+// The noise must be bit-identical to the CUDA kernels' (philox.h): every
+// double operation has to stay one IEEE operation. g++ contracts a*b+c into
+// an FMA in C++ whenever the target has FMA (-std=c++17 does not stop it, and
+// the AVX-512 clone has FMA), hence fp-contract=off for this whole file (set
+// before any include, so that every function here shares the option).
+// no-math-errno lets sqrt vectorize; the dynamic cost model lets loops of
+// run-time length vectorize at -O2 (the default model forbids epilogues).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("fp-contract=off", "no-math-errno", "vect-cost-model=dynamic")
+#endif
+
+#include <ATen/Dispatch.h>
+#include <ATen/OpMathType.h>
+#include <ATen/Parallel.h>
+#include <torch/csrc/autograd/custom_function.h>
+
+#include <algorithm>
+#include <exception>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+#include "common.h"
+#include "philox.h"
+
+#ifdef LV_WITH_CUDA
+#include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDAGuard.h>
+
+#include "kernels_cuda.h"
+#endif
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define LV_SIMD __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define LV_SIMD
+#endif
+// Helpers of the cores must be inlined into each clone to vectorize there.
+#if defined(__GNUC__)
+#define LV_INLINE inline __attribute__((always_inline))
+#else
+#define LV_INLINE inline
+#endif
+
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+using OptT = c10::optional<at::Tensor>;
+
+// ------------------------------------------------------------- math cores
+
+// exp for the vectorized cores: 2^k e^r with k = round(x / ln 2), |r| <= ln2/2
+// (Cody-Waite split of ln 2), e^r by its Taylor series to r^13 (truncation
+// < 1e-17), 2^k applied in two halves so that overflow gives inf and tiny
+// results go through the subnormals. About 1 ulp; no branches, no libm.
+LV_INLINE double vexp(double x) {
+  // clamp to [-746, 710] (NaN passes) by bit masks: written with ?: g++
+  // threads the constant branches apart and the loop no longer vectorizes
+  uint64_t lo = -(uint64_t)(x < -746.0), hi = -(uint64_t)(x > 710.0);
+  double xc =
+      lv_bitsd((lv_dbits(x) & ~(lo | hi)) | (lv_dbits(-746.0) & lo) | (lv_dbits(710.0) & hi));
+  double kd = xc * 0x1.71547652b82fep0 + 0x1.8p52;  // round(x / ln 2) + 1.5 * 2^52
+  int64_t k = (int64_t)(lv_dbits(kd) & 0xFFFFFFFFFFFFFull) - (1ll << 51);
+  kd -= 0x1.8p52;
+  double r = (xc - kd * 0x1.62e42feep-1) - kd * 0x1.a39ef35793c76p-33;
+  double p = 0x1.6124613a86d09p-33;   // 1/13!
+  p = p * r + 0x1.1eed8eff8d898p-29;  // 1/12!
+  p = p * r + 0x1.ae64567f544e4p-26;  // 1/11!
+  p = p * r + 0x1.27e4fb7789f5cp-22;  // 1/10!
+  p = p * r + 0x1.71de3a556c734p-19;  // 1/9!
+  p = p * r + 0x1.a01a01a01a01ap-16;  // 1/8!
+  p = p * r + 0x1.a01a01a01a01ap-13;  // 1/7!
+  p = p * r + 0x1.6c16c16c16c17p-10;  // 1/6!
+  p = p * r + 0x1.1111111111111p-7;   // 1/5!
+  p = p * r + 0x1.5555555555555p-5;   // 1/4!
+  p = p * r + 0x1.5555555555555p-3;   // 1/3!
+  p = p * r + 0.5;
+  p = p * r + 1.0;
+  p = p * r + 1.0;
+  int64_t k1 = ((k + 2048) >> 1) - 1024, k2 = k - k1;  // floor(k/2), k in [-1076, 1024]
+  return p * lv_bitsd((uint64_t)(k1 + 1023) << 52) * lv_bitsd((uint64_t)(k2 + 1023) << 52);
+}
+
+enum { NB = 16 };  // normal pairs per vectorized block
+
+// NB pairs at consecutive pair columns xp0, xp0+1, ...: lv_normal_pair with
+// the lanes in arrays so that every stage vectorizes. Same operations in the
+// same order (integer-to-double conversions through exact bit tricks), so
+// the same bits as lv_normal_pair: z[2i], z[2i+1] for column pair xp0+i.
+LV_INLINE void normal_block(uint64_t key, uint32_t n, uint32_t c, uint32_t y, uint32_t xp0,
+                            double *z) {
+  uint32_t w0[NB], w1[NB], w2[NB], w3[NB];
+  const uint32_t k0 = (uint32_t)key, k1 = (uint32_t)(key >> 32);
+  for (int i = 0; i < NB; i++) {
+    uint32_t x0 = xp0 + (uint32_t)i, x1 = y, x2 = c, x3 = n;
+#pragma GCC unroll 10
+    for (uint32_t r = 0; r < 10; r++) {
+      uint64_t p0 = (uint64_t)0xD2511F53u * x0;
+      uint64_t p1 = (uint64_t)0xCD9E8D57u * x2;
+      x0 = (uint32_t)(p1 >> 32) ^ x1 ^ (k0 + r * 0x9E3779B9u);
+      x2 = (uint32_t)(p0 >> 32) ^ x3 ^ (k1 + r * 0xBB67AE85u);
+      x1 = (uint32_t)p1;
+      x3 = (uint32_t)p0;
+    }
+    w0[i] = x0, w1[i] = x1, w2[i] = x2, w3[i] = x3;
+  }
+  double rad[NB], z0[NB], z1[NB];
+  for (int i = 0; i < NB; i++) {  // lv_neg2log_u52
+    uint64_t m = (((uint64_t)w0[i] << 20) | (w1[i] >> 12)) + 1;
+    double d = lv_dsub(lv_bitsd(0x4330000000000000ull + m), 0x1p52);  // (double)m
+    uint64_t bits = lv_dbits(d);
+    uint64_t ek = (bits >> 52) - 51;  // (e - 52) + 1024, e the exponent of m
+    double f = lv_bitsd((bits & 0x000FFFFFFFFFFFFFull) | 0x3FF0000000000000ull);
+    uint64_t big = -(uint64_t)(f > 0x1.6a09e667f3bcdp+0);
+    f = lv_bitsd(lv_dbits(f) - (big & (1ull << 52)));                         // f / 2, exactly
+    ek -= big;                                                                // e + 1
+    double e = lv_dsub(lv_bitsd(0x4330000000000000ull | ek), 0x1p52 + 1024);  // e - 52
+    double s = lv_ddiv(lv_dsub(f, 1.0), lv_dadd(f, 1.0));
+    double w = lv_dmul(s, s);
+    double p = 0x1.af286bca1af28p-5;
+    p = lv_dadd(lv_dmul(p, w), 0x1.e1e1e1e1e1e1ep-5);
+    p = lv_dadd(lv_dmul(p, w), 0x1.1111111111111p-4);
+    p = lv_dadd(lv_dmul(p, w), 0x1.3b13b13b13b14p-4);
+    p = lv_dadd(lv_dmul(p, w), 0x1.745d1745d1746p-4);
+    p = lv_dadd(lv_dmul(p, w), 0x1.c71c71c71c71cp-4);
+    p = lv_dadd(lv_dmul(p, w), 0x1.2492492492492p-3);
+    p = lv_dadd(lv_dmul(p, w), 0x1.999999999999ap-3);
+    p = lv_dadd(lv_dmul(p, w), 0x1.5555555555555p-2);
+    double s2 = lv_dmul(s, 2.0);
+    double logf = lv_dadd(s2, lv_dmul(lv_dmul(s2, w), p));
+    rad[i] = lv_dmul(lv_dadd(lv_dmul(e, 0x1.62e42fefa39efp-1), logf), -2.0);
+  }
+  for (int i = 0; i < NB; i++) rad[i] = lv_dsqrt(rad[i]);
+  for (int i = 0; i < NB; i++) {  // the angle, as in lv_normal_pair
+    uint64_t b = ((uint64_t)w2[i] << 21) | (w3[i] >> 11);
+    uint64_t oct = b >> 50, rem = b & ((1ull << 50) - 1);
+    uint64_t odd = -(oct & 1);
+    rem = (rem & ~odd) | (((1ull << 50) - rem) & odd);
+    double phi =
+        lv_dmul(lv_dsub(lv_bitsd(0x4330000000000000ull + rem), 0x1p52), 0x1.921fb54442d18p-51);
+    double s, co;
+    lv_sincos_octant(phi, &s, &co);
+    uint64_t sb = lv_dbits(s), cb = lv_dbits(co);
+    uint64_t swap = -(((oct + 1) >> 1) & 1);
+    uint64_t cv = (sb & swap) | (cb & ~swap), sv = (cb & swap) | (sb & ~swap);
+    cv ^= (((oct + 2) >> 2) & 1) << 63;
+    sv ^= ((oct >> 2) & 1) << 63;
+    z0[i] = lv_dmul(rad[i], lv_bitsd(cv));
+    z1[i] = lv_dmul(rad[i], lv_bitsd(sv));
+  }
+  for (int i = 0; i < NB; i++) z[2 * i] = z0[i], z[2 * i + 1] = z1[i];
+}
+
+// np column pairs from xp0 on at (n, c, y) into z[0 .. 2*np).
+LV_SIMD void normal_pairs(uint64_t key, uint32_t n, uint32_t c, uint32_t y, uint32_t xp0,
+                          int64_t np, double *z) {
+  int64_t i = 0;
+  for (; i + NB <= np; i += NB) normal_block(key, n, c, y, xp0 + (uint32_t)i, z + 2 * i);
+  for (; i < np; i++) lv_normal_pair(key, n, c, y, xp0 + (uint32_t)i, z + 2 * i, z + 2 * i + 1);
+}
+
+// The normals of row (n, c, y) at global columns x0 .. x0+w-1 (all global
+// coordinates); buf holds w + 2 doubles. Returns where column x0 landed.
+const double *normal_row(uint64_t key, int64_t n, int64_t c, int64_t y, int64_t x0, int64_t w,
+                         double *buf) {
+  int64_t odd = x0 & 1;  // two's complement: parity of negative x0 too
+  normal_pairs(key, (uint32_t)n, (uint32_t)c, (uint32_t)y, (uint32_t)((x0 - odd) / 2),
+               (w + odd + 1) / 2, buf);
+  return buf + odd;
+}
+
+LV_SIMD void reparam_core(const double *__restrict__ mu, const double *__restrict__ ls,
+                          const double *__restrict__ eps, double m, double *__restrict__ out,
+                          int64_t len) {
+  for (int64_t i = 0; i < len; i++) out[i] = (mu[i] + vexp(ls[i]) * eps[i]) * m;
+}
+
+// t = g*(mu + sigma*eps) feeds the gradient of the scale.
+LV_SIMD void reparam_bwd_core(const double *__restrict__ g, const double *__restrict__ mu,
+                              const double *__restrict__ ls, const double *__restrict__ eps,
+                              double m, double *__restrict__ dmu, double *__restrict__ dls,
+                              double *__restrict__ deps, double *__restrict__ t, int64_t len) {
+  for (int64_t i = 0; i < len; i++) {
+    double s = vexp(ls[i]), gm = g[i] * m;
+    dmu[i] = gm;
+    deps[i] = gm * s;
+    dls[i] = gm * s * eps[i];
+    t[i] = g[i] * (mu[i] + s * eps[i]);
+  }
+}
+
+// kl = 1/2 (e^{2u} - 1 - 2u) + 1/2 d^2 e^{-2 lp} with u = lq - lp, d = mq - mp:
+// the formula of kernels.h rearranged (equal in exact arithmetic). It stays
+// finite where e^{2 lq} alone would overflow; in double its cancellation
+// near q = p costs ~1e-16 absolute, far below float32's resolution.
+LV_SIMD void kl_core(const double *__restrict__ mq, const double *__restrict__ lq,
+                     const double *__restrict__ mp, const double *__restrict__ lp,
+                     double *__restrict__ out, int64_t len) {
+  for (int64_t i = 0; i < len; i++) {
+    double u = lq[i] - lp[i], d = mq[i] - mp[i];
+    out[i] = 0.5 * ((vexp(2.0 * u) - 1.0 - 2.0 * u) + d * d * vexp(-2.0 * lp[i]));
+  }
+}
+
+LV_SIMD void kl_core_std(const double *__restrict__ mq, const double *__restrict__ lq,
+                         double *__restrict__ out, int64_t len) {
+  for (int64_t i = 0; i < len; i++)
+    out[i] = 0.5 * ((vexp(2.0 * lq[i]) - 1.0 - 2.0 * lq[i]) + mq[i] * mq[i]);
+}
+
+// d kl: d/dmq = d e^{-2lp}, d/dlq = e^{2u} - 1, d/dmp = -d/dmq,
+// d/dlp = 1 - e^{2u} - d^2 e^{-2lp}; all times w.
+LV_SIMD void kl_bwd_core(const double *__restrict__ mq, const double *__restrict__ lq,
+                         const double *__restrict__ mp, const double *__restrict__ lp, double w,
+                         double *__restrict__ dmq, double *__restrict__ dlq,
+                         double *__restrict__ dmp, double *__restrict__ dlp, int64_t len) {
+  for (int64_t i = 0; i < len; i++) {
+    double u = lq[i] - lp[i], d = mq[i] - mp[i];
+    double a = vexp(2.0 * u), b = vexp(-2.0 * lp[i]);
+    double q = w * d * b;
+    dmq[i] = q;
+    dmp[i] = -q;
+    dlq[i] = w * (a - 1.0);
+    dlp[i] = w * ((1.0 - a) - d * d * b);
+  }
+}
+
+LV_SIMD void kl_bwd_core_std(const double *__restrict__ mq, const double *__restrict__ lq, double w,
+                             double *__restrict__ dmq, double *__restrict__ dlq, int64_t len) {
+  for (int64_t i = 0; i < len; i++) {
+    dmq[i] = w * mq[i];
+    dlq[i] = w * (vexp(2.0 * lq[i]) - 1.0);
+  }
+}
+
+// Sum in eight interleaved lanes combined pairwise: the same order whether
+// or not the compiler vectorizes it, so results never depend on the CPU.
+double lane_sum(const double *v, int64_t len) {
+  double a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= len; i += 8)
+    for (int j = 0; j < 8; j++) a[j] += v[i + j];
+  for (int j = 0; i < len; i++, j++) a[j] += v[i];
+  return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+}
+
+// ------------------------------------------------- dtype and layout helpers
+
+// Half and BFloat16 go through float: the CUDA code converts the same way.
+template <typename T>
+inline double ld(T v) {
+  return static_cast<double>(static_cast<at::opmath_type<T>>(v));
+}
+template <typename T>
+inline T st(double v) {
+  return static_cast<T>(static_cast<at::opmath_type<T>>(v));
+}
+template <typename T>
+void load(const T *p, int64_t stride, int64_t len, double *out) {
+  for (int64_t i = 0; i < len; i++) out[i] = ld(p[i * stride]);
+}
+template <typename T>
+void store(const double *v, T *p, int64_t stride, int64_t len) {
+  for (int64_t i = 0; i < len; i++) p[i * stride] = st<T>(v[i]);
+}
+template <typename T>
+void store_zero(T *p, int64_t stride, int64_t len) {
+  for (int64_t i = 0; i < len; i++) p[i * stride] = T(0);
+}
+// The kernels use the noise rounded to the tensor's dtype: exactly lv_normal's.
+template <typename T>
+void round_to(double *v, int64_t len) {
+  if (!std::is_same<T, double>::value)
+    for (int64_t i = 0; i < len; i++) v[i] = ld(st<T>(v[i]));
+}
+template <typename T>
+const T *cptr(const at::Tensor &t) {
+  return t.defined() ? t.data_ptr<T>() : nullptr;
+}
+template <typename T>
+T *mptr(const at::Tensor &t) {
+  return t.defined() ? t.data_ptr<T>() : nullptr;
+}
+
+// A 4-D NCHW or channels-last tensor: element strides (size-1 dims never
+// index, so any stride ATen keeps for them is irrelevant).
+struct Geo {
+  int64_t n, c, h, w, sn, sc, sh, sw;
+};
+Geo geo_of(at::IntArrayRef s, bool cl) {
+  Geo g{s[0], s[1], s[2], s[3], 0, 0, 0, 0};
+  if (cl) {
+    g.sc = 1, g.sw = g.c, g.sh = g.w * g.c, g.sn = g.h * g.sh;
+  } else {
+    g.sw = 1, g.sh = g.w, g.sc = g.h * g.w, g.sn = g.c * g.sc;
+  }
+  return g;
+}
+
+struct Noise {
+  uint64_t key;
+  int64_t o[4];
+};
+
+// ------------------------------------------------------------ CPU kernels
+
+// at::parallel_for over [begin, end). libtorch's OpenMP backend inlines its
+// parallel region into the caller, so at::parallel_for is serial unless this
+// file is compiled with -fopenmp; without it, plain threads (as many as
+// at::get_num_threads()) do the same split.
+template <class F>
+void par_for(int64_t begin, int64_t end, int64_t grain, const F &f) {
+#ifdef _OPENMP
+  at::parallel_for(begin, end, grain, f);
+#else
+  int64_t n = end - begin;
+  int64_t k =
+      std::min<int64_t>(at::get_num_threads(), (n + grain - 1) / std::max<int64_t>(grain, 1));
+  if (k <= 1) {
+    if (n > 0) f(begin, end);
+    return;
+  }
+  int64_t chunk = (n + k - 1) / k;
+  std::vector<std::thread> ts;
+  std::vector<std::exception_ptr> errs(k);
+  for (int64_t i = 1; i < k && begin + i * chunk < end; i++)
+    ts.emplace_back([&, i] {
+      try {
+        f(begin + i * chunk, std::min(end, begin + (i + 1) * chunk));
+      } catch (...) {
+        errs[i] = std::current_exception();
+      }
+    });
+  try {
+    f(begin, std::min(end, begin + chunk));
+  } catch (...) {
+    errs[0] = std::current_exception();
+  }
+  for (auto &t : ts) t.join();
+  for (auto &e : errs)
+    if (e) std::rethrow_exception(e);
+#endif
+}
+
+int64_t row_grain(int64_t w) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(w, 1)); }
+
+template <typename T>
+void normal_cpu(T *out, const Geo &g, const Noise &nz) {
+  par_for(0, g.n * g.c * g.h, row_grain(g.w), [&](int64_t r0, int64_t r1) {
+    std::vector<double> buf(g.w + 2);
+    for (int64_t r = r0; r < r1; r++) {
+      int64_t n = r / (g.c * g.h), c = r / g.h % g.c, y = r % g.h;
+      const double *e =
+          normal_row(nz.key, n + nz.o[0], c + nz.o[1], y + nz.o[2], nz.o[3], g.w, buf.data());
+      store(e, out + n * g.sn + c * g.sc + y * g.sh, g.sw, g.w);
+    }
+  });
+}
+
+template <typename T>
+void reparam_fwd_cpu(const T *mu, const T *ls, const double *scale, const T *eps, T *out,
+                     const Geo &g, const Noise &nz) {
+  const int64_t W = g.w, B = W + 2;
+  par_for(0, g.n * g.c * g.h, row_grain(W), [&](int64_t r0, int64_t r1) {
+    std::vector<double> buf(4 * B, 0.0);  // zeros stand for a NULL mu / log_sigma
+    double *bm = buf.data(), *bl = bm + B, *be = bl + B, *bo = be + B;
+    for (int64_t r = r0; r < r1; r++) {
+      int64_t n = r / (g.c * g.h), c = r / g.h % g.c, y = r % g.h;
+      int64_t off = n * g.sn + c * g.sc + y * g.sh;
+      double m = scale ? scale[n] : 1.0;
+      if (m == 0) {  // masked: exactly zero, no draws
+        store_zero(out + off, g.sw, W);
+        continue;
+      }
+      if (mu) load(mu + off, g.sw, W, bm);
+      if (ls) load(ls + off, g.sw, W, bl);
+      const double *e = be;
+      if (eps) {
+        load(eps + off, g.sw, W, be);
+      } else {
+        double *d = const_cast<double *>(
+            normal_row(nz.key, n + nz.o[0], c + nz.o[1], y + nz.o[2], nz.o[3], W, be));
+        round_to<T>(d, W);
+        e = d;
+      }
+      reparam_core(bm, bl, e, m, bo, W);
+      store(bo, out + off, g.sw, W);
+    }
+  });
+}
+
+// srow (rows doubles, may be NULL): per-row sums of g*(mu + sigma*eps).
+template <typename T>
+void reparam_bwd_cpu(const T *gr, const T *mu, const T *ls, const double *scale, const T *eps,
+                     T *dmu, T *dls, T *deps, double *srow, const Geo &g, const Noise &nz) {
+  const int64_t W = g.w, B = W + 2;
+  par_for(0, g.n * g.c * g.h, row_grain(W), [&](int64_t r0, int64_t r1) {
+    std::vector<double> buf(8 * B, 0.0);
+    double *bg = buf.data(), *bm = bg + B, *bl = bm + B, *be = bl + B, *o1 = be + B, *o2 = o1 + B,
+           *o3 = o2 + B, *ot = o3 + B;
+    for (int64_t r = r0; r < r1; r++) {
+      int64_t n = r / (g.c * g.h), c = r / g.h % g.c, y = r % g.h;
+      int64_t off = n * g.sn + c * g.sc + y * g.sh;
+      double m = scale ? scale[n] : 1.0;
+      if (m == 0 && !srow) {
+        if (dmu) store_zero(dmu + off, g.sw, W);
+        if (dls) store_zero(dls + off, g.sw, W);
+        if (deps) store_zero(deps + off, g.sw, W);
+        continue;
+      }
+      load(gr + off, g.sw, W, bg);
+      if (mu && srow) load(mu + off, g.sw, W, bm);
+      if (ls) load(ls + off, g.sw, W, bl);
+      const double *e = be;
+      if (eps) {
+        load(eps + off, g.sw, W, be);
+      } else {
+        double *d = const_cast<double *>(
+            normal_row(nz.key, n + nz.o[0], c + nz.o[1], y + nz.o[2], nz.o[3], W, be));
+        round_to<T>(d, W);
+        e = d;
+      }
+      reparam_bwd_core(bg, bm, bl, e, m, o1, o2, o3, ot, W);
+      if (dmu) store(o1, dmu + off, g.sw, W);
+      if (dls) store(o2, dls + off, g.sw, W);
+      if (deps) store(o3, deps + off, g.sw, W);
+      if (srow) srow[r] = lane_sum(ot, W);
+    }
+  });
+}
+
+constexpr int64_t KL_CHUNK = 2048;
+
+// partial[n*chunks + k]: the KL summed over chunk k of sample n.
+template <typename T>
+void kl_fwd_cpu(const T *mq, const T *lq, const T *mp, const T *lp, int64_t N, int64_t P,
+                double *partial) {
+  const int64_t chunks = (P + KL_CHUNK - 1) / KL_CHUNK;
+  par_for(0, N * chunks, 4, [&](int64_t t0, int64_t t1) {
+    std::vector<double> buf(5 * KL_CHUNK, 0.0);
+    double *a = buf.data(), *b = a + KL_CHUNK, *c = b + KL_CHUNK, *d = c + KL_CHUNK,
+           *o = d + KL_CHUNK;
+    for (int64_t t = t0; t < t1; t++) {
+      int64_t off = t / chunks * P + t % chunks * KL_CHUNK;
+      int64_t len = std::min(KL_CHUNK, P - t % chunks * KL_CHUNK);
+      load(mq + off, 1, len, a);
+      load(lq + off, 1, len, b);
+      if (!mp && !lp) {
+        kl_core_std(a, b, o, len);
+      } else {
+        if (mp) load(mp + off, 1, len, c);
+        if (lp) load(lp + off, 1, len, d);
+        kl_core(a, b, c, d, o, len);
+      }
+      partial[t] = lane_sum(o, len);
+    }
+  });
+}
+
+template <typename T>
+void kl_bwd_cpu(const T *mq, const T *lq, const T *mp, const T *lp, const double *w, T *dmq, T *dlq,
+                T *dmp, T *dlp, int64_t N, int64_t P) {
+  const int64_t chunks = (P + KL_CHUNK - 1) / KL_CHUNK;
+  par_for(0, N * chunks, 4, [&](int64_t t0, int64_t t1) {
+    std::vector<double> buf(8 * KL_CHUNK, 0.0);
+    double *a = buf.data(), *b = a + KL_CHUNK, *c = b + KL_CHUNK, *d = c + KL_CHUNK,
+           *o1 = d + KL_CHUNK, *o2 = o1 + KL_CHUNK, *o3 = o2 + KL_CHUNK, *o4 = o3 + KL_CHUNK;
+    for (int64_t t = t0; t < t1; t++) {
+      int64_t off = t / chunks * P + t % chunks * KL_CHUNK;
+      int64_t len = std::min(KL_CHUNK, P - t % chunks * KL_CHUNK);
+      load(mq + off, 1, len, a);
+      load(lq + off, 1, len, b);
+      if (!mp && !lp) {
+        kl_bwd_core_std(a, b, w[t / chunks], o1, o2, len);
+      } else {
+        if (mp) load(mp + off, 1, len, c);
+        if (lp) load(lp + off, 1, len, d);
+        kl_bwd_core(a, b, c, d, w[t / chunks], o1, o2, o3, o4, len);
+      }
+      if (dmq) store(o1, dmq + off, 1, len);
+      if (dlq) store(o2, dlq + off, 1, len);
+      if (dmp) store(o3, dmp + off, 1, len);
+      if (dlp) store(o4, dlp + off, 1, len);
+    }
+  });
+}
+
+// ------------------------------------------------------- CUDA dispatching
+
+#ifdef LV_WITH_CUDA
+#define LVK_CHECK(call)                                                                 \
+  do {                                                                                  \
+    cudaError_t err_ = (call);                                                          \
+    TORCH_CHECK(err_ == cudaSuccess, "CUDA kernel failed: ", cudaGetErrorString(err_)); \
+  } while (0)
+lvk_geom kgeom(const Geo &g) { return lvk_geom{g.n, g.c, g.h, g.w, g.sn, g.sc, g.sh, g.sw}; }
+lvk_noise knoise(const Noise &nz) {
+  lvk_noise k;
+  k.key = nz.key;
+  for (int i = 0; i < 4; i++) k.origin[i] = nz.o[i];
+  return k;
+}
+const void *vp(const at::Tensor &t) { return t.defined() ? t.data_ptr() : nullptr; }
+void *mvp(const at::Tensor &t) { return t.defined() ? t.data_ptr() : nullptr; }
+const double *dp(const at::Tensor &t) { return t.defined() ? t.data_ptr<double>() : nullptr; }
+static_assert((int)LVK_F32 == (int)LV_F32 && (int)LVK_F64 == (int)LV_F64 &&
+                  (int)LVK_F16 == (int)LV_F16 && (int)LVK_BF16 == (int)LV_BF16,
+              "kernels_cuda.h dtype codes follow ludvae.h");
+#endif
+
+void need_device(const at::Device &d, const char *fn) {
+#ifdef LV_WITH_CUDA
+  TORCH_CHECK(d.is_cpu() || d.is_cuda(), fn, ": tensors on ", d, " are not supported");
+#else
+  TORCH_CHECK(d.is_cpu(), fn, ": tensors on ", d,
+              " need a CUDA build of the shim; this one is CPU-only");
+#endif
+}
+
+// ---------------------------------------------------------- the operations
+
+at::MemoryFormat fmt(bool cl) {
+  return cl ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+}
+
+at::Tensor normal_impl(at::IntArrayRef shape, const at::TensorOptions &opts, const Noise &nz) {
+  at::Tensor out = at::empty(shape, opts);
+  if (out.numel() == 0) return out;
+  Geo g = geo_of(out.sizes(), false);
+  if (out.is_cuda()) {
+#ifdef LV_WITH_CUDA
+    c10::cuda::CUDAGuard guard(out.device());
+    LVK_CHECK(lvk_normal(lv::dtype_code(out.scalar_type()), out.data_ptr(), kgeom(g), knoise(nz),
+                         at::cuda::getCurrentCUDAStream()));
+#endif
+    return out;
+  }
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, out.scalar_type(), "lv_normal",
+                                  [&] { normal_cpu<scalar_t>(out.data_ptr<scalar_t>(), g, nz); });
+  return out;
+}
+
+// sd: the scale as double [N] on the device, or undefined.
+at::Tensor reparam_fwd(const at::Tensor &mu, const at::Tensor &ls, const at::Tensor &sd,
+                       const at::Tensor &eps, const at::Tensor &ref, bool cl, const Noise &nz) {
+  at::Tensor out = at::empty(ref.sizes(), ref.options().memory_format(fmt(cl)));
+  if (out.numel() == 0) return out;
+  Geo g = geo_of(out.sizes(), cl);
+  if (out.is_cuda()) {
+#ifdef LV_WITH_CUDA
+    c10::cuda::CUDAGuard guard(out.device());
+    LVK_CHECK(lvk_reparam_fwd(lv::dtype_code(out.scalar_type()), vp(mu), vp(ls), dp(sd), vp(eps),
+                              out.data_ptr(), kgeom(g), knoise(nz),
+                              at::cuda::getCurrentCUDAStream()));
+#endif
+    return out;
+  }
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, out.scalar_type(), "lv_reparam", [&] {
+    reparam_fwd_cpu<scalar_t>(cptr<scalar_t>(mu), cptr<scalar_t>(ls), cptr<double>(sd),
+                              cptr<scalar_t>(eps), out.data_ptr<scalar_t>(), g, nz);
+  });
+  return out;
+}
+
+struct ReparamSpec {
+  Noise nz;
+  bool cl;
+};
+
+at::Tensor opt(const OptT &t) { return t.has_value() ? *t : at::Tensor(); }
+
+struct ReparamFn : torch::autograd::Function<ReparamFn> {
+  static at::Tensor forward(AutogradContext *ctx, const OptT &mu_, const OptT &ls_,
+                            const OptT &scale_, const OptT &eps_, const ReparamSpec &sp) {
+    at::Tensor mu = opt(mu_), ls = opt(ls_), scale = opt(scale_), eps = opt(eps_);
+    const at::Tensor &ref = mu.defined() ? mu : ls.defined() ? ls : eps;
+    at::Tensor sd = scale.defined() ? scale.reshape({-1}).to(at::kDouble).contiguous() : scale;
+    at::Tensor out = reparam_fwd(mu, ls, sd, eps, ref, sp.cl, sp.nz);
+    bool need_scale = scale.defined() && scale.requires_grad();
+    // Nothing big is kept: a drawn eps is drawn again in backward, and mu
+    // only matters for the scale's gradient.
+    ctx->save_for_backward({need_scale ? mu : at::Tensor(), ls, scale, eps});
+    ctx->saved_data["key"] = (int64_t)sp.nz.key;
+    for (int i = 0; i < 4; i++) ctx->saved_data["o" + std::to_string(i)] = sp.nz.o[i];
+    ctx->saved_data["cl"] = sp.cl;
+    ctx->saved_data["mu"] = mu.defined() && mu.requires_grad();
+    ctx->saved_data["ls"] = ls.defined() && ls.requires_grad();
+    ctx->saved_data["eps"] = eps.defined() && eps.requires_grad();
+    ctx->saved_data["scale"] = need_scale;
+    return out;
+  }
+
+  static variable_list backward(AutogradContext *ctx, variable_list grads) {
+    variable_list res(5);
+    if (!grads[0].defined()) return res;
+    TORCH_CHECK(!at::GradMode::is_enabled(),
+                "lv_reparam: double backward (create_graph) is not supported");
+    auto sv = ctx->get_saved_variables();
+    at::Tensor mu = sv[0], ls = sv[1], scale = sv[2], eps = sv[3];
+    auto &d = ctx->saved_data;
+    Noise nz{(uint64_t)d["key"].toInt(),
+             {d["o0"].toInt(), d["o1"].toInt(), d["o2"].toInt(), d["o3"].toInt()}};
+    bool cl = d["cl"].toBool();
+    bool n_mu = d["mu"].toBool(), n_ls = d["ls"].toBool(), n_eps = d["eps"].toBool(),
+         n_scale = d["scale"].toBool();
+    at::Tensor g = grads[0];
+    if (!g.is_contiguous(fmt(cl))) g = g.contiguous(fmt(cl));
+    at::Tensor sd =
+        scale.defined() ? scale.detach().reshape({-1}).to(at::kDouble).contiguous() : scale;
+    auto like = [&](bool need) {
+      return need ? at::empty(g.sizes(), g.options().memory_format(fmt(cl))) : at::Tensor();
+    };
+    at::Tensor dmu = like(n_mu), dls = like(n_ls), deps = like(n_eps), dscale;
+    if (g.numel() == 0) {
+      if (n_scale) dscale = at::zeros_like(scale);
+      return {dmu, dls, dscale, deps, at::Tensor()};
+    }
+    Geo geo = geo_of(g.sizes(), cl);
+    if (g.is_cuda()) {
+#ifdef LV_WITH_CUDA
+      c10::cuda::CUDAGuard guard(g.device());
+      at::Tensor el =
+          n_scale ? at::empty(g.sizes(), g.options().dtype(at::kDouble).memory_format(fmt(cl)))
+                  : at::Tensor();
+      LVK_CHECK(lvk_reparam_bwd(lv::dtype_code(g.scalar_type()), g.data_ptr(), vp(mu), vp(ls),
+                                dp(sd), vp(eps), mvp(dmu), mvp(dls), mvp(deps),
+                                el.defined() ? el.data_ptr<double>() : nullptr, kgeom(geo),
+                                knoise(nz), at::cuda::getCurrentCUDAStream()));
+      if (n_scale) dscale = el.reshape({geo.n, -1}).sum(1);
+#endif
+    } else {
+      std::vector<double> srow(n_scale ? geo.n * geo.c * geo.h : 0);
+      AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, g.scalar_type(), "lv_reparam", [&] {
+        reparam_bwd_cpu<scalar_t>(g.data_ptr<scalar_t>(), cptr<scalar_t>(mu), cptr<scalar_t>(ls),
+                                  cptr<double>(sd), cptr<scalar_t>(eps), mptr<scalar_t>(dmu),
+                                  mptr<scalar_t>(dls), mptr<scalar_t>(deps),
+                                  n_scale ? srow.data() : nullptr, geo, nz);
+      });
+      if (n_scale) {
+        dscale = at::zeros({geo.n}, at::kDouble);
+        double *ds = dscale.data_ptr<double>();
+        int64_t per = geo.c * geo.h;
+        for (int64_t r = 0; r < (int64_t)srow.size(); r++) ds[r / per] += srow[r];
+      }
+    }
+    if (n_scale) dscale = dscale.reshape(scale.sizes()).to(scale.scalar_type());
+    return {dmu, dls, dscale, deps, at::Tensor()};
+  }
+};
+
+// The KL's inputs: flat per sample (sample n is elements [n*P, (n+1)*P) of
+// every tensor, all in one memory format).
+struct KLSpec {
+  bool cl;
+};
+
+struct KLFn : torch::autograd::Function<KLFn> {
+  static variable_list forward(AutogradContext *ctx, const at::Tensor &mq, const at::Tensor &lq,
+                               const OptT &mp_, const OptT &lp_, const OptT &mask_,
+                               const KLSpec &sp) {
+    at::Tensor mp = opt(mp_), lp = opt(lp_), mask = opt(mask_);
+    int64_t N = mq.size(0), P = N ? mq.numel() / N : 0;
+    at::Tensor md = mask.defined() ? mask.reshape({-1}).to(at::kDouble) : mask;
+    at::Tensor raw;  // unmasked per-sample sums, double [N]
+    if (N == 0 || P == 0) {
+      raw = at::zeros({N}, mq.options().dtype(at::kDouble));
+    } else if (mq.is_cuda()) {
+#ifdef LV_WITH_CUDA
+      c10::cuda::CUDAGuard guard(mq.device());
+      int64_t chunks = (P + LVK_KL_CHUNK - 1) / LVK_KL_CHUNK;
+      at::Tensor partial = at::empty({N, chunks}, mq.options().dtype(at::kDouble));
+      LVK_CHECK(lvk_kl_fwd(lv::dtype_code(mq.scalar_type()), mq.data_ptr(), lq.data_ptr(), vp(mp),
+                           vp(lp), N, P, partial.data_ptr<double>(),
+                           at::cuda::getCurrentCUDAStream()));
+      raw = partial.sum(1);
+#endif
+    } else {
+      int64_t chunks = (P + KL_CHUNK - 1) / KL_CHUNK;
+      std::vector<double> partial(N * chunks);
+      AT_DISPATCH_FLOATING_TYPES_AND2(
+          at::kHalf, at::kBFloat16, mq.scalar_type(), "lv_gauss_kl", [&] {
+            kl_fwd_cpu<scalar_t>(mq.data_ptr<scalar_t>(), lq.data_ptr<scalar_t>(),
+                                 cptr<scalar_t>(mp), cptr<scalar_t>(lp), N, P, partial.data());
+          });
+      raw = at::empty({N}, at::kDouble);
+      double *rp = raw.data_ptr<double>();
+      for (int64_t n = 0; n < N; n++) {
+        double s = 0;
+        for (int64_t k = 0; k < chunks; k++) s += partial[n * chunks + k];
+        rp[n] = s;
+      }
+    }
+    // per must not alias raw: autograd gives the output a grad_fn, and raw
+    // kept in saved_data would then hold the node that holds it.
+    at::Tensor per = md.defined() ? raw * md : raw.clone();
+    at::Tensor total = per.sum();
+    ctx->save_for_backward({mq, lq, mp, lp, mask});
+    ctx->saved_data["raw"] = raw;
+    ctx->saved_data["cl"] = sp.cl;
+    return {total.to(mq.scalar_type()), per.to(mq.scalar_type())};
+  }
+
+  static variable_list backward(AutogradContext *ctx, variable_list grads) {
+    TORCH_CHECK(!at::GradMode::is_enabled(),
+                "lv_gauss_kl: double backward (create_graph) is not supported");
+    auto sv = ctx->get_saved_variables();
+    at::Tensor mq = sv[0], lq = sv[1], mp = sv[2], lp = sv[3], mask = sv[4];
+    at::Tensor raw = ctx->saved_data["raw"].toTensor();
+    bool cl = ctx->saved_data["cl"].toBool();
+    int64_t N = mq.size(0), P = N ? mq.numel() / N : 0;
+    // w[n] = d loss / d raw[n] = mask[n] * (g_per[n] + g_total)
+    at::Tensor gsum = at::zeros({N}, raw.options());
+    if (grads[1].defined()) gsum = gsum + grads[1].to(at::kDouble);
+    if (grads[0].defined()) gsum = gsum + grads[0].to(at::kDouble);
+    at::Tensor md = mask.defined() ? mask.detach().reshape({-1}).to(at::kDouble) : mask;
+    at::Tensor w = (md.defined() ? gsum * md : gsum).contiguous();
+    auto like = [&](const at::Tensor &t) {
+      return t.defined() && t.requires_grad() ? at::empty_like(mq, fmt(cl)) : at::Tensor();
+    };
+    at::Tensor dmq = like(mq), dlq = like(lq), dmp = like(mp), dlp = like(lp), dmask;
+    if (mask.defined() && mask.requires_grad())
+      dmask = (raw * gsum).reshape(mask.sizes()).to(mask.scalar_type());
+    if (N > 0 && P > 0 && (dmq.defined() || dlq.defined() || dmp.defined() || dlp.defined())) {
+      if (mq.is_cuda()) {
+#ifdef LV_WITH_CUDA
+        c10::cuda::CUDAGuard guard(mq.device());
+        LVK_CHECK(lvk_kl_bwd(lv::dtype_code(mq.scalar_type()), mq.data_ptr(), lq.data_ptr(), vp(mp),
+                             vp(lp), w.data_ptr<double>(), mvp(dmq), mvp(dlq), mvp(dmp), mvp(dlp),
+                             N, P, at::cuda::getCurrentCUDAStream()));
+#endif
+      } else {
+        AT_DISPATCH_FLOATING_TYPES_AND2(
+            at::kHalf, at::kBFloat16, mq.scalar_type(), "lv_gauss_kl", [&] {
+              kl_bwd_cpu<scalar_t>(mq.data_ptr<scalar_t>(), lq.data_ptr<scalar_t>(),
+                                   cptr<scalar_t>(mp), cptr<scalar_t>(lp), w.data_ptr<double>(),
+                                   mptr<scalar_t>(dmq), mptr<scalar_t>(dlq), mptr<scalar_t>(dmp),
+                                   mptr<scalar_t>(dlp), N, P);
+            });
+      }
+    }
+    return {dmq, dlq, dmp, dlp, dmask, at::Tensor()};
+  }
+};
+
+// ------------------------------------------------------------ validation
+
+bool is_float(at::ScalarType s) {
+  return s == at::kFloat || s == at::kDouble || s == at::kHalf || s == at::kBFloat16;
+}
+
+// t must match ref in dtype, device and shape.
+void check_like(const at::Tensor &t, const char *name, const at::Tensor &ref, const char *refname,
+                const char *fn) {
+  TORCH_CHECK(t.scalar_type() == ref.scalar_type(), fn, ": ", name, " has dtype ", t.scalar_type(),
+              " but ", refname, " has ", ref.scalar_type());
+  TORCH_CHECK(t.device() == ref.device(), fn, ": ", name, " is on ", t.device(), " but ", refname,
+              " is on ", ref.device());
+  TORCH_CHECK(t.sizes() == ref.sizes(), fn, ": ", name, " has shape ", t.sizes(), " but ", refname,
+              " has ", ref.sizes());
+}
+
+// A per-sample vector (scale, mask): N values on ref's device.
+void check_per_sample(const at::Tensor &t, const char *name, const at::Tensor &ref,
+                      const char *fn) {
+  int64_t n = ref.size(0);
+  TORCH_CHECK(t.numel() == n, fn, ": ", name, " has ", t.numel(), " elements but the batch has ", n,
+              " samples (shape ", ref.sizes(), ")");
+  TORCH_CHECK(t.device() == ref.device(), fn, ": ", name, " is on ", t.device(),
+              " but the data is on ", ref.device());
+  TORCH_CHECK(!t.is_complex(), fn, ": ", name, " must be real");
+}
+
+// NCHW unless ref is channels-last (and not also NCHW-contiguous).
+bool pick_cl(const at::Tensor &ref) {
+  return ref.dim() == 4 && !ref.is_contiguous() &&
+         ref.is_contiguous(at::MemoryFormat::ChannelsLast);
+}
+at::Tensor conform(const at::Tensor &t, bool cl) {
+  if (!t.defined() || t.is_contiguous(fmt(cl))) return t;
+  return t.contiguous(fmt(cl));
+}
+OptT opt_of(const at::Tensor &t) { return t.defined() ? OptT(t) : OptT(); }
+
+Noise make_noise(uint64_t seed, uint64_t stream, const int64_t *origin) {
+  Noise nz{lv_noise_key(seed, stream), {0, 0, 0, 0}};
+  if (origin)
+    for (int i = 0; i < 4; i++) nz.o[i] = origin[i];
+  return nz;
+}
+
+}  // namespace
+
+extern "C" {
+
+lv_err lv_reparam(lv_tensor mu_h, lv_tensor ls_h, lv_tensor scale_h, lv_tensor eps_h, uint64_t seed,
+                  uint64_t stream, const int64_t *origin, lv_tensor *out){LV_TRY({
+  const char *fn = "lv_reparam";
+  at::Tensor mu = lv::T(mu_h), ls = lv::T(ls_h), scale = lv::T(scale_h), eps = lv::T(eps_h);
+  const char *refname = mu.defined() ? "mu" : ls.defined() ? "log_sigma" : "eps";
+  const at::Tensor &ref = mu.defined() ? mu : ls.defined() ? ls : eps;
+  TORCH_CHECK(ref.defined(), fn, ": give at least one of mu, log_sigma, eps (the shape)");
+  TORCH_CHECK(ref.dim() == 4, fn, ": ", refname, " must be 4-D (N, C, H, W), got shape ",
+              ref.sizes());
+  TORCH_CHECK(is_float(ref.scalar_type()), fn, ": ", refname,
+              " must be float32, float64, float16 or bfloat16, got ", ref.scalar_type());
+  need_device(ref.device(), fn);
+  if (ls.defined()) check_like(ls, "log_sigma", ref, refname, fn);
+  if (eps.defined()) check_like(eps, "eps", ref, refname, fn);
+  if (scale.defined()) check_per_sample(scale, "scale", ref, fn);
+  bool cl = pick_cl(ref);
+  ReparamSpec sp{make_noise(seed, stream, origin), cl};
+  *out = lv::wrap(ReparamFn::apply(opt_of(conform(mu, cl)), opt_of(conform(ls, cl)), opt_of(scale),
+                                   opt_of(conform(eps, cl)), sp));
+})}
+
+lv_err lv_normal(const int64_t *shape, int ndim, int dtype, int dev_type, int dev_index,
+                 uint64_t seed, uint64_t stream, const int64_t *origin, lv_tensor *out){LV_TRY({
+  TORCH_CHECK(ndim == 4, "lv_normal: the shape must have 4 dimensions (N, C, H, W), got ", ndim);
+  auto st = lv::scalar_type(dtype);
+  TORCH_CHECK(is_float(st),
+              "lv_normal: dtype must be float32, float64, float16 or "
+              "bfloat16, got ",
+              st);
+  auto opts = at::TensorOptions().dtype(st).device(lv::device(dev_type, dev_index));
+  need_device(opts.device(), "lv_normal");
+  *out = lv::wrap(normal_impl(lv::ints(shape, ndim), opts, make_noise(seed, stream, origin)));
+})}
+
+lv_err lv_gauss_kl(lv_tensor mq_h, lv_tensor lq_h, lv_tensor mp_h, lv_tensor lp_h, lv_tensor mask_h,
+                   lv_tensor *out_total, lv_tensor *out_per_sample) {
+  LV_TRY({
+    const char *fn = "lv_gauss_kl";
+    const at::Tensor &mq = lv::R(mq_h, "lv_gauss_kl: mu_q");
+    const at::Tensor &lq = lv::R(lq_h, "lv_gauss_kl: ls_q");
+    at::Tensor mp = lv::T(mp_h), lp = lv::T(lp_h), mask = lv::T(mask_h);
+    TORCH_CHECK(mq.dim() >= 1, fn, ": mu_q needs a batch dimension, got shape ", mq.sizes());
+    TORCH_CHECK(is_float(mq.scalar_type()), fn,
+                ": mu_q must be float32, float64, float16 or bfloat16, got ", mq.scalar_type());
+    need_device(mq.device(), fn);
+    check_like(lq, "ls_q", mq, "mu_q", fn);
+    if (mp.defined()) check_like(mp, "mu_p", mq, "mu_q", fn);
+    if (lp.defined()) check_like(lp, "ls_p", mq, "mu_q", fn);
+    if (mask.defined()) check_per_sample(mask, "mask", mq, fn);
+    bool cl = pick_cl(mq);
+    auto r = KLFn::apply(conform(mq, cl), conform(lq, cl), opt_of(conform(mp, cl)),
+                         opt_of(conform(lp, cl)), opt_of(mask), KLSpec{cl});
+    if (out_total) *out_total = lv::wrap(r[0]);
+    if (out_per_sample) *out_per_sample = lv::wrap(r[1]);
+  })
+}
+
+}  // extern "C"

@@ -1,0 +1,63 @@
+/*
+ * kernels_cuda.h - launchers of the fused kernels' CUDA code (kernels_cuda.cu).
+ * Raw device pointers, sizes and a stream only: no libtorch here, so the .cu
+ * file compiles with nvcc alone. kernels.cpp checks arguments, allocates and
+ * calls these; semantics are those of kernels.h.
+ *
+ * Element (n, c, y, x) of every 4-D array is at n*sn + c*sc + y*sh + x*sw
+ * (in elements). KL arrays are flat: sample n is [n*per, (n+1)*per).
+ * dtype: LVK_* (equal to ludvae.h's LV_F32..LV_BF16). Optional inputs and
+ * outputs are NULL. Each launcher returns cudaGetLastError() after launch.
+ */
+#ifndef LUDVAE_KERNELS_CUDA_H
+#define LUDVAE_KERNELS_CUDA_H
+
+#include <cuda_runtime_api.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum { LVK_F32 = 0, LVK_F64 = 1, LVK_F16 = 2, LVK_BF16 = 3 };
+
+typedef struct {
+  int64_t n, c, h, w;     /* sizes */
+  int64_t sn, sc, sh, sw; /* strides in elements */
+} lvk_geom;
+
+typedef struct {
+  uint64_t key;      /* lv_noise_key(seed, stream) */
+  int64_t origin[4]; /* global (n, c, y, x) of element [0, 0, 0, 0] */
+} lvk_noise;
+
+/* out = eps */
+cudaError_t lvk_normal(int dtype, void *out, lvk_geom g, lvk_noise nz, cudaStream_t s);
+
+/* out = (mu + exp(ls) * eps) * scale[n]; eps NULL = drawn */
+cudaError_t lvk_reparam_fwd(int dtype, const void *mu, const void *ls, const double *scale,
+                            const void *eps, void *out, lvk_geom g, lvk_noise nz, cudaStream_t s);
+
+/* dmu = g*s, dls = g*s*sigma*eps, deps = g*s*sigma; dscale_elems (double, same
+ * offsets as the 4-D arrays) = g*(mu + sigma*eps), summed per sample by the
+ * caller. */
+cudaError_t lvk_reparam_bwd(int dtype, const void *grad, const void *mu, const void *ls,
+                            const double *scale, const void *eps, void *dmu, void *dls, void *deps,
+                            double *dscale_elems, lvk_geom g, lvk_noise nz, cudaStream_t s);
+
+/* partial[n*chunks + k] = sum of kl over elements [k*LVK_KL_CHUNK, ...) of
+ * sample n, chunks = ceil(per / LVK_KL_CHUNK); fixed order (deterministic). */
+#define LVK_KL_CHUNK 4096
+cudaError_t lvk_kl_fwd(int dtype, const void *mq, const void *lq, const void *mp, const void *lp,
+                       int64_t n, int64_t per, double *partial, cudaStream_t s);
+
+/* d kl / d input times w[n] (double, on the device) */
+cudaError_t lvk_kl_bwd(int dtype, const void *mq, const void *lq, const void *mp, const void *lp,
+                       const double *w, void *dmq, void *dlq, void *dmp, void *dlp, int64_t n,
+                       int64_t per, cudaStream_t s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
