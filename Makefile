@@ -5,7 +5,10 @@
 #   make shim     bin/libludvae_shim.so (CPU, or CUDA when libtorch has CUDA and nvcc exists)
 #   make build    bin/ludvae
 #   make test     everything above, then every Go test (Python's torch checks our files)
-#   make bench    the fused-kernel benchmarks
+#   make bench    benchmarks: fused kernels, data loader, ludvae vs PyTorch eager
+#   make train-sidd|train-aim19|train-ntire20 DATA=DIR [DOCKER=1]
+#                 the paper's training on a folder `ludvae prepare` made
+#   make docker-build  the CUDA and CPU images (docker/README.md)
 #
 # LIBTORCH=DIR builds against an unpacked libtorch or a pip torch package
 # folder instead of Debian's libtorch (see third_party/README.md).
@@ -20,6 +23,7 @@ CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=s
 GPU ?= auto
 APT_PACKAGES := libtorch-dev python3-torch python3-numpy g++ make
 PY := /usr/bin/python3
+BENCH_FLAGS ?= --device cpu
 
 BUILD := build/shim
 SHIM := bin/libludvae_shim.so
@@ -104,8 +108,27 @@ test: build
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 30m ./...
 
-bench: shim
-	$(GO) test -run '^$$' -bench . -benchtime 20x ./torchbind/
+# bench: the fused kernels against their composite formulas, the data
+# loader, then ludvae against PyTorch eager (model/python/bench_eager.py) on
+# the same libtorch, with the ratio.
+bench: build
+	$(GO) test -run '^$$' -bench . -benchtime 10x ./torchbind/ ./train/
+	@for task in train synth; do \
+	  ours=$$(./bin/ludvae bench $$task $(BENCH_FLAGS)) || exit 1; \
+	  theirs=$$($(PY) model/python/bench_eager.py $$task $(BENCH_FLAGS)) || exit 1; \
+	  echo "$$ours"; echo "$$theirs"; \
+	  $(PY) -c 'import json, sys; a, b = map(json.loads, sys.argv[1:]); print("%s on %s: ludvae %.1f ms, pytorch eager %.1f ms, ratio %.2f" % (a["task"], a["device"], a["ms_per_iter"], b["ms_per_iter"], a["ms_per_iter"] / b["ms_per_iter"]))' "$$ours" "$$theirs"; \
+	done
 
 clean:
 	rm -rf build bin
+
+include docker/docker.mk
+
+# The paper's trainings. DATA is a folder made by `ludvae prepare` (clean/ and
+# noisy/); runs go to runs/<preset> and resume when re-run. DOCKER=1 runs
+# them in the CUDA image with the GPUs (make docker-build first).
+DATA ?= data/sidd
+.PHONY: train-sidd train-aim19 train-ntire20
+train-sidd train-aim19 train-ntire20: train-%: $(if $(filter 1,$(DOCKER)),,build)
+	$(LUDVAE) train --clean $(LUDVAE_DATA)/clean --noisy $(LUDVAE_DATA)/noisy --out runs/$* --preset $* $(TRAIN_FLAGS)

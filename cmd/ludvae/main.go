@@ -26,6 +26,7 @@ var commands = map[string]command{
 	"train":   {"train LUD-VAE on unpaired clean and degraded folders", runTrain},
 	"synth":   {"synthesize paired data (degraded, clean) with a trained model", runSynth},
 	"bench":   {"time a training step or a synthesized image (one JSON line)", runBench},
+	"prepare": {"arrange a data set's download (sidd, aim19, ntire20) into clean/ and noisy/", runPrepare},
 	"export":  {"write a model as TorchScript (C2N generator) or as a plain state dict", runExport},
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ludvae/ludvae/train"
+	"github.com/ludvae/ludvae/train/prepare"
 )
 
 func runTrain(args []string) error {
@@ -66,6 +67,12 @@ func runTrain(args []string) error {
 	}
 	if fs.Changed("downscale") {
 		cfg.Downscale = *downscale
+	} else if m, ok, err := prepare.FindManifest(cfg.Clean); err != nil {
+		return err
+	} else if ok {
+		// `ludvae prepare` knows whether the clean images are HR (4) or
+		// already downscaled (DeFlow's 4x folders: 1).
+		cfg.Downscale = m.DownscaleClean
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -206,16 +206,9 @@ func readSceneInstances(data string) (names []string, file string) {
 func SplitScenes(scenes []string, seed int64) (clean, noisy []string) {
 	s := append([]string(nil), scenes...)
 	sort.Strings(s)
-	state := uint64(seed)
-	next := func() uint64 { // SplitMix64 (Steele, Lea, Flood 2014)
-		state += 0x9e3779b97f4a7c15
-		z := state
-		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
-		z = (z ^ (z >> 27)) * 0x94d049bb133111eb
-		return z ^ (z >> 31)
-	}
+	rng := splitMix64(seed)
 	for i := len(s) - 1; i > 0; i-- {
-		j := int(next() % uint64(i+1))
+		j := int(rng.next() % uint64(i+1))
 		s[i], s[j] = s[j], s[i]
 	}
 	half := (len(s) + 1) / 2
@@ -224,6 +217,18 @@ func SplitScenes(scenes []string, seed int64) (clean, noisy []string) {
 	sort.Strings(clean)
 	sort.Strings(noisy)
 	return clean, noisy
+}
+
+// splitMix64 is Steele, Lea and Flood's SplitMix64 generator (OOPSLA 2014),
+// the state being the seed.
+type splitMix64 uint64
+
+func (s *splitMix64) next() uint64 {
+	*s += 0x9e3779b97f4a7c15
+	z := uint64(*s)
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
 }
 
 // srSpec describes one super-resolution data set: its two folders as the

@@ -54,7 +54,8 @@
 //	version          1
 //	dataset          "sidd", "aim19" or "ntire20" (also the training preset's name)
 //	from             the --from folder, absolute
-//	layout           "sidd-small", "raw" (as the archives unpack) or "deflow"
+//	layout           "sidd-small", "raw" (as the archives unpack), "deflow"
+//	                 (DeFlow's scale folders) or "mixed" (one folder each)
 //	clean_source     the folder clean images came from, absolute
 //	noisy_source     the folder degraded images came from, absolute
 //	clean, noisy     number of images in DATA_DIR/clean and DATA_DIR/noisy
@@ -63,7 +64,7 @@
 //	downscale_clean  factor by which training must shrink every clean image
 //	                 before use: 1 = use as is; 4 = HR images that training
 //	                 downscales ×1/4 with MATLAB-style antialiased bicubic
-//	                 (images.Resize, KAIR's imresize) when it loads them, so
+//	                 (images.Imresize, KAIR's imresize) when it loads them, so
 //	                 that the model learns LR-clean → LR-degraded
 //	                 (DESIGN §2 "Super-resolution")
 //	mode             "symlink" or "copy"

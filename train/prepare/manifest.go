@@ -22,7 +22,7 @@ type Manifest struct {
 	Dataset string `json:"dataset"`
 	// From is the download folder, absolute.
 	From string `json:"from"`
-	// Layout is "sidd-small", "raw" or "deflow".
+	// Layout is "sidd-small", "raw", "deflow" or "mixed".
 	Layout string `json:"layout"`
 	// CleanSource and NoisySource are the folders the images came from.
 	CleanSource string `json:"clean_source"`

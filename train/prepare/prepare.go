@@ -99,7 +99,8 @@ type Report struct {
 	Dataset string
 	// From and To are the absolute forms of Options.From and Options.To.
 	From, To string
-	// Layout is how the download was found: "sidd-small", "raw" or "deflow".
+	// Layout is how the download was found: "sidd-small", "raw", "deflow"
+	// or "mixed" (DeFlow's scale folders for one of the two SR folders).
 	Layout string
 	// CleanSource and NoisySource are the folders the images came from.
 	CleanSource, NoisySource string
@@ -204,7 +205,7 @@ func Run(opts Options) (Report, error) {
 		return rep, err
 	}
 	if len(p.shortfalls) > 0 && !opts.AllowPartial {
-		return rep, fmt.Errorf("prepare %s: %s; use --allow-partial (Options.AllowPartial) to prepare what is there",
+		return rep, fmt.Errorf("prepare %s: %s; use --allow-partial to prepare what is there",
 			opts.Dataset, strings.Join(p.shortfalls, "; "))
 	}
 	if len(p.clean) == 0 || len(p.noisy) == 0 {

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/pflag"
+
+	"github.com/ludvae/ludvae/train"
+	"github.com/ludvae/ludvae/train/prepare"
+)
+
+const prepareHelp = `usage: ludvae prepare sidd|aim19|ntire20 --from DOWNLOAD_DIR --to DATA_DIR [flags]
+
+Arranges a data set's public download, as its archives unpack, into the
+unpaired layout training reads: DATA_DIR/clean/, DATA_DIR/noisy/ (symlinks to
+the downloads, or copies with --copy) and DATA_DIR/prepare.json. It checks the
+expected counts and names what is missing; it never overwrites a file, and
+re-running it is harmless.
+
+  sidd     SIDD-Small sRGB: SIDD_Small_sRGB_Only/Data/<scene>/GT_SRGB_010.PNG
+           (clean) and NOISY_SRGB_010.PNG (noisy), 160 scenes. --from: the
+           folder the zip was unpacked in, SIDD_Small_sRGB_Only, or its Data.
+  aim19    AIM 2019 Real-World SR track 2: train-clean-images/ (800 HR) and
+           train-noisy-images/ (2650), as unpacked or as DeFlow prepares them
+           (train-clean-images/4x is then used as is, train-noisy-images/1x).
+  ntire20  NTIRE 2020 Real-World SR track 1: Corrupted-tr-y/ (800 HR, clean)
+           and Corrupted-tr-x/ (2650, noisy), as unpacked or DeFlow's 4x/1x.
+
+The SR folders may sit up to two levels below --from. HR clean images are
+linked as they are; prepare.json's downscale_clean 4 tells training to shrink
+them ×4 (MATLAB bicubic) when it loads them.
+
+flags:`
+
+func runPrepare(args []string) error {
+	fs := pflag.NewFlagSet("prepare", pflag.ContinueOnError)
+	from := fs.String("from", "", "`DOWNLOAD_DIR` the archives were unpacked in (required)")
+	to := fs.String("to", "", "`DATA_DIR` for clean/, noisy/ and prepare.json (required; not inside --from)")
+	disjoint := fs.Bool("disjoint", false, "sidd: split the scenes in halves, none in both domains (the paper uses all in both)")
+	copyFiles := fs.Bool("copy", false, "copy the images instead of symlinking them (absolute links)")
+	partial := fs.Bool("allow-partial", false, "accept fewer images than a complete download (for subsets)")
+	seed := fs.Int64("seed", 0, "seed of the --disjoint split (same seed, same split)")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), prepareHelp)
+		prepareFlagUsage(fs.Output(), fs)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return fmt.Errorf("want one data set name (%s), got %d arguments", strings.Join(prepare.Datasets, ", "), fs.NArg())
+	}
+	if *from == "" || *to == "" {
+		return errors.New("--from DOWNLOAD_DIR and --to DATA_DIR are required")
+	}
+	opts := prepare.Options{
+		Dataset: fs.Arg(0), From: *from, To: *to,
+		Disjoint: *disjoint, Copy: *copyFiles, AllowPartial: *partial, Seed: *seed,
+	}
+	if *copyFiles {
+		next := 0
+		opts.Progress = func(done, total int) {
+			if done*10 >= next*total || done == total {
+				fmt.Fprintf(os.Stderr, "copying: %d of %d images\n", done, total)
+				next = done*10/total + 1
+			}
+		}
+	}
+	rep, err := prepare.Run(opts)
+	if err != nil {
+		return err
+	}
+	printPrepareReport(os.Stdout, rep, *copyFiles)
+	return nil
+}
+
+// prepareFlagUsage prints every flag with its default, including zero ones
+// (pflag's PrintDefaults leaves those out); required flags have none.
+func prepareFlagUsage(w io.Writer, fs *pflag.FlagSet) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fs.VisitAll(func(f *pflag.Flag) {
+		name, usage := pflag.UnquoteUsage(f)
+		if !strings.Contains(usage, "(required") {
+			usage += " (default " + f.DefValue + ")"
+		}
+		fmt.Fprintf(tw, "  --%s %s\t%s\n", f.Name, name, usage)
+	})
+	tw.Flush()
+}
+
+func printPrepareReport(w io.Writer, rep prepare.Report, copied bool) {
+	how := "absolute symlinks"
+	if copied {
+		how = "copies"
+	}
+	fmt.Fprintf(w, "prepared %s (%s layout) from %s\n", rep.Dataset, rep.Layout, rep.From)
+	fmt.Fprintf(w, "  clean: %d images (expected %d) in %s\n         from %s\n", rep.Clean, rep.ExpectedClean, rep.CleanDir, rep.CleanSource)
+	fmt.Fprintf(w, "  noisy: %d images (expected %d) in %s\n         from %s\n", rep.Noisy, rep.ExpectedNoisy, rep.NoisyDir, rep.NoisySource)
+	fmt.Fprintf(w, "  %s: %d created, %d already in place\n", how, rep.Created, rep.Existing)
+	if rep.CleanScenes != nil {
+		fmt.Fprintf(w, "  disjoint scenes: %d clean, %d noisy (listed in prepare.json)\n", len(rep.CleanScenes), len(rep.NoisyScenes))
+	}
+	if rep.DownscaleClean > 1 {
+		fmt.Fprintf(w, "  clean images are HR: training downscales them ×%d (downscale_clean %d)\n", rep.DownscaleClean, rep.DownscaleClean)
+	}
+	for _, warn := range rep.Warnings {
+		fmt.Fprintf(w, "  warning: %s\n", warn)
+	}
+	// The preset's downscale assumes HR clean images; DeFlow's 4x folder is
+	// already downscaled, so say so on the command line too.
+	extra := ""
+	if p, ok := train.Presets[rep.Dataset]; ok && p.Downscale != rep.DownscaleClean {
+		extra = fmt.Sprintf(" --downscale %d", rep.DownscaleClean)
+	}
+	fmt.Fprintf(w, "  record: %s\n\nnext:\n  ludvae train --clean %s --noisy %s --out runs/%s --preset %s%s\n",
+		rep.Manifest, rep.CleanDir, rep.NoisyDir, rep.Dataset, rep.Dataset, extra)
+}
