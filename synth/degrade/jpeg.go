@@ -1,0 +1,38 @@
+package degrade
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/jpeg"
+
+	"github.com/ludvae/ludvae/train/images"
+)
+
+// JPEGRoundTrip returns img encoded as a JPEG of the given quality (1..100)
+// with Go's image/jpeg (4:2:0 chroma subsampling) and decoded again. The
+// image is first quantized to 8 bits as images.ToUint8 does. It panics if
+// quality is outside 1..100.
+func JPEGRoundTrip(img *images.Image, quality int) *images.Image {
+	if quality < 1 || quality > 100 {
+		panic(fmt.Sprintf("degrade: JPEG quality %d outside 1..100", quality))
+	}
+	if img.W == 0 || img.H == 0 {
+		return img.Clone()
+	}
+	q := images.ToUint8(img)
+	rgba := image.NewRGBA(image.Rect(0, 0, img.W, img.H))
+	for i := 0; i < img.W*img.H; i++ {
+		copy(rgba.Pix[4*i:4*i+3], q[3*i:3*i+3])
+		rgba.Pix[4*i+3] = 0xff
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, rgba, &jpeg.Options{Quality: quality}); err != nil {
+		panic(fmt.Sprintf("degrade: JPEG encode of a %dx%d image: %v", img.W, img.H, err)) // writes to memory cannot fail
+	}
+	dec, err := jpeg.Decode(&buf)
+	if err != nil {
+		panic(fmt.Sprintf("degrade: decoding our own JPEG: %v", err))
+	}
+	return images.FromImage(dec)
+}

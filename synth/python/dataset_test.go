@@ -1,0 +1,92 @@
+// Package python_test runs the Python tests of synth/python (the
+// LudvaeC2NDataset that wraps ludvae's exported TorchScript generator) as
+// part of `go test ./...`. The folder holds no Go package of its own.
+package python_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// pythonBin is the interpreter that has torch (Debian's python3-torch); the
+// python3 on PATH may be another one without it.
+const pythonBin = "/usr/bin/python3"
+
+// makeGenerator is a stand-in for `ludvae export --torchscript` that needs
+// no ludvae model: a scripted module with the exported generator's
+// signature, forward(clean [N,3,H,W] in [0,1], sigma [N] on 0–255,
+// temperature=1.0), returning clean + sigma/255·temperature·randn.
+// TorchScript compiles from source files, so it runs from a .py file.
+const makeGenerator = `import sys, torch
+
+class FakeGenerator(torch.nn.Module):
+    def forward(self, clean: torch.Tensor, sigma: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+        s = sigma.to(device=clean.device, dtype=clean.dtype).reshape(-1, 1, 1, 1) / 255.0
+        return clean + torch.randn_like(clean) * s * temperature
+
+torch.jit.script(FakeGenerator()).save(sys.argv[1])
+`
+
+// python runs pythonBin with args (no .pyc files written into the tree)
+// and returns its combined output, failing the test on a non-zero exit.
+func python(t *testing.T, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, pythonBin, append([]string{"-B"}, args...)...)
+	cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s %s: %v\n%s", pythonBin, strings.Join(args, " "), err, out.String())
+	}
+	return out.String()
+}
+
+// requireTorch fails (never skips) when pythonBin cannot import torch.
+func requireTorch(t *testing.T) {
+	t.Helper()
+	out, err := exec.Command(pythonBin, "-c", "import torch; print(torch.__version__)").CombinedOutput()
+	if err != nil {
+		t.Fatalf("synth/python's tests need %s with torch (`make deps` installs python3-torch): %v\n%s", pythonBin, err, out)
+	}
+}
+
+// TestLudvaeDataset runs test_ludvae_dataset.py against a fake generator,
+// with Pillow and as if it were missing: shapes, value ranges, the drawn
+// sigma's effect on the noise, temperature, determinism under
+// torch.manual_seed, SR (scale 4) pairing, KAIR's augmentations against
+// testdata/reference, the pure-Python PNG decoder, DataLoader batches with
+// 0 and 2 workers, and error messages.
+func TestLudvaeDataset(t *testing.T) {
+	requireTorch(t)
+	dir := t.TempDir()
+	script := filepath.Join(dir, "make_generator.py")
+	if err := os.WriteFile(script, []byte(makeGenerator), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gen := filepath.Join(dir, "generator.pt")
+	python(t, script, gen)
+	for _, c := range []struct {
+		name  string
+		flags []string
+	}{
+		{"pillow", nil},
+		{"no-pillow", []string{"--no-pil"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out := python(t, append([]string{"test_ludvae_dataset.py", gen, "--fake-noise"}, c.flags...)...)
+			if !strings.Contains(out, " passed (") || strings.Contains(out, "FAIL") {
+				t.Fatalf("test_ludvae_dataset.py:\n%s", out)
+			}
+			last := strings.TrimSpace(out)
+			t.Log(last[strings.LastIndex(last, "\n")+1:])
+		})
+	}
+}
