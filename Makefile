@@ -4,6 +4,7 @@
 #   make deps     install libtorch-dev, python3-torch, ... through apt if missing
 #   make shim     bin/libludvae_shim.so (CPU, or CUDA when libtorch has CUDA and nvcc exists)
 #   make build    bin/ludvae
+#   make demo     the whole job on bundled photos, on the CPU (about 10 minutes)
 #   make test     everything above, then every Go test (Python's torch checks our files)
 #   make bench    benchmarks: fused kernels, data loader, ludvae vs PyTorch eager
 #   make train-sidd|train-aim19|train-ntire20 DATA=DIR [DOCKER=1]
@@ -21,7 +22,7 @@ CUDA_HOME ?= /usr/local/cuda
 CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90
 # GPU=0 forces a CPU shim even when libtorch and nvcc could build a CUDA one.
 GPU ?= auto
-APT_PACKAGES := libtorch-dev python3-torch python3-numpy g++ make
+APT_PACKAGES := libtorch-dev python3-torch python3-numpy python3-pil g++ make
 PY := /usr/bin/python3
 BENCH_FLAGS ?= --device cpu
 
@@ -58,14 +59,14 @@ endif
 # and tests see all cores through this too.
 export OMP_NUM_THREADS ?= $(shell nproc)
 
-.PHONY: all deps shim build test test-go bench vet clean libtorch-info
+.PHONY: all deps shim build test test-go bench vet clean libtorch-info demo
 
 all: build
 
 deps:
 	@missing=""; \
 	if [ -z "$(LIBTORCH)" ] && [ ! -f /usr/include/torch/script.h ]; then missing="$$missing libtorch-dev"; fi; \
-	if ! $(PY) -c 'import torch' >/dev/null 2>&1; then missing="$$missing python3-torch python3-numpy"; fi; \
+	if ! $(PY) -c "import torch, numpy, PIL" >/dev/null 2>&1; then missing="$$missing python3-torch python3-numpy python3-pil"; fi; \
 	if ! command -v $(CXX) >/dev/null 2>&1; then missing="$$missing g++"; fi; \
 	if [ -n "$$missing" ]; then \
 	  echo "make deps: installing$$missing"; \
@@ -77,7 +78,7 @@ libtorch-info:
 	@echo "libtorch $(TORCH_VERSION) at $(TORCH_LIBDIR) (cxx11 abi $(TORCH_ABI), cuda $(TORCH_CUDA)); shim with CUDA: $(WITH_CUDA)"
 
 shim: deps
-	@$(MAKE) --no-print-directory $(SHIM)
+	@$(MAKE) --no-print-directory -j$$(nproc) $(SHIM)
 
 $(BUILD)/%.o: torchbind/shim/%.cpp $(SHIM_HDR) $(BUILD)/flags
 	@mkdir -p $(BUILD)
@@ -119,6 +120,12 @@ bench: build
 	  echo "$$ours"; echo "$$theirs"; \
 	  $(PY) -c 'import json, sys; a, b = map(json.loads, sys.argv[1:]); print("%s on %s: ludvae %.1f ms, pytorch eager %.1f ms, ratio %.2f" % (a["task"], a["device"], a["ms_per_iter"], b["ms_per_iter"], a["ms_per_iter"] / b["ms_per_iter"]))' "$$ours" "$$theirs"; \
 	done
+
+# demo: see synth/demo/run.sh; DEMO_OUT (default demo-out) receives everything.
+DEMO_OUT ?= demo-out
+demo: build
+	./synth/demo/photos.sh build/demo/photos
+	./synth/demo/run.sh build/demo/photos $(DEMO_OUT)
 
 clean:
 	rm -rf build bin

@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	tb "github.com/ludvae/ludvae/torchbind"
@@ -24,11 +25,16 @@ func parity(t *testing.T, dt tb.DType, tol func(ref float64) float64, checkAdam 
 			x := v.get(t, "x").ToDType(dt)
 			hx := v.get(t, "hx").ToDType(dt)
 			noise := v.noise(t, dt)
+			worst := map[string]float64{}
+			defer func() { t.Logf("%v: largest errors %v", dt, worst) }()
 			check := func(name string, got, want *tb.Tensor) {
 				t.Helper()
-				if e, lim := maxAbsErr(t, got, want), tol(maxAbs(t, want)); e > lim {
+				e, lim := maxAbsErr(t, got, want), tol(maxAbs(t, want))
+				if e > lim {
 					t.Errorf("%s: max abs error %.3g > %.3g", name, e, lim)
 				}
+				kind := strings.SplitN(name, " ", 2)[0]
+				worst[kind] = max(worst[kind], e)
 			}
 			l, err := m.Loss(x, hx, v.degraded(t), noise)
 			must(t, err)

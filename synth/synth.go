@@ -11,10 +11,9 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/schollz/progressbar/v3"
-
 	"github.com/ludvae/ludvae/model"
 	tb "github.com/ludvae/ludvae/torchbind"
+	"github.com/ludvae/ludvae/train"
 	"github.com/ludvae/ludvae/train/images"
 )
 
@@ -86,9 +85,8 @@ func Run(o Options, log io.Writer) error {
 	defer manifest.Close()
 
 	jobs := decodeAhead(paths, o.SRScale, 2*runtime.NumCPU())
-	bar := progressbar.NewOptions(len(paths)*o.Samples, progressbar.OptionSetWriter(log),
-		progressbar.OptionSetDescription("synth"), progressbar.OptionShowCount(), progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("img"), progressbar.OptionSetPredictTime(true), progressbar.OptionFullWidth())
+	bar := train.NewProgress(log, len(paths)*o.Samples, "synth", "img")
+	done := 0
 	var writers sync.WaitGroup
 	writeErrs := make(chan error, len(paths)*o.Samples)
 	enc := json.NewEncoder(manifest)
@@ -117,7 +115,8 @@ func Run(o Options, log io.Writer) error {
 			if err := enc.Encode(rec); err != nil {
 				return fmt.Errorf("manifest: %w", err)
 			}
-			bar.Add(1)
+			done++
+			bar.Set(done, "")
 		}
 	}
 	writers.Wait()
@@ -128,7 +127,7 @@ func Run(o Options, log io.Writer) error {
 		}
 	}
 	bar.Finish()
-	fmt.Fprintf(log, "\nwrote %d pairs to %s (%s/ degraded, %s/ clean, %s)\n", len(paths)*o.Samples, o.Out, DirL, DirH, Manifest)
+	fmt.Fprintf(log, "wrote %d pairs to %s (%s/ degraded, %s/ clean, %s)\n", len(paths)*o.Samples, o.Out, DirL, DirH, Manifest)
 	return nil
 }
 

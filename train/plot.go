@@ -4,15 +4,14 @@ import (
 	"image"
 	"image/color"
 	"image/draw"
-	"image/png"
 	"math"
-	"os"
-	"path/filepath"
 	"strconv"
 
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
+
+	"github.com/ludvae/ludvae/train/images"
 )
 
 // plotLosses draws the loss terms against the step on a log scale.
@@ -27,20 +26,7 @@ func plotLosses(path string, rows []stepStats) error {
 		series[1].pts = append(series[1].pts, [2]float64{float64(r.step), r.rec})
 		series[2].pts = append(series[2].pts, [2]float64{float64(r.step), r.kl})
 	}
-	img := drawLogPlot(series, "step", 800, 450)
-	f, err := os.CreateTemp(filepath.Dir(path), ".loss.*.png")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if err := png.Encode(f, img); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return images.WritePNG(path, drawLogPlot(series, "step", 800, 450))
 }
 
 // lineSeries is one named curve of (x, y) points.

@@ -12,10 +12,9 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
-
 	"github.com/ludvae/ludvae/model"
 	tb "github.com/ludvae/ludvae/torchbind"
+	"github.com/ludvae/ludvae/train/images"
 )
 
 // Trainer runs the optimization of one run folder.
@@ -140,17 +139,8 @@ func (t *Trainer) Train(ctx context.Context) error {
 	bctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	batches := t.Data.Batches(bctx, cfg, t.Step+1, cfg.Steps, 2*runtime.NumCPU())
-	bar := progressbar.NewOptions(cfg.Steps,
-		progressbar.OptionSetWriter(t.Log),
-		progressbar.OptionSetDescription("train"),
-		progressbar.OptionShowCount(),
-		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("step"),
-		progressbar.OptionThrottle(200*time.Millisecond),
-		progressbar.OptionSetPredictTime(true),
-		progressbar.OptionFullWidth(),
-	)
-	bar.Set(t.Step)
+	bar := NewProgress(t.Log, cfg.Steps, "train", "step")
+	bar.Start(t.Step)
 	start, startStep := time.Now(), t.Step
 	for t.Step < cfg.Steps {
 		if ctx.Err() != nil {
@@ -163,14 +153,15 @@ func (t *Trainer) Train(ctx context.Context) error {
 		case b := <-batches:
 			st, err := t.trainStep(b)
 			if err != nil {
-				bar.Exit()
+				bar.Interrupt()
 				return err
 			}
 			t.Step = b.Step
-			bar.Set(t.Step)
+			status := ""
 			if st.finite {
-				bar.Describe(fmt.Sprintf("loss %.5f rec %.5f kl %.3f lr %.1e", st.total, st.rec, st.kl, st.lr))
+				status = fmt.Sprintf("loss %.5f rec %.5f kl %.3f lr %.1e", st.total, st.rec, st.kl, st.lr)
 			}
+			bar.Set(t.Step, status)
 			if t.Step%cfg.LogEvery == 0 || t.Step == cfg.Steps {
 				rate := float64(t.Step-startStep) / time.Since(start).Seconds()
 				if err := t.csv.Write(st, rate); err != nil {
@@ -193,14 +184,13 @@ func (t *Trainer) Train(ctx context.Context) error {
 		}
 	}
 	bar.Finish()
-	fmt.Fprintf(t.Log, "\ndone: %d steps; checkpoints, log.csv and samples in %s\n", t.Step, cfg.Out)
+	fmt.Fprintf(t.Log, "done: %d steps; checkpoints, log.csv and samples in %s\n", t.Step, cfg.Out)
 	return nil
 }
 
 // interrupted saves a checkpoint of the steps done and returns ctx's error.
-func (t *Trainer) interrupted(ctx context.Context, bar *progressbar.ProgressBar) error {
-	bar.Exit()
-	fmt.Fprintln(t.Log)
+func (t *Trainer) interrupted(ctx context.Context, bar *Progress) error {
+	bar.Interrupt()
 	if err := t.save(); err != nil {
 		return fmt.Errorf("interrupted at step %d, and saving failed: %w", t.Step, err)
 	}
@@ -291,26 +281,8 @@ func writeJSON(path string, v any) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(path, append(data, '\n'))
-}
-
-// writeAtomic writes data to a temporary file beside path, syncs and renames.
-func writeAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
+	return images.WriteAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(append(data, '\n'))
 		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	})
 }

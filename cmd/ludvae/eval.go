@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"image"
-	"image/png"
 	"io"
 	"math"
 	"os"
@@ -490,7 +488,7 @@ flags:
 		if err != nil {
 			return err
 		}
-		if err := writePNGFile(*plot, img); err != nil {
+		if err := images.WritePNG(*plot, img); err != nil {
 			return fmt.Errorf("--plot %s: %w", *plot, err)
 		}
 	}
@@ -678,22 +676,4 @@ func noiseDocument(pairs int, cfg noisestats.Config, names, dirs []string, stats
 		doc.Sources = append(doc.Sources, src)
 	}
 	return doc
-}
-
-// writePNGFile encodes img as a PNG at path through a temporary sibling
-// file renamed into place, so a failure never leaves a partial plot.
-func writePNGFile(path string, img image.Image) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := png.Encode(tmp, img); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

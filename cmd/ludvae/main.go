@@ -27,6 +27,9 @@ var commands = map[string]command{
 	"synth":   {"synthesize paired data (degraded, clean) with a trained model", runSynth},
 	"bench":   {"time a training step or a synthesized image (one JSON line)", runBench},
 	"prepare": {"arrange a data set's download (sidd, aim19, ntire20) into clean/ and noisy/", runPrepare},
+	"montage": {"put the same crop of several images side by side, labelled", runMontage},
+	"degrade": {"apply a synthetic degradation (camera-like or Gaussian) to a folder", runDegrade},
+	"eval":    {"PSNR/SSIM of restored images, or `eval noise`: compare degradations", runEval},
 	"export":  {"write a model as TorchScript (C2N generator) or as a plain state dict", runExport},
 }
 

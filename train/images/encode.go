@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -96,6 +97,18 @@ func SavePNG(path string, m *Image, bits int) error {
 // writeAtomic writes a file through a temporary sibling, fsyncs it, renames
 // it over path and syncs the directory. On any failure the temporary file
 // is removed.
+// WriteAtomic writes a file through a temporary sibling that is synced and
+// renamed into place, so a failure never leaves a partial file at path and
+// an existing file survives it.
+func WriteAtomic(path string, write func(w io.Writer) error) error {
+	return writeAtomic(path, func(f *os.File) error { return write(f) })
+}
+
+// WritePNG writes any image.Image (a plot, a montage) as a PNG, atomically.
+func WritePNG(path string, img image.Image) error {
+	return WriteAtomic(path, func(w io.Writer) error { return png.Encode(w, img) })
+}
+
 func writeAtomic(path string, write func(*os.File) error) (err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"path/filepath"
+
+	"github.com/spf13/pflag"
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/basicfont"
+	"golang.org/x/image/math/fixed"
+
+	"github.com/ludvae/ludvae/train/images"
+)
+
+// runMontage puts the same crop of several images side by side, each
+// labelled, for comparing a clean image with its degraded versions.
+func runMontage(args []string) error {
+	fs := pflag.NewFlagSet("montage", pflag.ContinueOnError)
+	out := fs.String("out", "", "output PNG (required)")
+	crop := fs.IntSlice("crop", nil, "x,y,w,h of the crop (default: the whole first image)")
+	zoom := fs.Int("zoom", 1, "pixel replication factor")
+	labels := fs.StringSlice("labels", nil, "one label per image (default: file names)")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: ludvae montage --out OUT.png [--crop x,y,w,h] [--zoom N] [--labels a,b,...] IMAGE...")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *out == "" || fs.NArg() == 0 {
+		fs.Usage()
+		return errors.New("--out and at least one image are required")
+	}
+	if len(*labels) != 0 && len(*labels) != fs.NArg() {
+		return fmt.Errorf("--labels: %d labels for %d images", len(*labels), fs.NArg())
+	}
+	if *zoom < 1 {
+		return fmt.Errorf("--zoom %d: must be at least 1", *zoom)
+	}
+	var tiles []*images.Image
+	for i, p := range fs.Args() {
+		m, err := images.Load(p)
+		if err != nil {
+			return err
+		}
+		x, y, w, h := 0, 0, m.W, m.H
+		if len(*crop) == 4 {
+			x, y, w, h = (*crop)[0], (*crop)[1], (*crop)[2], (*crop)[3]
+		} else if len(*crop) != 0 {
+			return fmt.Errorf("--crop: expected x,y,w,h, got %v", *crop)
+		}
+		if x < 0 || y < 0 || w < 1 || h < 1 || x+w > m.W || y+h > m.H {
+			return fmt.Errorf("--crop %d,%d,%d,%d lies outside %s (%dx%d)", x, y, w, h, p, m.W, m.H)
+		}
+		if i > 0 && (w != tiles[0].W || h != tiles[0].H) {
+			return fmt.Errorf("%s: crop %dx%d differs from the first image's %dx%d", p, w, h, tiles[0].W, tiles[0].H)
+		}
+		tiles = append(tiles, m.Crop(x, y, w, h))
+	}
+	const gap, labelH = 4, 18
+	tw, th := tiles[0].W**zoom, tiles[0].H**zoom
+	dst := image.NewRGBA(image.Rect(0, 0, len(tiles)*(tw+gap)-gap, th+labelH))
+	draw.Draw(dst, dst.Bounds(), image.White, image.Point{}, draw.Src)
+	for i, t := range tiles {
+		px := images.ToUint8(t)
+		for y := 0; y < th; y++ {
+			for x := 0; x < tw; x++ {
+				o := ((y / *zoom)*t.W + x / *zoom) * 3
+				dst.SetRGBA(i*(tw+gap)+x, labelH+y, color.RGBA{px[o], px[o+1], px[o+2], 255})
+			}
+		}
+		name := filepath.Base(fs.Arg(i))
+		if len(*labels) > 0 {
+			name = (*labels)[i]
+		}
+		d := font.Drawer{Dst: dst, Src: image.Black, Face: basicfont.Face7x13, Dot: fixed.P(i*(tw+gap)+2, 13)}
+		d.DrawString(name)
+	}
+	return images.WritePNG(*out, dst)
+}

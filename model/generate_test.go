@@ -1,0 +1,62 @@
+package model
+
+import (
+	"testing"
+
+	tb "github.com/ludvae/ludvae/torchbind"
+)
+
+// TestGeneratorsAgree ties the entry points together: N2C is the decoder
+// from h(y) with every latent zero (C2N at temperature 0), C2N equals the
+// decoder applied to Preprocess's h, and Reconstruct is the training
+// forward's output.
+func TestGeneratorsAgree(t *testing.T) {
+	m, err := New(Config{Channels: 3, Filters: 5, Levels: 2}, tb.Options{DType: tb.Float64}, 5)
+	must(t, err)
+	defer m.Close()
+	tb.WithScope(func(*tb.Scope) {
+		mustTry(t, func() {
+			g := tb.NewGenerator(8, tb.CPU)
+			defer g.Close()
+			o := tb.Options{DType: tb.Float64}
+			y := tb.Rand([]int64{3, 3, 9, 11}, o, g)
+			sigma := tb.FromSlice([]float64{10, 30, 50})
+			noise := Noise{Seed: 2, Stream: 7}
+			h, err := m.Preprocess(y, sigma, noise)
+			must(t, err)
+			// h − y is σ/255·ε with ε the counter noise of site "h".
+			eps := tb.Normal(y.Shape(), o, noise.key(hSite))
+			if d := maxAbsErr(t, h.Sub(y), eps.Mul(sigma.DivScalar(255).Reshape(3, 1, 1, 1))); d > 1e-15 {
+				t.Fatalf("preprocess: h − y differs from σ/255·ε by %g", d)
+			}
+			n2c, err := m.CleanEstimate(y, sigma, noise)
+			must(t, err)
+			t0, err := m.TranslateH(h, 0, noise)
+			must(t, err)
+			if d := maxAbsErr(t, n2c, t0); d != 0 {
+				t.Fatalf("N2C differs from C2N at temperature 0 by %g", d)
+			}
+			c2n, err := m.Translate(y, sigma, 0.8, noise)
+			must(t, err)
+			viaH, err := m.TranslateH(h, 0.8, noise)
+			must(t, err)
+			if d := maxAbsErr(t, c2n, viaH); d != 0 {
+				t.Fatalf("Translate differs from TranslateH(Preprocess) by %g", d)
+			}
+			if d := maxAbsErr(t, c2n, t0); d < 1e-6 {
+				t.Fatalf("temperature 0.8 gave the temperature-0 output (diff %g)", d)
+			}
+			deg := []bool{true, false, true}
+			rec, err := m.Reconstruct(y, h, deg, noise)
+			must(t, err)
+			l, err := m.Loss(y, h, deg, noise)
+			must(t, err)
+			if d := maxAbsErr(t, rec, l.Output); d != 0 {
+				t.Fatalf("Reconstruct differs from the training forward by %g", d)
+			}
+			if rec.RequiresGrad() {
+				t.Fatal("Reconstruct recorded gradients")
+			}
+		})
+	})
+}
