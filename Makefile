@@ -48,6 +48,14 @@ endif
 
 CXXFLAGS := -std=c++17 -O2 -fPIC -Wall -Wno-unused-function -D_GLIBCXX_USE_CXX11_ABI=$(TORCH_ABI) $(TORCH_INC)
 LDLIBS := -L$(TORCH_LIBDIR) -Wl,-rpath,$(TORCH_LIBDIR) -Wl,--no-as-needed -ltorch -ltorch_cpu -lc10
+# Debian's libtorch runs its parallel regions on the system libgomp; the
+# fused kernels join the same OpenMP thread team instead of starting threads
+# of their own next to it. (A pip torch bundles its own libgomp, which must
+# not be mixed with the system one: there the kernels use plain threads.)
+ifeq ($(LIBTORCH),)
+CXXFLAGS += -fopenmp
+LDLIBS += -fopenmp
+endif
 OBJS := $(patsubst torchbind/shim/%.cpp,$(BUILD)/%.o,$(SHIM_SRC))
 ifeq ($(WITH_CUDA),1)
 CXXFLAGS += -DLV_WITH_CUDA -isystem $(CUDA_HOME)/include

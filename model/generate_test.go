@@ -60,3 +60,33 @@ func TestGeneratorsAgree(t *testing.T) {
 		})
 	})
 }
+
+// TestChannelsLastKeepsResults converts the weights to channels-last and
+// checks C2N is unchanged (float64: rounding differences only) and the
+// state dict still has the same values.
+func TestChannelsLastKeepsResults(t *testing.T) {
+	m, err := New(Config{Channels: 3, Filters: 6, Levels: 3}, tb.Options{DType: tb.Float64}, 6)
+	must(t, err)
+	defer m.Close()
+	tb.WithScope(func(*tb.Scope) {
+		mustTry(t, func() {
+			x := tb.Rand([]int64{2, 3, 17, 13}, tb.Options{DType: tb.Float64}, nil)
+			sigma := tb.FromSlice([]float64{20, 40})
+			noise := Noise{Seed: 4, Stream: 1}
+			before, err := m.Translate(x, sigma, 1, noise)
+			must(t, err)
+			must(t, m.ToChannelsLast())
+			if !m.Enc[0].Net[1].Weight.IsChannelsLast() {
+				t.Fatal("weights are not channels-last")
+			}
+			after, err := m.Translate(x.ChannelsLast(), sigma, 1, noise)
+			must(t, err)
+			if d := maxAbsErr(t, before, after); d > 1e-12 {
+				t.Fatalf("channels-last changed C2N by %g", d)
+			}
+			if n := m.NumParams(); n == 0 {
+				t.Fatal("no parameters after conversion")
+			}
+		})
+	})
+}

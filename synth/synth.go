@@ -59,6 +59,7 @@ func Run(o Options, log io.Writer) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
+	defer tb.LockThread()()
 	tb.SetNumThreads(o.Threads)
 	dev, err := tb.ParseDevice(o.Device)
 	if err != nil {
@@ -73,6 +74,9 @@ func Run(o Options, log io.Writer) error {
 		return fmt.Errorf("--model: %w", err)
 	}
 	defer m.Close()
+	if err := m.ToChannelsLast(); err != nil {
+		return err
+	}
 	for _, d := range []string{DirH, DirL} {
 		if err := os.MkdirAll(filepath.Join(o.Out, d), 0o755); err != nil {
 			return fmt.Errorf("--out: %w", err)
@@ -151,7 +155,7 @@ func (o *Options) record(j job, k int, name string) Record {
 func (o *Options) translate(m *model.LUDVAE, dev tb.Device, img *images.Image, rec Record) (out *images.Image, err error) {
 	err = tb.Try(func() {
 		tb.WithScope(func(*tb.Scope) {
-			x := tb.FromSlice(img.Pix, 1, 3, int64(img.H), int64(img.W)).ToDevice(dev)
+			x := tb.FromSlice(img.Pix, 1, 3, int64(img.H), int64(img.W)).ToDevice(dev).ChannelsLast()
 			sigma := tb.Full([]int64{1}, rec.Sigma, tb.Options{Device: dev})
 			gen := func(x *tb.Tensor, n model.Noise) (*tb.Tensor, error) {
 				if o.Mode == "n2c" {

@@ -131,6 +131,7 @@ func (t *Trainer) Close() {
 
 // Train runs the remaining steps.
 func (t *Trainer) Train(ctx context.Context) error {
+	defer tb.LockThread()()
 	cfg := &t.Cfg
 	if t.Step >= cfg.Steps {
 		fmt.Fprintf(t.Log, "nothing to do: %s is at step %d of %d\n", cfg.Out, t.Step, cfg.Steps)

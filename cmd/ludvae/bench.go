@@ -56,6 +56,7 @@ func runBench(args []string) error {
 		return errors.New("expected train or synth")
 	}
 	task := fs.Arg(0)
+	defer tb.LockThread()()
 	if *batch == 0 {
 		*batch = map[string]int{"train": 4, "synth": 1}[task]
 	}
@@ -72,6 +73,12 @@ func runBench(args []string) error {
 		return err
 	}
 	defer m.Close()
+	if task == "synth" {
+		// as `ludvae synth` runs it
+		if err := m.ToChannelsLast(); err != nil {
+			return err
+		}
+	}
 	opt := tb.NewAdam(m.Tensors(), tb.DefaultAdam)
 	defer opt.Close()
 	n, s := int64(*batch), int64(*size)
@@ -104,7 +111,7 @@ func runBench(args []string) error {
 		step = func(i int) error {
 			return tb.Try(func() {
 				tb.WithScope(func(*tb.Scope) {
-					x := tb.Rand([]int64{n, 3, s, s}, tb.Options{Device: dev}, nil)
+					x := tb.Rand([]int64{n, 3, s, s}, tb.Options{Device: dev}, nil).ChannelsLast()
 					y, err := m.Translate(x, tb.Full([]int64{n}, 50, tb.Options{Device: dev}), 1, model.Noise{Seed: 1, Stream: uint64(i)})
 					if err != nil {
 						panic(err)
