@@ -10,6 +10,7 @@
 #   make train-sidd|train-aim19|train-ntire20 DATA=DIR [DOCKER=1]
 #                 the paper's training on a folder `ludvae prepare` made
 #   make docker-build  the CUDA and CPU images (docker/README.md)
+#   make gpu-check-prepare, then make gpu-check [GPU=0]: the GPU machine's check
 #
 # LIBTORCH=DIR builds against an unpacked libtorch or a pip torch package
 # folder instead of Debian's libtorch (see third_party/README.md).
@@ -23,7 +24,7 @@ CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=s
 # GPU=0 forces a CPU shim even when libtorch and nvcc could build a CUDA one.
 GPU ?= auto
 APT_PACKAGES := libtorch-dev python3-torch python3-numpy python3-pil g++ make
-PY := /usr/bin/python3
+PY ?= /usr/bin/python3
 BENCH_FLAGS ?= --device cpu
 
 BUILD := build/shim
@@ -128,6 +129,15 @@ bench: build
 	  echo "$$ours"; echo "$$theirs"; \
 	  $(PY) -c 'import json, sys; a, b = map(json.loads, sys.argv[1:]); print("%s on %s: ludvae %.1f ms, pytorch eager %.1f ms, ratio %.2f" % (a["task"], a["device"], a["ms_per_iter"], b["ms_per_iter"], a["ms_per_iter"] / b["ms_per_iter"]))' "$$ours" "$$theirs"; \
 	done
+
+# gpu-check: docker/gpu-check.sh, for a GPU machine without Go; prepare
+# its carried binaries here first.
+.PHONY: gpu-check gpu-check-prepare
+gpu-check-prepare: build
+	$(GO) test -c -o bin/torchbind.test ./torchbind
+	$(GO) test -c -o bin/model.test ./model
+gpu-check:
+	./docker/gpu-check.sh
 
 # demo: see synth/demo/run.sh; DEMO_OUT (default demo-out) receives everything.
 DEMO_OUT ?= demo-out

@@ -82,7 +82,7 @@ func (m *LUDVAE) generate(h *tb.Tensor, temperature float64, noise Noise) *tb.Te
 		closeAll(b, z)
 	}
 	e := m.Dec[0].Forward(d)
-	out := m.OutConv.Forward(e)
+	out := asDType(m.OutConv.Forward(e), h.DType())
 	closeAll(d, e)
 	return out
 }

@@ -36,11 +36,11 @@ func (v vectors) get(t *testing.T, key string) *tb.Tensor {
 }
 
 // noise returns the reference ε at every sampling site, converted to dt.
-func (v vectors) noise(t *testing.T, dt tb.DType) Noise {
+func (v vectors) noise(t *testing.T, dt tb.DType, dev tb.Device) Noise {
 	n := Noise{Eps: map[string]*tb.Tensor{}}
 	for l := 1; l <= 3; l++ {
-		n.Eps[postSite(l)] = v.get(t, fmt.Sprintf("eps_post_%d", l)).ToDType(dt)
-		n.Eps[priorSite(l)] = v.get(t, fmt.Sprintf("eps_prior_%d", l)).ToDType(dt)
+		n.Eps[postSite(l)] = v.get(t, fmt.Sprintf("eps_post_%d", l)).To(dt, dev)
+		n.Eps[priorSite(l)] = v.get(t, fmt.Sprintf("eps_prior_%d", l)).To(dt, dev)
 	}
 	return n
 }

@@ -123,7 +123,7 @@ func (m *LUDVAE) loss(x, h *tb.Tensor, degraded []bool, noise Noise) Losses {
 		closeAll(b, z)
 	}
 	e := m.Dec[0].Forward(d)
-	out := m.OutConv.Forward(e)
+	out := asDType(m.OutConv.Forward(e), x.DType())
 	closeAll(d, e)
 	rec := tb.MSELoss(out, x, tb.ReduceMean)
 	var kl *tb.Tensor
@@ -158,6 +158,16 @@ func encode(in *Conv2d, blocks []*ConvBlock, x *tb.Tensor) []*tb.Tensor {
 		f, feats[l] = g, g
 	}
 	return feats
+}
+
+// asDType converts an output computed under autocast (bfloat16) back to
+// the input's dtype, so that losses and images are float32.
+func asDType(t *tb.Tensor, dt tb.DType) *tb.Tensor {
+	if t.DType() == dt {
+		return t
+	}
+	defer t.Close()
+	return t.ToDType(dt)
 }
 
 // closeAll releases handles that are no longer needed.

@@ -15,16 +15,16 @@ import (
 // first Adam step is ≈ −lr·g/(|g|+ε) and turns the rounding error of tiny
 // gradients into arbitrary step differences (Adam itself is held to torch's
 // bits in torchbind's tests).
-func parity(t *testing.T, dt tb.DType, tol func(ref float64) float64, checkAdam bool) {
+func parity(t *testing.T, dt tb.DType, dev tb.Device, tol func(ref float64) float64, checkAdam bool) {
 	v := loadVectors(t)
-	m, err := Load(officialStateDict, tb.Options{DType: dt})
+	m, err := Load(officialStateDict, tb.Options{DType: dt, Device: dev})
 	must(t, err)
 	defer m.Close()
 	tb.WithScope(func(*tb.Scope) {
 		mustTry(t, func() {
-			x := v.get(t, "x").ToDType(dt)
-			hx := v.get(t, "hx").ToDType(dt)
-			noise := v.noise(t, dt)
+			x := v.get(t, "x").To(dt, dev)
+			hx := v.get(t, "hx").To(dt, dev)
+			noise := v.noise(t, dt, dev)
 			worst := map[string]float64{}
 			defer func() { t.Logf("%v: largest errors %v", dt, worst) }()
 			check := func(name string, got, want *tb.Tensor) {
@@ -62,14 +62,14 @@ func parity(t *testing.T, dt tb.DType, tol func(ref float64) float64, checkAdam 
 		})
 	})
 	// C2N from the reference h(x) with the original parameters.
-	m2, err := Load(officialStateDict, tb.Options{DType: dt})
+	m2, err := Load(officialStateDict, tb.Options{DType: dt, Device: dev})
 	must(t, err)
 	defer m2.Close()
 	tb.WithScope(func(*tb.Scope) {
 		mustTry(t, func() {
-			hx := v.get(t, "hx").ToDType(dt)
+			hx := v.get(t, "hx").To(dt, dev)
 			for _, temp := range []float64{1, 0} {
-				out, err := m2.TranslateH(hx, temp, v.noise(t, dt))
+				out, err := m2.TranslateH(hx, temp, v.noise(t, dt, dev))
 				must(t, err)
 				want := v.get(t, fmt.Sprintf("translate_t%g", temp))
 				if e, lim := maxAbsErr(t, out, want), tol(maxAbs(t, want)); e > lim {
@@ -82,7 +82,7 @@ func parity(t *testing.T, dt tb.DType, tol func(ref float64) float64, checkAdam 
 
 // TestParityFloat64 holds the network to the authors' numbers within 1e-9.
 func TestParityFloat64(t *testing.T) {
-	parity(t, tb.Float64, func(float64) float64 { return 1e-9 }, true)
+	parity(t, tb.Float64, tb.CPU, func(float64) float64 { return 1e-9 }, true)
 }
 
 // TestParityFloat32 runs the same replay in float32. float32 rounds at
@@ -92,5 +92,14 @@ func TestParityFloat64(t *testing.T) {
 // largest reference value leaves a margin of 5 without hiding a real error
 // (a wrong sign or a swapped operand gives errors of order 1).
 func TestParityFloat32(t *testing.T) {
-	parity(t, tb.Float32, func(ref float64) float64 { return 1e-4 * max(1, ref) }, false)
+	parity(t, tb.Float32, tb.CPU, func(ref float64) float64 { return 1e-4 * max(1, ref) }, false)
+}
+
+// TestParityCUDA is the float64 replay on the GPU (run by `make gpu-check`
+// on a machine that has one; there is nothing to run without a card).
+func TestParityCUDA(t *testing.T) {
+	if tb.CUDADeviceCount() == 0 {
+		t.Skip("no CUDA device: this shim is a " + tb.BuildKind() + " build")
+	}
+	parity(t, tb.Float64, tb.CUDA(0), func(float64) float64 { return 1e-9 }, true)
 }

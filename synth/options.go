@@ -21,6 +21,7 @@ type Options struct {
 	SRScale     int    // 1, or the HR→LR factor for super-resolution pairs
 	Tile        int    // tile size in pixels (0: whole images)
 	Device      string
+	Precision   string // fp32, tf32 or bf16
 	Threads     int
 	Norm        *train.Normalization // de-normalization of synthetic outputs (nil: none)
 }
@@ -31,7 +32,7 @@ const DefaultTile = 512
 
 // Defaults are the SIDD synthesis settings.
 func Defaults() Options {
-	return Options{Samples: 1, SigmaMin: 30, SigmaMax: 70, Temperature: 1, Mode: "c2n", SRScale: 1, Tile: DefaultTile, Device: "auto"}
+	return Options{Samples: 1, SigmaMin: 30, SigmaMax: 70, Temperature: 1, Mode: "c2n", SRScale: 1, Tile: DefaultTile, Device: "auto", Precision: "fp32"}
 }
 
 // Validate reports the first unusable option, naming its flag.
@@ -53,6 +54,8 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("--mode %q: expected c2n or n2c", o.Mode)
 	case o.SRScale < 1:
 		return fmt.Errorf("--sr-scale %d: expected 1 or a factor such as 4", o.SRScale)
+	case o.Precision != "fp32" && o.Precision != "tf32" && o.Precision != "bf16":
+		return fmt.Errorf("--precision %q: expected fp32, tf32 or bf16", o.Precision)
 	case o.Tile < 0:
 		return fmt.Errorf("--tile %d: must not be negative (0 = whole images)", o.Tile)
 	}

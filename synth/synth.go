@@ -163,7 +163,11 @@ func (o *Options) translate(m *model.LUDVAE, dev tb.Device, img *images.Image, r
 				}
 				return m.Translate(x, sigma, o.Temperature, n)
 			}
-			y, err := Tiled(x, o.Tile, Margin(m.Config.Levels), model.Noise{Seed: rec.Seed, Stream: rec.Stream}, gen)
+			var y *tb.Tensor
+			var err error
+			tb.WithPrecision(tb.Precision(o.Precision), dev, func() {
+				y, err = Tiled(x, o.Tile, Margin(m.Config.Levels), model.Noise{Seed: rec.Seed, Stream: rec.Stream}, gen)
+			})
 			if err != nil {
 				panic(err)
 			}

@@ -122,7 +122,7 @@ func (c *Config) Validate() error {
 		{c.LogEvery < 1, "--log-every", fmt.Sprintf("%d: must be positive", c.LogEvery)},
 		{c.Keep < 1, "--keep", fmt.Sprintf("%d: keep at least one checkpoint", c.Keep)},
 		{c.MaxBadSteps < 1, "--max-bad-steps", fmt.Sprintf("%d: must be positive", c.MaxBadSteps)},
-		{c.Precision != "fp32", "--precision", fmt.Sprintf("%q: only fp32 is available in this build", c.Precision)},
+		{c.Precision != "fp32" && c.Precision != "tf32" && c.Precision != "bf16", "--precision", fmt.Sprintf("%q: expected fp32, tf32 or bf16", c.Precision)},
 	}
 	for _, ch := range checks {
 		if ch.bad {

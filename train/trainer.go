@@ -235,10 +235,12 @@ func (t *Trainer) trainStep(b Batch) (st stepStats, err error) {
 			if err != nil {
 				panic(err)
 			}
-			l, err := t.Model.Loss(x, h, b.Degraded, noise)
-			if err != nil {
-				panic(err)
-			}
+			var l model.Losses
+			tb.WithPrecision(tb.Precision(cfg.Precision), t.Device, func() {
+				if l, err = t.Model.Loss(x, h, b.Degraded, noise); err != nil {
+					panic(err)
+				}
+			})
 			total := l.Total(st.klWeight)
 			st.total, st.rec, st.kl = total.Item(), l.Rec.Item(), l.KL.Item()
 			st.finite = !math.IsNaN(st.total) && !math.IsInf(st.total, 0)

@@ -5,7 +5,9 @@ import (
 	"encoding/csv"
 	"errors"
 	"io"
+	"math"
 	"os"
+	"strconv"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -139,4 +141,44 @@ func TestUnwritableRunFolder(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "--out") {
 		t.Fatalf("run folder under a file: %v", err)
 	}
+}
+
+// TestBF16TracksFP32 trains the tiny run in fp32 and in bf16 autocast (on the
+// CPU here; the same code path runs on CUDA) and compares the loss curves.
+// bfloat16 keeps 8 bits of mantissa (relative rounding 0.4 %), so single
+// steps differ; the curves must agree in their trend: the mean loss over
+// the last third of the run within 25 % of fp32's, and the bf16 run's loss
+// must fall as fp32's does (last third below 60 % of the first third).
+func TestBF16TracksFP32(t *testing.T) {
+	means := map[string][2]float64{}
+	for _, p := range []string{"fp32", "bf16"} {
+		c := tinyConfig(t)
+		c.Steps, c.Precision = 30, p
+		if err := Run(context.Background(), c, io.Discard); err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		losses := readLosses(t, c.Out)
+		var first, last float64
+		for s := 1; s <= 10; s++ {
+			first += parseLoss(t, losses[strconv.Itoa(s)])
+			last += parseLoss(t, losses[strconv.Itoa(20+s)])
+		}
+		means[p] = [2]float64{first / 10, last / 10}
+	}
+	f, b := means["fp32"], means["bf16"]
+	t.Logf("mean loss first/last third: fp32 %.5f/%.5f, bf16 %.5f/%.5f", f[0], f[1], b[0], b[1])
+	if math.Abs(b[1]-f[1]) > 0.25*f[1] {
+		t.Errorf("bf16 late loss %.5f is not within 25%% of fp32's %.5f", b[1], f[1])
+	}
+	if b[1] > 0.6*b[0] {
+		t.Errorf("bf16 loss did not fall: %.5f → %.5f", b[0], b[1])
+	}
+}
+
+func parseLoss(t *testing.T, row string) float64 {
+	v, err := strconv.ParseFloat(strings.SplitN(row, ",", 2)[0], 64)
+	if err != nil {
+		t.Fatalf("log row %q: %v", row, err)
+	}
+	return v
 }

@@ -44,6 +44,7 @@ func runBench(args []string) error {
 	warmup := fs.Int("warmup", 3, "untimed iterations first")
 	device := fs.String("device", "auto", "cpu, cuda, cuda:N or auto")
 	threads := fs.Int("threads", 0, "CPU threads (0 = one per CPU)")
+	precision := fs.String("precision", "fp32", "fp32, tf32 or bf16 (autocast)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: ludvae bench train|synth [flags]\n\nPrints one JSON line: ms per training step (train) or per synthesized image (synth).")
 		fs.PrintDefaults()
@@ -64,6 +65,10 @@ func runBench(args []string) error {
 		*size = map[string]int{"train": 32, "synth": 256}[task]
 	}
 	tb.SetNumThreads(*threads)
+	prec, err := tb.ParsePrecision(*precision)
+	if err != nil {
+		return fmt.Errorf("--precision: %w", err)
+	}
 	dev, err := tb.ParseDevice(*device)
 	if err != nil {
 		return fmt.Errorf("--device: %w", err)
@@ -97,10 +102,12 @@ func runBench(args []string) error {
 					if err != nil {
 						panic(err)
 					}
-					l, err := m.Loss(x, h, degraded, noise)
-					if err != nil {
-						panic(err)
-					}
+					var l model.Losses
+					tb.WithPrecision(prec, dev, func() {
+						if l, err = m.Loss(x, h, degraded, noise); err != nil {
+							panic(err)
+						}
+					})
 					opt.ZeroGrad()
 					l.Total(1e-4).Backward()
 					opt.Step()
@@ -112,7 +119,11 @@ func runBench(args []string) error {
 			return tb.Try(func() {
 				tb.WithScope(func(*tb.Scope) {
 					x := tb.Rand([]int64{n, 3, s, s}, tb.Options{Device: dev}, nil).ChannelsLast()
-					y, err := m.Translate(x, tb.Full([]int64{n}, 50, tb.Options{Device: dev}), 1, model.Noise{Seed: 1, Stream: uint64(i)})
+					var y *tb.Tensor
+					var err error
+					tb.WithPrecision(prec, dev, func() {
+						y, err = m.Translate(x, tb.Full([]int64{n}, 50, tb.Options{Device: dev}), 1, model.Noise{Seed: 1, Stream: uint64(i)})
+					})
 					if err != nil {
 						panic(err)
 					}
@@ -140,7 +151,7 @@ func runBench(args []string) error {
 	tb.Synchronize(dev)
 	el := time.Since(start).Seconds()
 	r := benchResult{Impl: "ludvae", Task: task, MsPer: 1000 * el / float64(*iters), ImagesPS: float64(*iters*(*batch)) / el,
-		Device: dev.String(), DType: "float32", Filters: *filters, Levels: *levels, Batch: *batch, Size: *size,
+		Device: dev.String(), DType: string(prec), Filters: *filters, Levels: *levels, Batch: *batch, Size: *size,
 		Iters: *iters, Threads: tb.NumThreads(), Libtorch: tb.LibtorchVersion()}
 	if dev.IsCUDA() {
 		_, peak := tb.CUDAMemory(dev)

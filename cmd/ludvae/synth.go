@@ -24,6 +24,7 @@ func runSynth(args []string) error {
 	fs.IntVar(&o.SRScale, "sr-scale", o.SRScale, "super-resolution: downscale HR clean images by this factor (MATLAB bicubic) before C2N")
 	fs.IntVar(&o.Tile, "tile", o.Tile, "tile size in pixels for large images (0 = whole images)")
 	fs.StringVar(&o.Device, "device", o.Device, "cpu, cuda, cuda:N or auto")
+	fs.StringVar(&o.Precision, "precision", o.Precision, "fp32, tf32 (TF32 tensor cores on CUDA) or bf16 (autocast)")
 	fs.IntVar(&o.Threads, "threads", 0, "CPU threads for libtorch (0 = one per CPU)")
 	noNorm := fs.Bool("no-denormalize", false, "do not map outputs back with the checkpoint's normalization statistics")
 	fs.Usage = func() {

@@ -38,7 +38,7 @@ func runTrain(args []string) error {
 	downscale := fs.Int("downscale", 0, "downscale clean images by this factor, MATLAB bicubic (default: the preset's; 1 = none)")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of initialization, batches and noise")
 	fs.StringVar(&cfg.Device, "device", cfg.Device, "cpu, cuda, cuda:N or auto")
-	fs.StringVar(&cfg.Precision, "precision", cfg.Precision, "fp32")
+	fs.StringVar(&cfg.Precision, "precision", cfg.Precision, "fp32, tf32 (TF32 tensor cores on CUDA) or bf16 (autocast: bfloat16 compute, float32 weights)")
 	fs.IntVar(&cfg.Threads, "threads", 0, "CPU threads for libtorch (0 = one per CPU)")
 	fs.IntVar(&cfg.SaveEvery, "save-every", cfg.SaveEvery, "steps between checkpoints")
 	fs.IntVar(&cfg.SampleEvery, "sample-every", cfg.SampleEvery, "steps between sample grids and loss plots (0 = never)")

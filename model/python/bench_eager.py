@@ -28,12 +28,17 @@ def main():
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--precision", choices=["fp32", "tf32", "bf16"], default="fp32")
     a = p.parse_args()
     a.batch = a.batch or {"train": 4, "synth": 1}[a.task]
     a.size = a.size or {"train": 32, "synth": 256}[a.task]
     # Debian's torch starts with one intra-op thread; match ludvae (one per CPU).
     torch.set_num_threads(a.threads or os.cpu_count())
     dev = torch.device(a.device)
+    tf32 = a.precision != "fp32"
+    torch.backends.cuda.matmul.allow_tf32 = tf32
+    torch.backends.cudnn.allow_tf32 = tf32
+    autocast = torch.autocast(dev.type, dtype=torch.bfloat16, enabled=a.precision == "bf16")
     m = LUDVAE(3, a.filters, a.levels).to(dev)
     opt = torch.optim.Adam(m.parameters(), lr=1e-4)
     mask = torch.tensor([float(i % 2 == 0) for i in range(a.batch)], device=dev)
@@ -42,14 +47,16 @@ def main():
         x = torch.rand(a.batch, 3, a.size, a.size, device=dev)
         hx = x + torch.randn_like(x) * 30 / 255
         opt.zero_grad()
-        loss, _, _, _ = m.loss(x, hx, mask, 1e-4)
+        with autocast:
+            loss, _, _, _ = m.loss(x, hx, mask, 1e-4)
         loss.backward()
         opt.step()
 
     def synth_step():
         x = torch.rand(a.batch, 3, a.size, a.size, device=dev)
         hx = x + torch.randn_like(x) * 50 / 255
-        m.translate(hx, 1.0)
+        with autocast:
+            m.translate(hx, 1.0)
 
     step = train_step if a.task == "train" else synth_step
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
@@ -68,7 +75,7 @@ def main():
     print(json.dumps({
         "impl": "pytorch-eager", "task": a.task, "ms_per_iter": 1000 * el / a.iters,
         "images_per_s": a.iters * a.batch / el, "peak_mib": peak, "device": str(dev),
-        "dtype": "float32", "filters": a.filters, "levels": a.levels, "batch": a.batch,
+        "dtype": a.precision, "filters": a.filters, "levels": a.levels, "batch": a.batch,
         "size": a.size, "iters": a.iters, "threads": torch.get_num_threads(),
         "libtorch": torch.__version__}))
 

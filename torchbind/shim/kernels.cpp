@@ -710,7 +710,12 @@ struct KLFn : torch::autograd::Function<KLFn> {
     ctx->save_for_backward({mq, lq, mp, lp, mask});
     ctx->saved_data["raw"] = raw;
     ctx->saved_data["cl"] = sp.cl;
-    return {total.to(mq.scalar_type()), per.to(mq.scalar_type())};
+    // Sums of half/bfloat16 inputs come back in float32: a bfloat16 total
+    // would keep 8 bits of a sum over millions of elements (autocast).
+    auto odt = (mq.scalar_type() == at::kBFloat16 || mq.scalar_type() == at::kHalf)
+                   ? at::kFloat
+                   : mq.scalar_type();
+    return {total.to(odt), per.to(odt)};
   }
 
   static variable_list backward(AutogradContext *ctx, variable_list grads) {

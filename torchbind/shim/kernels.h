@@ -45,7 +45,8 @@ lv_err lv_normal(const int64_t *shape, int ndim, int dtype, int dev_type, int de
  * mu_q, ls_q: [N, ...]; mu_p, ls_p: same shape, NULL = 0 (both NULL: the
  * standard normal prior). mask: N values, NULL = ones.
  * out_per_sample[n] = mask[n] * sum of kl over sample n ([N]);
- * out_total = sum of out_per_sample (0-dim). Sums are accumulated in double
+ * out_total = sum of out_per_sample (0-dim). Both come back in the
+ * inputs' dtype, except float32 for float16/bfloat16 inputs. Sums are accumulated in double
  * in a fixed order (deterministic for any thread count). Either out pointer
  * may be NULL when that result is not wanted. Gradients flow to all five
  * inputs from both outputs. */

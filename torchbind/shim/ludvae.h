@@ -159,6 +159,12 @@ lv_err lv_detach(lv_tensor t, lv_tensor *out);
 /* grad mode is thread-local in libtorch: callers pin their OS thread around it */
 void lv_set_grad_enabled(int enabled, int *previous);
 
+/* ---- precision ----
+ * Autocast is thread-local, like grad mode: callers pin their OS thread.
+ * dtype: LV_BF16 or LV_F16. TF32 (CUDA matmuls and convolutions) is global. */
+lv_err lv_set_autocast(int dev_type, int enabled, int dtype, int *previous);
+void lv_set_tf32(int enabled);
+
 /* ---- optimizer: one Adam update of one parameter, exactly torch.optim.Adam's
  * single-tensor path; step is the already incremented step count ---- */
 lv_err lv_adam_update(lv_tensor param, lv_tensor grad, lv_tensor exp_avg,
