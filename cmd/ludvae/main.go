@@ -10,9 +10,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"sort"
+
+	"github.com/spf13/pflag"
 )
 
 // command is one subcommand of ludvae.
@@ -45,6 +48,9 @@ func main() {
 		os.Exit(2)
 	}
 	if err := c.run(os.Args[2:]); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return // --help printed the usage
+		}
 		fmt.Fprintf(os.Stderr, "ludvae %s: %v\n", os.Args[1], err)
 		os.Exit(1)
 	}
