@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 
 	tb "github.com/ludvae/ludvae/torchbind"
 )
@@ -119,16 +120,37 @@ func Load(path string, o tb.Options) (*LUDVAE, error) {
 		return nil, err
 	}
 	defer tb.CloseAll(d)
-	if inner, ok := d.Get("model"); ok {
-		if sd, ok := inner.(*tb.Dict); ok {
-			d = sd
-		}
-	}
-	m, err := FromStateDict(d, o)
+	m, err := FromStateDict(unwrapStateDict(d), o)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return m, nil
+}
+
+// unwrapStateDict finds the network's state dict in the containers people
+// save it in: a ludvae checkpoint ("model"), {"state_dict": ...},
+// {"params": ...} (BasicSR), and keys prefixed "module." by DataParallel.
+func unwrapStateDict(d *tb.Dict) *tb.Dict {
+	for _, k := range []string{"model", "state_dict", "params"} {
+		if inner, ok := d.Get(k); ok {
+			if sd, ok := inner.(*tb.Dict); ok {
+				d = sd
+				break
+			}
+		}
+	}
+	if _, ok := d.Get("module.inconv.weight"); !ok {
+		return d
+	}
+	out := tb.NewDict()
+	out.Ordered = d.Ordered
+	for i, k := range d.Keys {
+		if name, ok := k.(string); ok {
+			k = strings.TrimPrefix(name, "module.")
+		}
+		out.Set(k, d.Values[i])
+	}
+	return out
 }
 
 // SaveStateDict writes the parameters as a plain state dict that the authors'

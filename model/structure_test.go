@@ -149,3 +149,42 @@ print(" ".join(repr(v) for v in y.flatten().tolist()))
 		}
 	}
 }
+
+// TestLoadWrappedStateDicts loads the authors' f8 state dict as people save
+// it: plain, inside {"state_dict": ...} or {"params": ...}, and with
+// DataParallel's "module." prefix.
+func TestLoadWrappedStateDicts(t *testing.T) {
+	dir := t.TempDir()
+	sd, err := tb.LoadDict(officialStateDict)
+	must(t, err)
+	defer tb.CloseAll(sd)
+	prefixed := tb.NewDict()
+	for i, k := range sd.Keys {
+		prefixed.Set("module."+k.(string), sd.Values[i])
+	}
+	wrap := func(key string, v *tb.Dict) *tb.Dict {
+		d := tb.NewDict()
+		d.Set(key, v)
+		d.Set("iteration", int64(5))
+		return d
+	}
+	ref, err := Load(officialStateDict, tb.Options{DType: tb.Float64})
+	must(t, err)
+	defer ref.Close()
+	for name, v := range map[string]*tb.Dict{"state_dict": wrap("state_dict", sd), "params": wrap("params", sd), "module": prefixed} {
+		path := filepath.Join(dir, name+".pth")
+		must(t, tb.Save(path, v))
+		m, err := Load(path, tb.Options{DType: tb.Float64})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		mustTry(t, func() {
+			for i, p := range m.Params() {
+				if d := maxAbsErr(t, p.Tensor, ref.Params()[i].Tensor); d != 0 {
+					t.Fatalf("%s: %s differs by %g", name, p.Name, d)
+				}
+			}
+		})
+		m.Close()
+	}
+}

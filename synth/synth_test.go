@@ -143,3 +143,29 @@ func TestRunLayoutAndDeterminism(t *testing.T) {
 		t.Fatalf("SR pair sizes: %v %v", h, l)
 	}
 }
+
+// TestRunN2C runs --mode n2c and checks it writes clean estimates of the
+// inputs' size.
+func TestRunN2C(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "noisy")
+	writeClean(t, in, 2)
+	ckpt := filepath.Join(dir, "m.pth")
+	m, _ := model.New(model.Config{Channels: 3, Filters: 4, Levels: 2}, tb.Options{}, 1)
+	if err := m.SaveStateDict(ckpt); err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+	o := Defaults()
+	o.Model, o.Clean, o.Out, o.Mode, o.Device = ckpt, in, filepath.Join(dir, "out"), "n2c", "cpu"
+	if err := Run(o, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"a.png", "b.png"} {
+		src, _ := images.Load(filepath.Join(in, n))
+		est, err := images.Load(filepath.Join(o.Out, DirL, n))
+		if err != nil || est.W != src.W || est.H != src.H {
+			t.Fatalf("%s: %v", n, err)
+		}
+	}
+}
