@@ -109,7 +109,7 @@ $(SHIM): $(OBJS)
 FORCE:
 
 build: shim
-	$(GO) build -o bin/ludvae ./cmd/ludvae
+	CGO_LDFLAGS="-Wl,-rpath,\$$ORIGIN" $(GO) build -o bin/ludvae ./cmd/ludvae
 
 vet: shim
 	$(GO) vet ./...
