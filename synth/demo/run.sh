@@ -19,9 +19,9 @@ run() { echo "\$ ludvae $*"; "$ludvae" "$@"; }
 
 rm -rf "$out/data" "$out/heldout" "$out/synth"
 mkdir -p "$out/data/clean" "$out/data/camera-source" "$out/heldout/clean"
-cp "$photos"/{astronaut.png,coffee.png,ihc.png} "$out/data/clean/"
+cp "$photos"/{chelsea.png,coffee.png,ihc.png} "$out/data/clean/"
 cp "$photos"/{rocket.jpg,hubble_deep_field.jpg,retina.jpg} "$out/data/camera-source/"
-cp "$photos"/{chelsea.png,brick.png,grass.png} "$out/heldout/clean/"
+cp "$photos"/{astronaut.png,brick.png,grass.png} "$out/heldout/clean/"
 
 say "1. a degraded domain from other photos: signal-dependent, correlated, JPEG-compressed noise"
 run degrade --in "$out/data/camera-source" --out "$out/data/noisy" --kind camera --seed 1
@@ -49,9 +49,9 @@ run eval noise --real "$out/heldout/real" --synthetic "$out/synth/L" --synthetic
 
 say "5. export the generator for Python, and the result picture"
 run export --model "$ckpt" --torchscript "$out/generator.pt"
-run montage --out "$out/result.png" --crop 150,60,128,128 --zoom 2 \
+run montage --out "$out/result.png" --crop 170,40,128,128 --zoom 2 \
   --labels "clean,real camera noise,LUD-VAE (synthetic),Gaussian baseline" \
-  "$out/heldout/clean/chelsea.png" "$out/heldout/real/chelsea.png" "$out/synth/L/chelsea.png" "$out/heldout/gaussian/chelsea.png"
+  "$out/heldout/clean/astronaut.png" "$out/heldout/real/astronaut.png" "$out/synth/L/astronaut.png" "$out/heldout/gaussian/astronaut.png"
 
 say "done"
 cat <<EOT
