@@ -54,10 +54,7 @@ flags:
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return nil
-		}
-		return err
+		return err // pflag.ErrHelp after --help: main exits 0
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (did you mean `ludvae eval noise`?)", fs.Arg(0))
@@ -367,10 +364,7 @@ flags:
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return nil
-		}
-		return err
+		return err // pflag.ErrHelp after --help: main exits 0
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))

@@ -50,10 +50,7 @@ func runPrepare(args []string) error {
 		prepareFlagUsage(fs.Output(), fs)
 	}
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return nil
-		}
-		return err
+		return err // pflag.ErrHelp after --help: main exits 0
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()
