@@ -1,6 +1,7 @@
 package synth
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -88,7 +89,9 @@ func Run(o Options, log io.Writer) error {
 	}
 	defer manifest.Close()
 
-	jobs := decodeAhead(paths, o.SRScale, 2*runtime.NumCPU())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel() // stops the decoders when Run returns early
+	jobs := train.Ahead(ctx, 0, len(paths)-1, 2*runtime.NumCPU(), func(i int) job { return decode(i, paths[i], o.SRScale) })
 	bar := train.NewProgress(log, len(paths)*o.Samples, "synth", "img")
 	done := 0
 	var writers sync.WaitGroup
@@ -177,42 +180,22 @@ func (o *Options) translate(m *model.LUDVAE, dev tb.Device, img *images.Image, r
 	return out, err
 }
 
-// decodeAhead decodes the inputs in order on worker goroutines, at most
-// ahead images in flight; for super-resolution it also makes the LR input.
-func decodeAhead(paths []string, srScale, ahead int) <-chan job {
-	futures := make(chan chan job, ahead)
-	go func() {
-		defer close(futures)
-		for i, p := range paths {
-			f := make(chan job, 1)
-			futures <- f
-			go func() {
-				img, err := images.Load(p)
-				if err != nil {
-					f <- job{err: err}
-					return
-				}
-				j := job{index: i, path: p, img: img, hr: img}
-				if srScale > 1 {
-					if img.W%srScale != 0 || img.H%srScale != 0 {
-						// crop HR to a multiple of the scale, as SR data preparation does
-						img = img.Crop(0, 0, img.W/srScale*srScale, img.H/srScale*srScale)
-						j.hr = img
-					}
-					j.img = images.Imresize(img, 1/float64(srScale))
-				}
-				f <- j
-			}()
+// decode reads input i; for super-resolution it also makes the LR input.
+func decode(i int, path string, srScale int) job {
+	img, err := images.Load(path)
+	if err != nil {
+		return job{err: err}
+	}
+	j := job{index: i, path: path, img: img, hr: img}
+	if srScale > 1 {
+		if img.W%srScale != 0 || img.H%srScale != 0 {
+			// crop HR to a multiple of the scale, as SR data preparation does
+			img = img.Crop(0, 0, img.W/srScale*srScale, img.H/srScale*srScale)
+			j.hr = img
 		}
-	}()
-	out := make(chan job)
-	go func() {
-		defer close(out)
-		for f := range futures {
-			out <- <-f
-		}
-	}()
-	return out
+		j.img = images.Imresize(img, 1/float64(srScale))
+	}
+	return j
 }
 
 // writePair writes the degraded output and its clean counterpart.

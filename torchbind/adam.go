@@ -127,7 +127,7 @@ func (a *Adam) LoadStateDict(sd *Dict) error {
 
 func (a *Adam) loadStateDict(sd *Dict) {
 	gv, _ := sd.Get("param_groups")
-	groups := asList(gv)
+	groups := AsList(gv)
 	if len(groups) != 1 {
 		fail("adam state", "expected one param group, found %d", len(groups))
 	}
@@ -135,14 +135,14 @@ func (a *Adam) loadStateDict(sd *Dict) {
 	if !ok {
 		fail("adam state", "param group is %T, expected a dict", groups[0])
 	}
-	if ids, _ := g.Get("params"); len(asList(ids)) != len(a.Params) {
-		fail("adam state", "state has %d parameters, the model %d", len(asList(ids)), len(a.Params))
+	if ids, _ := g.Get("params"); len(AsList(ids)) != len(a.Params) {
+		fail("adam state", "state has %d parameters, the model %d", len(AsList(ids)), len(a.Params))
 	}
 	if lr, ok := g.Get("lr"); ok {
 		a.Config.LR = toFloat(lr)
 	}
 	if b, ok := g.Get("betas"); ok {
-		bs := asList(b)
+		bs := AsList(b)
 		if len(bs) == 2 {
 			a.Config.Beta1, a.Config.Beta2 = toFloat(bs[0]), toFloat(bs[1])
 		}
@@ -187,7 +187,8 @@ func (a *Adam) loadStateDict(sd *Dict) {
 	}
 }
 
-func asList(v any) []any {
+// AsList returns the elements of a list or tuple read by Load, or nil.
+func AsList(v any) []any {
 	switch l := v.(type) {
 	case []any:
 		return l

@@ -256,23 +256,13 @@ func normFromDict(v any) *Normalization {
 		v *[3]float64
 	}{{"clean_mean", &n.CleanMean}, {"clean_std", &n.CleanStd}, {"noisy_mean", &n.NoisyMean}, {"noisy_std", &n.NoisyStd}} {
 		l, _ := d.Get(kv.k)
-		for i, e := range asAnyList(l) {
+		for i, e := range tb.AsList(l) {
 			if i < 3 {
 				kv.v[i] = number(e)
 			}
 		}
 	}
 	return n
-}
-
-func asAnyList(v any) []any {
-	switch l := v.(type) {
-	case []any:
-		return l
-	case tb.Tuple:
-		return l
-	}
-	return nil
 }
 
 // stepOf reads the step number from a checkpoint file name.

@@ -114,31 +114,7 @@ func (d *Data) MakeBatch(cfg *Config, step int) Batch {
 // Batches makes the batches of steps from..to (inclusive) ahead of the model
 // on worker goroutines and delivers them in order, prefetch at most in flight.
 func (d *Data) Batches(ctx context.Context, cfg *Config, from, to, prefetch int) <-chan Batch {
-	futures := make(chan chan Batch, prefetch)
-	go func() {
-		defer close(futures)
-		for s := from; s <= to; s++ {
-			f := make(chan Batch, 1)
-			select {
-			case futures <- f:
-			case <-ctx.Done():
-				return
-			}
-			go func(s int) { f <- d.MakeBatch(cfg, s) }(s)
-		}
-	}()
-	out := make(chan Batch)
-	go func() {
-		defer close(out)
-		for f := range futures {
-			select {
-			case out <- <-f:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return out
+	return Ahead(ctx, from, to, prefetch, func(s int) Batch { return d.MakeBatch(cfg, s) })
 }
 
 // Normalization maps the degraded domain's per-channel mean and standard

@@ -32,8 +32,6 @@ func newSampler(t *Trainer) *sampler {
 	return s
 }
 
-func (s *sampler) Close() {}
-
 // Write saves samples/step_N.png and loss.png.
 func (s *sampler) Write(step int, rows []stepStats) error {
 	dir := filepath.Join(s.t.Cfg.Out, "samples")

@@ -124,9 +124,6 @@ func (t *Trainer) Close() {
 	if t.Model != nil {
 		t.Model.Close()
 	}
-	if t.samples != nil {
-		t.samples.Close()
-	}
 }
 
 // Train runs the remaining steps.

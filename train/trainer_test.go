@@ -7,8 +7,8 @@ import (
 	"io"
 	"math"
 	"os"
-	"strconv"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
