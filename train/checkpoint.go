@@ -80,32 +80,12 @@ func Checkpoints(dir string) ([]string, error) {
 // LoadCheckpoint reads a checkpoint into m and opt (both already built for
 // its configuration) and returns its bookkeeping.
 func LoadCheckpoint(path string, m *model.LUDVAE, opt *tb.Adam) (Checkpoint, error) {
-	var c Checkpoint
-	d, err := tb.LoadDict(path)
+	d, c, err := readCheckpoint(path)
 	if err != nil {
 		return c, err
 	}
-	get := func(k string) any { v, _ := d.Get(k); return v }
-	sd, ok := get("model").(*tb.Dict)
-	if !ok {
-		return c, fmt.Errorf("%s: not a ludvae checkpoint (no \"model\" dict)", path)
-	}
-	if err := m.LoadStateDict(sd); err != nil {
-		return c, fmt.Errorf("%s: %w", path, err)
-	}
-	if od, ok := get("optimizer").(*tb.Dict); ok && opt != nil {
-		if err := opt.LoadStateDict(od); err != nil {
-			return c, fmt.Errorf("%s: optimizer: %w", path, err)
-		}
-	}
-	step, _ := get("step").(int64)
-	c.Step = int(step)
-	if cd, ok := get("config").(*tb.Dict); ok {
-		c.Config = configFromDict(cd)
-	}
-	c.Norm = normFromDict(get("normalization"))
-	tb.CloseAll(d)
-	return c, nil
+	defer tb.CloseAll(d)
+	return c, applyCheckpoint(path, d, m, opt)
 }
 
 // ErrNotCheckpoint says a file is a state dict but not a ludvae checkpoint
@@ -114,17 +94,54 @@ var ErrNotCheckpoint = errors.New("not a ludvae checkpoint")
 
 // ReadCheckpointConfig reads only the configuration of a checkpoint.
 func ReadCheckpointConfig(path string) (Config, *Normalization, error) {
-	d, err := tb.LoadDict(path)
+	d, c, err := readCheckpoint(path)
 	if err != nil {
 		return Config{}, nil, err
 	}
-	defer tb.CloseAll(d)
+	tb.CloseAll(d)
+	return c.Config, c.Norm, nil
+}
+
+// readCheckpoint loads a checkpoint file and its bookkeeping; the caller
+// closes the returned dict's tensors.
+func readCheckpoint(path string) (*tb.Dict, Checkpoint, error) {
+	var c Checkpoint
+	d, err := tb.LoadDict(path)
+	if err != nil {
+		return nil, c, err
+	}
 	cd, ok := d.Get("config")
 	if !ok {
-		return Config{}, nil, fmt.Errorf("%s: %w (no \"config\")", path, ErrNotCheckpoint)
+		tb.CloseAll(d)
+		return nil, c, fmt.Errorf("%s: %w (no \"config\")", path, ErrNotCheckpoint)
 	}
+	c.Config = configFromDict(cd.(*tb.Dict))
+	step, _ := d.Get("step")
+	s, _ := step.(int64)
+	c.Step = int(s)
 	nv, _ := d.Get("normalization")
-	return configFromDict(cd.(*tb.Dict)), normFromDict(nv), nil
+	c.Norm = normFromDict(nv)
+	return d, c, nil
+}
+
+// applyCheckpoint copies a loaded checkpoint's model and optimizer state.
+func applyCheckpoint(path string, d *tb.Dict, m *model.LUDVAE, opt *tb.Adam) error {
+	v, _ := d.Get("model")
+	sd, ok := v.(*tb.Dict)
+	if !ok {
+		return fmt.Errorf("%s: %w (no \"model\" dict)", path, ErrNotCheckpoint)
+	}
+	if err := m.LoadStateDict(sd); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if v, _ := d.Get("optimizer"); opt != nil {
+		if od, ok := v.(*tb.Dict); ok {
+			if err := opt.LoadStateDict(od); err != nil {
+				return fmt.Errorf("%s: optimizer: %w", path, err)
+			}
+		}
+	}
+	return nil
 }
 
 // configDict writes Config's fields under snake_case names.
@@ -263,11 +280,4 @@ func normFromDict(v any) *Normalization {
 		}
 	}
 	return n
-}
-
-// stepOf reads the step number from a checkpoint file name.
-func stepOf(path string) int {
-	var s int
-	fmt.Sscanf(filepath.Base(path), "ckpt_%d.pth", &s)
-	return s
 }

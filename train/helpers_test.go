@@ -51,3 +51,10 @@ func tinyConfig(t testing.TB) Config {
 	c.Device, c.Threads, c.LR = "cpu", 2, 1e-3
 	return c
 }
+
+// stepOf reads the step number from a checkpoint file name.
+func stepOf(path string) int {
+	var s int
+	fmt.Sscanf(filepath.Base(path), "ckpt_%d.pth", &s)
+	return s
+}

@@ -71,14 +71,18 @@ func NewTrainer(cfg Config, log io.Writer) (*Trainer, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The newest checkpoint is read once: its configuration is checked
+	// before anything is built, its state applied once the model exists.
+	var resume *tb.Dict
+	var saved Checkpoint
 	if len(ckpts) > 0 {
-		saved, _, err := ReadCheckpointConfig(ckpts[len(ckpts)-1])
-		if err != nil {
+		if resume, saved, err = readCheckpoint(ckpts[len(ckpts)-1]); err != nil {
 			return nil, err
 		}
-		if saved.Filters != cfg.Filters || saved.Levels != cfg.Levels {
+		defer tb.CloseAll(resume)
+		if saved.Config.Filters != cfg.Filters || saved.Config.Levels != cfg.Levels {
 			return nil, fmt.Errorf("%s holds a run with %d filters and %d levels; this command asks for %d and %d (use another --out)",
-				cfg.Out, saved.Filters, saved.Levels, cfg.Filters, cfg.Levels)
+				cfg.Out, saved.Config.Filters, saved.Config.Levels, cfg.Filters, cfg.Levels)
 		}
 	}
 	fmt.Fprintf(log, "loading images from %s and %s\n", cfg.Clean, cfg.Noisy)
@@ -91,17 +95,16 @@ func NewTrainer(cfg Config, log io.Writer) (*Trainer, error) {
 		return nil, err
 	}
 	t.Opt = tb.NewAdam(t.Model.Tensors(), tb.AdamConfig{LR: cfg.LR, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8})
-	if len(ckpts) > 0 {
+	if resume != nil {
 		last := ckpts[len(ckpts)-1]
-		c, err := LoadCheckpoint(last, t.Model, t.Opt)
-		if err != nil {
+		if err := applyCheckpoint(last, resume, t.Model, t.Opt); err != nil {
 			t.Close()
 			return nil, err
 		}
-		t.Step = c.Step
-		if c.Norm != nil && t.Data.Norm != nil {
+		t.Step = saved.Step
+		if saved.Norm != nil && t.Data.Norm != nil {
 			// the statistics the run started with stay fixed
-			*t.Data.Norm = *c.Norm
+			*t.Data.Norm = *saved.Norm
 		}
 		fmt.Fprintf(log, "resuming from %s (step %d)\n", last, t.Step)
 	}
