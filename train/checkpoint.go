@@ -26,7 +26,8 @@ import (
 //	                 normalization)
 const checkpointPattern = "ckpt_%08d.pth"
 
-// Checkpoint is what Save writes and LoadCheckpoint reads.
+// Checkpoint is the bookkeeping SaveCheckpoint writes beside the model and
+// optimizer state.
 type Checkpoint struct {
 	Step   int
 	Config Config
@@ -75,17 +76,6 @@ func Checkpoints(dir string) ([]string, error) {
 	}
 	sort.Strings(ms)
 	return ms, nil
-}
-
-// LoadCheckpoint reads a checkpoint into m and opt (both already built for
-// its configuration) and returns its bookkeeping.
-func LoadCheckpoint(path string, m *model.LUDVAE, opt *tb.Adam) (Checkpoint, error) {
-	d, c, err := readCheckpoint(path)
-	if err != nil {
-		return c, err
-	}
-	defer tb.CloseAll(d)
-	return c, applyCheckpoint(path, d, m, opt)
 }
 
 // ErrNotCheckpoint says a file is a state dict but not a ludvae checkpoint
