@@ -18,9 +18,13 @@
 SHELL := /bin/bash
 GO ?= go
 CXX ?= g++
-NVCC ?= $(shell command -v nvcc 2>/dev/null || echo $(CUDA_HOME)/bin/nvcc)
-CUDA_HOME ?= /usr/local/cuda
-CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90
+NVCC ?= $(shell command -v nvcc 2>/dev/null || echo /usr/local/cuda/bin/nvcc)
+# The toolkit nvcc belongs to (Debian's /usr/bin/nvcc is a wrapper script whose
+# toolkit headers live in /usr/include, which must not become an -isystem).
+CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(realpath $(NVCC)))
+CUDA_INC := $(filter-out -isystem /usr/include,-isystem $(CUDA_HOME)/include)
+# A100 and H100 machine code, plus H100 PTX that newer cards compile at load.
+CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
 # GPU=0 forces a CPU shim even when libtorch and nvcc could build a CUDA one.
 GPU ?= auto
 APT_PACKAGES := libtorch-dev python3-torch python3-numpy python3-pil g++ make
@@ -59,8 +63,11 @@ LDLIBS += -fopenmp
 endif
 OBJS := $(patsubst torchbind/shim/%.cpp,$(BUILD)/%.o,$(SHIM_SRC))
 ifeq ($(WITH_CUDA),1)
-CXXFLAGS += -DLV_WITH_CUDA -isystem $(CUDA_HOME)/include
-LDLIBS += -ltorch_cuda -lc10_cuda -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart
+CXXFLAGS += -DLV_WITH_CUDA $(CUDA_INC)
+# The CUDA runtime is linked statically, as nvcc does by default: a shared
+# libcudart from the toolkit would load before, and instead of, the newer one
+# a pip torch brings (nvidia-cuda-runtime), and torch would run on it.
+LDLIBS += -ltorch_cuda -lc10_cuda -L$(CUDA_HOME)/lib64 -lcudart_static -ldl -lrt -lpthread
 OBJS += $(patsubst torchbind/shim/%.cu,$(BUILD)/%.cu.o,$(SHIM_CU))
 endif
 

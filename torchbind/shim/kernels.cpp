@@ -36,8 +36,8 @@
 #include "philox.h"
 
 #ifdef LV_WITH_CUDA
-#include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
 
 #include "kernels_cuda.h"
 #endif
@@ -544,7 +544,7 @@ at::Tensor normal_impl(at::IntArrayRef shape, const at::TensorOptions &opts, con
 #ifdef LV_WITH_CUDA
     c10::cuda::CUDAGuard guard(out.device());
     LVK_CHECK(lvk_normal(lv::dtype_code(out.scalar_type()), out.data_ptr(), kgeom(g), knoise(nz),
-                         at::cuda::getCurrentCUDAStream()));
+                         c10::cuda::getCurrentCUDAStream()));
 #endif
     return out;
   }
@@ -564,7 +564,7 @@ at::Tensor reparam_fwd(const at::Tensor &mu, const at::Tensor &ls, const at::Ten
     c10::cuda::CUDAGuard guard(out.device());
     LVK_CHECK(lvk_reparam_fwd(lv::dtype_code(out.scalar_type()), vp(mu), vp(ls), dp(sd), vp(eps),
                               out.data_ptr(), kgeom(g), knoise(nz),
-                              at::cuda::getCurrentCUDAStream()));
+                              c10::cuda::getCurrentCUDAStream()));
 #endif
     return out;
   }
@@ -638,7 +638,7 @@ struct ReparamFn : torch::autograd::Function<ReparamFn> {
       LVK_CHECK(lvk_reparam_bwd(lv::dtype_code(g.scalar_type()), g.data_ptr(), vp(mu), vp(ls),
                                 dp(sd), vp(eps), mvp(dmu), mvp(dls), mvp(deps),
                                 el.defined() ? el.data_ptr<double>() : nullptr, kgeom(geo),
-                                knoise(nz), at::cuda::getCurrentCUDAStream()));
+                                knoise(nz), c10::cuda::getCurrentCUDAStream()));
       if (n_scale) dscale = el.reshape({geo.n, -1}).sum(1);
 #endif
     } else {
@@ -684,7 +684,7 @@ struct KLFn : torch::autograd::Function<KLFn> {
       at::Tensor partial = at::empty({N, chunks}, mq.options().dtype(at::kDouble));
       LVK_CHECK(lvk_kl_fwd(lv::dtype_code(mq.scalar_type()), mq.data_ptr(), lq.data_ptr(), vp(mp),
                            vp(lp), N, P, partial.data_ptr<double>(),
-                           at::cuda::getCurrentCUDAStream()));
+                           c10::cuda::getCurrentCUDAStream()));
       raw = partial.sum(1);
 #endif
     } else {
@@ -744,7 +744,7 @@ struct KLFn : torch::autograd::Function<KLFn> {
         c10::cuda::CUDAGuard guard(mq.device());
         LVK_CHECK(lvk_kl_bwd(lv::dtype_code(mq.scalar_type()), mq.data_ptr(), lq.data_ptr(), vp(mp),
                              vp(lp), w.data_ptr<double>(), mvp(dmq), mvp(dlq), mvp(dmp), mvp(dlp),
-                             N, P, at::cuda::getCurrentCUDAStream()));
+                             N, P, c10::cuda::getCurrentCUDAStream()));
 #endif
       } else {
         AT_DISPATCH_FLOATING_TYPES_AND2(

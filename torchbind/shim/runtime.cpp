@@ -6,7 +6,9 @@
 #include "common.h"
 
 #ifdef LV_WITH_CUDA
-#include <ATen/cuda/CUDAContext.h>
+// Not ATen/cuda/CUDAContext.h: it needs the cuBLAS, cuSPARSE and cuSOLVER
+// headers, which a pip torch does not ship.
+#include <cuda_runtime_api.h>
 #include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAFunctions.h>
 #include <c10/cuda/CUDAGuard.h>
@@ -36,6 +38,15 @@ at::Device device(int type, int index) {
   TORCH_CHECK(at::hasCUDA(), "CUDA device cuda:", index,
               " requested but this shim has no CUDA (build kind ",
               lv_build_kind(), ", libtorch ", TORCH_VERSION, ")");
+#ifdef LV_WITH_CUDA
+  // The caching allocator's statistics refuse a device until CUDA is
+  // initialised, which otherwise happens only on the first CUDA tensor.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 6)
+  at::globalContext().lazyInitDevice(c10::DeviceType::CUDA);
+#else
+  at::globalContext().lazyInitCUDA();
+#endif
+#endif
   return at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(index));
 }
 
@@ -71,8 +82,10 @@ lv_err lv_cuda_device_name(int index, char *buf, size_t cap) {
   LV_TRY({
 #ifdef LV_WITH_CUDA
     lv::device(LV_CUDA, index);
-    auto *p = at::cuda::getDeviceProperties(index);
-    std::snprintf(buf, cap, "%s", p->name);
+    cudaDeviceProp p;
+    cudaError_t e = cudaGetDeviceProperties(&p, index);
+    TORCH_CHECK(e == cudaSuccess, "cuda:", index, ": ", cudaGetErrorString(e));
+    std::snprintf(buf, cap, "%s", p.name);
 #else
     (void)buf; (void)cap;
     lv::device(LV_CUDA, index);

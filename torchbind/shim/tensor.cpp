@@ -127,6 +127,10 @@ lv_err lv_generator_new(uint64_t seed, int dev_type, int dev_index, lv_generator
 #ifdef LV_WITH_CUDA
       g = at::make_generator<at::CUDAGeneratorImpl>(dev.index());
       g.set_current_seed(seed);
+#else
+      // A CPU shim over a CUDA libtorch can see a device it cannot drive.
+      TORCH_CHECK(false, "CUDA generators need a CUDA build of the shim (this one is ",
+                  lv_build_kind(), ")");
 #endif
     }
     *out = new lv_generator_s{g};
