@@ -50,6 +50,10 @@ lv_err lv_cuda_reset_peak(int index);
 void lv_set_num_threads(int n);
 int lv_get_num_threads(void);
 void lv_manual_seed(uint64_t seed);
+/* Large CPU blocks come from a cache of freed mappings (alloc.cpp); bytes
+   held by tensors, bytes cached, and the most ever mapped at once. */
+void lv_use_caching_cpu_allocator(void);
+void lv_cpu_cache_stats(int64_t *live, int64_t *cached, int64_t *peak);
 
 /* ---- tensor lifecycle and inspection ---- */
 void lv_tensor_free(lv_tensor t);
