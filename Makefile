@@ -143,6 +143,7 @@ bench: build
 gpu-check-prepare: build
 	$(GO) test -c -o bin/torchbind.test ./torchbind
 	$(GO) test -c -o bin/model.test ./model
+	$(GO) test -c -o bin/train.test ./train
 gpu-check:
 	./docker/gpu-check.sh
 

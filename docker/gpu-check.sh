@@ -8,14 +8,15 @@
 #
 # It rebuilds only the shim (with CUDA, against the pip torch's libtorch),
 # runs the carried test binaries (fused kernels: CUDA ε equal to CPU ε,
-# float64 gradcheck; the official-vector parity, on CUDA where present),
-# then the benchmarks against PyTorch eager, and prints a short table last.
+# float64 gradcheck; the official-vector parity; bf16 training against fp32;
+# each on CUDA where present), then the benchmarks against PyTorch eager
+# (fp32 and bf16 on a GPU, fp32 on the CPU), and prints a short table last.
+# It exits non-zero if any check failed, after running everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GPU=${GPU:-1}
 PY=${PY:-python3}
 dev=cuda
-make_flags=()
 if [ "$GPU" = 0 ]; then
   dev=cpu
   PY=/usr/bin/python3
@@ -27,29 +28,63 @@ else
   make -o deps shim LIBTORCH="$libtorch" PY="$PY"
   export LD_LIBRARY_PATH="$PWD/bin:$libtorch/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 fi
-for b in bin/ludvae bin/torchbind.test bin/model.test; do
+for b in bin/ludvae bin/torchbind.test bin/model.test bin/train.test; do
   [ -x "$b" ] || { echo "gpu-check: $b is missing: run 'make gpu-check-prepare' where Go is, and carry bin/" >&2; exit 1; }
 done
+echo "== machine"
+if [ "$dev" = cuda ]; then
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
+fi
+"$PY" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)'
 bin/ludvae version
 
-echo "== fused kernels and binding (CUDA tests skip without a card)"
-(cd torchbind && ../bin/torchbind.test -test.run 'Kernel|Errors|Memory' -test.v 2>&1 | grep -E '^(--- |ok|PASS|FAIL)' )
-echo "== official-vector parity"
-(cd model && ../bin/model.test -test.run 'Parity' -test.v 2>&1 | grep -E '^(--- |ok|PASS|FAIL)|largest' )
+# A failing check is reported and the rest still runs: the benchmarks are
+# worth having from a machine lent for minutes.
+failed=()
+check() { # name dir binary pattern
+  echo "== $1"
+  local out
+  out=$(cd "$2" && "../$3" -test.run "$4" -test.v 2>&1) || failed+=("$1")
+  grep -E '^(--- |ok|PASS|FAIL|panic)|largest|mean loss' <<<"$out" || true
+}
+check "fused kernels, binding, CPU allocator (CUDA tests skip without a card)" torchbind bin/torchbind.test 'Kernel|Errors|Memory|CPUCache'
+check "official-vector parity" model bin/model.test 'Parity'
+check "bf16 training tracks fp32" train bin/train.test 'BF16'
 
-echo "== benchmarks ($dev)"
+# On the GPU: fp32 against eager fp32 (the CPU target), bf16 against eager
+# fp32 (the H100 target: at most 0.5), and eager bf16 for reference.
+precisions=fp32
+iters=(--iters 20)
+if [ "$dev" = cuda ]; then
+  precisions="fp32 bf16"
+  iters=(--iters 200 --warmup 20)
+fi
+echo "== benchmarks ($dev: $precisions)"
 results=()
 for task in train synth; do
-  ours=$(bin/ludvae bench "$task" --device "$dev")
-  theirs=$("$PY" model/python/bench_eager.py "$task" --device "$dev")
-  results+=("$ours" "$theirs")
+  for p in $precisions; do
+    results+=("$(bin/ludvae bench "$task" --device "$dev" --precision "$p" "${iters[@]}")")
+    results+=("$("$PY" model/python/bench_eager.py "$task" --device "$dev" --precision "$p" "${iters[@]}")")
+  done
 done
 "$PY" - "${results[@]}" <<'PYEOF'
 import json, sys
 rows = [json.loads(a) for a in sys.argv[1:]]
-print("\n%-6s %-14s %-8s %12s %12s %10s" % ("task", "impl", "device", "ms/iter", "images/s", "peak MiB"))
+print("\n%-6s %-14s %-6s %-8s %10s %10s %9s" % ("task", "impl", "dtype", "device", "ms/iter", "images/s", "peak MiB"))
 for r in rows:
-    print("%-6s %-14s %-8s %12.2f %12.1f %10.0f" % (r["task"], r["impl"], r["device"], r["ms_per_iter"], r["images_per_s"], r["peak_mib"]))
-for i in range(0, len(rows), 2):
-    print("%s: ludvae / eager = %.2f" % (rows[i]["task"], rows[i]["ms_per_iter"] / rows[i + 1]["ms_per_iter"]))
+    print("%-6s %-14s %-6s %-8s %10.2f %10.1f %9.0f" % (r["task"], r["impl"], r["dtype"], r["device"], r["ms_per_iter"], r["images_per_s"], r["peak_mib"]))
+ms = {(r["task"], r["impl"], r["dtype"]): r["ms_per_iter"] for r in rows}
+for task in ("train", "synth"):
+    base = ms[(task, "pytorch-eager", "fp32")]
+    for p in ("fp32", "bf16"):
+        if (task, "ludvae", p) in ms:
+            print("%s: ludvae %s / eager fp32 = %.2f" % (task, p, ms[(task, "ludvae", p)] / base))
+print("synth: %.2f ms per %dx%d image at best (ludvae)" % (
+    min(v for (t, i, _), v in ms.items() if t == "synth" and i == "ludvae"),
+    rows[-1]["size"], rows[-1]["size"]))
 PYEOF
+if [ ${#failed[@]} -gt 0 ]; then
+  printf 'gpu-check: FAILED: %s\n' "${failed[@]}" >&2
+  exit 1
+fi
+echo "gpu-check: all checks passed"

@@ -81,8 +81,7 @@ func (m *LUDVAE) generate(h *tb.Tensor, temperature float64, noise Noise) *tb.Te
 		d = m.Proj[l-1].Forward(b, z)
 		closeAll(b, z)
 	}
-	e := m.Dec[0].Forward(d)
-	out := asDType(m.OutConv.Forward(e), h.DType())
-	closeAll(d, e)
+	out := m.output(d, h.DType())
+	d.Close()
 	return out
 }

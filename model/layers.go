@@ -37,21 +37,27 @@ func newConvBlock(f int, init *initializer) *ConvBlock {
 	return b
 }
 
-// Forward applies the block. Intermediate handles are closed as soon as
-// they are used (autograd keeps what it needs), so memory follows the
-// computation rather than the enclosing scope.
+// Forward applies the block.
 func (b *ConvBlock) Forward(x *tb.Tensor) *tb.Tensor {
-	for i, c := range b.Net {
-		y := c.Forward(x)
-		if i > 0 {
-			x.Close()
-		}
-		if i < len(b.Net)-1 {
-			y.ReluInPlace()
-		}
-		x = y
+	return b.after(b.Net[0].Forward(x), len(b.Net))
+}
+
+// after continues the block from y, the output of its first convolution,
+// through the ReLU before convolution end (len(Net): the whole block).
+// Intermediate handles are closed as soon as they are used (autograd keeps
+// what it needs), so memory follows the computation rather than the
+// enclosing scope.
+func (b *ConvBlock) after(y *tb.Tensor, end int) *tb.Tensor {
+	for i := 1; i < end; i++ {
+		y.ReluInPlace()
+		z := b.Net[i].Forward(y)
+		y.Close()
+		y = z
 	}
-	return x
+	if end < len(b.Net) {
+		y.ReluInPlace()
+	}
+	return y
 }
 
 func (b *ConvBlock) params(prefix string, add func(string, *tb.Tensor)) {

@@ -122,9 +122,8 @@ func (m *LUDVAE) loss(x, h *tb.Tensor, degraded []bool, noise Noise) Losses {
 		d = m.Proj[l-1].Forward(b, z)
 		closeAll(b, z)
 	}
-	e := m.Dec[0].Forward(d)
-	out := asDType(m.OutConv.Forward(e), x.DType())
-	closeAll(d, e)
+	out := m.output(d, x.DType())
+	d.Close()
 	rec := tb.MSELoss(out, x, tb.ReduceMean)
 	var kl *tb.Tensor
 	if klSum == nil {
@@ -147,17 +146,26 @@ func (m *LUDVAE) degradationFeatures(x *tb.Tensor) []*tb.Tensor {
 	return encode(m.InConvN, m.EncN, x)
 }
 
+// encode runs an input convolution and its blocks, the input convolution
+// folded into the first block's first (fold.go).
 func encode(in *Conv2d, blocks []*ConvBlock, x *tb.Tensor) []*tb.Tensor {
 	feats := make([]*tb.Tensor, len(blocks))
-	f := in.Forward(x)
-	for l, b := range blocks {
-		g := b.Forward(f)
-		if l == 0 {
-			f.Close()
-		}
-		f, feats[l] = g, g
+	f := blocks[0].after(inFolded(in, blocks[0].Net[0], x), len(blocks[0].Net))
+	feats[0] = f
+	for l := 1; l < len(blocks); l++ {
+		f = blocks[l].Forward(f)
+		feats[l] = f
 	}
 	return feats
+}
+
+// output is the image the decoder makes from d: dec_1, then outconv folded
+// into dec_1's last convolution (fold.go), in dtype dt.
+func (m *LUDVAE) output(d *tb.Tensor, dt tb.DType) *tb.Tensor {
+	dec := m.Dec[0]
+	e := dec.after(dec.Net[0].Forward(d), len(dec.Net)-1)
+	defer e.Close()
+	return asDType(outFolded(dec.Net[len(dec.Net)-1], m.OutConv, e), dt)
 }
 
 // asDType converts an output computed under autocast (bfloat16) back to

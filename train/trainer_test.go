@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	tb "github.com/ludvae/ludvae/torchbind"
 	"github.com/ludvae/ludvae/torchbind/pyref"
 )
 
@@ -143,35 +144,44 @@ func TestUnwritableRunFolder(t *testing.T) {
 	}
 }
 
-// TestBF16TracksFP32 trains the tiny run in fp32 and in bf16 autocast (on the
-// CPU here; the same code path runs on CUDA) and compares the loss curves.
-// bfloat16 keeps 8 bits of mantissa (relative rounding 0.4 %), so single
-// steps differ; the curves must agree in their trend: the mean loss over
-// the last third of the run within 25 % of fp32's, and the bf16 run's loss
-// must fall as fp32's does (last third below 60 % of the first third).
+// TestBF16TracksFP32 trains the tiny run in fp32 and in bf16 autocast, on
+// the CPU and, where there is one, on the GPU (make gpu-check), and compares
+// the loss curves. bfloat16 keeps 8 bits of mantissa (relative rounding
+// 0.4 %), so single steps differ; the curves must agree in their trend: the
+// mean loss over the last third of the run within 25 % of fp32's, and the
+// bf16 run's loss must fall as fp32's does (last third below 60 % of the
+// first third).
 func TestBF16TracksFP32(t *testing.T) {
-	means := map[string][2]float64{}
-	for _, p := range []string{"fp32", "bf16"} {
-		c := tinyConfig(t)
-		c.Steps, c.Precision = 30, p
-		if err := Run(context.Background(), c, io.Discard); err != nil {
-			t.Fatalf("%s: %v", p, err)
-		}
-		losses := readLosses(t, c.Out)
-		var first, last float64
-		for s := 1; s <= 10; s++ {
-			first += parseLoss(t, losses[strconv.Itoa(s)])
-			last += parseLoss(t, losses[strconv.Itoa(20+s)])
-		}
-		means[p] = [2]float64{first / 10, last / 10}
+	devices := []string{"cpu"}
+	if tb.CUDADeviceCount() > 0 {
+		devices = append(devices, "cuda")
 	}
-	f, b := means["fp32"], means["bf16"]
-	t.Logf("mean loss first/last third: fp32 %.5f/%.5f, bf16 %.5f/%.5f", f[0], f[1], b[0], b[1])
-	if math.Abs(b[1]-f[1]) > 0.25*f[1] {
-		t.Errorf("bf16 late loss %.5f is not within 25%% of fp32's %.5f", b[1], f[1])
-	}
-	if b[1] > 0.6*b[0] {
-		t.Errorf("bf16 loss did not fall: %.5f → %.5f", b[0], b[1])
+	for _, dev := range devices {
+		t.Run(dev, func(t *testing.T) {
+			means := map[string][2]float64{}
+			for _, p := range []string{"fp32", "bf16"} {
+				c := tinyConfig(t)
+				c.Steps, c.Precision, c.Device = 30, p, dev
+				if err := Run(context.Background(), c, io.Discard); err != nil {
+					t.Fatalf("%s: %v", p, err)
+				}
+				losses := readLosses(t, c.Out)
+				var first, last float64
+				for s := 1; s <= 10; s++ {
+					first += parseLoss(t, losses[strconv.Itoa(s)])
+					last += parseLoss(t, losses[strconv.Itoa(20+s)])
+				}
+				means[p] = [2]float64{first / 10, last / 10}
+			}
+			f, b := means["fp32"], means["bf16"]
+			t.Logf("%s: mean loss first/last third: fp32 %.5f/%.5f, bf16 %.5f/%.5f", dev, f[0], f[1], b[0], b[1])
+			if math.Abs(b[1]-f[1]) > 0.25*f[1] {
+				t.Errorf("bf16 late loss %.5f is not within 25%% of fp32's %.5f", b[1], f[1])
+			}
+			if b[1] > 0.6*b[0] {
+				t.Errorf("bf16 loss did not fall: %.5f → %.5f", b[0], b[1])
+			}
+		})
 	}
 }
 
