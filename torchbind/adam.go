@@ -28,8 +28,9 @@ type AdamState struct {
 }
 
 // Adam is torch.optim.Adam (no amsgrad) over an ordered list of parameters.
-// Its update is PyTorch's single-tensor implementation, operation for
-// operation, and its state is readable and writable in the layout of
+// Its update is PyTorch's multi-tensor implementation (the one it uses on
+// CUDA), which on the CPU performs the single-tensor implementation's
+// operations in the same order; its state is readable and writable in the layout of
 // torch's optimizer state_dict.
 type Adam struct {
 	Config AdamConfig
@@ -42,9 +43,13 @@ func NewAdam(params []*Tensor, cfg AdamConfig) *Adam {
 	return &Adam{Config: cfg, Params: params, State: make([]AdamState, len(params))}
 }
 
-// Step applies one update to every parameter that has a gradient.
+// Step applies one update to every parameter that has a gradient: one
+// multi-tensor update per distinct step count (normally one for the model).
 func (a *Adam) Step() {
 	c := a.Config
+	type group struct{ p, g, m, v []*Tensor }
+	groups := map[float64]*group{}
+	var steps []float64
 	for i, p := range a.Params {
 		g := p.Grad()
 		if g == nil {
@@ -58,10 +63,24 @@ func (a *Adam) Step() {
 			})
 		}
 		s.Step++
-		check("adam", C.lv_adam_update(p.ptr(), g.ptr(), s.ExpAvg.ptr(), s.ExpAvgSq.ptr(),
-			C.double(s.Step), C.double(c.LR), C.double(c.Beta1), C.double(c.Beta2), C.double(c.Eps), C.double(c.WeightDecay)))
-		runtime.KeepAlive(p)
-		g.Close()
+		gr := groups[s.Step]
+		if gr == nil {
+			gr = &group{}
+			groups[s.Step] = gr
+			steps = append(steps, s.Step)
+		}
+		gr.p, gr.g = append(gr.p, p), append(gr.g, g)
+		gr.m, gr.v = append(gr.m, s.ExpAvg), append(gr.v, s.ExpAvgSq)
+	}
+	for _, step := range steps {
+		gr := groups[step]
+		hp, hg, hm, hv := handles(gr.p), handles(gr.g), handles(gr.m), handles(gr.v)
+		check("adam", C.lv_adam_step(&hp[0], &hg[0], &hm[0], &hv[0], C.int(len(hp)),
+			C.double(step), C.double(c.LR), C.double(c.Beta1), C.double(c.Beta2), C.double(c.Eps), C.double(c.WeightDecay)))
+		runtime.KeepAlive(gr)
+		for _, g := range gr.g {
+			g.Close()
+		}
 	}
 }
 

@@ -6,9 +6,10 @@ import (
 )
 
 // TestAdamMatchesTorch runs three Adam steps with fixed gradients in Go and
-// in Python's torch.optim.Adam (float64, weight decay on), then checks the
-// parameters and the optimizer state dict agree to the last bit, and that
-// torch's state dict loads back into our optimizer.
+// in Python's torch.optim.Adam (float64, weight decay on; the second
+// parameter has no gradient in the second step, so the two step counts
+// part), then checks the parameters and the optimizer state dict agree to
+// the last bit, and that torch's state dict loads back into our optimizer.
 func TestAdamMatchesTorch(t *testing.T) {
 	dir := t.TempDir()
 	in, out := filepath.Join(dir, "in.pth"), filepath.Join(dir, "out.pth")
@@ -35,9 +36,11 @@ import sys, torch
 d = torch.load(sys.argv[1])
 ps = [d["p0"].clone().requires_grad_(), d["p1"].clone().requires_grad_()]
 opt = torch.optim.Adam(ps, lr=1e-2, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01)
-for _ in range(3):
+for step in range(3):
     for p, g in zip(ps, [d["g0"], d["g1"]]):
         p.grad = g.clone()
+    if step == 1:
+        ps[1].grad = None
     opt.step()
 torch.save({"p0": ps[0].detach(), "p1": ps[1].detach(), "opt": opt.state_dict()}, sys.argv[2])
 `, in, out)
@@ -48,6 +51,9 @@ torch.save({"p0": ps[0].detach(), "p1": ps[1].detach(), "opt": opt.state_dict()}
 		for step := 0; step < 3; step++ {
 			for i, p := range params {
 				p.SetGrad(grads[i].Clone())
+			}
+			if step == 1 {
+				params[1].ZeroGrad()
 			}
 			opt.Step()
 		}
@@ -69,10 +75,12 @@ torch.save({"p0": ps[0].detach(), "p1": ps[1].detach(), "opt": opt.state_dict()}
 		ours := opt.StateDict()
 		for _, sd := range []*Dict{ours, theirs} {
 			sv, _ := sd.Get("state")
-			st0, _ := sv.(*Dict).Get(int64(1))
-			step, _ := st0.(*Dict).Get("step")
-			if toFloat(step) != 3 {
-				t.Fatalf("state step %v, want 3", step)
+			for i, want := range []float64{3, 2} {
+				st, _ := sv.(*Dict).Get(int64(i))
+				step, _ := st.(*Dict).Get("step")
+				if toFloat(step) != want {
+					t.Fatalf("state %d: step %v, want %v", i, step, want)
+				}
 			}
 		}
 		// torch's state loads into a fresh optimizer and continues identically.

@@ -169,11 +169,12 @@ void lv_set_grad_enabled(int enabled, int *previous);
 lv_err lv_set_autocast(int dev_type, int enabled, int dtype, int *previous);
 void lv_set_tf32(int enabled);
 
-/* ---- optimizer: one Adam update of one parameter, exactly torch.optim.Adam's
- * single-tensor path; step is the already incremented step count ---- */
-lv_err lv_adam_update(lv_tensor param, lv_tensor grad, lv_tensor exp_avg,
-                      lv_tensor exp_avg_sq, double step, double lr, double beta1,
-                      double beta2, double eps, double weight_decay);
+/* ---- optimizer: one Adam update of n parameters with the same step count,
+ * torch.optim.Adam's multi-tensor path; step is the already incremented
+ * count ---- */
+lv_err lv_adam_step(const lv_tensor *params, const lv_tensor *grads, const lv_tensor *exp_avgs,
+                    const lv_tensor *exp_avg_sqs, int n, double step, double lr, double beta1,
+                    double beta2, double eps, double weight_decay);
 
 /* ---- TorchScript ---- */
 lv_err lv_jit_new(const char *qualified_name, lv_jit *out);
