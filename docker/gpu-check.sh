@@ -67,21 +67,25 @@ for task in train synth; do
     results+=("$("$PY" model/python/bench_eager.py "$task" --device "$dev" --precision "$p" "${iters[@]}")")
   done
 done
+if [ "$dev" = cuda ]; then # is channels-last the right default for CUDA training?
+  results+=("$(bin/ludvae bench train --device cuda --precision bf16 --layout nchw "${iters[@]}")")
+fi
 "$PY" - "${results[@]}" <<'PYEOF'
 import json, sys
 rows = [json.loads(a) for a in sys.argv[1:]]
-print("\n%-6s %-14s %-6s %-8s %10s %10s %9s" % ("task", "impl", "dtype", "device", "ms/iter", "images/s", "peak MiB"))
+print("\n%-6s %-14s %-6s %-6s %-8s %10s %10s %9s" % ("task", "impl", "dtype", "layout", "device", "ms/iter", "images/s", "peak MiB"))
 for r in rows:
-    print("%-6s %-14s %-6s %-8s %10.2f %10.1f %9.0f" % (r["task"], r["impl"], r["dtype"], r["device"], r["ms_per_iter"], r["images_per_s"], r["peak_mib"]))
-ms = {(r["task"], r["impl"], r["dtype"]): r["ms_per_iter"] for r in rows}
+    print("%-6s %-14s %-6s %-6s %-8s %10.2f %10.1f %9.0f" % (r["task"], r["impl"], r["dtype"], r.get("layout", "nchw"), r["device"], r["ms_per_iter"], r["images_per_s"], r["peak_mib"]))
+ms = {}
+for r in rows:  # the first row of each kind: the default layout
+    ms.setdefault((r["task"], r["impl"], r["dtype"]), r["ms_per_iter"])
 for task in ("train", "synth"):
     base = ms[(task, "pytorch-eager", "fp32")]
     for p in ("fp32", "bf16"):
         if (task, "ludvae", p) in ms:
             print("%s: ludvae %s / eager fp32 = %.2f" % (task, p, ms[(task, "ludvae", p)] / base))
-print("synth: %.2f ms per %dx%d image at best (ludvae)" % (
-    min(v for (t, i, _), v in ms.items() if t == "synth" and i == "ludvae"),
-    rows[-1]["size"], rows[-1]["size"]))
+best = min((r for r in rows if r["task"] == "synth" and r["impl"] == "ludvae"), key=lambda r: r["ms_per_iter"])
+print("synth: %.2f ms per %dx%d image at best (ludvae %s)" % (best["ms_per_iter"], best["size"], best["size"], best["dtype"]))
 PYEOF
 if [ ${#failed[@]} -gt 0 ]; then
   printf 'gpu-check: FAILED: %s\n' "${failed[@]}" >&2

@@ -78,6 +78,7 @@ func Run(o Options, log io.Writer) error {
 	if err := m.ToChannelsLast(); err != nil {
 		return err
 	}
+	tb.SetCuDNNBenchmark(dev.IsCUDA()) // tiles repeat their shape
 	for _, d := range []string{DirH, DirL} {
 		if err := os.MkdirAll(filepath.Join(o.Out, d), 0o755); err != nil {
 			return fmt.Errorf("--out: %w", err)

@@ -198,7 +198,9 @@ func (a *Adam) loadStateDict(sd *Dict) {
 				fail("adam state", "state %d: %q has shape %v, parameter %v", idx, name, t.Shape(), p.Shape())
 			}
 			var c *Tensor
-			NoGrad(func() { c = t.To(p.DType(), p.Device()).Contiguous().Persist() })
+			// in the parameter's layout too (channels-last on CUDA), which
+			// the multi-tensor kernels need to take their fast path
+			NoGrad(func() { c = ZerosLike(p).CopyFrom(t).Persist() })
 			return c
 		}
 		stepV, _ := st.Get("step")

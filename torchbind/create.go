@@ -23,11 +23,21 @@ func Zeros(shape []int64, o Options) *Tensor { return Full(shape, 0, o) }
 // Ones returns a tensor of ones.
 func Ones(shape []int64, o Options) *Tensor { return Full(shape, 1, o) }
 
-// ZerosLike returns zeros with t's shape, dtype and device.
-func ZerosLike(t *Tensor) *Tensor { return Zeros(t.Shape(), t.Options()) }
+// ZerosLike returns zeros with t's shape, dtype, device and memory layout
+// (a channels-last t gives a channels-last result, as torch.zeros_like).
+func ZerosLike(t *Tensor) *Tensor { return inLayoutOf(t, Zeros(t.Shape(), t.Options())) }
 
-// OnesLike returns ones with t's shape, dtype and device.
-func OnesLike(t *Tensor) *Tensor { return Ones(t.Shape(), t.Options()) }
+// OnesLike returns ones with t's shape, dtype, device and memory layout.
+func OnesLike(t *Tensor) *Tensor { return inLayoutOf(t, Ones(t.Shape(), t.Options())) }
+
+// inLayoutOf returns x, contiguous, in t's layout.
+func inLayoutOf(t, x *Tensor) *Tensor {
+	if t.IsContiguous() || !t.IsChannelsLast() {
+		return x
+	}
+	defer x.Close()
+	return x.ChannelsLast()
+}
 
 // Options returns t's dtype and device.
 func (t *Tensor) Options() Options { return Options{DType: t.DType(), Device: t.Device()} }

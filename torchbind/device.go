@@ -109,6 +109,12 @@ func CUDAMemory(d Device) (allocated, peak int64) {
 // ResetCUDAPeak restarts the peak-memory counter of a card.
 func ResetCUDAPeak(d Device) { check("cuda reset peak", C.lv_cuda_reset_peak(C.int(d.Index))) }
 
+// SetCuDNNBenchmark lets cuDNN time its convolution algorithms on the first
+// call with each new shape and keep the fastest (torch.backends.cudnn.
+// benchmark): worth it where shapes repeat, as training crops and synthesis
+// tiles do. It has no effect on the CPU.
+func SetCuDNNBenchmark(on bool) { C.lv_set_cudnn_benchmark(cbool(on)) }
+
 // SetNumThreads sets libtorch's intra-op thread count; n <= 0 means one per
 // CPU. Debian's libtorch starts with one thread, which makes CPU work 2–4×
 // slower than it needs to be, so programs call this at start-up.

@@ -270,3 +270,27 @@ func TestGeneratorSeedAndState(t *testing.T) {
 		})
 	})
 }
+
+// TestLikeKeepsLayout: ZerosLike and OnesLike follow torch's *_like in
+// keeping a channels-last tensor channels-last (Adam's state must share its
+// parameter's strides for the multi-tensor kernels' fast path).
+func TestLikeKeepsLayout(t *testing.T) {
+	WithScope(func(*Scope) {
+		mustTry(t, func() {
+			plain := Ones([]int64{2, 3, 4, 5}, Options{})
+			cl := plain.ChannelsLast()
+			for _, c := range []struct {
+				name string
+				x    *Tensor
+				cl   bool
+			}{{"zeros of NCHW", ZerosLike(plain), false}, {"zeros of NHWC", ZerosLike(cl), true}, {"ones of NHWC", OnesLike(cl), true}} {
+				if c.x.IsChannelsLast() != c.cl || c.x.IsContiguous() == c.cl {
+					t.Errorf("%s: channels-last %v, contiguous %v", c.name, c.x.IsChannelsLast(), c.x.IsContiguous())
+				}
+			}
+			if s := OnesLike(cl).Sum().Item(); s != 120 {
+				t.Errorf("OnesLike(channels-last) sums to %v", s)
+			}
+		})
+	})
+}

@@ -30,6 +30,7 @@ type benchResult struct {
 	Batch    int     `json:"batch"`
 	Size     int     `json:"size"`
 	Iters    int     `json:"iters"`
+	Layout   string  `json:"layout"`
 	Threads  int     `json:"threads"`
 	Libtorch string  `json:"libtorch"`
 }
@@ -45,6 +46,7 @@ func runBench(args []string) error {
 	device := fs.String("device", "auto", "cpu, cuda, cuda:N or auto")
 	threads := fs.Int("threads", 0, "CPU threads (0 = one per CPU)")
 	precision := fs.String("precision", "fp32", "fp32, tf32 or bf16 (autocast)")
+	layout := fs.String("layout", "auto", "weights nchw or nhwc (channels-last); auto: as train and synth store them")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: ludvae bench train|synth [flags]\n\nPrints one JSON line: ms per training step (train) or per synthesized image (synth).")
 		fs.PrintDefaults()
@@ -78,12 +80,24 @@ func runBench(args []string) error {
 		return err
 	}
 	defer m.Close()
-	if task == "synth" {
-		// as `ludvae synth` runs it
+	// as `ludvae synth` and `ludvae train` run: channels-last for synthesis,
+	// and for training on CUDA
+	switch *layout {
+	case "auto":
+		*layout = "nchw"
+		if task == "synth" || dev.IsCUDA() {
+			*layout = "nhwc"
+		}
+	case "nchw", "nhwc":
+	default:
+		return fmt.Errorf("--layout %q: expected auto, nchw or nhwc", *layout)
+	}
+	if *layout == "nhwc" {
 		if err := m.ToChannelsLast(); err != nil {
 			return err
 		}
 	}
+	tb.SetCuDNNBenchmark(dev.IsCUDA())
 	opt := tb.NewAdam(m.Tensors(), tb.DefaultAdam)
 	defer opt.Close()
 	n, s := int64(*batch), int64(*size)
@@ -152,7 +166,7 @@ func runBench(args []string) error {
 	el := time.Since(start).Seconds()
 	r := benchResult{Impl: "ludvae", Task: task, MsPer: 1000 * el / float64(*iters), ImagesPS: float64(*iters*(*batch)) / el,
 		Device: dev.String(), DType: string(prec), Filters: *filters, Levels: *levels, Batch: *batch, Size: *size,
-		Iters: *iters, Threads: tb.NumThreads(), Libtorch: tb.LibtorchVersion()}
+		Iters: *iters, Layout: *layout, Threads: tb.NumThreads(), Libtorch: tb.LibtorchVersion()}
 	if dev.IsCUDA() {
 		_, peak := tb.CUDAMemory(dev)
 		r.PeakMiB = float64(peak) / (1 << 20)

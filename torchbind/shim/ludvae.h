@@ -168,6 +168,7 @@ void lv_set_grad_enabled(int enabled, int *previous);
  * dtype: LV_BF16 or LV_F16. TF32 (CUDA matmuls and convolutions) is global. */
 lv_err lv_set_autocast(int dev_type, int enabled, int dtype, int *previous);
 void lv_set_tf32(int enabled);
+void lv_set_cudnn_benchmark(int enabled); /* cuDNN times its algorithms per shape */
 
 /* ---- optimizer: one Adam update of n parameters with the same step count,
  * torch.optim.Adam's multi-tensor path; step is the already incremented

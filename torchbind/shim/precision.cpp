@@ -44,4 +44,6 @@ void lv_set_tf32(int enabled) {
   at::globalContext().setAllowTF32CuDNN(enabled != 0);
 }
 
+void lv_set_cudnn_benchmark(int enabled) { at::globalContext().setBenchmarkCuDNN(enabled != 0); }
+
 }  // extern "C"
