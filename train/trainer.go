@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -215,58 +214,13 @@ func (t *Trainer) save() error {
 	return nil
 }
 
-// stepStats are one step's logged numbers.
-type stepStats struct {
-	step                         int
-	total, rec, kl, klWeight, lr float64
-	finite                       bool
-}
-
-// trainStep is one optimizer step on a batch: h-noise, forward, loss,
-// backward, Adam. A non-finite loss is not applied.
-func (t *Trainer) trainStep(b Batch) (st stepStats, err error) {
+// trainStep is one optimizer step on a batch (Step), and the count of
+// non-finite losses in a row.
+func (t *Trainer) trainStep(b Batch) (stepStats, error) {
 	cfg := &t.Cfg
-	st = stepStats{step: b.Step, klWeight: cfg.KLWeightAt(b.Step), lr: cfg.LearningRate(b.Step)}
-	err = tb.Try(func() {
-		tb.WithScope(func(*tb.Scope) {
-			n, p := int64(cfg.Batch), int64(cfg.Patch)
-			x := tb.FromSlice(b.Pix, n, 3, p, p).ToDevice(t.Device)
-			sig := make([]float32, n)
-			for i, d := range b.Degraded {
-				sig[i] = float32(cfg.SigmaX)
-				if d {
-					sig[i] = float32(cfg.SigmaY)
-				}
-			}
-			noise := model.Noise{Seed: cfg.Seed, Stream: uint64(b.Step)}
-			h, err := t.Model.Preprocess(x, tb.FromSlice(sig).ToDevice(t.Device), noise)
-			if err != nil {
-				panic(err)
-			}
-			var l model.Losses
-			tb.WithPrecision(tb.Precision(cfg.Precision), t.Device, func() {
-				if l, err = t.Model.Loss(x, h, b.Degraded, noise); err != nil {
-					panic(err)
-				}
-			})
-			total := l.Total(st.klWeight)
-			st.total, st.rec, st.kl = total.Item(), l.Rec.Item(), l.KL.Item()
-			st.finite = !math.IsNaN(st.total) && !math.IsInf(st.total, 0)
-			if !st.finite {
-				return
-			}
-			t.Opt.ZeroGrad()
-			total.Backward()
-			if err := t.Model.FillMissingGrads(); err != nil {
-				panic(err)
-			}
-			t.Opt.Config.LR = st.lr
-			t.Opt.Step()
-			t.Opt.ZeroGrad()
-		})
-	})
+	st, err := step(t.Model, t.Opt, cfg, t.Device, b)
 	if err != nil {
-		return st, fmt.Errorf("step %d: %w", b.Step, err)
+		return st, err
 	}
 	if !st.finite {
 		t.bad++

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/ludvae/ludvae/model"
 	tb "github.com/ludvae/ludvae/torchbind"
+	"github.com/ludvae/ludvae/train"
 )
 
 // benchResult is the one JSON line `ludvae bench` prints; model/python/
@@ -101,32 +103,23 @@ func runBench(args []string) error {
 	opt := tb.NewAdam(m.Tensors(), tb.DefaultAdam)
 	defer opt.Close()
 	n, s := int64(*batch), int64(*size)
-	degraded := make([]bool, n)
-	for i := range degraded {
-		degraded[i] = i%2 == 0 // the expected half of each domain
-	}
 	var step func(i int) error
 	if task == "train" {
+		// the trainer's own step, on random crops, half of them degraded
+		cfg := train.Defaults()
+		cfg.Batch, cfg.Patch, cfg.Precision, cfg.Filters, cfg.Levels = *batch, *size, string(prec), *filters, *levels
+		rng := rand.New(rand.NewPCG(1, 2))
+		b := train.Batch{Pix: make([]float32, n*3*s*s), Degraded: make([]bool, n)}
+		for i := range b.Degraded {
+			b.Degraded[i] = i%2 == 0
+		}
 		step = func(i int) error {
-			return tb.Try(func() {
-				tb.WithScope(func(*tb.Scope) {
-					x := tb.Rand([]int64{n, 3, s, s}, tb.Options{Device: dev}, nil)
-					noise := model.Noise{Seed: 1, Stream: uint64(i)}
-					h, err := m.Preprocess(x, tb.Full([]int64{n}, 30, tb.Options{Device: dev}), noise)
-					if err != nil {
-						panic(err)
-					}
-					var l model.Losses
-					tb.WithPrecision(prec, dev, func() {
-						if l, err = m.Loss(x, h, degraded, noise); err != nil {
-							panic(err)
-						}
-					})
-					opt.ZeroGrad()
-					l.Total(1e-4).Backward()
-					opt.Step()
-				})
-			})
+			for j := range b.Pix {
+				b.Pix[j] = rng.Float32()
+			}
+			b.Step = i + 1
+			_, err := train.Step(m, opt, &cfg, dev, b)
+			return err
 		}
 	} else {
 		step = func(i int) error {
