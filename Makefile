@@ -129,7 +129,8 @@ test: build
 # loader, then ludvae against PyTorch eager (model/python/bench_eager.py) on
 # the same libtorch, with the ratio.
 bench: build
-	$(GO) test -run '^$$' -bench . -benchtime 10x ./torchbind/ ./train/
+	$(GO) test -run '^$$' -bench . -benchtime 10x ./torchbind/
+	$(GO) test -run '^$$' -bench . -benchtime 200x ./train/
 	@for task in train synth; do \
 	  ours=$$(./bin/ludvae bench $$task $(BENCH_FLAGS)) || exit 1; \
 	  theirs=$$($(PY) model/python/bench_eager.py $$task $(BENCH_FLAGS)) || exit 1; \
