@@ -22,7 +22,7 @@ NVCC ?= $(shell command -v nvcc 2>/dev/null || echo /usr/local/cuda/bin/nvcc)
 # The toolkit nvcc belongs to (Debian's /usr/bin/nvcc is a wrapper script whose
 # toolkit headers live in /usr/include, which must not become an -isystem).
 CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(realpath $(NVCC)))
-CUDA_INC := $(filter-out -isystem /usr/include,-isystem $(CUDA_HOME)/include)
+CUDA_INC := $(if $(filter /usr,$(CUDA_HOME)),,-isystem $(CUDA_HOME)/include)
 # A100 and H100 machine code, plus H100 PTX that newer cards compile at load.
 CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
 # GPU=0 forces a CPU shim even when libtorch and nvcc could build a CUDA one.
@@ -51,7 +51,7 @@ endif
 endif
 endif
 
-CXXFLAGS := -std=c++17 -O2 -fPIC -Wall -Wno-unused-function -D_GLIBCXX_USE_CXX11_ABI=$(TORCH_ABI) $(TORCH_INC)
+CXXFLAGS := -std=c++17 -O2 -fPIC -Wall -Wundef -Wno-unused-function -D_GLIBCXX_USE_CXX11_ABI=$(TORCH_ABI) $(TORCH_INC)
 LDLIBS := -L$(TORCH_LIBDIR) -Wl,-rpath,$(TORCH_LIBDIR) -Wl,--no-as-needed -ltorch -ltorch_cpu -lc10
 # Debian's libtorch runs its parallel regions on the system libgomp; the
 # fused kernels join the same OpenMP thread team instead of starting threads
