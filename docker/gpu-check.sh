@@ -61,14 +61,19 @@ if [ "$dev" = cuda ]; then
 fi
 echo "== benchmarks ($dev: $precisions)"
 results=()
+bench() { # name command...: one JSON line into results, or a failure noted
+  local name=$1 r
+  shift
+  if r=$("$@"); then results+=("$r"); else failed+=("benchmark: $name"); fi
+}
 for task in train synth; do
   for p in $precisions; do
-    results+=("$(bin/ludvae bench "$task" --device "$dev" --precision "$p" "${iters[@]}")")
-    results+=("$("$PY" model/python/bench_eager.py "$task" --device "$dev" --precision "$p" "${iters[@]}")")
+    bench "ludvae $task $p" bin/ludvae bench "$task" --device "$dev" --precision "$p" "${iters[@]}"
+    bench "eager $task $p" "$PY" model/python/bench_eager.py "$task" --device "$dev" --precision "$p" "${iters[@]}"
   done
 done
 if [ "$dev" = cuda ]; then # is channels-last the right default for CUDA training?
-  results+=("$(bin/ludvae bench train --device cuda --precision bf16 --layout nchw "${iters[@]}")")
+  bench "ludvae train bf16 nchw" bin/ludvae bench train --device cuda --precision bf16 --layout nchw "${iters[@]}"
 fi
 "$PY" - "${results[@]}" <<'PYEOF'
 import json, sys
@@ -80,12 +85,14 @@ ms = {}
 for r in rows:  # the first row of each kind: the default layout
     ms.setdefault((r["task"], r["impl"], r["dtype"]), r["ms_per_iter"])
 for task in ("train", "synth"):
-    base = ms[(task, "pytorch-eager", "fp32")]
+    base = ms.get((task, "pytorch-eager", "fp32"))
     for p in ("fp32", "bf16"):
-        if (task, "ludvae", p) in ms:
+        if base and (task, "ludvae", p) in ms:
             print("%s: ludvae %s / eager fp32 = %.2f" % (task, p, ms[(task, "ludvae", p)] / base))
-best = min((r for r in rows if r["task"] == "synth" and r["impl"] == "ludvae"), key=lambda r: r["ms_per_iter"])
-print("synth: %.2f ms per %dx%d image at best (ludvae %s)" % (best["ms_per_iter"], best["size"], best["size"], best["dtype"]))
+synth = [r for r in rows if r["task"] == "synth" and r["impl"] == "ludvae"]
+if synth:
+    best = min(synth, key=lambda r: r["ms_per_iter"])
+    print("synth: %.2f ms per %dx%d image at best (ludvae %s)" % (best["ms_per_iter"], best["size"], best["size"], best["dtype"]))
 PYEOF
 if [ ${#failed[@]} -gt 0 ]; then
   printf 'gpu-check: FAILED: %s\n' "${failed[@]}" >&2
