@@ -20,30 +20,43 @@ var pad1 = tb.Conv2dOptions{Padding: [2]int64{1, 1}}
 // zeros from the padding, so it contributes a map that is constant inside
 // and smaller along the border, the convolution of a ones image with
 // Σ_c next.W[:, c]·in.b[c].
-func inFolded(in, next *Conv2d, x *tb.Tensor) *tb.Tensor {
-	c := next.Weight.Size(1)
-	w1 := in.Weight.Reshape(c, -1)                                      // [C_mid, C_in]
-	w := next.Weight.Permute(0, 2, 3, 1).Matmul(w1).Permute(0, 3, 1, 2) // [O, C_in, 3, 3]
-	y := tb.Conv2d(x, w, next.Bias, pad1)
-	k := next.Weight.Mul(in.Bias.Reshape(1, c, 1, 1)).SumDims([]int64{1}, true) // [O, 1, 3, 3]
-	s := x.Shape()
-	ones := tb.Ones([]int64{1, 1, s[2], s[3]}, k.Options())
-	border := tb.Conv2d(ones, k, nil, pad1) // [1, O, H, W]
-	closeAll(w1, w, k, ones)
-	if border.DType() != y.DType() { // autocast: y is bfloat16
-		border = asDType(border, y.DType())
-	}
-	y.AddInPlace(border)
-	border.Close()
+func inFolded(in, next *Conv2d, x *tb.Tensor) (y *tb.Tensor) {
+	tb.WithScope(func(sc *tb.Scope) { // the weight products are temporaries
+		c := next.Weight.Size(1)
+		w1 := in.Weight.Reshape(c, -1)                                      // [C_mid, C_in]
+		w := next.Weight.Permute(0, 2, 3, 1).Matmul(w1).Permute(0, 3, 1, 2) // [O, C_in, 3, 3]
+		y = sc.Keep(tb.Conv2d(x, inLayout(next.Weight, w), next.Bias, pad1))
+		k := next.Weight.Mul(in.Bias.Reshape(1, c, 1, 1)).SumDims([]int64{1}, true) // [O, 1, 3, 3]
+		s := x.Shape()
+		ones := tb.Ones([]int64{1, 1, s[2], s[3]}, k.Options())
+		border := tb.Conv2d(ones, k, nil, pad1) // [1, O, H, W]
+		if border.DType() != y.DType() {        // autocast: y is bfloat16
+			border = border.ToDType(y.DType())
+		}
+		y.AddInPlace(border)
+	})
 	return y
 }
 
 // outFolded is out(last(d)) for a 3×3 last and a 1×1 out.
-func outFolded(last, out *Conv2d, d *tb.Tensor) *tb.Tensor {
-	p, f := out.Weight.Size(0), last.Weight.Size(0)
-	wo := out.Weight.Reshape(p, f)
-	w := wo.Matmul(last.Weight.Reshape(f, -1)).Reshape(p, last.Weight.Size(1), 3, 3)
-	b := wo.Matmul(last.Bias.Reshape(f, 1)).Reshape(p).Add(out.Bias)
-	defer closeAll(wo, w, b)
-	return tb.Conv2d(d, w, b, pad1)
+func outFolded(last, out *Conv2d, d *tb.Tensor) (y *tb.Tensor) {
+	tb.WithScope(func(sc *tb.Scope) {
+		p, f := out.Weight.Size(0), last.Weight.Size(0)
+		wo := out.Weight.Reshape(p, f)
+		w := wo.Matmul(last.Weight.Reshape(f, -1)).Reshape(p, last.Weight.Size(1), 3, 3)
+		b := wo.Matmul(last.Bias.Reshape(f, 1)).Reshape(p).Add(out.Bias)
+		y = sc.Keep(tb.Conv2d(d, inLayout(last.Weight, w), b, pad1))
+	})
+	return y
+}
+
+// inLayout gives the folded weight w the memory layout of the weight it
+// stands in for: a permuted product is strided like channels-last, and a
+// channels-last weight makes oneDNN and cuDNN run the whole convolution,
+// and everything after it, channels-last.
+func inLayout(like, w *tb.Tensor) *tb.Tensor {
+	if like.IsChannelsLast() && !like.IsContiguous() {
+		return w.ChannelsLast()
+	}
+	return w.Contiguous()
 }

@@ -9,8 +9,8 @@ import (
 // TestFoldedConvolutions checks both folds against the two convolutions
 // applied one after the other, in float64 on odd-sized images, with every
 // bias non-zero (a border map that ignored the padding would be off by
-// O(1) along the edges): values to 1e-12, and the gradients of all four
-// parameters.
+// O(1) along the edges): values to 1e-12, the gradients of all four
+// parameters, and the output's memory layout (NCHW stays NCHW).
 func TestFoldedConvolutions(t *testing.T) {
 	g := tb.NewGenerator(5, tb.CPU)
 	defer g.Close()
@@ -37,6 +37,9 @@ func TestFoldedConvolutions(t *testing.T) {
 					params := []*tb.Tensor{c.a.Weight, c.a.Bias, c.b.Weight, c.b.Bias}
 					want := c.b.Forward(c.a.Forward(x))
 					got := c.folded(c.a, c.b, x)
+					if !got.IsContiguous() {
+						t.Errorf("NCHW in, NCHW weights: the folded output is not NCHW (channels-last %v)", got.IsChannelsLast())
+					}
 					if d := maxAbsErr(t, got, want); d > 1e-12 {
 						t.Fatalf("folded differs from unfolded by %g", d)
 					}
