@@ -48,7 +48,7 @@ func runBench(args []string) error {
 	device := fs.String("device", "auto", "cpu, cuda, cuda:N or auto")
 	threads := fs.Int("threads", 0, "CPU threads (0 = one per CPU)")
 	precision := fs.String("precision", "fp32", "fp32, tf32 or bf16 (autocast)")
-	layout := fs.String("layout", "auto", "weights nchw or nhwc (channels-last); auto: as train and synth store them")
+	layout := fs.String("layout", "nhwc", "weights nchw, or nhwc (channels-last) as train and synth store them")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: ludvae bench train|synth [flags]\n\nPrints one JSON line: ms per training step (train) or per synthesized image (synth).")
 		fs.PrintDefaults()
@@ -82,17 +82,8 @@ func runBench(args []string) error {
 		return err
 	}
 	defer m.Close()
-	// as `ludvae synth` and `ludvae train` run: channels-last for synthesis,
-	// and for training on CUDA
-	switch *layout {
-	case "auto":
-		*layout = "nchw"
-		if task == "synth" || dev.IsCUDA() {
-			*layout = "nhwc"
-		}
-	case "nchw", "nhwc":
-	default:
-		return fmt.Errorf("--layout %q: expected auto, nchw or nhwc", *layout)
+	if *layout != "nchw" && *layout != "nhwc" {
+		return fmt.Errorf("--layout %q: expected nchw or nhwc", *layout)
 	}
 	if *layout == "nhwc" {
 		if err := m.ToChannelsLast(); err != nil {
