@@ -20,6 +20,8 @@
 #include <c10/core/CPUAllocator.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <unordered_map>
@@ -35,7 +37,7 @@ constexpr size_t kLarge = size_t(1) << 18;  // smaller blocks stay with malloc
 // under 1/32 of a block from 4 MiB up, and under a quarter below.
 size_t rounded(size_t n) {
   size_t step = size_t(1) << 16;
-  while (step * 64 < n) step <<= 1;
+  while (step * 64 < n && step < (size_t(1) << 40)) step <<= 1;
   return (n + step - 1) / step * step;
 }
 
@@ -49,7 +51,9 @@ class CachingCPUAllocator final : public c10::Allocator {
   }
   c10::DataPtr allocate(size_t n) { return take(n); }
   // oneDNN allocates through raw_allocate, which needs a deleter that
-  // takes the bare pointer: release tells large blocks from small ones.
+  // takes the bare pointer: release tells large blocks from small ones. (A
+  // small block's DataPtr carries the default allocator's own deleter, not
+  // this one; raw_deallocate still frees it rightly, through release.)
   c10::DeleterFnPtr raw_deleter() const override { return &release; }
   void copy_data(void *dest, const void *src, std::size_t count) const {
     if (count) std::memcpy(dest, src, count);
@@ -68,21 +72,30 @@ class CachingCPUAllocator final : public c10::Allocator {
     {
       std::lock_guard<std::mutex> g(mu_);
       p = reuse(size);
-      if (!p) make_room(size);
-      live_ += size;
-      peak_ = std::max(peak_, live_ + cached_);
-      if (p) sizes_[p] = size;
-    }
-    if (!p) {
-      p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-      std::lock_guard<std::mutex> g(mu_);
-      if (p == MAP_FAILED) {
-        live_ -= size;
-        TORCH_CHECK(false, "CPU allocator: out of memory mapping ", size, " bytes");
+      if (p) {
+        live_ += size;
+        sizes_[p] = size;
+        return c10::DataPtr(p, p, &release, c10::Device(c10::DeviceType::CPU));
       }
-      sizes_[p] = size;
+      make_room(size);
     }
+    p = map(size);
+    if (!p) {  // the kernel refused: give back the whole cache, then try once more
+      std::lock_guard<std::mutex> g(mu_);
+      make_room(SIZE_MAX);
+    }
+    if (!p) p = map(size);
+    TORCH_CHECK(p, "CPU allocator: out of memory allocating ", size, " bytes");
+    std::lock_guard<std::mutex> g(mu_);
+    live_ += size;
+    peak_ = std::max(peak_, live_ + cached_);
+    sizes_[p] = size;
     return c10::DataPtr(p, p, &release, c10::Device(c10::DeviceType::CPU));
+  }
+
+  static void *map(size_t size) {
+    void *p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? nullptr : p;
   }
 
   // reuse takes a cached block for size, and sets size to the block's: the
@@ -106,8 +119,9 @@ class CachingCPUAllocator final : public c10::Allocator {
 
   // make_room unmaps cached blocks, largest first, until a new mapping of
   // size fits under the peak: past the peak nothing cached is worth keeping.
+  // SIZE_MAX empties the cache.
   void make_room(size_t size) {
-    while (!free_.empty() && live_ + cached_ + size > peak_) {
+    while (!free_.empty() && (size == SIZE_MAX || live_ + cached_ + size > peak_)) {
       auto last = std::prev(free_.end());
       munmap(last->second, last->first);
       cached_ -= last->first;
