@@ -30,7 +30,8 @@ type AdamState struct {
 // Adam is torch.optim.Adam (no amsgrad) over an ordered list of parameters.
 // Its update is PyTorch's multi-tensor implementation (the one it uses on
 // CUDA), which on the CPU performs the single-tensor implementation's
-// operations in the same order; its state is readable and writable in the layout of
+// operations in the same order (bit-identical to torch.optim.Adam on
+// Debian's libtorch 1.13, tested; see shim/autograd.cpp for 2.x); its state is readable and writable in the layout of
 // torch's optimizer state_dict.
 type Adam struct {
 	Config AdamConfig
@@ -45,9 +46,13 @@ func NewAdam(params []*Tensor, cfg AdamConfig) *Adam {
 
 // Step applies one update to every parameter that has a gradient: one
 // multi-tensor update per distinct step count (normally one for the model).
+// A parameter's step count advances only with its update.
 func (a *Adam) Step() {
 	c := a.Config
-	type group struct{ p, g, m, v []*Tensor }
+	type group struct {
+		p, g, m, v []*Tensor
+		state      []*AdamState
+	}
 	groups := map[float64]*group{}
 	var steps []float64
 	for i, p := range a.Params {
@@ -62,24 +67,28 @@ func (a *Adam) Step() {
 				s.ExpAvgSq = ZerosLike(p).Persist()
 			})
 		}
-		s.Step++
-		gr := groups[s.Step]
+		gr := groups[s.Step+1]
 		if gr == nil {
 			gr = &group{}
-			groups[s.Step] = gr
-			steps = append(steps, s.Step)
+			groups[s.Step+1] = gr
+			steps = append(steps, s.Step+1)
 		}
 		gr.p, gr.g = append(gr.p, p), append(gr.g, g)
 		gr.m, gr.v = append(gr.m, s.ExpAvg), append(gr.v, s.ExpAvgSq)
+		gr.state = append(gr.state, s)
 	}
 	for _, step := range steps {
 		gr := groups[step]
 		hp, hg, hm, hv := handles(gr.p), handles(gr.g), handles(gr.m), handles(gr.v)
-		check("adam", C.lv_adam_step(&hp[0], &hg[0], &hm[0], &hv[0], C.int(len(hp)),
-			C.double(step), C.double(c.LR), C.double(c.Beta1), C.double(c.Beta2), C.double(c.Eps), C.double(c.WeightDecay)))
+		err := C.lv_adam_step(&hp[0], &hg[0], &hm[0], &hv[0], C.int(len(hp)),
+			C.double(step), C.double(c.LR), C.double(c.Beta1), C.double(c.Beta2), C.double(c.Eps), C.double(c.WeightDecay))
 		runtime.KeepAlive(gr)
 		for _, g := range gr.g {
 			g.Close()
+		}
+		check("adam", err)
+		for _, s := range gr.state {
+			s.Step = step
 		}
 	}
 }

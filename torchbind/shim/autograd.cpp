@@ -2,6 +2,7 @@
 #include <ATen/core/grad_mode.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/variable.h>
+#include <torch/version.h>
 
 #include <cmath>
 
@@ -43,7 +44,9 @@ void lv_set_grad_enabled(int enabled, int *previous) {
 // the implementation torch.optim.Adam picks for CUDA parameters: a handful of
 // multi-tensor kernels for the whole model instead of eight per parameter.
 // On the CPU the foreach ops run _single_tensor_adam's operations in its
-// order, so a step agrees with PyTorch's default to the last bit there.
+// order, so a step agrees with PyTorch's default to the last bit there
+// (tested on 1.13; from torch 2.0 both paths move the first moment with
+// lerp, and so does this, untested).
 lv_err lv_adam_step(const lv_tensor *params, const lv_tensor *grads, const lv_tensor *exp_avgs,
                     const lv_tensor *exp_avg_sqs, int n, double step, double lr, double beta1,
                     double beta2, double eps, double weight_decay) {
@@ -57,8 +60,13 @@ lv_err lv_adam_step(const lv_tensor *params, const lv_tensor *grads, const lv_te
       v.push_back(R(exp_avg_sqs[i], "exp_avg_sq"));
     }
     if (weight_decay != 0) g = at::_foreach_add(g, p, at::Scalar(weight_decay));
+#if TORCH_VERSION_MAJOR >= 2
+    // torch 2 moves the first moment with lerp (single- and multi-tensor)
+    at::_foreach_lerp_(m, g, at::Scalar(1 - beta1));
+#else
     at::_foreach_mul_(m, at::Scalar(beta1));
     at::_foreach_add_(m, g, at::Scalar(1 - beta1));
+#endif
     at::_foreach_mul_(v, at::Scalar(beta2));
     at::_foreach_addcmul_(v, g, g, at::Scalar(1 - beta2));
     double step_size = lr / (1 - std::pow(beta1, step));
