@@ -73,6 +73,9 @@ func runBench(args []string) error {
 	if err != nil {
 		return fmt.Errorf("--precision: %w", err)
 	}
+	if *layout != "nchw" && *layout != "nhwc" {
+		return fmt.Errorf("--layout %q: expected nchw or nhwc", *layout)
+	}
 	dev, err := tb.ParseDevice(*device)
 	if err != nil {
 		return fmt.Errorf("--device: %w", err)
@@ -82,9 +85,6 @@ func runBench(args []string) error {
 		return err
 	}
 	defer m.Close()
-	if *layout != "nchw" && *layout != "nhwc" {
-		return fmt.Errorf("--layout %q: expected nchw or nhwc", *layout)
-	}
 	if *layout == "nhwc" {
 		if err := m.ToChannelsLast(); err != nil {
 			return err
