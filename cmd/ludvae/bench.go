@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"strconv"
@@ -37,7 +38,9 @@ type benchResult struct {
 	Libtorch string  `json:"libtorch"`
 }
 
-func runBench(args []string) error {
+func runBench(args []string) error { return bench(args, os.Stdout) }
+
+func bench(args []string, stdout io.Writer) error {
 	fs := pflag.NewFlagSet("bench", pflag.ContinueOnError)
 	filters := fs.Int("filters", model.Default.Filters, "feature width")
 	levels := fs.Int("levels", model.Default.Levels, "ladder levels")
@@ -157,7 +160,7 @@ func runBench(args []string) error {
 	} else {
 		r.PeakMiB = peakRSSMiB()
 	}
-	return json.NewEncoder(os.Stdout).Encode(r)
+	return json.NewEncoder(stdout).Encode(r)
 }
 
 // peakRSSMiB is the process's peak resident memory (VmHWM).

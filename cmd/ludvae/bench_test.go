@@ -1,0 +1,54 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// TestBenchPrintsOneJSONLine runs both benchmarks on a small network and
+// checks the line they print (the fields make bench and gpu-check read),
+// and that bad flags are refused with the flag named.
+func TestBenchPrintsOneJSONLine(t *testing.T) {
+	for _, c := range []struct {
+		args         []string
+		task, layout string
+		batch, size  int
+	}{
+		{[]string{"train"}, "train", "nhwc", 4, 16},
+		{[]string{"train", "--layout", "nchw", "--precision", "bf16"}, "train", "nchw", 4, 16},
+		{[]string{"synth"}, "synth", "nhwc", 1, 16},
+	} {
+		var out bytes.Buffer
+		args := append(c.args, "--filters", "8", "--levels", "2", "--size", "16", "--iters", "2", "--warmup", "1", "--device", "cpu")
+		if err := bench(args, &out); err != nil {
+			t.Fatalf("bench %v: %v", c.args, err)
+		}
+		if n := strings.Count(out.String(), "\n"); n != 1 {
+			t.Fatalf("bench %v printed %d lines: %q", c.args, n, out.String())
+		}
+		var r benchResult
+		if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+			t.Fatalf("bench %v: %v in %q", c.args, err, out.String())
+		}
+		if r.Impl != "ludvae" || r.Task != c.task || r.Layout != c.layout || r.Batch != c.batch || r.Size != c.size ||
+			r.Filters != 8 || r.Levels != 2 || r.Iters != 2 || r.Device != "cpu" || !(r.MsPer > 0) || !(r.PeakMiB > 0) {
+			t.Errorf("bench %v: %+v", c.args, r)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		flag string
+	}{
+		{[]string{"train", "--layout", "nwhc"}, "--layout"},
+		{[]string{"train", "--precision", "fp8"}, "--precision"},
+		{[]string{"train", "--device", "tpu"}, "--device"},
+		{[]string{"infer"}, "train or synth"},
+	} {
+		var out bytes.Buffer
+		if err := bench(c.args, &out); err == nil || !strings.Contains(err.Error(), c.flag) {
+			t.Errorf("bench %v: error %v, want one naming %s", c.args, err, c.flag)
+		}
+	}
+}
