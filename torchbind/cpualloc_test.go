@@ -11,34 +11,36 @@ import (
 func TestCPUCacheReusesFreedBlocks(t *testing.T) {
 	const mib = 1 << 20
 	live0, _, _ := CPUCacheStats()
-	mustTry(t, func() {
-		a := Full([]int64{1 << 20}, 7, Options{}) // 4 MiB
-		l, c, p := CPUCacheStats()
-		blk := l - live0 // 4 MiB, or a cached block up to twice that
-		if blk < 4*mib || blk > 8*mib {
-			t.Fatalf("a 4 MiB tensor added %d live bytes", blk)
-		}
-		a.Close()
-		l2, c2, _ := CPUCacheStats()
-		if l2 != live0 || c2-c != blk {
-			t.Fatalf("after freeing it: live %d (want %d), cached grew by %d (want %d)", l2, live0, c2-c, blk)
-		}
-		// The block just freed comes back, and Zeros really zeroes it.
-		b := Zeros([]int64{1 << 20}, Options{})
-		if _, c3, _ := CPUCacheStats(); c2-c3 != blk {
-			t.Fatalf("re-allocating 4 MiB took %d bytes from the cache, want %d", c2-c3, blk)
-		}
-		if s := b.Abs().Sum().Item(); s != 0 {
-			t.Fatalf("Zeros over a reused block sums to %v", s)
-		}
-		b.Close()
-		// A block larger than the peak so far may not sit beside a cache: the
-		// cache is unmapped, and the new peak is the live total alone.
-		big := Zeros([]int64{int64(p/4) + 8*mib}, Options{})
-		if l4, c4, p4 := CPUCacheStats(); c4 != 0 || p4 != l4 {
-			t.Fatalf("after a block above the peak: live %d, cached %d (want 0), peak %d (want live)", l4, c4, p4)
-		}
-		big.Close()
+	WithScope(func(*Scope) {
+		mustTry(t, func() {
+			a := Full([]int64{1 << 20}, 7, Options{}) // 4 MiB
+			l, c, p := CPUCacheStats()
+			blk := l - live0 // 4 MiB, or a cached block up to twice that
+			if blk < 4*mib || blk > 8*mib {
+				t.Fatalf("a 4 MiB tensor added %d live bytes", blk)
+			}
+			a.Close()
+			l2, c2, _ := CPUCacheStats()
+			if l2 != live0 || c2-c != blk {
+				t.Fatalf("after freeing it: live %d (want %d), cached grew by %d (want %d)", l2, live0, c2-c, blk)
+			}
+			// The block just freed comes back, and Zeros really zeroes it.
+			b := Zeros([]int64{1 << 20}, Options{})
+			if _, c3, _ := CPUCacheStats(); c2-c3 != blk {
+				t.Fatalf("re-allocating 4 MiB took %d bytes from the cache, want %d", c2-c3, blk)
+			}
+			if s := b.Abs().Sum().Item(); s != 0 {
+				t.Fatalf("Zeros over a reused block sums to %v", s)
+			}
+			b.Close()
+			// A block larger than the peak so far may not sit beside a cache: the
+			// cache is unmapped, and the new peak is the live total alone.
+			big := Zeros([]int64{int64(p/4) + 8*mib}, Options{})
+			if l4, c4, p4 := CPUCacheStats(); c4 != 0 || p4 != l4 {
+				t.Fatalf("after a block above the peak: live %d, cached %d (want 0), peak %d (want live)", l4, c4, p4)
+			}
+			big.Close()
+		})
 	})
 }
 
@@ -54,11 +56,14 @@ func TestCPUCacheFromManyThreads(t *testing.T) {
 			mustTry(t, func() {
 				for i := 0; i < 200; i++ {
 					n := int64(1<<18 + (i%5)*(1<<16) + g*4096)
+					// closed by hand: scopes are process-wide, not per goroutine
 					x := Full([]int64{n}, float64(g), Options{})
-					if v := x.Sum().Item(); v != float64(g)*float64(n) {
+					sum := x.Sum()
+					if v := sum.Item(); v != float64(g)*float64(n) {
 						t.Errorf("goroutine %d: sum %v, want %v", g, v, float64(g)*float64(n))
 					}
 					x.Close()
+					sum.Close()
 				}
 			})
 		}(g)
