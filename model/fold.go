@@ -25,7 +25,10 @@ func inFolded(in, next *Conv2d, x *tb.Tensor) (y *tb.Tensor) {
 		c := next.Weight.Size(1)
 		w1 := in.Weight.Reshape(c, -1)                                      // [C_mid, C_in]
 		w := next.Weight.Permute(0, 2, 3, 1).Matmul(w1).Permute(0, 3, 1, 2) // [O, C_in, 3, 3]
-		y = sc.Keep(tb.Conv2d(x, inLayout(next.Weight, w), next.Bias, pad1))
+		// The permuted product is strided like channels-last, which would
+		// turn this convolution and everything after it channels-last: the
+		// folded weight takes the layout of the one it stands in for.
+		y = sc.Keep(tb.Conv2d(x, w.ContiguousAs(next.Weight), next.Bias, pad1))
 		k := next.Weight.Mul(in.Bias.Reshape(1, c, 1, 1)).SumDims([]int64{1}, true) // [O, 1, 3, 3]
 		s := x.Shape()
 		ones := tb.Ones([]int64{1, 1, s[2], s[3]}, k.Options())
@@ -45,18 +48,7 @@ func outFolded(last, out *Conv2d, d *tb.Tensor) (y *tb.Tensor) {
 		wo := out.Weight.Reshape(p, f)
 		w := wo.Matmul(last.Weight.Reshape(f, -1)).Reshape(p, last.Weight.Size(1), 3, 3)
 		b := wo.Matmul(last.Bias.Reshape(f, 1)).Reshape(p).Add(out.Bias)
-		y = sc.Keep(tb.Conv2d(d, inLayout(last.Weight, w), b, pad1))
+		y = sc.Keep(tb.Conv2d(d, w.ContiguousAs(last.Weight), b, pad1))
 	})
 	return y
-}
-
-// inLayout gives the folded weight w the memory layout of the weight it
-// stands in for: a permuted product is strided like channels-last, and a
-// channels-last weight makes oneDNN and cuDNN run the whole convolution,
-// and everything after it, channels-last.
-func inLayout(like, w *tb.Tensor) *tb.Tensor {
-	if like.IsChannelsLast() && !like.IsContiguous() {
-		return w.ChannelsLast()
-	}
-	return w.Contiguous()
 }

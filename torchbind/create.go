@@ -30,13 +30,10 @@ func ZerosLike(t *Tensor) *Tensor { return inLayoutOf(t, Zeros(t.Shape(), t.Opti
 // OnesLike returns ones with t's shape, dtype, device and memory layout.
 func OnesLike(t *Tensor) *Tensor { return inLayoutOf(t, Ones(t.Shape(), t.Options())) }
 
-// inLayoutOf returns x, contiguous, in t's layout.
+// inLayoutOf returns x in t's layout, and closes x.
 func inLayoutOf(t, x *Tensor) *Tensor {
-	if t.IsContiguous() || !t.IsChannelsLast() {
-		return x
-	}
 	defer x.Close()
-	return x.ChannelsLast()
+	return x.ContiguousAs(t)
 }
 
 // Options returns t's dtype and device.

@@ -47,6 +47,16 @@ func (t *Tensor) ChannelsLast() *Tensor {
 	})
 }
 
+// ContiguousAs returns x contiguous in t's memory layout: channels-last
+// when t is (and is not also plain contiguous, as a 1×1 or one-channel
+// tensor is), row-major otherwise; torch's preserve_format.
+func (x *Tensor) ContiguousAs(t *Tensor) *Tensor {
+	if !t.IsContiguous() && t.IsChannelsLast() {
+		return x.ChannelsLast()
+	}
+	return x.Contiguous()
+}
+
 // Narrow returns length elements of dim starting at start (a view).
 func (t *Tensor) Narrow(dim, start, length int64) *Tensor {
 	return shapeOp("narrow", t, func(h C.lv_tensor, o *C.lv_tensor) C.lv_err {
