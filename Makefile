@@ -25,6 +25,16 @@ CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(realpath $(NVCC)))
 CUDA_INC := $(if $(filter /usr,$(CUDA_HOME)),,-isystem $(CUDA_HOME)/include)
 # A100 and H100 machine code, plus H100 PTX that newer cards compile at load.
 CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
+# The CUDA runtime for the shim's kernels. Static, as nvcc links by default:
+# a toolkit's shared libcudart would load before, and instead of, the newer
+# one a pip torch brings, and torch would run on it. A toolkit without the
+# static library (pip's CUDA wheels) gets the shared one torch itself loads
+# (its nvidia/*/lib folders come first), by path, with that folder as rpath.
+CUDART_DIRS = $(foreach d,lib64 lib targets/x86_64-linux/lib lib/x86_64-linux-gnu,$(CUDA_HOME)/$(d))
+CUDART_STATIC = $(firstword $(wildcard $(addsuffix /libcudart_static.a,$(CUDART_DIRS))))
+CUDART_SHARED = $(abspath $(firstword $(wildcard $(addsuffix /libcudart.so.[0-9]*,$(TORCH_LIBDIR)/../../nvidia/*/lib $(CUDART_DIRS)))))
+CUDART = $(if $(CUDART_STATIC),$(CUDART_STATIC) -ldl -lrt -lpthread,$(if $(CUDART_SHARED),$(CUDART_SHARED) -Wl$(comma)-rpath$(comma)$(dir $(CUDART_SHARED)),$(error no libcudart_static.a in $(CUDART_DIRS), nor a libcudart.so there or beside torch: set CUDA_HOME to the toolkit)))
+comma := ,
 # GPU=0 forces a CPU shim even when libtorch and nvcc could build a CUDA one.
 GPU ?= auto
 APT_PACKAGES := libtorch-dev python3-torch python3-numpy python3-pil g++ make
@@ -51,7 +61,9 @@ endif
 endif
 endif
 
-CXXFLAGS := -std=c++17 -O2 -fPIC -Wall -Wundef -Wno-unused-function -D_GLIBCXX_USE_CXX11_ABI=$(TORCH_ABI) $(TORCH_INC)
+# The C++ standard the libtorch headers demand (c++20 from libtorch 2.14 on).
+CXXSTD ?= $(or $(TORCH_CXXSTD),c++17)
+CXXFLAGS := -std=$(CXXSTD) -O2 -fPIC -Wall -Wundef -Wno-unused-function -D_GLIBCXX_USE_CXX11_ABI=$(TORCH_ABI) $(TORCH_INC)
 LDLIBS := -L$(TORCH_LIBDIR) -Wl,-rpath,$(TORCH_LIBDIR) -Wl,--no-as-needed -ltorch -ltorch_cpu -lc10
 # Debian's libtorch runs its parallel regions on the system libgomp; the
 # fused kernels join the same OpenMP thread team instead of starting threads
@@ -64,10 +76,7 @@ endif
 OBJS := $(patsubst torchbind/shim/%.cpp,$(BUILD)/%.o,$(SHIM_SRC))
 ifeq ($(WITH_CUDA),1)
 CXXFLAGS += -DLV_WITH_CUDA $(CUDA_INC)
-# The CUDA runtime is linked statically, as nvcc does by default: a shared
-# libcudart from the toolkit would load before, and instead of, the newer one
-# a pip torch brings (nvidia-cuda-runtime), and torch would run on it.
-LDLIBS += -ltorch_cuda -lc10_cuda -L$(CUDA_HOME)/lib64 -lcudart_static -ldl -lrt -lpthread
+LDLIBS += -ltorch_cuda -lc10_cuda $(CUDART)
 OBJS += $(patsubst torchbind/shim/%.cu,$(BUILD)/%.cu.o,$(SHIM_CU))
 endif
 
@@ -91,7 +100,10 @@ deps:
 	fi
 
 libtorch-info:
-	@echo "libtorch $(TORCH_VERSION) at $(TORCH_LIBDIR) (cxx11 abi $(TORCH_ABI), cuda $(TORCH_CUDA)); shim with CUDA: $(WITH_CUDA)"
+	@echo "libtorch $(TORCH_VERSION) at $(TORCH_LIBDIR) (cxx11 abi $(TORCH_ABI), cuda $(TORCH_CUDA), $(CXXSTD)); shim with CUDA: $(WITH_CUDA)"
+ifeq ($(WITH_CUDA),1)
+	@echo "nvcc $(NVCC), toolkit $(CUDA_HOME), CUDA runtime $(CUDART)"
+endif
 
 shim: deps
 	@$(MAKE) --no-print-directory -j$$(nproc) $(SHIM)

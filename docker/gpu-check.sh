@@ -16,26 +16,28 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 GPU=${GPU:-1}
 PY=${PY:-python3}
-dev=cuda
-if [ "$GPU" = 0 ]; then
-  dev=cpu
-  PY=/usr/bin/python3
-  make shim
-else
-  libtorch=$("$PY" -c 'import torch, os; print(os.path.dirname(torch.__file__))')
-  "$PY" -c 'import torch; assert torch.cuda.is_available(), "torch sees no CUDA device"'
-  # -o deps: no apt on the GPU machine; its torch is the pip one.
-  make -o deps shim LIBTORCH="$libtorch" PY="$PY"
-  export LD_LIBRARY_PATH="$PWD/bin:$libtorch/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-fi
 for b in bin/ludvae bin/torchbind.test bin/model.test bin/train.test; do
   [ -x "$b" ] || { echo "gpu-check: $b is missing: run 'make gpu-check-prepare' where Go is, and carry bin/" >&2; exit 1; }
 done
 echo "== machine"
-if [ "$dev" = cuda ]; then
+dev=cuda
+if [ "$GPU" = 0 ]; then
+  dev=cpu
+  PY=/usr/bin/python3
+  make_args=()
+else
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
+  libtorch=$("$PY" -c 'import torch, os; print(os.path.dirname(torch.__file__))')
+  "$PY" -c 'import torch; assert torch.cuda.is_available(), "torch sees no CUDA device"'
+  # -o deps: no apt on the GPU machine; its torch is the pip one.
+  make_args=(-o deps LIBTORCH="$libtorch" PY="$PY")
+  export LD_LIBRARY_PATH="$PWD/bin:$libtorch/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  { command -v nvcc && nvcc --version | tail -n 1; } || true
 fi
 "$PY" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)'
+make -s "${make_args[@]}" libtorch-info
+echo "== shim"
+make "${make_args[@]}" shim
 bin/ludvae version
 
 # A failing check is reported and the rest still runs: the benchmarks are

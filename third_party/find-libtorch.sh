@@ -6,7 +6,8 @@
 #   LIBTORCH=DIR    -> an unpacked libtorch zip, or a pip torch package folder
 #                      (python3 -c 'import torch,os;print(os.path.dirname(torch.__file__))')
 # Variables: TORCH_INC (compiler -I flags), TORCH_LIBDIR, TORCH_ABI (0/1),
-# TORCH_CUDA (0/1), TORCH_VERSION.
+# TORCH_CUDA (0/1), TORCH_VERSION, TORCH_CXXSTD (c++17, or c++20 where the
+# headers refuse anything older, as from libtorch 2.14 on).
 set -eu
 if [ -n "${LIBTORCH:-}" ]; then
   dir=$(cd "$LIBTORCH" && pwd) || { echo "LIBTORCH=$LIBTORCH: no such directory" >&2; exit 1; }
@@ -31,11 +32,19 @@ if [ -f "$cfg" ]; then
 fi
 cuda=0
 [ -f "$libdir/libtorch_cuda.so" ] && cuda=1
-vh="$inc/torch/csrc/api/include/torch/version.h"
-ver() { sed -n "s/^#define TORCH_VERSION_$1 \([0-9]*\).*/\1/p" "$vh"; }
+# From libtorch 2.10 torch/version.h may only include torch/headeronly/version.h.
+ver() {
+  sed -n "s/^#define TORCH_VERSION_$1 \([0-9]*\).*/\1/p" "$inc/torch/csrc/api/include/torch/version.h" \
+    "$inc/torch/headeronly/version.h" 2>/dev/null | head -n1
+}
 version="$(ver MAJOR).$(ver MINOR).$(ver PATCH)"
+std=c++17
+for h in "$inc/ATen/ATen.h" "$inc/torch/csrc/api/include/torch/all.h"; do
+  grep -qs '202002L' "$h" && std=c++20
+done
 echo "TORCH_INC=$flags"
 echo "TORCH_LIBDIR=$libdir"
 echo "TORCH_ABI=$abi"
 echo "TORCH_CUDA=$cuda"
 echo "TORCH_VERSION=$version"
+echo "TORCH_CXXSTD=$std"

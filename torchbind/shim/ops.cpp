@@ -1,4 +1,6 @@
 // ops.cpp - elementwise operations, reductions and shape functions.
+#include <cmath>
+
 #include "common.h"
 
 using lv::R;

@@ -3,6 +3,8 @@
 #include <ATen/Context.h>
 #include <torch/version.h>
 
+#include <cstdio>
+
 #include "common.h"
 
 #ifdef LV_WITH_CUDA
