@@ -63,7 +63,9 @@ endif
 
 # The C++ standard the libtorch headers demand (c++20 from libtorch 2.14 on).
 CXXSTD ?= $(or $(TORCH_CXXSTD),c++17)
-CXXFLAGS := -std=$(CXXSTD) -O2 -fPIC -Wall -Wundef -Wno-unused-function -D_GLIBCXX_USE_CXX11_ABI=$(TORCH_ABI) $(TORCH_INC)
+# -ffp-contract=off: no fused multiply-adds, so that the CPU noise is the
+# CUDA noise bit for bit (torchbind/shim/philox.h).
+CXXFLAGS := -std=$(CXXSTD) -O2 -ffp-contract=off -fPIC -Wall -Wundef -Wno-unused-function -D_GLIBCXX_USE_CXX11_ABI=$(TORCH_ABI) $(TORCH_INC)
 LDLIBS := -L$(TORCH_LIBDIR) -Wl,-rpath,$(TORCH_LIBDIR) -Wl,--no-as-needed -ltorch -ltorch_cpu -lc10
 # Debian's libtorch runs its parallel regions on the system libgomp; the
 # fused kernels join the same OpenMP thread team instead of starting threads

@@ -786,51 +786,108 @@ func TestKernelErrors(t *testing.T) {
 
 // TestKernelCUDAMatchesCPU (GPU machines only): CUDA draws the CPU's noise
 // bit for bit in every dtype, at odd origins; samples, KL and gradients
-// agree with the CPU's to 1e-12 relative in float64 (device exp and FMAs
-// differ from the CPU's by an ulp or so).
+// (to mu, log σ, the scale and a given ε) agree with the CPU's to 1e-12
+// relative in float64 (device exp and FMAs differ from the CPU's by an ulp
+// or so), in NCHW and channels-last. The width-70 case takes the CPU's
+// vectorized noise path (rows of 33 or more), the others its scalar one.
 func TestKernelCUDAMatchesCPU(t *testing.T) {
 	if CUDADeviceCount() == 0 {
 		t.Skip("no CUDA device")
 	}
-	dev := CUDA(0)
-	shape := []int64{3, 5, 17, 23}
-	key := NoiseKey{Seed: 123, Stream: 7, Origin: [4]int64{1, 2, 3, 5}}
-	WithScope(func(*Scope) {
-		mustTry(t, func() {
-			for _, dt := range []DType{Float64, Float32, Float16, BFloat16} {
-				c := Normal(shape, Options{DType: dt}, key).Bytes()
-				d := Normal(shape, Options{DType: dt, Device: dev}, key).Bytes()
-				if string(c) != string(d) {
-					t.Errorf("%v: CUDA noise differs from CPU noise", dt)
-				}
-			}
-			g := NewGenerator(12, CPU)
-			defer g.Close()
-			mu, ls := leaf(g, 1, 0, shape...), leaf(g, 0.5, 0, shape...)
-			muD, lsD := mu.Detach().ToDevice(dev).SetRequiresGrad(true), ls.Detach().ToDevice(dev).SetRequiresGrad(true)
-			scale := FromSlice([]float64{1, 0, 0.5})
-			w := Randn(shape, Options{DType: Float64}, g)
-			z, zd := Reparameterize(mu, ls, scale, nil, key), Reparameterize(muD, lsD, scale.ToDevice(dev), nil, key)
-			if i, d := relClose(zd.Float64s(), z.Float64s(), 1e-12, 1e-14); i >= 0 {
-				t.Errorf("CUDA sample %d differs by %g", i, d)
-			}
-			a, b := gradsOf(z.Mul(w).Sum(), mu, ls), gradsOf(zd.Mul(w.ToDevice(dev)).Sum(), muD, lsD)
-			for i := range a {
-				if j, d := relClose(b[i], a[i], 1e-12, 1e-14); j >= 0 {
-					t.Errorf("CUDA gradient %d differs at %d by %g", i, j, d)
-				}
-			}
-			tot, per := GaussianKL(mu, ls, mu.MulScalar(0.5), ls.MulScalar(0.5), scale)
-			totD, perD := GaussianKL(muD, lsD, muD.MulScalar(0.5), lsD.MulScalar(0.5), scale.ToDevice(dev))
-			if i, d := relClose(perD.Float64s(), per.Float64s(), 1e-12, 1e-12); i >= 0 || math.Abs(totD.Item()-tot.Item()) > 1e-12*math.Abs(tot.Item()) {
-				t.Errorf("CUDA KL differs (%d by %g)", i, d)
-			}
-			a, b = gradsOf(tot, mu, ls), gradsOf(totD, muD, lsD)
-			for i := range a {
-				if j, d := relClose(b[i], a[i], 1e-12, 1e-14); j >= 0 {
-					t.Errorf("CUDA KL gradient %d differs at %d by %g", i, j, d)
-				}
-			}
+	cases := []struct {
+		name         string
+		shape        []int64
+		channelsLast bool
+	}{
+		{"nchw 3x5x17x23", []int64{3, 5, 17, 23}, false},
+		{"nchw 3x4x9x70", []int64{3, 4, 9, 70}, false},
+		{"channels-last 3x6x9x40", []int64{3, 6, 9, 40}, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			WithScope(func(*Scope) { mustTry(t, func() { compareKernelsOn(t, CUDA(0), c.shape, c.channelsLast) }) })
 		})
-	})
+	}
+}
+
+// compareKernelsOn runs the fused kernels on the CPU and on dev and reports
+// where they disagree.
+func compareKernelsOn(t *testing.T, dev Device, shape []int64, channelsLast bool) {
+	key := NoiseKey{Seed: 123, Stream: 7, Origin: [4]int64{1, 2, 3, 5}}
+	for _, dt := range []DType{Float64, Float32, Float16, BFloat16} {
+		c := Normal(shape, Options{DType: dt}, key).Bytes()
+		d := Normal(shape, Options{DType: dt, Device: dev}, key).Bytes()
+		if string(c) != string(d) {
+			t.Errorf("%v: noise differs from the CPU's", dt)
+		}
+	}
+	g := NewGenerator(12, CPU)
+	defer g.Close()
+	layout := func(x *Tensor) *Tensor {
+		if channelsLast {
+			return x.ChannelsLast()
+		}
+		return x
+	}
+	// The CPU leaves and their copies on dev, each a leaf of its own.
+	pair := func(scale, shift float64, shape ...int64) (*Tensor, *Tensor) {
+		x := layout(Randn(shape, Options{DType: Float64}, g).MulScalar(scale).AddScalar(shift))
+		return x.Detach().SetRequiresGrad(true), x.Detach().ToDevice(dev).SetRequiresGrad(true)
+	}
+	mu, muD := pair(1, 0, shape...)
+	ls, lsD := pair(0.5, 0, shape...)
+	eps, epsD := pair(1, 0, shape...)
+	sc := FromSlice([]float64{1, 0, 0.5})
+	scale, scaleD := sc.Detach().SetRequiresGrad(true), sc.Detach().ToDevice(dev).SetRequiresGrad(true)
+	w := Randn(shape, Options{DType: Float64}, g)
+	wD := w.ToDevice(dev)
+	same := func(what string, got, want []float64, rtol, atol float64) {
+		if i, d := relClose(got, want, rtol, atol); i >= 0 {
+			t.Errorf("%s differs at %d by %g", what, i, d)
+		}
+	}
+	for _, drawn := range []bool{true, false} {
+		e, eD, name := eps, epsD, "given ε"
+		if drawn {
+			e, eD, name = nil, nil, "drawn ε"
+		}
+		z, zD := Reparameterize(mu, ls, scale, e, key), Reparameterize(muD, lsD, scaleD, eD, key)
+		same(name+": sample", zD.Float64s(), z.Float64s(), 1e-12, 1e-14)
+		xs, xsD := []*Tensor{mu, ls, scale}, []*Tensor{muD, lsD, scaleD}
+		if !drawn {
+			xs, xsD = append(xs, eps), append(xsD, epsD)
+		}
+		a, b := gradsOf(z.Mul(w).Sum(), xs...), gradsOf(zD.Mul(wD).Sum(), xsD...)
+		for i := range a {
+			same(fmt.Sprintf("%s: gradient %d", name, i), b[i], a[i], 1e-12, 1e-14)
+		}
+	}
+	// Lower precisions: the same formula, rounded once at the end; the
+	// device exp may move a value across a rounding boundary (one ulp:
+	// 2^-8 relative in bfloat16, 2^-11 in half, 2^-24 in float).
+	for _, p := range []struct {
+		dt   DType
+		rtol float64
+	}{{Float32, 1e-6}, {Float16, 1e-3}, {BFloat16, 8e-3}} {
+		m, l := mu.Detach().ToDType(p.dt), ls.Detach().ToDType(p.dt)
+		z := Reparameterize(m, l, nil, nil, key)
+		zD := Reparameterize(m.ToDevice(dev), l.ToDevice(dev), nil, nil, key)
+		same(fmt.Sprintf("%v sample", p.dt), zD.Float64s(), z.Float64s(), p.rtol, 1e-6)
+	}
+	for _, prior := range []bool{true, false} {
+		var mp, lp, mpD, lpD *Tensor
+		name := "KL to the standard normal"
+		if prior {
+			mp, lp, mpD, lpD = mu.MulScalar(0.5), ls.MulScalar(0.5), muD.MulScalar(0.5), lsD.MulScalar(0.5)
+			name = "KL to a learned prior"
+		}
+		tot, per := GaussianKL(mu, ls, mp, lp, scale)
+		totD, perD := GaussianKL(muD, lsD, mpD, lpD, scaleD)
+		same(name+": per sample", perD.Float64s(), per.Float64s(), 1e-12, 1e-12)
+		same(name+": total", []float64{totD.Item()}, []float64{tot.Item()}, 1e-12, 0)
+		a, b := gradsOf(tot, mu, ls, scale), gradsOf(totD, muD, lsD, scaleD)
+		for i := range a {
+			same(fmt.Sprintf("%s: gradient %d", name, i), b[i], a[i], 1e-12, 1e-14)
+		}
+	}
 }

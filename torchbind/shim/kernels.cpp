@@ -14,7 +14,8 @@
 // double operation has to stay one IEEE operation. g++ contracts a*b+c into
 // an FMA in C++ whenever the target has FMA (-std=c++17 does not stop it, and
 // the AVX-512 clone has FMA), hence fp-contract=off for this whole file (set
-// before any include, so that every function here shares the option).
+// before any include, so that every function here shares the option), on top
+// of the Makefile's -ffp-contract=off for the whole shim.
 // no-math-errno lets sqrt vectorize; the dynamic cost model lets loops of
 // run-time length vectorize at -O2 (the default model forbids epilogues).
 #if defined(__GNUC__) && !defined(__clang__)

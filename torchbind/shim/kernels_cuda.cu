@@ -256,6 +256,7 @@ cudaError_t lvk_reparam_bwd(int dtype, const void *grad, const void *mu, const v
 cudaError_t lvk_kl_fwd(int dtype, const void *mq, const void *lq, const void *mp, const void *lp,
                        int64_t n, int64_t per, double *partial, cudaStream_t s) {
   int64_t chunks = (per + LVK_KL_CHUNK - 1) / LVK_KL_CHUNK;
+  if (n * chunks == 0) return cudaSuccess;  // a grid of no blocks is an error
   if (n * chunks > 0x7fffffff) return cudaErrorInvalidValue;
   return dispatch(dtype, [&](auto *tag) {
     using T = std::remove_pointer_t<decltype(tag)>;

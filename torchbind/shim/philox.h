@@ -29,8 +29,10 @@
  * it, and both are excluded:
  *   - contraction of a*b+c into an FMA: on the device every operation goes
  *     through __dadd_rn/__dmul_rn/..., which nvcc never contracts; on the host
- *     g++ does not contract in ISO mode (-std=c++17, the shim's flag) and the
- *     x86-64 baseline has no FMA anyway; clang is told by the pragma below.
+ *     the shim is compiled with -ffp-contract=off (Makefile; g++'s default
+ *     for C++ is fast, which fuses wherever the target has FMA, as the
+ *     AVX-512 clones in kernels.cpp do), kernels.cpp repeats it in a pragma,
+ *     and clang is told by the pragma below.
  *   - x87 excess precision: x86-64 uses SSE2 for double.
  * The Go tests pin golden values so any build that breaks this is caught.
  *
