@@ -10,7 +10,8 @@
 # runs the carried test binaries (fused kernels: CUDA ε equal to CPU ε,
 # float64 gradcheck; the official-vector parity; bf16 training against fp32;
 # each on CUDA where present), then the benchmarks against PyTorch eager
-# (fp32 and bf16 on a GPU, fp32 on the CPU), and prints a short table last.
+# (fp32 and bf16 on a GPU, fp32 on the CPU; on a GPU also bf16 training in
+# NCHW and at batch 16), and prints a short table last.
 # It exits non-zero if any check failed, after running everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -74,18 +75,27 @@ for task in train synth; do
     bench "eager $task $p" "$PY" model/python/bench_eager.py "$task" --device "$dev" --precision "$p" "${iters[@]}"
   done
 done
-if [ "$dev" = cuda ]; then # is channels-last the right default for CUDA training?
+if [ "$dev" = cuda ]; then
+  # Is channels-last the right default for CUDA training?
   bench "ludvae train bf16 nchw" bin/ludvae bench train --device cuda --precision bf16 --layout nchw "${iters[@]}"
+  # Four times the work per step: a step that takes barely longer is bound
+  # by kernel launches and host overhead, which CUDA graphs would remove.
+  bench "ludvae train bf16 batch 16" bin/ludvae bench train --device cuda --precision bf16 --batch 16 "${iters[@]}"
+  bench "eager train bf16 batch 16" "$PY" model/python/bench_eager.py train --device cuda --precision bf16 --batch 16 "${iters[@]}"
 fi
 "$PY" - "${results[@]}" <<'PYEOF'
 import json, sys
 rows = [json.loads(a) for a in sys.argv[1:]]
-print("\n%-6s %-14s %-6s %-6s %-8s %10s %10s %9s" % ("task", "impl", "dtype", "layout", "device", "ms/iter", "images/s", "peak MiB"))
+print("\n%-6s %-14s %-6s %-6s %5s %-8s %10s %10s %9s" % ("task", "impl", "dtype", "layout", "batch", "device", "ms/iter", "images/s", "peak MiB"))
 for r in rows:
-    print("%-6s %-14s %-6s %-6s %-8s %10.2f %10.1f %9.0f" % (r["task"], r["impl"], r["dtype"], r.get("layout", "nchw"), r["device"], r["ms_per_iter"], r["images_per_s"], r["peak_mib"]))
+    print("%-6s %-14s %-6s %-6s %5d %-8s %10.2f %10.1f %9.0f" % (r["task"], r["impl"], r["dtype"], r.get("layout", "nchw"), r["batch"], r["device"], r["ms_per_iter"], r["images_per_s"], r["peak_mib"]))
 ms = {}
-for r in rows:  # the first row of each kind: the default layout
+for r in rows:  # the first row of each kind: the default layout and batch
     ms.setdefault((r["task"], r["impl"], r["dtype"]), r["ms_per_iter"])
+big = {r["impl"]: r["ms_per_iter"] for r in rows if r["task"] == "train" and r["dtype"] == "bf16" and r["batch"] == 16}
+for impl, t in sorted(big.items()):
+    if ("train", impl, "bf16") in ms:
+        print("train bf16: %s batch 16 / batch 4 = %.2f (near 1: launch-bound; near 4: compute-bound)" % (impl, t / ms[("train", impl, "bf16")]))
 for task in ("train", "synth"):
     base = ms.get((task, "pytorch-eager", "fp32"))
     for p in ("fp32", "bf16"):
