@@ -12,6 +12,11 @@ import (
 // ScriptName is the TorchScript class of the exported C2N generator.
 const ScriptName = "__torch__.ludvae.Generator"
 
+// ColourMap is a per-channel affine map y·Scale + Shift of generated
+// images: the way back from the colour statistics a model was trained in to
+// the degraded domain's (AIM19's normalization).
+type ColourMap struct{ Scale, Shift [3]float64 }
+
 // ExportTorchScript writes the C2N generator as a TorchScript module for
 // Python: torch.jit.load(path) gives a module whose
 //
@@ -19,9 +24,14 @@ const ScriptName = "__torch__.ludvae.Generator"
 //	        temperature: float = 1.0) -> Tensor
 //
 // draws fresh noise from torch's RNG on the module's device (so it works on
-// CUDA after .to("cuda")). Parameters are saved in float32 on the CPU under
-// their state-dict names with '.' replaced by '_'.
-func (m *LUDVAE) ExportTorchScript(path string) error {
+// CUDA after .to("cuda")) and applies out, if not nil, to what it decodes
+// (unclamped, as the network's own output is). Parameters are saved in
+// float32 on the CPU under their state-dict names with '.' replaced by '_';
+// out's as the buffers out_scale and out_shift.
+func (m *LUDVAE) ExportTorchScript(path string, out *ColourMap) error {
+	if out != nil && m.Config.Channels != 3 {
+		return fmt.Errorf("export %s: a colour map needs 3 channels, the model has %d", path, m.Config.Channels)
+	}
 	// Written beside the target and renamed, so a failure never leaves a
 	// truncated module at path.
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
@@ -38,9 +48,13 @@ func (m *LUDVAE) ExportTorchScript(path string) error {
 				for _, p := range m.Params() {
 					sm.RegisterParameter(scriptName(p.Name), p.Tensor.To(tb.Float32, tb.CPU))
 				}
+				if out != nil {
+					sm.RegisterBuffer("out_scale", tb.FromSlice(f32(out.Scale[:]), 1, 3, 1, 1))
+					sm.RegisterBuffer("out_shift", tb.FromSlice(f32(out.Shift[:]), 1, 3, 1, 1))
+				}
 			})
 		})
-		sm.Define(m.scriptSource())
+		sm.Define(m.scriptSource(out != nil))
 		if err := sm.Save(tmp.Name()); err != nil {
 			panic(err)
 		}
@@ -53,8 +67,17 @@ func (m *LUDVAE) ExportTorchScript(path string) error {
 
 func scriptName(key string) string { return strings.ReplaceAll(key, ".", "_") }
 
-// scriptSource writes the generator's TorchScript, unrolled over the levels.
-func (m *LUDVAE) scriptSource() string {
+func f32(v []float64) []float32 {
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = float32(x)
+	}
+	return out
+}
+
+// scriptSource writes the generator's TorchScript, unrolled over the levels;
+// mapped: its output goes through out_scale and out_shift.
+func (m *LUDVAE) scriptSource(mapped bool) string {
 	L := m.Config.Levels
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
@@ -95,6 +118,10 @@ func (m *LUDVAE) scriptSource() string {
 		w("    z = (mp + torch.exp(lsp) * torch.randn_like(mp)) * temperature")
 		w("    d = %s", proj("b", "z", fmt.Sprintf("proj_%d", l)))
 	}
-	w("    return %s", conv(block("d", "dec_1"), "outconv"))
+	w("    y = %s", conv(block("d", "dec_1"), "outconv"))
+	if mapped {
+		w("    y = y * self.out_scale.to(y.dtype) + self.out_shift.to(y.dtype)")
+	}
+	w("    return y")
 	return b.String()
 }

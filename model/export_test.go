@@ -19,7 +19,7 @@ func TestTorchScriptGenerator(t *testing.T) {
 	for _, levels := range []int{1, 3} {
 		m, err := New(Config{Channels: 3, Filters: 8, Levels: levels}, tb.Options{}, 21)
 		must(t, err)
-		must(t, m.ExportTorchScript(path))
+		must(t, m.ExportTorchScript(path, nil))
 		var ours []float64
 		tb.WithScope(func(*tb.Scope) {
 			mustTry(t, func() {
@@ -60,5 +60,50 @@ print(" ".join(repr(v) for v in y0.flatten().tolist()))
 				t.Fatalf("levels %d, element %d: TorchScript %v, Go %v", levels, i, v, ours[i])
 			}
 		}
+	}
+}
+
+// TestTorchScriptColourMap: with a colour map the exported generator's
+// output is the plain generator's times Scale plus Shift per channel (σ = 0
+// and temperature 0 make both deterministic), in Python's torch.
+func TestTorchScriptColourMap(t *testing.T) {
+	dir := t.TempDir()
+	plain, mapped, in := filepath.Join(dir, "plain.pt"), filepath.Join(dir, "mapped.pt"), filepath.Join(dir, "in.pth")
+	m, err := New(Config{Channels: 3, Filters: 8, Levels: 2}, tb.Options{}, 4)
+	must(t, err)
+	defer m.Close()
+	cm := &ColourMap{Scale: [3]float64{0.8, 1.1, 0.95}, Shift: [3]float64{0.02, -0.03, 0.01}}
+	must(t, m.ExportTorchScript(plain, nil))
+	must(t, m.ExportTorchScript(mapped, cm))
+	tb.WithScope(func(*tb.Scope) {
+		g := tb.NewGenerator(3, tb.CPU)
+		defer g.Close()
+		d := tb.NewDict()
+		d.Set("clean", tb.Rand([]int64{2, 3, 9, 11}, tb.Options{}, g))
+		must(t, tb.Save(in, d))
+	})
+	got := pyref.Run(t, `
+import sys, torch
+plain, mapped = torch.jit.load(sys.argv[1]), torch.jit.load(sys.argv[2])
+clean = torch.load(sys.argv[3])["clean"]
+a, b = plain(clean, torch.zeros(2), 0.0), mapped(clean, torch.zeros(2), 0.0)
+scale = torch.tensor([float(v) for v in sys.argv[4].split(",")]).reshape(1, 3, 1, 1)
+shift = torch.tensor([float(v) for v in sys.argv[5].split(",")]).reshape(1, 3, 1, 1)
+print(float((b - (a * scale + shift)).abs().max()), float((b - a).abs().max()))
+`, plain, mapped, in, "0.8,1.1,0.95", "0.02,-0.03,0.01")
+	fs := strings.Fields(got)
+	if len(fs) != 2 {
+		t.Fatalf("python printed %q", got)
+	}
+	diff, _ := strconv.ParseFloat(fs[0], 64)
+	moved, _ := strconv.ParseFloat(fs[1], 64)
+	if diff > 1e-6 { // float32 arithmetic on values of order 1
+		t.Errorf("mapped output differs from plain·scale+shift by %g", diff)
+	}
+	if moved < 1e-3 {
+		t.Errorf("the map changed nothing (max change %g)", moved)
+	}
+	if err := (&LUDVAE{Config: Config{Channels: 1}}).ExportTorchScript(filepath.Join(dir, "x.pt"), cm); err == nil || !strings.Contains(err.Error(), "3 channels") {
+		t.Errorf("a colour map on a 1-channel model: got %v", err)
 	}
 }

@@ -23,7 +23,7 @@ type Options struct {
 	Device      string
 	Precision   string // fp32, tf32 or bf16
 	Threads     int
-	Norm        *train.Normalization // de-normalization of synthetic outputs (nil: none)
+	Norm        *train.Normalization // colour statistics the model was trained in: N2C inputs are mapped to them, C2N outputs back (nil: none)
 }
 
 // DefaultTile keeps a 4000×3000 photo within 4 GiB at the default model

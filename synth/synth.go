@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
@@ -92,7 +93,7 @@ func Run(o Options, log io.Writer) error {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel() // stops the decoders when Run returns early
-	jobs := train.Ahead(ctx, 0, len(paths)-1, 2*runtime.NumCPU(), func(i int) job { return decode(i, paths[i], o.SRScale) })
+	jobs := train.Ahead(ctx, 0, len(paths)-1, 2*runtime.NumCPU(), func(i int) job { return o.normalizeInput(decode(i, paths[i], o.SRScale)) })
 	bar := train.NewProgress(log, len(paths)*o.Samples, "synth", "img")
 	done := 0
 	var writers sync.WaitGroup
@@ -110,8 +111,8 @@ func Run(o Options, log io.Writer) error {
 			if err != nil {
 				return fmt.Errorf("%s: %w", j.path, err)
 			}
-			if o.Norm != nil {
-				o.Norm.FromClean(out)
+			if o.Norm != nil && o.Mode == "c2n" {
+				o.Norm.FromClean(out) // N2C's clean estimate stays in the clean statistics
 			}
 			writers.Add(1)
 			slots <- struct{}{} // bounds the images waiting to be encoded
@@ -135,7 +136,11 @@ func Run(o Options, log io.Writer) error {
 		}
 	}
 	bar.Finish()
-	fmt.Fprintf(log, "wrote %d pairs to %s (%s/ degraded, %s/ clean, %s)\n", len(paths)*o.Samples, o.Out, DirL, DirH, Manifest)
+	l, h := "degraded", "clean"
+	if o.Mode == "n2c" {
+		l, h = "clean estimates", "inputs"
+	}
+	fmt.Fprintf(log, "wrote %d pairs to %s (%s/ %s, %s/ %s, %s)\n", len(paths)*o.Samples, o.Out, DirL, l, DirH, h, Manifest)
 	return nil
 }
 
@@ -196,6 +201,18 @@ func decode(i int, path string, srScale int) job {
 		}
 		j.img = images.Imresize(img, 1/float64(srScale))
 	}
+	return j
+}
+
+// normalizeInput maps an N2C input to the clean domain's colour statistics,
+// as training mapped the degraded images (the authors' main_test.py); the
+// file written as the pair's other half stays as it was read.
+func (o *Options) normalizeInput(j job) job {
+	if o.Norm == nil || o.Mode != "n2c" || j.err != nil {
+		return j
+	}
+	j.img = &images.Image{W: j.img.W, H: j.img.H, Pix: slices.Clone(j.img.Pix)}
+	o.Norm.ToClean(j.img)
 	return j
 }
 

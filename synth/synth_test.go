@@ -12,6 +12,7 @@ import (
 
 	"github.com/ludvae/ludvae/model"
 	tb "github.com/ludvae/ludvae/torchbind"
+	"github.com/ludvae/ludvae/train"
 	"github.com/ludvae/ludvae/train/images"
 )
 
@@ -62,6 +63,21 @@ func TestTiledEqualsWhole(t *testing.T) {
 	}
 }
 
+// saveTinyModel writes a small untrained model's state dict into dir.
+func saveTinyModel(t *testing.T, dir string, seed uint64) string {
+	t.Helper()
+	ckpt := filepath.Join(dir, "m.pth")
+	m, err := model.New(model.Config{Channels: 3, Filters: 4, Levels: 2}, tb.Options{}, seed)
+	if err == nil {
+		err = m.SaveStateDict(ckpt)
+		m.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ckpt
+}
+
 func writeClean(t *testing.T, dir string, n int) {
 	os.MkdirAll(dir, 0o755)
 	for i := range n {
@@ -81,12 +97,7 @@ func TestRunLayoutAndDeterminism(t *testing.T) {
 	dir := t.TempDir()
 	clean := filepath.Join(dir, "clean")
 	writeClean(t, clean, 3)
-	ckpt := filepath.Join(dir, "m.pth")
-	m, _ := model.New(model.Config{Channels: 3, Filters: 4, Levels: 2}, tb.Options{}, 1)
-	if err := m.SaveStateDict(ckpt); err != nil {
-		t.Fatal(err)
-	}
-	m.Close()
+	ckpt := saveTinyModel(t, dir, 1)
 	run := func(out string, seed uint64, sr int) {
 		o := Defaults()
 		o.Model, o.Clean, o.Out, o.Samples, o.Seed, o.Tile, o.Device, o.SRScale = ckpt, clean, out, 2, seed, 16, "cpu", sr
@@ -150,12 +161,7 @@ func TestRunN2C(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "noisy")
 	writeClean(t, in, 2)
-	ckpt := filepath.Join(dir, "m.pth")
-	m, _ := model.New(model.Config{Channels: 3, Filters: 4, Levels: 2}, tb.Options{}, 1)
-	if err := m.SaveStateDict(ckpt); err != nil {
-		t.Fatal(err)
-	}
-	m.Close()
+	ckpt := saveTinyModel(t, dir, 1)
 	o := Defaults()
 	o.Model, o.Clean, o.Out, o.Mode, o.Device = ckpt, in, filepath.Join(dir, "out"), "n2c", "cpu"
 	if err := Run(o, io.Discard); err != nil {
@@ -168,4 +174,103 @@ func TestRunN2C(t *testing.T) {
 			t.Fatalf("%s: %v", n, err)
 		}
 	}
+}
+
+// TestRunNormalization checks the colour statistics on both sides of the
+// model, as the authors' main_test.py applies them: C2N maps its output back
+// to the degraded statistics; N2C maps its input to the clean statistics and
+// leaves its clean estimate as it comes. The expected images are computed
+// here from the model directly; each is also checked against the other
+// mode's rule, which must not fit, so the test can fail.
+func TestRunNormalization(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	writeClean(t, in, 1)
+	ckpt := saveTinyModel(t, dir, 5)
+	m, err := model.Load(ckpt, tb.Options{DType: tb.Float32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	src, err := images.Load(filepath.Join(in, "a.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	norm := train.AIM19Normalization
+	// run returns the model's output for img (clamped to [0, 1]) as ludvae
+	// synth computes it for the first image: stream 0, whole image.
+	run := func(img *images.Image, sigma float64, n2c bool) *images.Image {
+		var out *images.Image
+		tb.WithScope(func(*tb.Scope) {
+			x := tb.FromSlice(img.Pix, 1, 3, int64(img.H), int64(img.W))
+			s := tb.Full([]int64{1}, sigma, tb.Options{})
+			noise := model.Noise{Seed: 3, Stream: 0}
+			var y *tb.Tensor
+			if n2c {
+				y, err = m.CleanEstimate(x, s, noise)
+			} else {
+				y, err = m.Translate(x, s, 1, noise)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = &images.Image{W: img.W, H: img.H, Pix: y.Clamp(0, 1).Float32s()}
+		})
+		return out
+	}
+	clone := func(m *images.Image) *images.Image {
+		return &images.Image{W: m.W, H: m.H, Pix: append([]float32(nil), m.Pix...)}
+	}
+	c2n := run(src, 15, false)
+	norm.FromClean(c2n)
+	toClean := clone(src)
+	norm.ToClean(toClean)
+	n2c := run(toClean, 0, true)
+	n2cMappedBack := clone(n2c)
+	norm.FromClean(n2cMappedBack)
+	cases := []struct {
+		mode        string
+		sigma       float64
+		want, wrong *images.Image
+	}{
+		{"c2n", 15, c2n, run(src, 15, false)},
+		{"n2c", 0, n2c, n2cMappedBack},
+	}
+	for _, c := range cases {
+		t.Run(c.mode, func(t *testing.T) {
+			o := Defaults()
+			o.Model, o.Clean, o.Out, o.Mode, o.Device = ckpt, in, filepath.Join(dir, c.mode), c.mode, "cpu"
+			o.SigmaMin, o.SigmaMax, o.Seed, o.Norm = c.sigma, c.sigma, 3, &norm
+			if err := Run(o, io.Discard); err != nil {
+				t.Fatal(err)
+			}
+			got, err := images.Load(filepath.Join(o.Out, DirL, "a.png"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// 8-bit PNG: half a level, plus float32 rounding of another layout.
+			const tol = 0.5/255 + 1e-4
+			if d := maxDiff(got.Pix, c.want.Pix); d > tol {
+				t.Errorf("output differs from the expected image by %g (tolerance %g)", d, tol)
+			}
+			if d := maxDiff(got.Pix, c.wrong.Pix); d < 2.0/255 {
+				t.Errorf("output also fits the other rule (max difference %g): the check cannot tell them apart", d)
+			}
+			h, _ := images.Load(filepath.Join(o.Out, DirH, "a.png"))
+			if h == nil || maxDiff(h.Pix, src.Pix) != 0 {
+				t.Errorf("H/a.png is not the input as read")
+			}
+		})
+	}
+}
+
+func maxDiff(a, b []float32) float64 {
+	if len(a) != len(b) {
+		return math.Inf(1)
+	}
+	var d float64
+	for i := range a {
+		d = max(d, math.Abs(float64(a[i])-float64(b[i])))
+	}
+	return d
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
 	"math/rand/v2"
 	"runtime"
 
@@ -115,60 +114,4 @@ func (d *Data) MakeBatch(cfg *Config, step int) Batch {
 // on worker goroutines and delivers them in order, prefetch at most in flight.
 func (d *Data) Batches(ctx context.Context, cfg *Config, from, to, prefetch int) <-chan Batch {
 	return Ahead(ctx, from, to, prefetch, func(s int) Batch { return d.MakeBatch(cfg, s) })
-}
-
-// Normalization maps the degraded domain's per-channel mean and standard
-// deviation onto the clean domain's (AIM19): y' = (y−μy)/σy·σx + μx,
-// clamped to [0,1]; synthetic outputs are mapped back with FromClean.
-type Normalization struct {
-	CleanMean, CleanStd, NoisyMean, NoisyStd [3]float64
-}
-
-// ComputeNormalization measures both domains over all their pixels.
-func ComputeNormalization(clean, noisy []*images.Image) *Normalization {
-	n := &Normalization{}
-	n.CleanMean, n.CleanStd = channelStats(clean)
-	n.NoisyMean, n.NoisyStd = channelStats(noisy)
-	return n
-}
-
-func channelStats(imgs []*images.Image) (mean, std [3]float64) {
-	var sum, sq [3]float64
-	var count float64
-	for _, m := range imgs {
-		for c := range 3 {
-			for _, v := range m.Plane(c) {
-				sum[c] += float64(v)
-				sq[c] += float64(v) * float64(v)
-			}
-		}
-		count += float64(m.W * m.H)
-	}
-	for c := range 3 {
-		mean[c] = sum[c] / count
-		std[c] = math.Sqrt(max(sq[c]/count-mean[c]*mean[c], 1e-12))
-	}
-	return mean, std
-}
-
-// ToClean maps a degraded image to the clean domain's statistics in place.
-func (n *Normalization) ToClean(m *images.Image) {
-	n.apply(m, n.NoisyMean, n.NoisyStd, n.CleanMean, n.CleanStd)
-}
-
-// FromClean maps a synthetic degraded image back to the degraded domain's
-// statistics in place.
-func (n *Normalization) FromClean(m *images.Image) {
-	n.apply(m, n.CleanMean, n.CleanStd, n.NoisyMean, n.NoisyStd)
-}
-
-func (n *Normalization) apply(m *images.Image, fromMean, fromStd, toMean, toStd [3]float64) {
-	for c := range 3 {
-		a := toStd[c] / fromStd[c]
-		b := toMean[c] - fromMean[c]*a
-		p := m.Plane(c)
-		for i, v := range p {
-			p[i] = float32(min(max(float64(v)*a+b, 0), 1))
-		}
-	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ludvae/ludvae/model"
 	"github.com/ludvae/ludvae/torchbind"
+	"github.com/ludvae/ludvae/train"
 )
 
 func runExport(args []string) error {
@@ -15,6 +16,7 @@ func runExport(args []string) error {
 	ckpt := fs.String("model", "", "checkpoint or plain state dict (.pth) to export (required)")
 	script := fs.String("torchscript", "", "write the C2N generator as TorchScript to this file")
 	pth := fs.String("pth", "", "write a plain state dict that the authors' class loads with strict=True")
+	norm := fs.String("normalization", "checkpoint", "colour statistics the model was trained in; the TorchScript generator maps its output back from them: "+normalizationValues)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: ludvae export --model CKPT [--torchscript OUT.pt] [--pth OUT.pth]")
 		fs.PrintDefaults()
@@ -35,10 +37,22 @@ func runExport(args []string) error {
 	}
 	defer m.Close()
 	if *script != "" {
-		if err := m.ExportTorchScript(*script); err != nil {
+		n, err := exportNormalization(*norm, *ckpt)
+		if err != nil {
+			return err
+		}
+		var out *model.ColourMap
+		if n != nil {
+			out = n.FromCleanMap()
+		}
+		if err := m.ExportTorchScript(*script, out); err != nil {
 			return fmt.Errorf("--torchscript %s: %w", *script, err)
 		}
-		fmt.Printf("wrote TorchScript C2N generator (%v) to %s\n", m.Config, *script)
+		mapped := ""
+		if out != nil {
+			mapped = ", output mapped back from the training colour statistics"
+		}
+		fmt.Printf("wrote TorchScript C2N generator (%v%s) to %s\n", m.Config, mapped, *script)
 	}
 	if *pth != "" {
 		if err := m.SaveStateDict(*pth); err != nil {
@@ -47,4 +61,23 @@ func runExport(args []string) error {
 		fmt.Printf("wrote state dict (%d parameters) to %s\n", m.NumParams(), *pth)
 	}
 	return nil
+}
+
+// normalizationValues lists what --normalization takes (synth and export).
+const normalizationValues = "checkpoint, none, aim19 (the authors' AIM19 model) or a JSON file of clean_mean, clean_std, noisy_mean, noisy_std (0-255 scale)"
+
+// exportNormalization resolves --normalization for the model file:
+// "checkpoint" is the checkpoint's statistics, none for a plain state dict.
+func exportNormalization(spec, modelPath string) (*train.Normalization, error) {
+	if spec != "checkpoint" {
+		return train.ParseNormalization(spec)
+	}
+	_, n, err := train.ReadCheckpointConfig(modelPath)
+	if errors.Is(err, train.ErrNotCheckpoint) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--model: %w", err)
+	}
+	return n, nil
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ludvae/ludvae/synth"
+	"github.com/ludvae/ludvae/train"
 )
 
 func runSynth(args []string) error {
@@ -16,8 +17,8 @@ func runSynth(args []string) error {
 	fs.StringVar(&o.Clean, "clean", "", "folder of clean images (degraded ones with --mode n2c)")
 	fs.StringVar(&o.Out, "out", "", "output folder: L/ (degraded), H/ (clean), manifest.jsonl")
 	fs.IntVar(&o.Samples, "samples", o.Samples, "synthetic versions per clean image")
-	sigmaMin := fs.Float64("sigma-min", o.SigmaMin, "smallest sigma_x of h(x), 0-255 scale (default: the checkpoint's)")
-	sigmaMax := fs.Float64("sigma-max", o.SigmaMax, "largest sigma_x, drawn uniformly per image (default: the checkpoint's)")
+	sigmaMin := fs.Float64("sigma-min", o.SigmaMin, "smallest sigma_x of h(x), 0-255 scale (default: the checkpoint's; 0 with --mode n2c)")
+	sigmaMax := fs.Float64("sigma-max", o.SigmaMax, "largest sigma_x, drawn uniformly per image (default: the checkpoint's; 0 with --mode n2c)")
 	fs.Float64Var(&o.Temperature, "temperature", o.Temperature, "multiplies every drawn latent")
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "seed: the same seed gives byte-identical outputs")
 	fs.StringVar(&o.Mode, "mode", o.Mode, "c2n (clean to degraded) or n2c (degraded to clean estimate)")
@@ -26,7 +27,7 @@ func runSynth(args []string) error {
 	fs.StringVar(&o.Device, "device", o.Device, "cpu, cuda, cuda:N or auto")
 	fs.StringVar(&o.Precision, "precision", o.Precision, "fp32, tf32 (TF32 tensor cores on CUDA) or bf16 (autocast)")
 	fs.IntVar(&o.Threads, "threads", 0, "CPU threads for libtorch (0 = one per CPU)")
-	noNorm := fs.Bool("no-denormalize", false, "do not map outputs back with the checkpoint's normalization statistics")
+	norm := fs.String("normalization", "checkpoint", "colour statistics the model was trained in (C2N outputs are mapped back from them, N2C inputs to them): "+normalizationValues)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: ludvae synth --model CKPT --clean DIR --out DIR [flags]")
 		fs.PrintDefaults()
@@ -39,14 +40,21 @@ func runSynth(args []string) error {
 			return err
 		}
 	}
+	if o.Mode == "n2c" { // the authors' N2C: h(y) adds no noise
+		o.SigmaMin, o.SigmaMax = 0, 0
+	}
+	if *norm != "checkpoint" {
+		n, err := train.ParseNormalization(*norm)
+		if err != nil {
+			return err
+		}
+		o.Norm = n
+	}
 	if fs.Changed("sigma-min") {
 		o.SigmaMin = *sigmaMin
 	}
 	if fs.Changed("sigma-max") {
 		o.SigmaMax = *sigmaMax
-	}
-	if *noNorm {
-		o.Norm = nil
 	}
 	return synth.Run(o, os.Stderr)
 }

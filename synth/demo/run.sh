@@ -40,8 +40,8 @@ say "3. synthesize degraded versions of the held-out photos"
 # The camera degradation keeps colours, but the two photo sets differ in
 # colour: training maps the degraded set to the clean set's colour statistics
 # (--normalize auto) so that the model does not learn that difference as
-# "degradation", and synthesis keeps the clean colours (--no-denormalize).
-run synth --model "$ckpt" --clean "$out/heldout/clean" --out "$out/synth" --sigma-min 15 --sigma-max 15 --seed 4 --device cpu --no-denormalize
+# "degradation", and synthesis keeps the clean colours (--normalization none).
+run synth --model "$ckpt" --clean "$out/heldout/clean" --out "$out/synth" --sigma-min 15 --sigma-max 15 --seed 4 --device cpu --normalization none
 
 say "4. noise statistics: LUD-VAE and plain Gaussian noise against the real (camera) degradation"
 run eval noise --real "$out/heldout/real" --synthetic "$out/synth/L" --synthetic "$out/heldout/gaussian" \

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ludvae/ludvae/synth"
+	"github.com/ludvae/ludvae/torchbind/pyref"
+)
+
+// TestSynthSigmaDefaults: C2N takes the σx range of the checkpoint (SIDD's
+// [30, 70] for a plain state dict); N2C adds no h-noise, as the authors'
+// main_test.py (L_noise_level = 0); the flags override both.
+func TestSynthSigmaDefaults(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	writePhotos(t, in, 2, 24, 20, false, 4)
+	plain := filepath.Join(pyref.Root(), "testdata", "official", "f8_state_dict.pth")
+	cases := []struct {
+		name     string
+		args     []string
+		min, max float64
+	}{
+		{"c2n", nil, 30, 70},
+		{"n2c", []string{"--mode", "n2c"}, 0, 0},
+		{"n2c with --sigma-max", []string{"--mode", "n2c", "--sigma-max", "5"}, 0, 5},
+		{"c2n with both", []string{"--sigma-min", "12", "--sigma-max", "12"}, 12, 12},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out := filepath.Join(dir, strings.Repeat("o", i+1))
+			args := append([]string{"--model", plain, "--clean", in, "--out", out, "--device", "cpu"}, c.args...)
+			if err := runSynth(args); err != nil {
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile(filepath.Join(out, synth.Manifest))
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+			if len(lines) != 2 {
+				t.Fatalf("manifest has %d records, want 2", len(lines))
+			}
+			for _, l := range lines {
+				var r synth.Record
+				if err := json.Unmarshal([]byte(l), &r); err != nil {
+					t.Fatal(err)
+				}
+				if r.Sigma < c.min || r.Sigma > c.max {
+					t.Errorf("%s: σ %g outside [%g, %g]", r.L, r.Sigma, c.min, c.max)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,159 @@
+package train
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+
+	"github.com/ludvae/ludvae/model"
+	"github.com/ludvae/ludvae/train/images"
+)
+
+// Normalization maps the degraded domain's per-channel mean and standard
+// deviation onto the clean domain's (AIM19): y' = (y−μy)/σy·σx + μx,
+// clamped to [0,1]; synthetic outputs are mapped back with FromClean.
+type Normalization struct {
+	CleanMean, CleanStd, NoisyMean, NoisyStd [3]float64
+}
+
+// ComputeNormalization measures both domains over all their pixels.
+func ComputeNormalization(clean, noisy []*images.Image) *Normalization {
+	n := &Normalization{}
+	n.CleanMean, n.CleanStd = channelStats(clean)
+	n.NoisyMean, n.NoisyStd = channelStats(noisy)
+	return n
+}
+
+func channelStats(imgs []*images.Image) (mean, std [3]float64) {
+	var sum, sq [3]float64
+	var count float64
+	for _, m := range imgs {
+		for c := range 3 {
+			for _, v := range m.Plane(c) {
+				sum[c] += float64(v)
+				sq[c] += float64(v) * float64(v)
+			}
+		}
+		count += float64(m.W * m.H)
+	}
+	for c := range 3 {
+		mean[c] = sum[c] / count
+		std[c] = math.Sqrt(max(sq[c]/count-mean[c]*mean[c], 1e-12))
+	}
+	return mean, std
+}
+
+// ToClean maps a degraded image to the clean domain's statistics in place.
+func (n *Normalization) ToClean(m *images.Image) {
+	n.apply(m, n.NoisyMean, n.NoisyStd, n.CleanMean, n.CleanStd)
+}
+
+// FromClean maps a synthetic degraded image back to the degraded domain's
+// statistics in place.
+func (n *Normalization) FromClean(m *images.Image) {
+	n.apply(m, n.CleanMean, n.CleanStd, n.NoisyMean, n.NoisyStd)
+}
+
+func (n *Normalization) apply(m *images.Image, fromMean, fromStd, toMean, toStd [3]float64) {
+	a, b := affine(fromMean, fromStd, toMean, toStd)
+	for c := range 3 {
+		p := m.Plane(c)
+		for i, v := range p {
+			p[i] = float32(min(max(float64(v)*a[c]+b[c], 0), 1))
+		}
+	}
+}
+
+// affine returns the per-channel v·a + b that maps values of the statistics
+// (fromMean, fromStd) onto (toMean, toStd).
+func affine(fromMean, fromStd, toMean, toStd [3]float64) (a, b [3]float64) {
+	for c := range 3 {
+		a[c] = toStd[c] / fromStd[c]
+		b[c] = toMean[c] - fromMean[c]*a[c]
+	}
+	return a, b
+}
+
+// FromCleanMap is FromClean as a map for the exported generator, without
+// the clamp (the generator's output is unclamped).
+func (n *Normalization) FromCleanMap() *model.ColourMap {
+	a, b := affine(n.CleanMean, n.CleanStd, n.NoisyMean, n.NoisyStd)
+	return &model.ColourMap{Scale: a, Shift: b}
+}
+
+// AIM19Normalization is the statistics the authors hard-code for their
+// AIM19 model (LUD_VAE_aim19/main_test.py and main_translate.py, given there
+// on the 0–255 scale): what their released AIM19 state dict expects.
+var AIM19Normalization = from255([4][3]float64{
+	{114.69150172, 111.67491841, 103.26490806}, // clean mean
+	{70.6325031, 67.0257846, 72.95698077},      // clean std
+	{120.96351636, 115.84200238, 104.9237979},  // noisy mean
+	{61.84091623, 59.79885696, 65.42669225},    // noisy std
+})
+
+// from255 makes a Normalization from statistics on the 0–255 scale, in the
+// order clean mean, clean std, noisy mean, noisy std.
+func from255(s [4][3]float64) Normalization {
+	var n Normalization
+	for i, dst := range []*[3]float64{&n.CleanMean, &n.CleanStd, &n.NoisyMean, &n.NoisyStd} {
+		for c := range 3 {
+			dst[c] = s[i][c] / 255
+		}
+	}
+	return n
+}
+
+// normalizationFile is a normalization's JSON form, on the 0–255 scale as
+// the authors write their statistics.
+type normalizationFile struct {
+	CleanMean []float64 `json:"clean_mean"`
+	CleanStd  []float64 `json:"clean_std"`
+	NoisyMean []float64 `json:"noisy_mean"`
+	NoisyStd  []float64 `json:"noisy_std"`
+}
+
+// ParseNormalization reads a --normalization value other than the
+// checkpoint's own: "none" (nil), "aim19" (AIM19Normalization), or a JSON
+// file {"clean_mean": [r, g, b], "clean_std": [...], "noisy_mean": [...],
+// "noisy_std": [...]} on the 0–255 scale.
+func ParseNormalization(spec string) (*Normalization, error) {
+	switch spec {
+	case "none":
+		return nil, nil
+	case "aim19":
+		n := AIM19Normalization
+		return &n, nil
+	}
+	b, err := os.ReadFile(spec)
+	if err != nil {
+		return nil, fmt.Errorf("--normalization %s: expected none, aim19 or a JSON file: %w", spec, err)
+	}
+	var f normalizationFile
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("--normalization %s: %w", spec, err)
+	}
+	var s [4][3]float64
+	for i, v := range []struct {
+		name     string
+		values   []float64
+		positive bool
+	}{{"clean_mean", f.CleanMean, false}, {"clean_std", f.CleanStd, true},
+		{"noisy_mean", f.NoisyMean, false}, {"noisy_std", f.NoisyStd, true}} {
+		if len(v.values) != 3 {
+			return nil, fmt.Errorf("--normalization %s: %q has %d values, expected three (r, g, b on the 0–255 scale)", spec, v.name, len(v.values))
+		}
+		for c, x := range v.values {
+			if !(x >= 0 && x <= 255) || (v.positive && x == 0) {
+				return nil, fmt.Errorf("--normalization %s: %s[%d] = %g: expected a value in %s on the 0–255 scale",
+					spec, v.name, c, x, map[bool]string{false: "[0, 255]", true: "(0, 255]"}[v.positive])
+			}
+		}
+		s[i] = [3]float64(v.values)
+	}
+	n := from255(s)
+	return &n, nil
+}
