@@ -48,7 +48,7 @@ run eval noise --real "$out/heldout/real" --synthetic "$out/synth/L" --synthetic
   --clean "$out/heldout/clean" --plot "$out/noise.png"
 
 say "5. export the generator for Python, and the result picture"
-run export --model "$ckpt" --torchscript "$out/generator.pt"
+run export --model "$ckpt" --torchscript "$out/generator.pt" --normalization none # the clean colours, as synth above
 run montage --out "$out/result.png" --crop 170,40,128,128 --zoom 2 \
   --labels "clean,real camera noise,LUD-VAE (synthetic),Gaussian baseline" \
   "$out/heldout/clean/astronaut.png" "$out/heldout/real/astronaut.png" "$out/synth/L/astronaut.png" "$out/heldout/gaussian/astronaut.png"
