@@ -28,12 +28,15 @@ CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=s
 # The CUDA runtime for the shim's kernels. Static, as nvcc links by default:
 # a toolkit's shared libcudart would load before, and instead of, the newer
 # one a pip torch brings, and torch would run on it. A toolkit without the
-# static library (pip's CUDA wheels) gets the shared one torch itself loads
-# (its nvidia/*/lib folders come first), by path, with that folder as rpath.
+# static library (pip's CUDA wheels) gets the shared one torch itself loads:
+# the name libc10_cuda.so asks for (libcudart.so.13, say), from torch's
+# nvidia/*/lib folders first, by path, with that folder as rpath.
 CUDART_DIRS = $(foreach d,lib64 lib targets/x86_64-linux/lib lib/x86_64-linux-gnu,$(CUDA_HOME)/$(d))
 CUDART_STATIC = $(firstword $(wildcard $(addsuffix /libcudart_static.a,$(CUDART_DIRS))))
-CUDART_SHARED = $(abspath $(firstword $(wildcard $(addsuffix /libcudart.so.[0-9]*,$(TORCH_LIBDIR)/../../nvidia/*/lib $(CUDART_DIRS)))))
-CUDART = $(if $(CUDART_STATIC),$(CUDART_STATIC) -ldl -lrt -lpthread,$(if $(CUDART_SHARED),$(CUDART_SHARED) -Wl$(comma)-rpath$(comma)$(dir $(CUDART_SHARED)),$(error no libcudart_static.a in $(CUDART_DIRS), nor a libcudart.so there or beside torch: set CUDA_HOME to the toolkit)))
+CUDART_NAME = $(or $(firstword $(shell readelf -d $(TORCH_LIBDIR)/libc10_cuda.so $(TORCH_LIBDIR)/libtorch_cuda.so 2>/dev/null | sed -n 's/.*\[\(libcudart\.so\.[0-9]*\)\].*/\1/p')),libcudart.so.[0-9]*)
+CUDART_SHARED = $(abspath $(firstword $(wildcard $(addsuffix /$(CUDART_NAME),$(TORCH_LIBDIR)/../../nvidia/*/lib $(CUDART_DIRS)))))
+CUDART_FOUND = $(if $(CUDART_STATIC),$(CUDART_STATIC) -ldl -lrt -lpthread,$(if $(CUDART_SHARED),$(CUDART_SHARED) -Wl$(comma)-rpath$(comma)$(dir $(CUDART_SHARED))))
+CUDART = $(or $(CUDART_FOUND),$(error no libcudart_static.a in $(CUDART_DIRS), nor $(CUDART_NAME) there or beside torch: set CUDA_HOME to the toolkit))
 comma := ,
 # GPU=0 forces a CPU shim even when libtorch and nvcc could build a CUDA one.
 GPU ?= auto
@@ -66,7 +69,8 @@ CXXSTD ?= $(or $(TORCH_CXXSTD),c++17)
 # -ffp-contract=off: no fused multiply-adds, so that the CPU noise is the
 # CUDA noise bit for bit (torchbind/shim/philox.h).
 CXXFLAGS := -std=$(CXXSTD) -O2 -ffp-contract=off -fPIC -Wall -Wundef -Wno-unused-function -D_GLIBCXX_USE_CXX11_ABI=$(TORCH_ABI) $(TORCH_INC)
-LDLIBS := -L$(TORCH_LIBDIR) -Wl,-rpath,$(TORCH_LIBDIR) -Wl,--no-as-needed -ltorch -ltorch_cpu -lc10
+# Recursive (=), so that $(CUDART) is looked for only when the shim is linked.
+LDLIBS = -L$(TORCH_LIBDIR) -Wl,-rpath,$(TORCH_LIBDIR) -Wl,--no-as-needed -ltorch -ltorch_cpu -lc10
 # Debian's libtorch runs its parallel regions on the system libgomp; the
 # fused kernels join the same OpenMP thread team instead of starting threads
 # of their own next to it. (A pip torch bundles its own libgomp, which must
@@ -104,7 +108,7 @@ deps:
 libtorch-info:
 	@echo "libtorch $(TORCH_VERSION) at $(TORCH_LIBDIR) (cxx11 abi $(TORCH_ABI), cuda $(TORCH_CUDA), $(CXXSTD)); shim with CUDA: $(WITH_CUDA)"
 ifeq ($(WITH_CUDA),1)
-	@echo "nvcc $(NVCC), toolkit $(CUDA_HOME), CUDA runtime $(CUDART)"
+	@echo "nvcc $(NVCC), toolkit $(CUDA_HOME), CUDA runtime $(or $(CUDART_FOUND),none found: no libcudart_static.a in $(CUDART_DIRS) nor $(CUDART_NAME) there or beside torch)"
 endif
 
 shim: deps

@@ -111,8 +111,8 @@ func Run(o Options, log io.Writer) error {
 			if err != nil {
 				return fmt.Errorf("%s: %w", j.path, err)
 			}
-			if o.Norm != nil && o.Mode == "c2n" {
-				o.Norm.FromClean(out) // N2C's clean estimate stays in the clean statistics
+			if o.mapsBack() {
+				o.Norm.FromClean(out) // and clamps, as the authors clamp only when saving
 			}
 			writers.Add(1)
 			slots <- struct{}{} // bounds the images waiting to be encoded
@@ -160,7 +160,8 @@ func (o *Options) record(j job, k int, name string) Record {
 		Seed: o.Seed, Stream: stream, Mode: o.Mode, SRScale: o.SRScale}
 }
 
-// translate runs the model on one image, tile by tile.
+// translate runs the model on one image, tile by tile; its output is clamped
+// to [0, 1] unless it is still to be mapped back (mapsBack).
 func (o *Options) translate(m *model.LUDVAE, dev tb.Device, img *images.Image, rec Record) (out *images.Image, err error) {
 	err = tb.Try(func() {
 		tb.WithScope(func(*tb.Scope) {
@@ -180,7 +181,10 @@ func (o *Options) translate(m *model.LUDVAE, dev tb.Device, img *images.Image, r
 			if err != nil {
 				panic(err)
 			}
-			out = &images.Image{W: img.W, H: img.H, Pix: y.Clamp(0, 1).Float32s()}
+			if !o.mapsBack() {
+				y = y.Clamp(0, 1)
+			}
+			out = &images.Image{W: img.W, H: img.H, Pix: y.Float32s()}
 		})
 	})
 	return out, err
@@ -203,6 +207,10 @@ func decode(i int, path string, srScale int) job {
 	}
 	return j
 }
+
+// mapsBack reports whether outputs go back to the degraded colour
+// statistics: C2N's do; N2C's clean estimate stays in the clean ones.
+func (o *Options) mapsBack() bool { return o.Norm != nil && o.Mode == "c2n" }
 
 // normalizeInput maps an N2C input to the clean domain's colour statistics,
 // as training mapped the degraded images (the authors' main_test.py); the

@@ -63,12 +63,16 @@ func TestTiledEqualsWhole(t *testing.T) {
 	}
 }
 
-// saveTinyModel writes a small untrained model's state dict into dir.
-func saveTinyModel(t *testing.T, dir string, seed uint64) string {
+// saveTinyModel writes a small untrained model's state dict into dir, as
+// edit leaves it (nil: as initialized).
+func saveTinyModel(t *testing.T, dir string, seed uint64, edit func(*model.LUDVAE)) string {
 	t.Helper()
 	ckpt := filepath.Join(dir, "m.pth")
 	m, err := model.New(model.Config{Channels: 3, Filters: 4, Levels: 2}, tb.Options{}, seed)
 	if err == nil {
+		if edit != nil {
+			edit(m)
+		}
 		err = m.SaveStateDict(ckpt)
 		m.Close()
 	}
@@ -97,7 +101,7 @@ func TestRunLayoutAndDeterminism(t *testing.T) {
 	dir := t.TempDir()
 	clean := filepath.Join(dir, "clean")
 	writeClean(t, clean, 3)
-	ckpt := saveTinyModel(t, dir, 1)
+	ckpt := saveTinyModel(t, dir, 1, nil)
 	run := func(out string, seed uint64, sr int) {
 		o := Defaults()
 		o.Model, o.Clean, o.Out, o.Samples, o.Seed, o.Tile, o.Device, o.SRScale = ckpt, clean, out, 2, seed, 16, "cpu", sr
@@ -161,7 +165,7 @@ func TestRunN2C(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "noisy")
 	writeClean(t, in, 2)
-	ckpt := saveTinyModel(t, dir, 1)
+	ckpt := saveTinyModel(t, dir, 1, nil)
 	o := Defaults()
 	o.Model, o.Clean, o.Out, o.Mode, o.Device = ckpt, in, filepath.Join(dir, "out"), "n2c", "cpu"
 	if err := Run(o, io.Discard); err != nil {
@@ -177,69 +181,98 @@ func TestRunN2C(t *testing.T) {
 }
 
 // TestRunNormalization checks the colour statistics on both sides of the
-// model, as the authors' main_test.py applies them: C2N maps its output back
-// to the degraded statistics; N2C maps its input to the clean statistics and
-// leaves its clean estimate as it comes. The expected images are computed
-// here from the model directly; each is also checked against the other
-// mode's rule, which must not fit, so the test can fail.
+// model, as the authors' main_test.py and main_translate.py apply them: C2N
+// maps the raw output back to the degraded statistics and clamps once, when
+// saving; N2C maps its input to the clean statistics and leaves its clean
+// estimate there. The expected images are computed here from the model
+// directly; each mistaken rule (no map, clamping first, mapping N2C's
+// output) must give an image that differs, so the test can fail.
 func TestRunNormalization(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in")
 	writeClean(t, in, 1)
-	ckpt := saveTinyModel(t, dir, 5)
-	m, err := model.Load(ckpt, tb.Options{DType: tb.Float32})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
 	src, err := images.Load(filepath.Join(in, "a.png"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	norm := train.AIM19Normalization
-	// run returns the model's output for img (clamped to [0, 1]) as ludvae
-	// synth computes it for the first image: stream 0, whole image.
-	run := func(img *images.Image, sigma float64, n2c bool) *images.Image {
-		var out *images.Image
-		tb.WithScope(func(*tb.Scope) {
-			x := tb.FromSlice(img.Pix, 1, 3, int64(img.H), int64(img.W))
-			s := tb.Full([]int64{1}, sigma, tb.Options{})
-			noise := model.Noise{Seed: 3, Stream: 0}
-			var y *tb.Tensor
-			if n2c {
-				y, err = m.CleanEstimate(x, s, noise)
-			} else {
-				y, err = m.Translate(x, s, 1, noise)
+	// The untrained model's outputs are negative: clamping before the map
+	// back shows. With outconv's bias at 0.5 they are mid grey, where a map
+	// back shows. (An untrained model hardly depends on its input, so the
+	// N2C input map is checked by TestNormalizeInput.)
+	midGrey := func(m *model.LUDVAE) {
+		tb.NoGrad(func() {
+			for _, p := range m.Params() {
+				if p.Name == "outconv.bias" {
+					p.Tensor.Fill(0.5)
+				}
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = &images.Image{W: img.W, H: img.H, Pix: y.Clamp(0, 1).Float32s()}
 		})
-		return out
 	}
 	clone := func(m *images.Image) *images.Image {
 		return &images.Image{W: m.W, H: m.H, Pix: append([]float32(nil), m.Pix...)}
 	}
-	c2n := run(src, 15, false)
-	norm.FromClean(c2n)
-	toClean := clone(src)
-	norm.ToClean(toClean)
-	n2c := run(toClean, 0, true)
-	n2cMappedBack := clone(n2c)
-	norm.FromClean(n2cMappedBack)
+	clamped := func(m *images.Image) *images.Image {
+		c := clone(m)
+		for i, v := range c.Pix {
+			c.Pix[i] = min(max(v, 0), 1)
+		}
+		return c
+	}
+	fromClean := func(m *images.Image) *images.Image { c := clone(m); norm.FromClean(c); return c }
+	toClean := func(m *images.Image) *images.Image { c := clone(m); norm.ToClean(c); return c }
 	cases := []struct {
-		mode        string
-		sigma       float64
-		want, wrong *images.Image
+		mode  string
+		sigma float64
+		edit  func(*model.LUDVAE)
+		// rules returns the expected image and the mistaken ones, given the
+		// raw (unclamped) model output for an input image.
+		rules func(raw func(*images.Image) *images.Image) (want *images.Image, wrong map[string]*images.Image)
 	}{
-		{"c2n", 15, c2n, run(src, 15, false)},
-		{"n2c", 0, n2c, n2cMappedBack},
+		{"c2n", 15, nil, func(raw func(*images.Image) *images.Image) (*images.Image, map[string]*images.Image) {
+			r := raw(src)
+			return fromClean(r), map[string]*images.Image{"not mapped back": clamped(r), "clamped first": fromClean(clamped(r))}
+		}},
+		{"n2c", 0, midGrey, func(raw func(*images.Image) *images.Image) (*images.Image, map[string]*images.Image) {
+			want := clamped(raw(toClean(src)))
+			return want, map[string]*images.Image{"mapped back": fromClean(want)}
+		}},
 	}
 	for _, c := range cases {
 		t.Run(c.mode, func(t *testing.T) {
+			mdir := filepath.Join(dir, c.mode)
+			os.MkdirAll(mdir, 0o755)
+			ckpt := saveTinyModel(t, mdir, 5, c.edit)
+			m, err := model.Load(ckpt, tb.Options{DType: tb.Float32})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			// raw is the model's output as ludvae synth computes it for the
+			// first image (stream 0, the whole image), before any clamp.
+			raw := func(img *images.Image) *images.Image {
+				var out *images.Image
+				tb.WithScope(func(*tb.Scope) {
+					x := tb.FromSlice(img.Pix, 1, 3, int64(img.H), int64(img.W))
+					s := tb.Full([]int64{1}, c.sigma, tb.Options{})
+					noise := model.Noise{Seed: 3, Stream: 0}
+					var y *tb.Tensor
+					var err error
+					if c.mode == "n2c" {
+						y, err = m.CleanEstimate(x, s, noise)
+					} else {
+						y, err = m.Translate(x, s, 1, noise)
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+					out = &images.Image{W: img.W, H: img.H, Pix: y.Float32s()}
+				})
+				return out
+			}
+			want, wrong := c.rules(raw)
 			o := Defaults()
-			o.Model, o.Clean, o.Out, o.Mode, o.Device = ckpt, in, filepath.Join(dir, c.mode), c.mode, "cpu"
+			o.Model, o.Clean, o.Out, o.Mode, o.Device = ckpt, in, filepath.Join(mdir, "out"), c.mode, "cpu"
 			o.SigmaMin, o.SigmaMax, o.Seed, o.Norm = c.sigma, c.sigma, 3, &norm
 			if err := Run(o, io.Discard); err != nil {
 				t.Fatal(err)
@@ -250,17 +283,55 @@ func TestRunNormalization(t *testing.T) {
 			}
 			// 8-bit PNG: half a level, plus float32 rounding of another layout.
 			const tol = 0.5/255 + 1e-4
-			if d := maxDiff(got.Pix, c.want.Pix); d > tol {
+			if d := maxDiff(got.Pix, want.Pix); d > tol {
 				t.Errorf("output differs from the expected image by %g (tolerance %g)", d, tol)
 			}
-			if d := maxDiff(got.Pix, c.wrong.Pix); d < 2.0/255 {
-				t.Errorf("output also fits the other rule (max difference %g): the check cannot tell them apart", d)
+			for name, w := range wrong {
+				if d := maxDiff(got.Pix, w.Pix); d < 2.0/255 {
+					t.Errorf("output also fits the rule %q (max difference %g): the check cannot tell them apart", name, d)
+				}
 			}
 			h, _ := images.Load(filepath.Join(o.Out, DirH, "a.png"))
 			if h == nil || maxDiff(h.Pix, src.Pix) != 0 {
 				t.Errorf("H/a.png is not the input as read")
 			}
 		})
+	}
+}
+
+// TestNormalizeInput: an N2C input goes to the model in the clean colour
+// statistics, and the pair's other half stays as read; C2N inputs and runs
+// without statistics are left alone.
+func TestNormalizeInput(t *testing.T) {
+	src := images.New(5, 4)
+	for i := range src.Pix {
+		src.Pix[i] = float32(i%17) / 16
+	}
+	orig := append([]float32(nil), src.Pix...)
+	want := &images.Image{W: 5, H: 4, Pix: append([]float32(nil), orig...)}
+	norm := train.AIM19Normalization
+	norm.ToClean(want)
+	cases := []struct {
+		mode   string
+		norm   *train.Normalization
+		mapped bool
+	}{{"n2c", &norm, true}, {"c2n", &norm, false}, {"n2c", nil, false}}
+	for _, c := range cases {
+		o := Defaults()
+		o.Mode, o.Norm = c.mode, c.norm
+		j := o.normalizeInput(job{img: src, hr: src})
+		if maxDiff(src.Pix, orig) != 0 || j.hr != src {
+			t.Fatalf("%s: the image as read was changed or replaced", c.mode)
+		}
+		if c.mapped && maxDiff(j.img.Pix, want.Pix) != 0 {
+			t.Errorf("%s with statistics: input differs from ToClean's by %g", c.mode, maxDiff(j.img.Pix, want.Pix))
+		}
+		if !c.mapped && j.img != src {
+			t.Errorf("%s (statistics %v): input was replaced", c.mode, c.norm != nil)
+		}
+	}
+	if maxDiff(want.Pix, orig) < 0.01 {
+		t.Fatal("ToClean changed nothing: the check cannot fail")
 	}
 }
 

@@ -40,7 +40,7 @@ ver() {
 version="$(ver MAJOR).$(ver MINOR).$(ver PATCH)"
 std=c++17
 for h in "$inc/ATen/ATen.h" "$inc/torch/csrc/api/include/torch/all.h"; do
-  grep -qs '202002L' "$h" && std=c++20
+  grep -qsE '^[[:space:]]*#[[:space:]]*if.*<[[:space:]]*202002L' "$h" && std=c++20
 done
 echo "TORCH_INC=$flags"
 echo "TORCH_LIBDIR=$libdir"

@@ -58,6 +58,10 @@ func TestFindLibtorchReadsAFolder(t *testing.T) {
 			api + "version.h": versionH("2", "14", "0"),
 			api + "all.h":     allGuard,
 		}, []string{"TORCH_CXXSTD=c++20"}},
+		{"a C++20 feature test is no demand", map[string]string{
+			api + "version.h":     versionH("2", "11", "0"),
+			"include/ATen/ATen.h": "#pragma once\n#if __cplusplus >= 202002L\n#include <span>\n#endif\n",
+		}, []string{"TORCH_CXXSTD=c++17"}},
 		{"version macros in torch/headeronly (2.10 on)", map[string]string{
 			api + "version.h":                    "#pragma once\n#include <torch/headeronly/version.h>\n",
 			"include/torch/headeronly/version.h": versionH("2", "12", "0"),
@@ -125,10 +129,27 @@ func TestMakefilePicksTheCUDARuntime(t *testing.T) {
 		"site12/nvidia/cuda_runtime/lib/libcudart.so.12": "",
 		"site12/torch/lib/libtorch.so":                   "",
 	})
+	// A CUDA 12 torch beside both runtimes: its libc10_cuda.so names the one
+	// it loads, which must win over the CUDA 13 one that sorts first.
+	touch(t, dir, map[string]string{"both/nvidia/cu13/lib/libcudart.so.13": ""})
+	for _, args := range [][]string{
+		{"-o", "both/nvidia/cuda_runtime/lib/libcudart.so.12", "-Wl,-soname,libcudart.so.12"},
+		{"-o", "both/torch/lib/libc10_cuda.so", "-Wl,--no-as-needed", "-x", "none", "both/nvidia/cuda_runtime/lib/libcudart.so.12"},
+	} {
+		os.MkdirAll(filepath.Join(dir, filepath.Dir(args[1])), 0o755)
+		cc := exec.Command("gcc", append([]string{"-shared", "-x", "c", "/dev/null"}, args...)...)
+		cc.Dir = dir
+		if out, err := cc.CombinedOutput(); err != nil {
+			t.Fatalf("gcc %v: %v: %.300s", args, err, out)
+		}
+	}
 	cases := []struct {
 		name, cudaHome, torchLib string
 		want                     string // "" for the error
 	}{
+		{"the runtime torch links", "bare", "both/torch/lib",
+			filepath.Join(dir, "both/nvidia/cuda_runtime/lib/libcudart.so.12") +
+				" -Wl,-rpath," + filepath.Join(dir, "both/nvidia/cuda_runtime/lib") + "/"},
 		{"toolkit's static runtime", "toolkit", "site/torch/lib",
 			filepath.Join(dir, "toolkit/lib64/libcudart_static.a") + " -ldl -lrt -lpthread"},
 		{"CUDA 13 targets layout", "cuda13", "site/torch/lib",
@@ -151,6 +172,14 @@ func TestMakefilePicksTheCUDARuntime(t *testing.T) {
 			if c.want == "" {
 				if err == nil || !strings.Contains(got, "no libcudart_static.a") {
 					t.Fatalf("want an error naming the missing runtime, got %v: %s", err, got)
+				}
+				// The diagnostic gpu-check prints first still runs.
+				info := exec.Command("make", "-s", "-C", "..", "libtorch-info", "WITH_CUDA=1",
+					"CUDA_HOME="+filepath.Join(dir, c.cudaHome), "TORCH_LIBDIR="+filepath.Join(dir, c.torchLib))
+				info.Env = cmd.Env
+				out, err := info.CombinedOutput()
+				if err != nil || !strings.Contains(string(out), "CUDA runtime none found") {
+					t.Fatalf("make libtorch-info without a runtime: %v: %s", err, out)
 				}
 				return
 			}
