@@ -49,8 +49,8 @@ func (m *LUDVAE) ExportTorchScript(path string, out *ColourMap) error {
 					sm.RegisterParameter(scriptName(p.Name), p.Tensor.To(tb.Float32, tb.CPU))
 				}
 				if out != nil {
-					sm.RegisterBuffer("out_scale", tb.FromSlice(f32(out.Scale[:]), 1, 3, 1, 1))
-					sm.RegisterBuffer("out_shift", tb.FromSlice(f32(out.Shift[:]), 1, 3, 1, 1))
+					sm.RegisterBuffer("out_scale", tb.FromSlice(out.Scale[:], 1, 3, 1, 1).ToDType(tb.Float32))
+					sm.RegisterBuffer("out_shift", tb.FromSlice(out.Shift[:], 1, 3, 1, 1).ToDType(tb.Float32))
 				}
 			})
 		})
@@ -66,14 +66,6 @@ func (m *LUDVAE) ExportTorchScript(path string, out *ColourMap) error {
 }
 
 func scriptName(key string) string { return strings.ReplaceAll(key, ".", "_") }
-
-func f32(v []float64) []float32 {
-	out := make([]float32, len(v))
-	for i, x := range v {
-		out[i] = float32(x)
-	}
-	return out
-}
 
 // scriptSource writes the generator's TorchScript, unrolled over the levels;
 // mapped: its output goes through out_scale and out_shift.

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 
@@ -93,7 +92,7 @@ func Run(o Options, log io.Writer) error {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel() // stops the decoders when Run returns early
-	jobs := train.Ahead(ctx, 0, len(paths)-1, 2*runtime.NumCPU(), func(i int) job { return o.normalizeInput(decode(i, paths[i], o.SRScale)) })
+	jobs := train.Ahead(ctx, 0, len(paths)-1, 2*runtime.NumCPU(), func(i int) job { return decode(i, paths[i], o.SRScale) })
 	bar := train.NewProgress(log, len(paths)*o.Samples, "synth", "img")
 	done := 0
 	var writers sync.WaitGroup
@@ -169,7 +168,11 @@ func (o *Options) translate(m *model.LUDVAE, dev tb.Device, img *images.Image, r
 			sigma := tb.Full([]int64{1}, rec.Sigma, tb.Options{Device: dev})
 			gen := func(x *tb.Tensor, n model.Noise) (*tb.Tensor, error) {
 				if o.Mode == "n2c" {
-					return m.CleanEstimate(x, sigma, n)
+					h, err := o.n2cInput(m, x, sigma, n)
+					if err != nil {
+						return nil, err
+					}
+					return m.TranslateH(h, 0, n) // every degradation latent 0
 				}
 				return m.Translate(x, sigma, o.Temperature, n)
 			}
@@ -212,16 +215,21 @@ func decode(i int, path string, srScale int) job {
 // statistics: C2N's do; N2C's clean estimate stays in the clean ones.
 func (o *Options) mapsBack() bool { return o.Norm != nil && o.Mode == "c2n" }
 
-// normalizeInput maps an N2C input to the clean domain's colour statistics,
-// as training mapped the degraded images (the authors' main_test.py); the
-// file written as the pair's other half stays as it was read.
-func (o *Options) normalizeInput(j job) job {
-	if o.Norm == nil || o.Mode != "n2c" || j.err != nil {
-		return j
+// n2cInput is h(y) for N2C as the authors' main_test.py makes it: the
+// degraded image plus its h-noise, then mapped to the clean domain's colour
+// statistics and clamped to [0, 1] (without statistics, h(y) as it is).
+func (o *Options) n2cInput(m *model.LUDVAE, y, sigma *tb.Tensor, n model.Noise) (*tb.Tensor, error) {
+	h, err := m.Preprocess(y, sigma, n)
+	if err != nil || o.Norm == nil {
+		return h, err
 	}
-	j.img = &images.Image{W: j.img.W, H: j.img.H, Pix: slices.Clone(j.img.Pix)}
-	o.Norm.ToClean(j.img)
-	return j
+	cm := o.Norm.ToCleanMap()
+	err = tb.Try(func() {
+		a := tb.FromSlice(cm.Scale[:], 1, 3, 1, 1).To(h.DType(), h.Device())
+		b := tb.FromSlice(cm.Shift[:], 1, 3, 1, 1).To(h.DType(), h.Device())
+		h = h.Mul(a).Add(b).Clamp(0, 1)
+	})
+	return h, err
 }
 
 // writePair writes the degraded output and its clean counterpart.

@@ -199,7 +199,7 @@ func TestRunNormalization(t *testing.T) {
 	// The untrained model's outputs are negative: clamping before the map
 	// back shows. With outconv's bias at 0.5 they are mid grey, where a map
 	// back shows. (An untrained model hardly depends on its input, so the
-	// N2C input map is checked by TestNormalizeInput.)
+	// N2C input map is checked by TestN2CInput.)
 	midGrey := func(m *model.LUDVAE) {
 		tb.NoGrad(func() {
 			for _, p := range m.Params() {
@@ -299,40 +299,58 @@ func TestRunNormalization(t *testing.T) {
 	}
 }
 
-// TestNormalizeInput: an N2C input goes to the model in the clean colour
-// statistics, and the pair's other half stays as read; C2N inputs and runs
-// without statistics are left alone.
-func TestNormalizeInput(t *testing.T) {
-	src := images.New(5, 4)
-	for i := range src.Pix {
-		src.Pix[i] = float32(i%17) / 16
+// TestN2CInput: N2C's h(y) adds the h-noise to the degraded image first and
+// maps the sum to the clean statistics, clamped (the authors' main_test.py),
+// against the same arithmetic in float64 on images; the other order gives
+// another h, so the test can fail. Without statistics h(y) is untouched.
+func TestN2CInput(t *testing.T) {
+	m, err := model.New(model.Config{Channels: 3, Filters: 4, Levels: 2}, tb.Options{}, 2)
+	if err != nil {
+		t.Fatal(err)
 	}
-	orig := append([]float32(nil), src.Pix...)
-	want := &images.Image{W: 5, H: 4, Pix: append([]float32(nil), orig...)}
+	defer m.Close()
 	norm := train.AIM19Normalization
-	norm.ToClean(want)
-	cases := []struct {
-		mode   string
-		norm   *train.Normalization
-		mapped bool
-	}{{"n2c", &norm, true}, {"c2n", &norm, false}, {"n2c", nil, false}}
-	for _, c := range cases {
-		o := Defaults()
-		o.Mode, o.Norm = c.mode, c.norm
-		j := o.normalizeInput(job{img: src, hr: src})
-		if maxDiff(src.Pix, orig) != 0 || j.hr != src {
-			t.Fatalf("%s: the image as read was changed or replaced", c.mode)
-		}
-		if c.mapped && maxDiff(j.img.Pix, want.Pix) != 0 {
-			t.Errorf("%s with statistics: input differs from ToClean's by %g", c.mode, maxDiff(j.img.Pix, want.Pix))
-		}
-		if !c.mapped && j.img != src {
-			t.Errorf("%s (statistics %v): input was replaced", c.mode, c.norm != nil)
-		}
+	noise := model.Noise{Seed: 8, Stream: 3}
+	asImage := func(x *tb.Tensor) *images.Image {
+		return &images.Image{W: int(x.Size(3)), H: int(x.Size(2)), Pix: x.Float32s()}
 	}
-	if maxDiff(want.Pix, orig) < 0.01 {
-		t.Fatal("ToClean changed nothing: the check cannot fail")
-	}
+	tb.WithScope(func(*tb.Scope) {
+		g := tb.NewGenerator(4, tb.CPU)
+		defer g.Close()
+		y := tb.Rand([]int64{1, 3, 9, 13}, tb.Options{}, g)
+		for _, sigma := range []float64{0, 20} {
+			s := tb.Full([]int64{1}, sigma, tb.Options{})
+			hy, err := m.Preprocess(y, s, noise)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := asImage(hy)
+			norm.ToClean(want)
+			o := Defaults()
+			o.Mode, o.Norm = "n2c", &norm
+			h, err := o.n2cInput(m, y, s, noise)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := maxDiff(asImage(h).Pix, want.Pix); d > 1e-6 { // float32 against float64 arithmetic
+				t.Errorf("σ %g: h(y) differs from clamp(ToClean(y + σε)) by %g", sigma, d)
+			}
+			if sigma > 0 {
+				other := asImage(y)
+				norm.ToClean(other)
+				for i, v := range asImage(hy.Sub(y)).Pix {
+					other.Pix[i] = min(max(other.Pix[i]+v, 0), 1)
+				}
+				if d := maxDiff(asImage(h).Pix, other.Pix); d < 1e-3 {
+					t.Errorf("σ %g: noise added after the colour map gives the same h (%g)", sigma, d)
+				}
+			}
+			o.Norm = nil
+			if h, err = o.n2cInput(m, y, s, noise); err != nil || maxDiff(asImage(h).Pix, asImage(hy).Pix) != 0 {
+				t.Errorf("σ %g without statistics: h(y) changed (%v)", sigma, err)
+			}
+		}
+	})
 }
 
 func maxDiff(a, b []float32) float64 {

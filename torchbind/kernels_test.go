@@ -788,8 +788,9 @@ func TestKernelErrors(t *testing.T) {
 // bit for bit in every dtype, at odd origins; samples, KL and gradients
 // (to mu, log σ, the scale and a given ε) agree with the CPU's to 1e-12
 // relative in float64 (device exp and FMAs differ from the CPU's by an ulp
-// or so), in NCHW and channels-last. The width-70 case takes the CPU's
-// vectorized noise path (rows of 33 or more), the others its scalar one.
+// or so), in NCHW and channels-last. Widths 40 and 70 take the CPU's
+// vectorized noise path (blocks of 16 column pairs), width 23 only its
+// scalar one.
 func TestKernelCUDAMatchesCPU(t *testing.T) {
 	if CUDADeviceCount() == 0 {
 		t.Skip("no CUDA device")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"os"
 
@@ -76,6 +77,12 @@ func affine(fromMean, fromStd, toMean, toStd [3]float64) (a, b [3]float64) {
 	return a, b
 }
 
+// ToCleanMap is ToClean as a map, without the clamp.
+func (n *Normalization) ToCleanMap() *model.ColourMap {
+	a, b := affine(n.NoisyMean, n.NoisyStd, n.CleanMean, n.CleanStd)
+	return &model.ColourMap{Scale: a, Shift: b}
+}
+
 // FromCleanMap is FromClean as a map for the exported generator, without
 // the clamp (the generator's output is unclamped).
 func (n *Normalization) FromCleanMap() *model.ColourMap {
@@ -128,13 +135,16 @@ func ParseNormalization(spec string) (*Normalization, error) {
 	}
 	b, err := os.ReadFile(spec)
 	if err != nil {
-		return nil, fmt.Errorf("--normalization %s: expected none, aim19 or a JSON file: %w", spec, err)
+		return nil, fmt.Errorf("--normalization %s: expected checkpoint, none, aim19 or a JSON file: %w", spec, err)
 	}
 	var f normalizationFile
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
 		return nil, fmt.Errorf("--normalization %s: %w", spec, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("--normalization %s: data after the JSON object", spec)
 	}
 	var s [4][3]float64
 	for i, v := range []struct {

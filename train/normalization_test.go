@@ -34,7 +34,8 @@ func TestParseNormalization(t *testing.T) {
 		{file("scale.json", `{"clean_mean": [1, 2, 300], "clean_std": [1, 2, 3], "noisy_mean": [1, 2, 3], "noisy_std": [1, 2, 3]}`), nil, "0–255 scale"},
 		{file("extra.json", `{"clean_mean": [1, 2, 3], "mean": 4}`), nil, `unknown field "mean"`},
 		{file("two.json", `{"clean_mean": [1, 2]}`), nil, `"clean_mean" has 2 values`},
-		{filepath.Join(dir, "absent.json"), nil, "expected none, aim19 or a JSON file"},
+		{filepath.Join(dir, "absent.json"), nil, "expected checkpoint, none, aim19 or a JSON file"},
+		{file("trailing.json", `{"clean_mean": [1, 2, 3], "clean_std": [1, 2, 3], "noisy_mean": [1, 2, 3], "noisy_std": [1, 2, 3]} {}`), nil, "data after the JSON object"},
 	}
 	for _, c := range cases {
 		t.Run(filepath.Base(c.spec), func(t *testing.T) {
