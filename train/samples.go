@@ -78,7 +78,10 @@ func (s *sampler) synthesize() (out []*images.Image, err error) {
 			if err != nil {
 				panic(err)
 			}
-			vals := y.Clamp(0, 1).Float32s()
+			if s.t.Data.Norm == nil { // else FromClean clamps, after its map (Write)
+				y = y.Clamp(0, 1)
+			}
+			vals := y.Float32s()
 			for r := range sampleRows {
 				out = append(out, &images.Image{W: int(p), H: int(p), Pix: vals[int64(r)*3*p*p : int64(r+1)*3*p*p]})
 			}
