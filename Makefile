@@ -4,7 +4,7 @@
 #   make deps     install libtorch-dev, python3-torch, ... through apt if missing
 #   make shim     bin/libludvae_shim.so (CPU, or CUDA when libtorch has CUDA and nvcc exists)
 #   make build    bin/ludvae
-#   make demo     the whole job on bundled photos, on the CPU (about 10 minutes)
+#   make demo     the whole job on bundled photos, on the CPU (about 3 minutes)
 #   make test     everything above, then every Go test (Python's torch checks our files)
 #   make bench    benchmarks: fused kernels, data loader, ludvae vs PyTorch eager
 #   make train-sidd|train-aim19|train-ntire20 DATA=DIR [DOCKER=1]
