@@ -223,12 +223,7 @@ func (o *Options) n2cInput(m *model.LUDVAE, y, sigma *tb.Tensor, n model.Noise) 
 	if err != nil || o.Norm == nil {
 		return h, err
 	}
-	cm := o.Norm.ToCleanMap()
-	err = tb.Try(func() {
-		a := tb.FromSlice(cm.Scale[:], 1, 3, 1, 1).To(h.DType(), h.Device())
-		b := tb.FromSlice(cm.Shift[:], 1, 3, 1, 1).To(h.DType(), h.Device())
-		h = h.Mul(a).Add(b).Clamp(0, 1)
-	})
+	err = tb.Try(func() { h = o.Norm.ToCleanTensor(h) })
 	return h, err
 }
 

@@ -18,8 +18,9 @@ type Data struct {
 
 // LoadData finds and decodes both folders. Clean images are downscaled by
 // cfg.Downscale (MATLAB bicubic) for super-resolution; every image must be at
-// least one crop large afterwards; with --normalize auto the degraded
-// images are mapped to the clean domain's colour statistics. Skipped files
+// least one crop large afterwards. With --normalize auto Norm holds both
+// domains' colour statistics; the degraded images stay as read, and each
+// step maps its degraded crops (after their h-noise, for h). Skipped files
 // (with --skip-bad) are reported to log.
 func LoadData(cfg *Config, log io.Writer) (*Data, error) {
 	clean, err := loadDomain("--clean", cfg.Clean, cfg.Patch*cfg.Downscale, cfg.SkipBad, log)
@@ -36,7 +37,6 @@ func LoadData(cfg *Config, log io.Writer) (*Data, error) {
 	d := &Data{Clean: clean, Noisy: noisy}
 	if cfg.Normalize == "auto" {
 		d.Norm = ComputeNormalization(clean, noisy)
-		parallel(len(noisy), func(i int) { d.Norm.ToClean(noisy[i]) })
 	}
 	return d, nil
 }
@@ -85,8 +85,9 @@ func parallel(n int, f func(i int)) {
 // clean or the degraded domain.
 type Batch struct {
 	Step     int
-	Pix      []float32 // N×3×P×P in [0,1]
+	Pix      []float32 // N×3×P×P in [0,1], as read
 	Degraded []bool
+	Norm     *Normalization // the degraded crops' map to the clean statistics, or nil
 }
 
 // MakeBatch draws the batch of a step. Every draw comes from a generator
@@ -96,7 +97,7 @@ type Batch struct {
 func (d *Data) MakeBatch(cfg *Config, step int) Batch {
 	rng := rand.New(rand.NewPCG(cfg.Seed, uint64(step)))
 	p := cfg.Patch
-	b := Batch{Step: step, Pix: make([]float32, cfg.Batch*3*p*p), Degraded: make([]bool, cfg.Batch)}
+	b := Batch{Step: step, Pix: make([]float32, cfg.Batch*3*p*p), Degraded: make([]bool, cfg.Batch), Norm: d.Norm}
 	for i := range cfg.Batch {
 		deg := rng.IntN(2) == 1
 		pool := d.Clean

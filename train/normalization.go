@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/ludvae/ludvae/model"
+	tb "github.com/ludvae/ludvae/torchbind"
 	"github.com/ludvae/ludvae/train/images"
 )
 
@@ -81,6 +82,30 @@ func affine(fromMean, fromStd, toMean, toStd [3]float64) (a, b [3]float64) {
 func (n *Normalization) ToCleanMap() *model.ColourMap {
 	a, b := affine(n.NoisyMean, n.NoisyStd, n.CleanMean, n.CleanStd)
 	return &model.ColourMap{Scale: a, Shift: b}
+}
+
+// ToCleanTensor is ToClean on a [N, 3, H, W] tensor, in its dtype and on its
+// device.
+func (n *Normalization) ToCleanTensor(t *tb.Tensor) *tb.Tensor {
+	cm := n.ToCleanMap()
+	a := tb.FromSlice(cm.Scale[:], 1, 3, 1, 1).To(t.DType(), t.Device())
+	b := tb.FromSlice(cm.Shift[:], 1, 3, 1, 1).To(t.DType(), t.Device())
+	return t.Mul(a).Add(b).Clamp(0, 1)
+}
+
+// ToCleanRows maps the rows of t marked in rows to the clean statistics and
+// leaves the others: in training the degraded crops y and their h(y) =
+// y + σy·ε, mapped after the noise and clamped, as the authors' dataset
+// does.
+func (n *Normalization) ToCleanRows(t *tb.Tensor, rows []bool) *tb.Tensor {
+	mask := make([]uint8, len(rows))
+	for i, r := range rows {
+		if r {
+			mask[i] = 1
+		}
+	}
+	m := tb.FromSlice(mask, int64(len(rows)), 1, 1, 1).ToDType(tb.Bool).ToDevice(t.Device())
+	return tb.Where(m, n.ToCleanTensor(t), t)
 }
 
 // FromCleanMap is FromClean as a map for the exported generator, without

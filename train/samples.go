@@ -45,12 +45,10 @@ func (s *sampler) Write(step int, rows []stepStats) error {
 	p := s.t.Cfg.Patch
 	grid := images.New(3*p+4, sampleRows*(p+2))
 	for r := range sampleRows {
-		real := s.noisy[r].Clone()
 		if n := s.t.Data.Norm; n != nil {
-			n.FromClean(real)
-			n.FromClean(synth[r])
+			n.FromClean(synth[r]) // the degraded crops are kept as read
 		}
-		for col, m := range []*images.Image{s.clean[r], synth[r], real} {
+		for col, m := range []*images.Image{s.clean[r], synth[r], s.noisy[r]} {
 			paste(grid, m, col*(p+2), r*(p+2))
 		}
 	}

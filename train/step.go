@@ -42,6 +42,9 @@ func step(m *model.LUDVAE, opt *tb.Adam, cfg *Config, dev tb.Device, b Batch) (s
 			if err != nil {
 				panic(err)
 			}
+			if b.Norm != nil {
+				x, h = b.Norm.ToCleanRows(x, b.Degraded), b.Norm.ToCleanRows(h, b.Degraded)
+			}
 			var l model.Losses
 			tb.WithPrecision(tb.Precision(cfg.Precision), dev, func() {
 				if l, err = m.Loss(x, h, b.Degraded, noise); err != nil {
