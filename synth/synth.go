@@ -206,7 +206,7 @@ func decode(i int, path string, srScale int) job {
 			img = img.Crop(0, 0, img.W/srScale*srScale, img.H/srScale*srScale)
 			j.hr = img
 		}
-		j.img = images.Imresize(img, 1/float64(srScale))
+		j.img = images.Downscale8(img, srScale)
 	}
 	return j
 }

@@ -32,7 +32,7 @@ func LoadData(cfg *Config, log io.Writer) (*Data, error) {
 		return nil, err
 	}
 	if cfg.Downscale > 1 {
-		parallel(len(clean), func(i int) { clean[i] = images.Imresize(clean[i], 1/float64(cfg.Downscale)) })
+		parallel(len(clean), func(i int) { clean[i] = images.Downscale8(clean[i], cfg.Downscale) })
 	}
 	d := &Data{Clean: clean, Noisy: noisy}
 	if cfg.Normalize == "auto" {

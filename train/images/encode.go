@@ -25,6 +25,14 @@ func quantize(v, scale float32) uint32 {
 	return uint32(math.RoundToEven(float64(p)))
 }
 
+// RoundTo8Bit clips m to [0,1] and rounds it to the 8-bit levels in place:
+// m as an 8-bit PNG would hold it and Load read it back.
+func RoundTo8Bit(m *Image) {
+	for i, v := range m.Pix {
+		m.Pix[i] = float32(quantize(v, 255)) / 255
+	}
+}
+
 // ToUint8 returns m as interleaved 8-bit RGB (HWC), each value clipped to
 // [0,1], scaled by 255 in float32 and rounded half to even, exactly as
 // KAIR's single2uint (np.uint8((img.clip(0,1)*255.).round())).

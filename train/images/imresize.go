@@ -179,3 +179,12 @@ func reflect(i, n int) int {
 	}
 	return i
 }
+
+// Downscale8 is the super-resolution low-resolution image of m: MATLAB
+// bicubic by 1/factor, then clipped and rounded to 8 bits, as the authors'
+// LR training images are (DeFlow's downscaled 8-bit PNGs, read by KAIR).
+func Downscale8(m *Image, factor int) *Image {
+	lr := Imresize(m, 1/float64(factor))
+	RoundTo8Bit(lr)
+	return lr
+}

@@ -2,6 +2,8 @@ package images
 
 import (
 	"math"
+	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -80,5 +82,39 @@ func BenchmarkImresize(b *testing.B) {
 				Imresize(m, tc.scale)
 			}
 		})
+	}
+}
+
+// TestDownscale8 is the LR image the way the authors' data has it: the
+// bicubic result written as an 8-bit PNG and read back (a sharp edge makes
+// bicubic overshoot [0,1], which the PNG clips).
+func TestDownscale8(t *testing.T) {
+	m := New(96, 80)
+	for c := range Channels {
+		for y := range m.H {
+			for x := range m.W {
+				m.Set(x, y, c, float32((x/24+y/20+c)%2)) // black and white blocks
+			}
+		}
+	}
+	raw := Imresize(m, 0.25)
+	lo, hi := float32(0), float32(1)
+	for _, v := range raw.Pix {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	if lo >= 0 || hi <= 1 {
+		t.Fatalf("no overshoot to clip (range %g..%g): the test cannot tell", lo, hi)
+	}
+	path := filepath.Join(t.TempDir(), "lr.png")
+	if err := SavePNG(path, raw, 8); err != nil {
+		t.Fatal(err)
+	}
+	want, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := Downscale8(m, 4)
+	if got.W != want.W || got.H != want.H || !slices.Equal(got.Pix, want.Pix) {
+		t.Errorf("Downscale8 differs from the 8-bit PNG of the bicubic result")
 	}
 }
