@@ -9,21 +9,22 @@ import (
 
 // Options configure a synthesis run.
 type Options struct {
-	Model       string // checkpoint or the authors' plain state dict
-	Clean       string // input folder (clean images; degraded ones for N2C)
-	Out         string // output folder
-	Samples     int    // synthetic versions per input image
-	SigmaMin    float64
-	SigmaMax    float64 // σx per image, uniform in [SigmaMin, SigmaMax] (0–255 scale)
-	Temperature float64
-	Seed        uint64
-	Mode        string // "c2n" or "n2c"
-	SRScale     int    // 1, or the HR→LR factor for super-resolution pairs
-	Tile        int    // tile size in pixels (0: whole images)
-	Device      string
-	Precision   string // fp32, tf32 or bf16
-	Threads     int
-	Norm        *train.Normalization // colour statistics the model was trained in: N2C inputs are mapped to them, C2N outputs back (nil: none)
+	Model          string // checkpoint or the authors' plain state dict
+	Clean          string // input folder (clean images; degraded ones for N2C)
+	Out            string // output folder
+	Samples        int    // synthetic versions per input image
+	SigmaMin       float64
+	SigmaMax       float64 // σx per image, uniform in [SigmaMin, SigmaMax] (0–255 scale)
+	Temperature    float64
+	TemperatureMax float64 // if above Temperature, each image's temperature is uniform in [Temperature, TemperatureMax]
+	Seed           uint64
+	Mode           string // "c2n" or "n2c"
+	SRScale        int    // 1, or the HR→LR factor for super-resolution pairs
+	Tile           int    // tile size in pixels (0: whole images)
+	Device         string
+	Precision      string // fp32, tf32 or bf16
+	Threads        int
+	Norm           *train.Normalization // colour statistics the model was trained in: N2C inputs are mapped to them, C2N outputs back (nil: none)
 }
 
 // DefaultTile keeps a 4000×3000 photo within 4 GiB at the default model
@@ -50,6 +51,8 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("--sigma-min %g / --sigma-max %g: need 0 <= min <= max", o.SigmaMin, o.SigmaMax)
 	case o.Temperature < 0:
 		return fmt.Errorf("--temperature %g: must not be negative", o.Temperature)
+	case o.TemperatureMax != 0 && o.TemperatureMax < o.Temperature:
+		return fmt.Errorf("--temperature %g / --temperature-max %g: need temperature <= max", o.Temperature, o.TemperatureMax)
 	case o.Mode != "c2n" && o.Mode != "n2c":
 		return fmt.Errorf("--mode %q: expected c2n or n2c", o.Mode)
 	case o.SRScale < 1:

@@ -143,19 +143,24 @@ func Run(o Options, log io.Writer) error {
 	return nil
 }
 
-// record fixes the draws of sample k of image j: σ from a generator keyed
-// by (seed, stream), the model's noise from the same stream, so outputs do
-// not depend on scheduling and the same seed gives the same bytes.
+// record fixes the draws of sample k of image j: σ (and the temperature, if
+// given a range) from a generator keyed by (seed, stream), the model's noise
+// from the same stream, so outputs do not depend on scheduling and the same
+// seed gives the same bytes.
 func (o *Options) record(j job, k int, name string) Record {
 	stream := uint64(j.index*o.Samples + k)
 	rng := rand.New(rand.NewPCG(o.Seed, stream))
 	sigma := o.SigmaMin + (o.SigmaMax-o.SigmaMin)*rng.Float64()
+	temperature := o.Temperature
+	if o.TemperatureMax > o.Temperature {
+		temperature += (o.TemperatureMax - o.Temperature) * rng.Float64()
+	}
 	file := name + ".png"
 	if o.Samples > 1 {
 		file = fmt.Sprintf("%s_s%d.png", name, k)
 	}
 	src, _ := filepath.Abs(j.path)
-	return Record{L: DirL + "/" + file, H: DirH + "/" + file, Source: src, Sigma: sigma, Temperature: o.Temperature,
+	return Record{L: DirL + "/" + file, H: DirH + "/" + file, Source: src, Sigma: sigma, Temperature: temperature,
 		Seed: o.Seed, Stream: stream, Mode: o.Mode, SRScale: o.SRScale}
 }
 
@@ -174,7 +179,7 @@ func (o *Options) translate(m *model.LUDVAE, dev tb.Device, img *images.Image, r
 					}
 					return m.TranslateH(h, 0, n) // every degradation latent 0
 				}
-				return m.Translate(x, sigma, o.Temperature, n)
+				return m.Translate(x, sigma, rec.Temperature, n)
 			}
 			var y *tb.Tensor
 			var err error

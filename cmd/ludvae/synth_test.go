@@ -56,3 +56,52 @@ func TestSynthSigmaDefaults(t *testing.T) {
 		})
 	}
 }
+
+// TestSynthTemperatureRange: with --temperature-max each image draws its
+// temperature uniformly from the range (the authors' DnD data), recorded in
+// the manifest, the same for the same seed; without it, the one value.
+func TestSynthTemperatureRange(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	writePhotos(t, in, 6, 24, 20, false, 5)
+	plain := filepath.Join(pyref.Root(), "testdata", "official", "f8_state_dict.pth")
+	temps := func(out string, extra ...string) []float64 {
+		args := append([]string{"--model", plain, "--clean", in, "--out", filepath.Join(dir, out), "--device", "cpu"}, extra...)
+		if err := runSynth(args); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, out, synth.Manifest))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ts []float64
+		for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			var r synth.Record
+			if err := json.Unmarshal([]byte(l), &r); err != nil {
+				t.Fatal(err)
+			}
+			ts = append(ts, r.Temperature)
+		}
+		return ts
+	}
+	a := temps("a", "--temperature", "1", "--temperature-max", "3")
+	b := temps("b", "--temperature", "1", "--temperature-max", "3")
+	distinct := map[float64]bool{}
+	for i, v := range a {
+		if v < 1 || v > 3 || v != b[i] {
+			t.Errorf("image %d: temperature %g (again %g), want one value in [1, 3]", i, v, b[i])
+		}
+		distinct[v] = true
+	}
+	if len(distinct) < len(a) {
+		t.Errorf("temperatures %v: not drawn per image", a)
+	}
+	for _, v := range temps("c", "--temperature", "0.7") {
+		if v != 0.7 {
+			t.Errorf("without a range: temperature %g, want 0.7", v)
+		}
+	}
+	if err := runSynth([]string{"--model", plain, "--clean", in, "--out", filepath.Join(dir, "d"), "--temperature", "2", "--temperature-max", "1"}); err == nil || !strings.Contains(err.Error(), "--temperature-max") {
+		t.Errorf("a range from 2 to 1: got %v", err)
+	}
+}
