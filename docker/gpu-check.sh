@@ -9,7 +9,8 @@
 # It rebuilds only the shim (with CUDA, against the pip torch's libtorch),
 # runs the carried test binaries (fused kernels: CUDA ε equal to CPU ε,
 # float64 gradcheck; the official-vector parity; bf16 training against fp32;
-# each on CUDA where present), then the benchmarks against PyTorch eager
+# each on CUDA where present), the commands themselves (train, resume, synth,
+# export) on the device, then the benchmarks against PyTorch eager
 # (fp32 and bf16 on a GPU, fp32 on the CPU; on a GPU also bf16 training in
 # NCHW and at batch 16), and prints a short table last.
 # It exits non-zero if any check failed, after running everything.
@@ -53,6 +54,44 @@ check() { # name dir binary pattern
 check "fused kernels, binding, CPU allocator (CUDA tests skip without a card)" torchbind bin/torchbind.test 'Kernel|Errors|Memory|CPUCache'
 check "official-vector parity" model bin/model.test 'Parity'
 check "bf16 training tracks fp32" train bin/train.test 'BF16'
+
+# The commands end to end on the device: train 20 steps, resume to 40 (bf16
+# on a GPU), synthesize tile by tile, export, and run the export in torch.
+cli() {
+  local d=$1 p=fp32
+  [ "$dev" = cuda ] && p=bf16
+  "$PY" - "$d" <<'PYEOF' || return 1
+import os, sys
+import numpy as np
+from PIL import Image
+rng = np.random.default_rng(1)
+for dom in ("clean", "noisy"):
+    os.makedirs(os.path.join(sys.argv[1], dom))
+    for i in range(4):
+        yy, xx = np.mgrid[0:48, 0:40] / 40.0
+        img = 0.5 + 0.35 * np.sin(np.stack([xx * (i + 2) + c + yy * 3 for c in range(3)], -1))
+        if dom == "noisy":
+            img = img + 0.08 * rng.standard_normal(img.shape)
+        Image.fromarray((np.clip(img, 0, 1) * 255).round().astype(np.uint8)).save(os.path.join(sys.argv[1], dom, "p%d.png" % i))
+PYEOF
+  local common=(--clean "$d/clean" --noisy "$d/noisy" --out "$d/run" --filters 16 --patch 32 --batch 4
+    --save-every 20 --sample-every 20 --log-every 10 --device "$dev" --precision "$p")
+  bin/ludvae train "${common[@]}" --steps 20 >/dev/null 2>&1 || return 1
+  bin/ludvae train "${common[@]}" --steps 40 2>&1 | tail -n 2 || return 1
+  [ "$(wc -l <"$d/run/log.csv")" = 5 ] || { echo "log.csv: $(wc -l <"$d/run/log.csv") lines, want 5"; return 1; }
+  bin/ludvae synth --model "$d/run/ckpt_00000040.pth" --clean "$d/clean" --out "$d/synth" --tile 32 \
+    --device "$dev" --precision "$p" 2>&1 | tail -n 1 || return 1
+  bin/ludvae export --model "$d/run/ckpt_00000040.pth" --torchscript "$d/g.pt" || return 1
+  "$PY" -c 'import sys, torch
+g = torch.jit.load(sys.argv[1]).to(sys.argv[2])
+y = g(torch.rand(2, 3, 32, 32, device=sys.argv[2]), torch.tensor([30.0, 50.0], device=sys.argv[2]))
+assert y.shape == (2, 3, 32, 32) and bool(torch.isfinite(y).all()), y.shape
+print("TorchScript generator ran on", y.device)' "$d/g.pt" "$dev"
+}
+echo "== ludvae train, resume, synth, export on $dev"
+clidir=$(mktemp -d)
+cli "$clidir" || failed+=("ludvae train/synth/export on $dev")
+rm -rf "$clidir"
 
 # On the GPU: fp32 against eager fp32 (the CPU target), bf16 against eager
 # fp32 (the H100 target: at most 0.5), and eager bf16 for reference.
