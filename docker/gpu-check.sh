@@ -74,10 +74,13 @@ for dom in ("clean", "noisy"):
             img = img + 0.08 * rng.standard_normal(img.shape)
         Image.fromarray((np.clip(img, 0, 1) * 255).round().astype(np.uint8)).save(os.path.join(sys.argv[1], dom, "p%d.png" % i))
 PYEOF
+  # --normalize auto: the colour map of the degraded crops runs too.
   local common=(--clean "$d/clean" --noisy "$d/noisy" --out "$d/run" --filters 16 --patch 32 --batch 4
-    --save-every 20 --sample-every 20 --log-every 10 --device "$dev" --precision "$p")
-  bin/ludvae train "${common[@]}" --steps 20 >/dev/null 2>&1 || return 1
-  bin/ludvae train "${common[@]}" --steps 40 2>&1 | tail -n 2 || return 1
+    --normalize auto --save-every 20 --sample-every 20 --log-every 10 --device "$dev" --precision "$p")
+  bin/ludvae train "${common[@]}" --steps 20 >"$d/first.log" 2>&1 || { tail -n 5 "$d/first.log"; return 1; }
+  bin/ludvae train "${common[@]}" --steps 40 >"$d/second.log" 2>&1 || { tail -n 5 "$d/second.log"; return 1; }
+  grep -h "resuming from" "$d/second.log" || { echo "the second run did not resume"; tail -n 5 "$d/second.log"; return 1; }
+  tail -n 2 "$d/second.log"
   [ "$(wc -l <"$d/run/log.csv")" = 5 ] || { echo "log.csv: $(wc -l <"$d/run/log.csv") lines, want 5"; return 1; }
   bin/ludvae synth --model "$d/run/ckpt_00000040.pth" --clean "$d/clean" --out "$d/synth" --tile 32 \
     --device "$dev" --precision "$p" 2>&1 | tail -n 1 || return 1

@@ -16,7 +16,7 @@ type Options struct {
 	SigmaMin       float64
 	SigmaMax       float64 // σx per image, uniform in [SigmaMin, SigmaMax] (0–255 scale)
 	Temperature    float64
-	TemperatureMax float64 // if above Temperature, each image's temperature is uniform in [Temperature, TemperatureMax]
+	TemperatureMax float64 // if above Temperature, each sample's temperature is uniform in [Temperature, TemperatureMax]
 	Seed           uint64
 	Mode           string // "c2n" or "n2c"
 	SRScale        int    // 1, or the HR→LR factor for super-resolution pairs
@@ -53,6 +53,8 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("--temperature %g: must not be negative", o.Temperature)
 	case o.TemperatureMax != 0 && o.TemperatureMax < o.Temperature:
 		return fmt.Errorf("--temperature %g / --temperature-max %g: need temperature <= max", o.Temperature, o.TemperatureMax)
+	case o.TemperatureMax != 0 && o.Mode == "n2c":
+		return fmt.Errorf("--temperature-max: --mode n2c draws no latents (its degradation latents are 0)")
 	case o.Mode != "c2n" && o.Mode != "n2c":
 		return fmt.Errorf("--mode %q: expected c2n or n2c", o.Mode)
 	case o.SRScale < 1:

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ludvae/ludvae/model"
 	tb "github.com/ludvae/ludvae/torchbind"
+	"github.com/ludvae/ludvae/torchbind/pyref"
 	"github.com/ludvae/ludvae/train"
 	"github.com/ludvae/ludvae/train/images"
 )
@@ -362,4 +363,78 @@ func maxDiff(a, b []float32) float64 {
 		d = max(d, math.Abs(float64(a[i])-float64(b[i])))
 	}
 	return d
+}
+
+// TestRunTemperatureRange: with a temperature range each sample is made at
+// the temperature its manifest record names, drawn from the range; the
+// model is the authors' small one with its output lifted to mid grey, where
+// temperature shows (an untrained one barely reacts to it).
+func TestRunTemperatureRange(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	writeClean(t, in, 2)
+	m, err := model.Load(filepath.Join(pyref.Root(), "testdata", "official", "f8_state_dict.pth"), tb.Options{DType: tb.Float32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	tb.NoGrad(func() {
+		for _, p := range m.Params() {
+			if p.Name == "outconv.bias" {
+				p.Tensor.CopyFrom(p.Tensor.AddScalar(0.5))
+			}
+		}
+	})
+	ckpt := filepath.Join(dir, "m.pth")
+	if err := m.SaveStateDict(ckpt); err != nil {
+		t.Fatal(err)
+	}
+	o := Defaults()
+	o.Model, o.Clean, o.Out, o.Device, o.Seed = ckpt, in, filepath.Join(dir, "out"), "cpu", 2
+	o.SigmaMin, o.SigmaMax, o.Temperature, o.TemperatureMax = 20, 20, 1, 3
+	if err := Run(o, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(o.Out, Manifest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var r Record
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Temperature <= 1 || r.Temperature >= 3 {
+			t.Errorf("%s: temperature %g outside (1, 3)", r.L, r.Temperature)
+		}
+		src, err := images.Load(r.Source)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := images.Load(filepath.Join(o.Out, r.L))
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := func(temp float64) []float32 {
+			var out []float32
+			tb.WithScope(func(*tb.Scope) {
+				x := tb.FromSlice(src.Pix, 1, 3, int64(src.H), int64(src.W))
+				y, err := m.Translate(x, tb.Full([]int64{1}, r.Sigma, tb.Options{}), temp, model.Noise{Seed: r.Seed, Stream: r.Stream})
+				if err != nil {
+					t.Fatal(err)
+				}
+				out = y.Clamp(0, 1).Float32s()
+			})
+			return out
+		}
+		const tol = 0.5/255 + 1e-4 // 8-bit PNG, float32 in another layout
+		if d := maxDiff(got.Pix, at(r.Temperature)); d > tol {
+			t.Errorf("%s: differs from the model at its temperature %g by %g", r.L, r.Temperature, d)
+		}
+		if d := maxDiff(got.Pix, at(1)); d < 2.0/255 {
+			t.Errorf("%s: also fits temperature 1 (%g): the check cannot fail", r.L, d)
+		}
+	}
 }

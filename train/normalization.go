@@ -93,19 +93,33 @@ func (n *Normalization) ToCleanTensor(t *tb.Tensor) *tb.Tensor {
 	return t.Mul(a).Add(b).Clamp(0, 1)
 }
 
-// ToCleanRows maps the rows of t marked in rows to the clean statistics and
-// leaves the others: in training the degraded crops y and their h(y) =
-// y + σy·ε, mapped after the noise and clamped, as the authors' dataset
-// does.
-func (n *Normalization) ToCleanRows(t *tb.Tensor, rows []bool) *tb.Tensor {
-	mask := make([]uint8, len(rows))
+// ToCleanRows maps the rows marked in rows of each [N, 3, H, W] tensor in ts
+// to the clean statistics, clamped, and leaves the other rows as they are:
+// in training the degraded crops y and their h(y) = y + σy·ε, mapped after
+// the noise, as the authors' dataset does. The per-row map goes to the
+// device in one copy, shared by all of ts (which must share device and
+// dtype).
+func (n *Normalization) ToCleanRows(rows []bool, ts ...*tb.Tensor) []*tb.Tensor {
+	cm := n.ToCleanMap()
+	// [3, N, 3, 1, 1]: scale, shift, and 1 where a row is mapped.
+	k := len(rows)
+	v := make([]float64, 3*k*3)
 	for i, r := range rows {
-		if r {
-			mask[i] = 1
+		for c := range 3 {
+			scale, shift, on := 1.0, 0.0, 0.0
+			if r {
+				scale, shift, on = cm.Scale[c], cm.Shift[c], 1
+			}
+			v[i*3+c], v[k*3+i*3+c], v[2*k*3+i*3+c] = scale, shift, on
 		}
 	}
-	m := tb.FromSlice(mask, int64(len(rows)), 1, 1, 1).ToDType(tb.Bool).ToDevice(t.Device())
-	return tb.Where(m, n.ToCleanTensor(t), t)
+	p := tb.FromSlice(v, 3, int64(k), 3, 1, 1).To(ts[0].DType(), ts[0].Device())
+	scale, shift, mask := p.Narrow(0, 0, 1).Squeeze(0), p.Narrow(0, 1, 1).Squeeze(0), p.Narrow(0, 2, 1).Squeeze(0).GtScalar(0.5)
+	out := make([]*tb.Tensor, len(ts))
+	for i, t := range ts {
+		out[i] = tb.Where(mask, t.Mul(scale).Add(shift).Clamp(0, 1), t)
+	}
+	return out
 }
 
 // FromCleanMap is FromClean as a map for the exported generator, without

@@ -15,8 +15,9 @@ type stepStats struct {
 	finite                       bool
 }
 
-// Step is one training step as `ludvae train` takes it: h-noise, the
-// forward pass under cfg.Precision, the loss, backward, and Adam at the
+// Step is one training step as `ludvae train` takes it: h-noise (and the
+// colour map of the batch's degraded crops, if b.Norm), the forward pass
+// under cfg.Precision, the loss, backward, and Adam at the
 // learning rate of step b.Step. `ludvae bench train` times it. It returns
 // the total loss; a non-finite loss leaves the parameters as they were.
 func Step(m *model.LUDVAE, opt *tb.Adam, cfg *Config, dev tb.Device, b Batch) (float64, error) {
@@ -28,22 +29,9 @@ func step(m *model.LUDVAE, opt *tb.Adam, cfg *Config, dev tb.Device, b Batch) (s
 	st = stepStats{step: b.Step, klWeight: cfg.KLWeightAt(b.Step), lr: cfg.LearningRate(b.Step)}
 	err = tb.Try(func() {
 		tb.WithScope(func(*tb.Scope) {
-			n, p := int64(cfg.Batch), int64(cfg.Patch)
-			x := tb.FromSlice(b.Pix, n, 3, p, p).ToDevice(dev)
-			sig := make([]float32, n)
-			for i, d := range b.Degraded {
-				sig[i] = float32(cfg.SigmaX)
-				if d {
-					sig[i] = float32(cfg.SigmaY)
-				}
-			}
-			noise := model.Noise{Seed: cfg.Seed, Stream: uint64(b.Step)}
-			h, err := m.Preprocess(x, tb.FromSlice(sig).ToDevice(dev), noise)
+			x, h, noise, err := stepInputs(m, cfg, dev, b)
 			if err != nil {
 				panic(err)
-			}
-			if b.Norm != nil {
-				x, h = b.Norm.ToCleanRows(x, b.Degraded), b.Norm.ToCleanRows(h, b.Degraded)
 			}
 			var l model.Losses
 			tb.WithPrecision(tb.Precision(cfg.Precision), dev, func() {
@@ -76,4 +64,29 @@ func step(m *model.LUDVAE, opt *tb.Adam, cfg *Config, dev tb.Device, b Batch) (s
 		return st, fmt.Errorf("step %d: %w", b.Step, err)
 	}
 	return st, nil
+}
+
+// stepInputs is a batch on the device as the model takes it: x, h(x) =
+// x + σ·ε (σx for clean crops, σy for degraded ones) and the step's noise
+// key; with colour statistics, the degraded rows of x and h mapped to the
+// clean ones after the noise, clamped.
+func stepInputs(m *model.LUDVAE, cfg *Config, dev tb.Device, b Batch) (x, h *tb.Tensor, noise model.Noise, err error) {
+	n, p := int64(len(b.Degraded)), int64(cfg.Patch)
+	x = tb.FromSlice(b.Pix, n, 3, p, p).ToDevice(dev)
+	sig := make([]float32, n)
+	for i, d := range b.Degraded {
+		sig[i] = float32(cfg.SigmaX)
+		if d {
+			sig[i] = float32(cfg.SigmaY)
+		}
+	}
+	noise = model.Noise{Seed: cfg.Seed, Stream: uint64(b.Step)}
+	if h, err = m.Preprocess(x, tb.FromSlice(sig).ToDevice(dev), noise); err != nil || b.Norm == nil {
+		return x, h, noise, err
+	}
+	err = tb.Try(func() {
+		xh := b.Norm.ToCleanRows(b.Degraded, x, h)
+		x, h = xh[0], xh[1]
+	})
+	return x, h, noise, err
 }

@@ -62,9 +62,6 @@ func NewTrainer(cfg Config, log io.Writer) (*Trainer, error) {
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("--out: %w", err)
 	}
-	if err := writeJSON(filepath.Join(cfg.Out, "config.json"), cfg); err != nil {
-		return nil, fmt.Errorf("--out %s is not writable: %w", cfg.Out, err)
-	}
 	t := &Trainer{Cfg: cfg, Device: dev, Log: log}
 	ckpts, err := Checkpoints(cfg.Out)
 	if err != nil {
@@ -83,6 +80,14 @@ func NewTrainer(cfg Config, log io.Writer) (*Trainer, error) {
 			return nil, fmt.Errorf("%s holds a run with %d filters and %d levels; this command asks for %d and %d (use another --out)",
 				cfg.Out, saved.Config.Filters, saved.Config.Levels, cfg.Filters, cfg.Levels)
 		}
+		if was := map[bool]string{false: "none", true: "auto"}[saved.Norm != nil]; was != cfg.Normalize {
+			return nil, fmt.Errorf("%s holds a run trained with --normalize %s; this command asks for --normalize %s (use another --out)",
+				cfg.Out, was, cfg.Normalize)
+		}
+	}
+	// Written once the run folder's own run is known to be this one.
+	if err := writeJSON(filepath.Join(cfg.Out, "config.json"), cfg); err != nil {
+		return nil, fmt.Errorf("--out %s is not writable: %w", cfg.Out, err)
 	}
 	fmt.Fprintf(log, "loading images from %s and %s\n", cfg.Clean, cfg.Noisy)
 	if t.Data, err = LoadData(&t.Cfg, log); err != nil {

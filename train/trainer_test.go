@@ -133,6 +133,40 @@ func TestNonFiniteLossStops(t *testing.T) {
 	}
 }
 
+// TestResumeRefusesAnotherRun: a run folder holding a run with other
+// filters or another normalization is refused, and its config.json kept.
+func TestResumeRefusesAnotherRun(t *testing.T) {
+	c := tinyConfig(t)
+	c.Normalize, c.Steps, c.SaveEvery = "auto", 6, 6
+	if err := Run(context.Background(), c, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadFile(filepath.Join(c.Out, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, change := range []struct {
+		name string
+		edit func(*Config)
+		want string
+	}{
+		{"normalization", func(c *Config) { c.Normalize = "none" }, "--normalize auto"},
+		{"filters", func(c *Config) { c.Filters = 8 }, "4 filters"},
+	} {
+		o := c
+		o.Steps = 12
+		change.edit(&o)
+		err := Run(context.Background(), o, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), change.want) {
+			t.Errorf("%s: got %v, want an error naming %q", change.name, err, change.want)
+		}
+		after, _ := os.ReadFile(filepath.Join(c.Out, "config.json"))
+		if string(after) != string(before) {
+			t.Errorf("%s: the refused run rewrote config.json", change.name)
+		}
+	}
+}
+
 func TestUnwritableRunFolder(t *testing.T) {
 	c := tinyConfig(t)
 	file := filepath.Join(t.TempDir(), "file")

@@ -20,7 +20,7 @@ func runSynth(args []string) error {
 	sigmaMin := fs.Float64("sigma-min", o.SigmaMin, "smallest sigma of h(x), 0-255 scale; a checkpoint's own range replaces the default, and --mode n2c uses 0")
 	sigmaMax := fs.Float64("sigma-max", o.SigmaMax, "largest sigma, drawn uniformly per image; a checkpoint's own range replaces the default, and --mode n2c uses 0")
 	fs.Float64Var(&o.Temperature, "temperature", o.Temperature, "multiplies every drawn latent")
-	fs.Float64Var(&o.TemperatureMax, "temperature-max", 0, "draw each image's temperature uniformly from --temperature to this (the authors' DnD data: 1 to 3)")
+	fs.Float64Var(&o.TemperatureMax, "temperature-max", 0, "draw each sample's temperature uniformly from --temperature to this (the authors' DnD data: 1 to 3)")
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "seed: the same seed gives byte-identical outputs")
 	fs.StringVar(&o.Mode, "mode", o.Mode, "c2n (clean to degraded) or n2c (degraded to clean estimate)")
 	fs.IntVar(&o.SRScale, "sr-scale", o.SRScale, "super-resolution: downscale HR clean images by this factor (MATLAB bicubic) before C2N")
