@@ -4,8 +4,8 @@
 #   make deps     install libtorch-dev, python3-torch, ... through apt if missing
 #   make shim     bin/libludvae_shim.so (CPU, or CUDA when libtorch has CUDA and nvcc exists)
 #   make build    bin/ludvae
-#   make demo     the whole job on bundled photos, on the CPU (about 3 minutes)
-#   make test     everything above, then every Go test (Python's torch checks our files)
+#   make demo     the whole job on scikit-image's sample photos (from Debian's archive), on the CPU (about 3 minutes)
+#   make test     deps, shim and build, then go vet and every Go test (Python's torch checks our files)
 #   make bench    benchmarks: fused kernels, data loader, ludvae vs PyTorch eager
 #   make train-sidd|train-aim19|train-ntire20 DATA=DIR [DOCKER=1]
 #                 the paper's training on a folder `ludvae prepare` made

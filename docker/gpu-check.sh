@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # gpu-check.sh: the one-shot check for a machine with an NVIDIA GPU, PyTorch
-# and nvcc but no Go and no network (DESIGN.md §4).
+# and nvcc but no Go and no network, as the lent GPU machines are.
 #
 # Here (with Go):   make gpu-check-prepare   # bin/ludvae and bin/*.test
 # There:            make gpu-check           # carry bin/ along
