@@ -56,7 +56,8 @@ check "official-vector parity" model bin/model.test 'Parity'
 check "bf16 training tracks fp32" train bin/train.test 'BF16'
 
 # The commands end to end on the device: train 20 steps, resume to 40 (bf16
-# on a GPU), synthesize tile by tile, export, and run the export in torch.
+# on a GPU), synthesize tile by tile twice (the same bytes), export, and run
+# the export in torch.
 cli() {
   local d=$1 p=fp32
   [ "$dev" = cuda ] && p=bf16
@@ -82,8 +83,13 @@ PYEOF
   grep -h "resuming from" "$d/second.log" || { echo "the second run did not resume"; tail -n 5 "$d/second.log"; return 1; }
   tail -n 2 "$d/second.log"
   [ "$(wc -l <"$d/run/log.csv")" = 5 ] || { echo "log.csv: $(wc -l <"$d/run/log.csv") lines, want 5"; return 1; }
-  bin/ludvae synth --model "$d/run/ckpt_00000040.pth" --clean "$d/clean" --out "$d/synth" --tile 32 \
-    --device "$dev" --precision "$p" 2>&1 | tail -n 1 || return 1
+  local s
+  for s in synth synth2; do
+    bin/ludvae synth --model "$d/run/ckpt_00000040.pth" --clean "$d/clean" --out "$d/$s" --tile 32 \
+      --device "$dev" --precision "$p" 2>&1 | tail -n 1 || return 1
+  done
+  diff -r -q "$d/synth/L" "$d/synth2/L" || { echo "the same seed gave other bytes on $dev"; return 1; }
+  echo "the same seed gave the same bytes on $dev"
   bin/ludvae export --model "$d/run/ckpt_00000040.pth" --torchscript "$d/g.pt" || return 1
   "$PY" -c 'import sys, torch
 g = torch.jit.load(sys.argv[1]).to(sys.argv[2])

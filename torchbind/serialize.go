@@ -67,10 +67,15 @@ func LoadDict(path string) (*Dict, error) {
 func toPickle(v any) any {
 	switch x := v.(type) {
 	case *Tensor:
-		var c *Tensor
-		NoGrad(func() { c = x.Detach().To(x.DType(), CPU).Contiguous() })
-		defer c.Close()
-		pt := pickle.NewTensor(c.DType().pickle(), c.Shape(), c.Bytes())
+		var pt *pickle.Tensor
+		// In a scope: the detached view and the host copy (a real copy of a
+		// CUDA tensor) are freed here, not whenever a finalizer runs.
+		WithScope(func(*Scope) {
+			NoGrad(func() {
+				c := x.Detach().To(x.DType(), CPU).Contiguous()
+				pt = pickle.NewTensor(c.DType().pickle(), c.Shape(), c.Bytes())
+			})
+		})
 		pt.RequiresGrad = x.RequiresGrad()
 		return pt
 	case *Dict:

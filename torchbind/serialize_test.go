@@ -122,3 +122,24 @@ torch.save({"base": b, "col": b[:, 1], "t": b.t()}, sys.argv[1])
 		}
 	})
 }
+
+// TestSaveLeavesNoHandles: saving makes a detached host copy of every
+// tensor (a real copy of a CUDA one) and frees it at once rather than
+// leaving it to a finalizer.
+func TestSaveLeavesNoHandles(t *testing.T) {
+	g := NewGenerator(1, CPU)
+	defer g.Close()
+	d := NewDict()
+	for i := range 4 {
+		d.Set(fmt.Sprint("w", i), Randn([]int64{8, 3}, Options{}, g).SetRequiresGrad(true))
+	}
+	defer CloseAll(d)
+	before := LiveTensors()
+	if err := Save(filepath.Join(t.TempDir(), "d.pth"), d); err != nil {
+		t.Fatal(err)
+	}
+	// Finalizers of other tests' leftovers can only lower the count.
+	if after := LiveTensors(); after > before {
+		t.Errorf("live tensors %d before Save, %d after", before, after)
+	}
+}

@@ -93,7 +93,7 @@ func bench(args []string, stdout io.Writer) error {
 			return err
 		}
 	}
-	tb.SetCuDNNBenchmark(dev.IsCUDA())
+	tb.SetCuDNNBenchmark(dev.IsCUDA() && task == "train") // as train and synth set it
 	opt := tb.NewAdam(m.Tensors(), tb.DefaultAdam)
 	defer opt.Close()
 	n, s := int64(*batch), int64(*size)
