@@ -502,10 +502,14 @@ void kl_bwd_cpu(const T *mq, const T *lq, const T *mp, const T *lp, const double
 // ------------------------------------------------------- CUDA dispatching
 
 #ifdef LV_WITH_CUDA
-#define LVK_CHECK(call)                                                                 \
-  do {                                                                                  \
-    cudaError_t err_ = (call);                                                          \
-    TORCH_CHECK(err_ == cudaSuccess, "CUDA kernel failed: ", cudaGetErrorString(err_)); \
+#define LVK_CHECK(call)                                                                    \
+  do {                                                                                     \
+    cudaError_t err_ = (call);                                                             \
+    TORCH_CHECK(err_ == cudaSuccess, "CUDA kernel failed: ", cudaGetErrorString(err_),     \
+                err_ == cudaErrorNoKernelImageForDevice                                    \
+                    ? " (the shim's kernels were not built for this card: rebuild it with " \
+                      "make shim CUDA_ARCH='-gencode arch=compute_XY,code=sm_XY ...')"      \
+                    : "");                                                                 \
   } while (0)
 lvk_geom kgeom(const Geo &g) { return lvk_geom{g.n, g.c, g.h, g.w, g.sn, g.sc, g.sh, g.sw}; }
 lvk_noise knoise(const Noise &nz) {
