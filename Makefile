@@ -122,10 +122,10 @@ $(BUILD)/%.cu.o: torchbind/shim/%.cu $(SHIM_HDR) $(BUILD)/flags
 	@mkdir -p $(BUILD)
 	$(NVCC) -std=c++17 -O3 -Xcompiler -fPIC $(CUDA_ARCH) -c $< -o $@
 
-# Rebuild every object when the libtorch or the CUDA choice changes.
+# Rebuild every object when the libtorch, the CUDA choice or CUDA_ARCH changes.
 $(BUILD)/flags: FORCE
 	@mkdir -p $(BUILD)
-	@echo "$(CXXFLAGS) $(LDLIBS)" | cmp -s - $@ || echo "$(CXXFLAGS) $(LDLIBS)" > $@
+	@echo "$(CXXFLAGS) $(LDLIBS) $(NVCC) $(CUDA_ARCH)" | cmp -s - $@ || echo "$(CXXFLAGS) $(LDLIBS) $(NVCC) $(CUDA_ARCH)" > $@
 
 $(SHIM): $(OBJS)
 	@mkdir -p bin

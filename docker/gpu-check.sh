@@ -88,6 +88,7 @@ PYEOF
     bin/ludvae synth --model "$d/run/ckpt_00000040.pth" --clean "$d/clean" --out "$d/$s" --tile 32 \
       --device "$dev" --precision "$p" 2>&1 | tail -n 1 || return 1
   done
+  [ "$(ls "$d/synth/L" | wc -l)" = 4 ] || { echo "synth wrote $(ls "$d/synth/L" | wc -l) images, want 4"; return 1; }
   diff -r -q "$d/synth/L" "$d/synth2/L" || { echo "the same seed gave other bytes on $dev"; return 1; }
   echo "the same seed gave the same bytes on $dev"
   bin/ludvae export --model "$d/run/ckpt_00000040.pth" --torchscript "$d/g.pt" || return 1

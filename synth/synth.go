@@ -156,7 +156,9 @@ func (o *Options) record(j job, k int, name string) Record {
 	rng := rand.New(rand.NewPCG(o.Seed, stream))
 	sigma := o.SigmaMin + (o.SigmaMax-o.SigmaMin)*rng.Float64()
 	temperature := o.Temperature
-	if o.TemperatureMax > o.Temperature {
+	if o.Mode == "n2c" {
+		temperature = 0 // its degradation latents are all 0
+	} else if o.TemperatureMax > o.Temperature {
 		temperature += (o.TemperatureMax - o.Temperature) * rng.Float64()
 	}
 	file := name + ".png"

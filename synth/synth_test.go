@@ -401,7 +401,8 @@ func TestRunTemperatureRange(t *testing.T) {
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
-	for sc.Scan() {
+	records := 0
+	for ; sc.Scan(); records++ {
 		var r Record
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			t.Fatal(err)
@@ -436,5 +437,8 @@ func TestRunTemperatureRange(t *testing.T) {
 		if d := maxDiff(got.Pix, at(1)); d < 2.0/255 {
 			t.Errorf("%s: also fits temperature 1 (%g): the check cannot fail", r.L, d)
 		}
+	}
+	if records != 2 {
+		t.Errorf("manifest has %d records, want 2", records)
 	}
 }

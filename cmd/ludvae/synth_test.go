@@ -52,6 +52,9 @@ func TestSynthSigmaDefaults(t *testing.T) {
 				if r.Sigma < c.min || r.Sigma > c.max {
 					t.Errorf("%s: σ %g outside [%g, %g]", r.L, r.Sigma, c.min, c.max)
 				}
+				if want := map[string]float64{"c2n": 1, "n2c": 0}[r.Mode]; r.Temperature != want {
+					t.Errorf("%s (%s): temperature %g recorded, want %g", r.L, r.Mode, r.Temperature, want)
+				}
 			}
 		})
 	}
@@ -101,7 +104,10 @@ func TestSynthTemperatureRange(t *testing.T) {
 			t.Errorf("without a range: temperature %g, want 0.7", v)
 		}
 	}
-	if err := runSynth([]string{"--model", plain, "--clean", in, "--out", filepath.Join(dir, "d"), "--temperature", "2", "--temperature-max", "1"}); err == nil || !strings.Contains(err.Error(), "--temperature-max") {
-		t.Errorf("a range from 2 to 1: got %v", err)
+	for _, bad := range [][]string{{"--temperature", "2", "--temperature-max", "1"}, {"--mode", "n2c", "--temperature-max", "3"}} {
+		err := runSynth(append([]string{"--model", plain, "--clean", in, "--out", filepath.Join(dir, "d")}, bad...))
+		if err == nil || !strings.Contains(err.Error(), "--temperature-max") {
+			t.Errorf("%v: got %v, want an error naming --temperature-max", bad, err)
+		}
 	}
 }
