@@ -234,7 +234,13 @@ func (o *Options) n2cInput(m *model.LUDVAE, y, sigma *tb.Tensor, n model.Noise) 
 	if err != nil || o.Norm == nil {
 		return h, err
 	}
-	err = tb.Try(func() { h = o.Norm.ToCleanTensor(h) })
+	err = tb.Try(func() {
+		every := make([]bool, h.Size(0))
+		for i := range every {
+			every[i] = true
+		}
+		h = o.Norm.ToCleanRows(every, h)[0]
+	})
 	return h, err
 }
 

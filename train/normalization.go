@@ -84,15 +84,6 @@ func (n *Normalization) ToCleanMap() *model.ColourMap {
 	return &model.ColourMap{Scale: a, Shift: b}
 }
 
-// ToCleanTensor is ToClean on a [N, 3, H, W] tensor, in its dtype and on its
-// device.
-func (n *Normalization) ToCleanTensor(t *tb.Tensor) *tb.Tensor {
-	cm := n.ToCleanMap()
-	a := tb.FromSlice(cm.Scale[:], 1, 3, 1, 1).To(t.DType(), t.Device())
-	b := tb.FromSlice(cm.Shift[:], 1, 3, 1, 1).To(t.DType(), t.Device())
-	return t.Mul(a).Add(b).Clamp(0, 1)
-}
-
 // ToCleanRows maps the rows marked in rows of each [N, 3, H, W] tensor in ts
 // to the clean statistics, clamped, and leaves the other rows as they are:
 // in training the degraded crops y and their h(y) = y + σy·ε, mapped after
