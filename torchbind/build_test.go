@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -84,7 +85,7 @@ func TestFindLibtorchReadsAFolder(t *testing.T) {
 			}
 			lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 			for _, w := range c.want {
-				if !contains(lines, w) {
+				if !slices.Contains(lines, w) {
 					t.Errorf("missing %q in:\n%s", w, out)
 				}
 			}
@@ -100,15 +101,6 @@ func withoutMakeVars(env []string) []string {
 		}
 	}
 	return out
-}
-
-func contains(lines []string, s string) bool {
-	for _, l := range lines {
-		if l == s {
-			return true
-		}
-	}
-	return false
 }
 
 func TestMakefilePicksTheCUDARuntime(t *testing.T) {
