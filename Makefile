@@ -36,7 +36,8 @@ CUDART_STATIC = $(firstword $(wildcard $(addsuffix /libcudart_static.a,$(CUDART_
 CUDART_NAME = $(or $(firstword $(shell readelf -d $(TORCH_LIBDIR)/libc10_cuda.so $(TORCH_LIBDIR)/libtorch_cuda.so 2>/dev/null | sed -n 's/.*\[\(libcudart\.so\.[0-9]*\)\].*/\1/p')),libcudart.so.[0-9]*)
 CUDART_SHARED = $(abspath $(firstword $(wildcard $(addsuffix /$(CUDART_NAME),$(TORCH_LIBDIR)/../../nvidia/*/lib $(CUDART_DIRS)))))
 CUDART_FOUND = $(if $(CUDART_STATIC),$(CUDART_STATIC) -ldl -lrt -lpthread,$(if $(CUDART_SHARED),$(CUDART_SHARED) -Wl$(comma)-rpath$(comma)$(dir $(CUDART_SHARED))))
-CUDART = $(or $(CUDART_FOUND),$(error no libcudart_static.a in $(CUDART_DIRS), nor $(CUDART_NAME) there or beside torch: set CUDA_HOME to the toolkit))
+CUDART_MISSING = no libcudart_static.a in $(CUDART_DIRS), nor $(CUDART_NAME) there or beside torch
+CUDART = $(or $(CUDART_FOUND),$(error $(CUDART_MISSING): set CUDA_HOME to the toolkit))
 comma := ,
 # GPU=0 forces a CPU shim even when libtorch and nvcc could build a CUDA one.
 GPU ?= auto
@@ -108,7 +109,7 @@ deps:
 libtorch-info:
 	@echo "libtorch $(TORCH_VERSION) at $(TORCH_LIBDIR) (cxx11 abi $(TORCH_ABI), cuda $(TORCH_CUDA), $(CXXSTD)); shim with CUDA: $(WITH_CUDA)"
 ifeq ($(WITH_CUDA),1)
-	@echo "nvcc $(NVCC), toolkit $(CUDA_HOME), CUDA runtime $(or $(CUDART_FOUND),none found: no libcudart_static.a in $(CUDART_DIRS) nor $(CUDART_NAME) there or beside torch)"
+	@echo "nvcc $(NVCC), toolkit $(CUDA_HOME), CUDA runtime $(or $(CUDART_FOUND),none found: $(CUDART_MISSING))"
 endif
 
 shim: deps
@@ -123,9 +124,10 @@ $(BUILD)/%.cu.o: torchbind/shim/%.cu $(SHIM_HDR) $(BUILD)/flags
 	$(NVCC) -std=c++17 -O3 -Xcompiler -fPIC $(CUDA_ARCH) -c $< -o $@
 
 # Rebuild every object when the libtorch, the CUDA choice or CUDA_ARCH changes.
+SHIM_FLAGS = $(CXXFLAGS) $(LDLIBS) $(NVCC) $(CUDA_ARCH)
 $(BUILD)/flags: FORCE
 	@mkdir -p $(BUILD)
-	@echo "$(CXXFLAGS) $(LDLIBS) $(NVCC) $(CUDA_ARCH)" | cmp -s - $@ || echo "$(CXXFLAGS) $(LDLIBS) $(NVCC) $(CUDA_ARCH)" > $@
+	@echo "$(SHIM_FLAGS)" | cmp -s - $@ || echo "$(SHIM_FLAGS)" > $@
 
 $(SHIM): $(OBJS)
 	@mkdir -p bin
