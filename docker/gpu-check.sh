@@ -8,11 +8,13 @@
 #
 # It rebuilds only the shim (with CUDA, against the pip torch's libtorch),
 # runs the carried test binaries (fused kernels: CUDA ε equal to CPU ε,
-# float64 gradcheck; the official-vector parity; bf16 training against fp32;
-# each on CUDA where present), the commands themselves (train, resume, synth,
+# float64 gradcheck; the fused Adam; the official-vector parity; CUDA-graph
+# steps against op-by-op ones; bf16 training against fp32; each on CUDA
+# where present), the commands themselves (train, resume, synth,
 # export) on the device, then the benchmarks against PyTorch eager
-# (fp32 and bf16 on a GPU, fp32 on the CPU; on a GPU also bf16 training in
-# NCHW and at batch 16), and prints a short table last.
+# (fp32 and bf16 on a GPU, fp32 on the CPU; on a GPU also bf16 training op
+# by op instead of as a CUDA graph, in NCHW and at batch 16), and prints a
+# short table last.
 # It exits non-zero if any check failed, after running everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,11 +51,11 @@ check() { # name dir binary pattern
   echo "== $1"
   local out
   out=$(cd "$2" && "../$3" -test.run "$4" -test.v 2>&1) || failed+=("$1")
-  grep -E '^(--- |ok|PASS|FAIL|panic)|largest|mean loss' <<<"$out" || true
+  grep -E '^(--- |ok|PASS|FAIL|panic)|_test.go:[0-9]+:' <<<"$out" || true
 }
-check "fused kernels, binding, CPU allocator (CUDA tests skip without a card)" torchbind bin/torchbind.test 'Kernel|Errors|Memory|CPUCache'
+check "fused kernels, fused Adam, binding, CPU allocator (CUDA tests skip without a card)" torchbind bin/torchbind.test 'Kernel|Errors|Memory|CPUCache|AdamFused'
 check "official-vector parity" model bin/model.test 'Parity'
-check "bf16 training tracks fp32" train bin/train.test 'BF16'
+check "CUDA-graph steps match op-by-op steps; bf16 training tracks fp32" train bin/train.test 'GraphStep|BF16'
 
 # The commands end to end on the device: train 20 steps, resume to 40 (bf16
 # on a GPU), synthesize tile by tile twice (the same bytes), export, and run
@@ -125,19 +127,21 @@ for task in train synth; do
   done
 done
 if [ "$dev" = cuda ]; then
+  # What the CUDA graphs bring.
+  bench "ludvae train bf16 op by op" bin/ludvae bench train --device cuda --precision bf16 --cuda-graphs=false "${iters[@]}"
   # Is channels-last the right default for CUDA training?
   bench "ludvae train bf16 nchw" bin/ludvae bench train --device cuda --precision bf16 --layout nchw "${iters[@]}"
   # Four times the work per step: a step that takes barely longer is bound
-  # by kernel launches and host overhead, which CUDA graphs would remove.
+  # by kernel launches and host overhead rather than by the GPU's work.
   bench "ludvae train bf16 batch 16" bin/ludvae bench train --device cuda --precision bf16 --batch 16 "${iters[@]}"
   bench "eager train bf16 batch 16" "$PY" model/python/bench_eager.py train --device cuda --precision bf16 --batch 16 "${iters[@]}"
 fi
 "$PY" - "${results[@]}" <<'PYEOF'
 import json, sys
 rows = [json.loads(a) for a in sys.argv[1:]]
-print("\n%-6s %-14s %-6s %-6s %5s %-8s %10s %10s %9s" % ("task", "impl", "dtype", "layout", "batch", "device", "ms/iter", "images/s", "peak MiB"))
+print("\n%-6s %-14s %-6s %-6s %-6s %5s %-8s %10s %10s %9s" % ("task", "impl", "dtype", "layout", "graphs", "batch", "device", "ms/iter", "images/s", "peak MiB"))
 for r in rows:
-    print("%-6s %-14s %-6s %-6s %5d %-8s %10.2f %10.1f %9.0f" % (r["task"], r["impl"], r["dtype"], r.get("layout", "nchw"), r["batch"], r["device"], r["ms_per_iter"], r["images_per_s"], r["peak_mib"]))
+    print("%-6s %-14s %-6s %-6s %-6s %5d %-8s %10.2f %10.1f %9.0f" % (r["task"], r["impl"], r["dtype"], r.get("layout", "nchw"), "yes" if r.get("cuda_graphs") else "no", r["batch"], r["device"], r["ms_per_iter"], r["images_per_s"], r["peak_mib"]))
 ms = {}
 for r in rows:  # the first row of each kind: the default layout and batch
     ms.setdefault((r["task"], r["impl"], r["dtype"]), r["ms_per_iter"])
@@ -145,6 +149,9 @@ big = {r["impl"]: r["ms_per_iter"] for r in rows if r["task"] == "train" and r["
 for impl, t in sorted(big.items()):
     if ("train", impl, "bf16") in ms:
         print("train bf16: %s batch 16 / batch 4 = %.2f (near 1: launch-bound; near 4: compute-bound)" % (impl, t / ms[("train", impl, "bf16")]))
+plain = [r["ms_per_iter"] for r in rows if r["task"] == "train" and r["impl"] == "ludvae" and r["dtype"] == "bf16" and r["batch"] == 4 and not r.get("cuda_graphs")]
+if plain and ("train", "ludvae", "bf16") in ms:
+    print("train bf16: ludvae CUDA graphs / op by op = %.2f" % (ms[("train", "ludvae", "bf16")] / plain[0]))
 for task in ("train", "synth"):
     base = ms.get((task, "pytorch-eager", "fp32"))
     for p in ("fp32", "bf16"):

@@ -39,7 +39,7 @@ func (m *LUDVAE) Reconstruct(x, h *tb.Tensor, degraded []bool, noise Noise) (out
 	if int64(len(degraded)) != x.Size(0) {
 		return nil, fmt.Errorf("model: %d domain labels for a batch of %d", len(degraded), x.Size(0))
 	}
-	err = tb.Try(func() { tb.NoGrad(func() { out = m.loss(x, h, degraded, noise).Output }) })
+	err = tb.Try(func() { tb.NoGrad(func() { out = m.loss(x, h, NewSubset(degraded, x.Device()), noise).Output }) })
 	return out, err
 }
 

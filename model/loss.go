@@ -27,53 +27,70 @@ func (m *LUDVAE) Loss(x, h *tb.Tensor, degraded []bool, noise Noise) (l Losses, 
 	if int64(len(degraded)) != x.Size(0) {
 		return l, fmt.Errorf("model: %d domain labels for a batch of %d", len(degraded), x.Size(0))
 	}
-	err = tb.Try(func() { l = m.loss(x, h, degraded, noise) })
+	err = tb.Try(func() { l = m.loss(x, h, NewSubset(degraded, x.Device()), noise) })
 	return l, err
 }
 
-// subset gathers and scatters the degraded rows of a batch.
-type subset struct {
-	n, count int64
-	idx      *tb.Tensor // nil when every sample is degraded
+// LossOn is Loss with the degraded rows given on the device, as a CUDA
+// graph needs them: uploading them while recording is not allowed.
+func (m *LUDVAE) LossOn(x, h *tb.Tensor, s Subset, noise Noise) (l Losses, err error) {
+	if s.N != x.Size(0) || (s.Idx == nil) != (s.Count == 0 || s.Count == s.N) {
+		return l, fmt.Errorf("model: a subset of %d of %d rows (index %v) for a batch of %d", s.Count, s.N, s.Idx != nil, x.Size(0))
+	}
+	err = tb.Try(func() { l = m.loss(x, h, s, noise) })
+	return l, err
 }
 
-func newSubset(degraded []bool, dev tb.Device) subset {
+// Subset is the degraded rows of a batch: Count of N, at the row numbers
+// in Idx (int64 on the batch's device; nil when none or all are degraded).
+type Subset struct {
+	N, Count int64
+	Idx      *tb.Tensor
+}
+
+// SubsetRows lists the degraded rows.
+func SubsetRows(degraded []bool) []int64 {
 	var rows []int64
 	for i, d := range degraded {
 		if d {
 			rows = append(rows, int64(i))
 		}
 	}
-	s := subset{n: int64(len(degraded)), count: int64(len(rows))}
-	if s.count > 0 && s.count < s.n {
-		s.idx = tb.FromSlice(rows).ToDevice(dev)
+	return rows
+}
+
+// NewSubset uploads the degraded rows to dev.
+func NewSubset(degraded []bool, dev tb.Device) Subset {
+	rows := SubsetRows(degraded)
+	s := Subset{N: int64(len(degraded)), Count: int64(len(rows))}
+	if s.Count > 0 && s.Count < s.N {
+		s.Idx = tb.FromSlice(rows).ToDevice(dev)
 	}
 	return s
 }
 
-func (s subset) pick(t *tb.Tensor) *tb.Tensor {
-	if s.idx == nil {
+func (s Subset) pick(t *tb.Tensor) *tb.Tensor {
+	if s.Idx == nil {
 		return t
 	}
-	return t.IndexSelect(0, s.idx)
+	return t.IndexSelect(0, s.Idx)
 }
 
 // place puts the subset's z into a batch of zeros (the clean samples' z).
-func (s subset) place(z *tb.Tensor) *tb.Tensor {
-	if s.idx == nil {
+func (s Subset) place(z *tb.Tensor) *tb.Tensor {
+	if s.Idx == nil {
 		return z
 	}
 	shape := z.Shape()
-	shape[0] = s.n
-	return tb.Zeros(shape, tb.Options{DType: z.DType(), Device: z.Device()}).IndexCopy(0, s.idx, z)
+	shape[0] = s.N
+	return tb.Zeros(shape, tb.Options{DType: z.DType(), Device: z.Device()}).IndexCopy(0, s.Idx, z)
 }
 
-func (m *LUDVAE) loss(x, h *tb.Tensor, degraded []bool, noise Noise) Losses {
+func (m *LUDVAE) loss(x, h *tb.Tensor, sub Subset, noise Noise) Losses {
 	L := m.Config.Levels
-	sub := newSubset(degraded, x.Device())
 	a := m.imageFeatures(h)
 	var n []*tb.Tensor
-	if sub.count > 0 {
+	if sub.Count > 0 {
 		n = m.degradationFeatures(sub.pick(x))
 	}
 	var klSum *tb.Tensor
@@ -89,9 +106,9 @@ func (m *LUDVAE) loss(x, h *tb.Tensor, degraded []bool, noise Noise) Losses {
 	// backward needs.
 	// Top level: the prior is N(0, 1).
 	var z *tb.Tensor
-	if sub.count > 0 {
+	if sub.Count > 0 {
 		mq, lsq := m.GauQ[L-1].Forward(n[L-1])
-		z = sub.place(noise.sample(postSite(L), mq, lsq, nil, sub.idx))
+		z = sub.place(noise.sample(postSite(L), mq, lsq, nil, sub.Idx))
 		k, _ := tb.GaussianKL(mq, lsq, nil, nil, nil)
 		addKL(k)
 		closeAll(mq, lsq, n[L-1])
@@ -104,12 +121,12 @@ func (m *LUDVAE) loss(x, h *tb.Tensor, degraded []bool, noise Noise) Losses {
 		e := m.Dec[l].Forward(d)
 		b := m.ProjC[l-1].Forward(e, a[l-1])
 		closeAll(d, e, a[l-1])
-		if sub.count > 0 {
+		if sub.Count > 0 {
 			bs := sub.pick(b)
 			c := m.ProjN[l-1].Forward(bs, n[l-1])
 			mq, lsq := m.GauQ[l-1].Forward(c)
 			mp, lsp := m.GauP[l-1].Forward(bs)
-			z = sub.place(noise.sample(postSite(l), mq, lsq, nil, sub.idx))
+			z = sub.place(noise.sample(postSite(l), mq, lsq, nil, sub.Idx))
 			k, _ := tb.GaussianKL(mq, lsq, mp, lsp, nil)
 			addKL(k)
 			closeAll(c, mq, lsq, mp, lsp, n[l-1])
@@ -131,7 +148,7 @@ func (m *LUDVAE) loss(x, h *tb.Tensor, degraded []bool, noise Noise) Losses {
 		kl = klSum
 	} else {
 		s := x.Shape()
-		kl = klSum.DivScalar(float64(sub.count * s[1] * s[2] * s[3]))
+		kl = klSum.DivScalar(float64(sub.Count * s[1] * s[2] * s[3]))
 	}
 	return Losses{Output: out, Rec: rec, KL: kl, KLSum: klSum}
 }

@@ -17,6 +17,11 @@ type Noise struct {
 	Stream uint64   // this call's stream (a training step, an image); sites get sub-streams
 	Origin [4]int64 // global (n, c, y, x) of element [0,0,0,0], for tiles of a larger image
 	Eps    map[string]*tb.Tensor
+	// StreamAdd, when not nil, is one int64 on the device that the kernels
+	// add to the sites' streams when they run: with Stream 0 and the value
+	// 16·s, the noise of stream s, so that a recorded CUDA graph draws a
+	// new step's noise once the value is written (train/graph.go).
+	StreamAdd *tb.Tensor
 }
 
 // The sampling sites, named as in the reference vectors.
@@ -39,9 +44,13 @@ func siteIndex(site string) uint64 {
 	return 0
 }
 
+// StreamStride is the stream distance of consecutive Noise.Stream values:
+// each has 16 sub-streams for its sites.
+const StreamStride = 16
+
 // key is the counter-generator key of a site.
 func (n Noise) key(site string) tb.NoiseKey {
-	return tb.NoiseKey{Seed: n.Seed, Stream: n.Stream*16 + siteIndex(site), Origin: n.Origin}
+	return tb.NoiseKey{Seed: n.Seed, Stream: n.Stream*StreamStride + siteIndex(site), Origin: n.Origin, StreamAdd: n.StreamAdd}
 }
 
 // eps returns the explicit ε of a site (rows picked by idx when not nil), or

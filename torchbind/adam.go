@@ -28,11 +28,13 @@ type AdamState struct {
 }
 
 // Adam is torch.optim.Adam (no amsgrad) over an ordered list of parameters.
-// Its update is PyTorch's multi-tensor implementation (the one it uses on
-// CUDA), which on the CPU performs the single-tensor implementation's
-// operations in the same order (bit-identical to torch.optim.Adam on
-// Debian's libtorch 1.13, tested; see shim/autograd.cpp for 2.x); its state is readable and writable in the layout of
-// torch's optimizer state_dict.
+// Its update (Step) is PyTorch's multi-tensor implementation (the one it
+// uses on CUDA), which on the CPU performs the single-tensor
+// implementation's operations in the same order (bit-identical to
+// torch.optim.Adam on Debian's libtorch 1.13, tested; see shim/adam.cpp for
+// 2.x); FusedStep is the same update as one kernel for CUDA graphs. Its
+// state is readable and writable in the layout of torch's optimizer
+// state_dict.
 type Adam struct {
 	Config AdamConfig
 	Params []*Tensor
@@ -90,6 +92,78 @@ func (a *Adam) Step() {
 		for _, s := range gr.state {
 			s.Step = step
 		}
+	}
+}
+
+// PrepareFused readies the parameters for FusedStep: each gets a zero
+// gradient and zero moments (in its own layout) where it has none, and a
+// gradient that exists is replaced by zeros. It returns the step count the
+// parameters share, and an error if they do not share one.
+func (a *Adam) PrepareFused() (step float64, err error) {
+	for i, s := range a.State {
+		if s.Step != a.State[0].Step {
+			return 0, fmt.Errorf("adam: parameter %d has taken %g steps, parameter 0 %g: the fused update takes one step count", i, s.Step, a.State[0].Step)
+		}
+	}
+	err = Try(func() {
+		WithScope(func(*Scope) {
+			a.prepareFused()
+		})
+	})
+	return a.State[0].Step, err
+}
+
+func (a *Adam) prepareFused() {
+	NoGrad(func() {
+		for i, p := range a.Params {
+			s := &a.State[i]
+			if s.ExpAvg == nil {
+				s.ExpAvg = ZerosLike(p).Persist()
+				s.ExpAvgSq = ZerosLike(p).Persist()
+			}
+			p.SetGrad(ZerosLike(p)) // the scope closes the handle, the gradient stays
+		}
+	})
+}
+
+// FusedStep is one update of every parameter by a single fused operation
+// (a kernel per 32 tensors on CUDA) that reads the learning rate and the
+// step number from scalars, {lr, step} as two float64 on the parameters'
+// device, step already incremented. A CUDA graph that records it therefore
+// replays the right update once scalars is written; Config.LR is not used.
+// Nothing changes when loss (one float32 there, or nil) is not finite. The
+// gradients are zeroed afterwards either way, ready for the next backward
+// to accumulate into; the parameters need gradients and state
+// (PrepareFused). The step counts in State are left alone: call SetSteps
+// once the update is known to have happened. The float operations are
+// those of Step under torch 2 (first moment by lerp), in the same order.
+func (a *Adam) FusedStep(scalars, loss *Tensor) {
+	c := a.Config
+	n := len(a.Params)
+	hp, hg, hm, hv := make([]C.lv_tensor, n), make([]C.lv_tensor, n), make([]C.lv_tensor, n), make([]C.lv_tensor, n)
+	grads := make([]*Tensor, n)
+	for i, p := range a.Params {
+		grads[i] = p.Grad()
+		if grads[i] == nil || a.State[i].ExpAvg == nil {
+			fail("adam", "parameter %d has no gradient or state: call PrepareFused first", i)
+		}
+		hp[i], hg[i], hm[i], hv[i] = p.ptr(), grads[i].ptr(), a.State[i].ExpAvg.ptr(), a.State[i].ExpAvgSq.ptr()
+	}
+	err := C.lv_adam_fused(&hp[0], &hg[0], &hm[0], &hv[0], C.int(n), scalars.ptr(), loss.ptr(),
+		C.double(c.Beta1), C.double(c.Beta2), C.double(c.Eps), C.double(c.WeightDecay))
+	runtime.KeepAlive(a)
+	runtime.KeepAlive(scalars)
+	runtime.KeepAlive(loss)
+	for _, g := range grads {
+		g.Close()
+	}
+	check("adam", err)
+}
+
+// SetSteps sets every parameter's step count.
+func (a *Adam) SetSteps(step float64) {
+	for i := range a.State {
+		a.State[i].Step = step
 	}
 }
 

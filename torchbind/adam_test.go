@@ -1,7 +1,9 @@
 package torchbind
 
 import (
+	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -124,4 +126,144 @@ print(float(s["step"]), float(s["exp_avg"][0]), opt.param_groups[0]["lr"])
 	if got != "1.0 0.10000000149011612 0.0001" {
 		t.Fatalf("torch read our Adam state as %q", got)
 	}
+}
+
+// TestAdamFusedMatchesStep takes three steps with weight decay through Step
+// and through FusedStep from the same start (float32; channels-last 3×3
+// and 1×1 weights and a vector), then a step whose loss is NaN. FusedStep
+// reads the step number and learning rate from its tensor. Its float
+// operations are torch 2's; Debian's libtorch 1.13 moves the first moment
+// by mul and add instead of lerp, an ulp apart, which reaches the
+// parameters as at most an ulp or two: 1e-6 relative. After each fused
+// step every gradient is zero; the NaN step changes no parameter or moment.
+// On a CUDA machine the device's fused step is compared with the CPU's
+// (FMAs and the device sqrt: the same tolerance).
+func TestAdamFusedMatchesStep(t *testing.T) {
+	devices := []Device{CPU}
+	if CUDADeviceCount() > 0 {
+		devices = append(devices, CUDA(0))
+	}
+	cfg := AdamConfig{LR: 1e-2, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: 0.01}
+	WithScope(func(*Scope) {
+		mustTry(t, func() {
+			g := NewGenerator(5, CPU)
+			defer g.Close()
+			f32 := Options{DType: Float32}
+			var start []*Tensor
+			for _, s := range [][]int64{{4, 3, 3, 3}, {8, 8, 1, 1}, {5}} {
+				p := Randn(s, f32, g)
+				if len(s) == 4 {
+					p = p.ChannelsLast()
+				}
+				start = append(start, p)
+			}
+			grads := make([][]*Tensor, 3)
+			for k := range grads {
+				for _, p := range start {
+					grads[k] = append(grads[k], Randn(p.Shape(), f32, g))
+				}
+			}
+			clone := func(dev Device) []*Tensor {
+				ps := make([]*Tensor, len(start))
+				for i, p := range start {
+					ps[i] = p.Detach().ToDevice(dev).ContiguousAs(p).Clone().SetRequiresGrad(true)
+				}
+				return ps
+			}
+			ref := NewAdam(clone(CPU), cfg)
+			defer ref.Close()
+			for k := range grads {
+				for i, p := range ref.Params {
+					p.SetGrad(grads[k][i].Clone())
+				}
+				ref.Step()
+			}
+			var cpu []*Tensor
+			for _, dev := range devices {
+				fused := NewAdam(clone(dev), cfg)
+				defer fused.Close()
+				if _, err := fused.PrepareFused(); err != nil {
+					t.Fatal(err)
+				}
+				loss := Zeros(nil, Options{DType: Float32, Device: dev})
+				for k := range grads {
+					for i, p := range fused.Params {
+						p.Grad().CopyFrom(grads[k][i])
+					}
+					fused.FusedStep(FromSlice([]float64{cfg.LR, float64(k + 1)}).ToDevice(dev), loss)
+					fused.SetSteps(float64(k + 1))
+				}
+				want := ref.Params
+				if dev.IsCUDA() {
+					want = cpu
+				}
+				for i, p := range fused.Params {
+					if d := maxRelDiff(p.ToDevice(CPU).Float64s(), want[i].Float64s()); d > 1e-6 {
+						t.Errorf("%v: parameter %d differs from %s by %.3g relative", dev, i, map[bool]string{false: "Step's", true: "the CPU's fused step"}[dev.IsCUDA()], d)
+					}
+					if nz := p.Grad().Abs().Max().Item(); nz != 0 {
+						t.Errorf("%v: gradient %d is %g after the fused step, want 0", dev, i, nz)
+					}
+				}
+				if !dev.IsCUDA() {
+					cpu = fused.Params
+				}
+				before := make([][]float64, 0)
+				for i, p := range fused.Params {
+					before = append(before, p.ToDevice(CPU).Float64s(), fused.State[i].ExpAvg.ToDevice(CPU).Float64s())
+					p.Grad().CopyFrom(grads[0][i])
+				}
+				loss.CopyFrom(Scalar(float32(math.NaN())))
+				fused.FusedStep(FromSlice([]float64{cfg.LR, 4}).ToDevice(dev), loss)
+				for i, p := range fused.Params {
+					if !equalF64(p.ToDevice(CPU).Float64s(), before[2*i]) || !equalF64(fused.State[i].ExpAvg.ToDevice(CPU).Float64s(), before[2*i+1]) {
+						t.Errorf("%v: a NaN loss changed parameter %d or its moment", dev, i)
+					}
+					if nz := p.Grad().Abs().Max().Item(); nz != 0 {
+						t.Errorf("%v: gradient %d is %g after a skipped step, want 0", dev, i, nz)
+					}
+				}
+			}
+		})
+	})
+}
+
+// maxRelDiff is the largest |a−b| / max(1, |b|).
+func maxRelDiff(a, b []float64) float64 {
+	worst := 0.0
+	for i := range a {
+		worst = max(worst, math.Abs(a[i]-b[i])/max(1, math.Abs(b[i])))
+	}
+	return worst
+}
+
+// TestAdamFusedErrors: the fused step refuses parameters without gradient
+// or state, scalars that are not {lr, step} in float64, and step counts
+// that differ.
+func TestAdamFusedErrors(t *testing.T) {
+	WithScope(func(*Scope) {
+		f32 := Options{DType: Float32}
+		p := Zeros([]int64{3}, f32).SetRequiresGrad(true)
+		a := NewAdam([]*Tensor{p}, DefaultAdam)
+		defer a.Close()
+		adam := FromSlice([]float64{1e-3, 1})
+		if err := Try(func() { a.FusedStep(adam, nil) }); err == nil || !strings.Contains(err.Error(), "PrepareFused") {
+			t.Errorf("before PrepareFused: %v", err)
+		}
+		if _, err := a.PrepareFused(); err != nil {
+			t.Fatal(err)
+		}
+		if err := Try(func() { a.FusedStep(FromSlice([]float32{1e-3, 1}), nil) }); err == nil || !strings.Contains(err.Error(), "scalars must be {lr, step}") {
+			t.Errorf("float32 scalars: %v", err)
+		}
+		if err := Try(func() { a.FusedStep(adam, Zeros([]int64{2}, f32)) }); err == nil || !strings.Contains(err.Error(), "loss must be one float32") {
+			t.Errorf("two-element loss: %v", err)
+		}
+		q := Zeros([]int64{2}, f32).SetRequiresGrad(true)
+		b := NewAdam([]*Tensor{p, q}, DefaultAdam)
+		b.State[0].Step = 3
+		if _, err := b.PrepareFused(); err == nil || !strings.Contains(err.Error(), "one step count") {
+			t.Errorf("different step counts: %v", err)
+		}
+	})
 }

@@ -17,6 +17,10 @@ import (
 type NoiseKey struct {
 	Seed, Stream uint64
 	Origin       [4]int64
+	// StreamAdd, when not nil, is one int64 on the data's device added to
+	// Stream when the kernel runs (the backward reads it again): a CUDA graph
+	// recorded with it draws new noise on each replay once the value changes.
+	StreamAdd *Tensor
 }
 
 func (k *NoiseKey) origin() *C.int64_t { return (*C.int64_t)(unsafe.Pointer(&k.Origin[0])) }
@@ -32,11 +36,12 @@ func (k *NoiseKey) origin() *C.int64_t { return (*C.int64_t)(unsafe.Pointer(&k.O
 func Reparameterize(mu, logSigma, scale, eps *Tensor, key NoiseKey) *Tensor {
 	var out C.lv_tensor
 	check("reparameterize", C.lv_reparam(mu.ptr(), logSigma.ptr(), scale.ptr(), eps.ptr(),
-		C.uint64_t(key.Seed), C.uint64_t(key.Stream), key.origin(), &out))
+		C.uint64_t(key.Seed), C.uint64_t(key.Stream), key.origin(), key.StreamAdd.ptr(), &out))
 	runtime.KeepAlive(mu)
 	runtime.KeepAlive(logSigma)
 	runtime.KeepAlive(scale)
 	runtime.KeepAlive(eps)
+	runtime.KeepAlive(key.StreamAdd)
 	return wrap(out)
 }
 
@@ -47,7 +52,8 @@ func Normal(shape []int64, o Options, key NoiseKey) *Tensor {
 	var out C.lv_tensor
 	check("normal", C.lv_normal(cints(shape), C.int(len(shape)), C.int(o.DType),
 		C.int(o.Device.Type), C.int(o.Device.Index), C.uint64_t(key.Seed), C.uint64_t(key.Stream),
-		key.origin(), &out))
+		key.origin(), key.StreamAdd.ptr(), &out))
+	runtime.KeepAlive(key.StreamAdd)
 	return wrap(out)
 }
 

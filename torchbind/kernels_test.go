@@ -178,6 +178,48 @@ func TestKernelNormalAccuracy(t *testing.T) {
 	}
 }
 
+// TestKernelStreamAdd: a stream offset held in a tensor draws what the
+// summed stream draws, for the noise, a sample and its gradients; writing
+// the tensor (as a CUDA graph's inputs are written) moves to the new
+// stream. The CUDA kernels read it on the device (TestKernelCUDAMatchesCPU).
+func TestKernelStreamAdd(t *testing.T) {
+	WithScope(func(*Scope) {
+		mustTry(t, func() {
+			shape := []int64{2, 3, 5, 9}
+			f64 := Options{DType: Float64}
+			add := FromSlice([]int64{4})
+			viaAdd := NoiseKey{Seed: 9, Stream: 3, Origin: [4]int64{0, 1, 2, 3}, StreamAdd: add}
+			direct := viaAdd
+			direct.Stream, direct.StreamAdd = 7, nil
+			if !equalF64(Normal(shape, f64, viaAdd).Float64s(), Normal(shape, f64, direct).Float64s()) {
+				t.Errorf("noise of stream 3 + 4 differs from stream 7's")
+			}
+			g := NewGenerator(3, CPU)
+			defer g.Close()
+			mu, ls := leaf(g, 1, 0, shape...), leaf(g, 0.3, 0, shape...)
+			za, zd := Reparameterize(mu, ls, nil, nil, viaAdd), Reparameterize(mu, ls, nil, nil, direct)
+			if !equalF64(za.Float64s(), zd.Float64s()) {
+				t.Errorf("sample of stream 3 + 4 differs from stream 7's")
+			}
+			ga, gd := gradsOf(za.Sum(), mu, ls), gradsOf(zd.Sum(), mu, ls)
+			for i := range ga {
+				if !equalF64(ga[i], gd[i]) {
+					t.Errorf("gradient %d of stream 3 + 4 differs from stream 7's", i)
+				}
+			}
+			add.CopyFrom(FromSlice([]int64{9}))
+			direct.Stream = 12
+			if !equalF64(Normal(shape, f64, viaAdd).Float64s(), Normal(shape, f64, direct).Float64s()) {
+				t.Errorf("after writing 9: noise differs from stream 12's")
+			}
+			direct.Stream = 7
+			if equalF64(Normal(shape, f64, viaAdd).Float64s(), Normal(shape, f64, direct).Float64s()) {
+				t.Errorf("after writing 9: still stream 7's noise")
+			}
+		})
+	})
+}
+
 // TestKernelNormalTileVsWhole: a tile drawn with origin (n0, c0, y0, x0)
 // equals that slice of the whole, bit for bit, at odd and even offsets and
 // sizes; Reparameterize's output shares the property.
@@ -773,6 +815,10 @@ func TestKernelErrors(t *testing.T) {
 		{"kl missing", "mu_q is required", func() { GaussianKL(nil, Zeros(s, f32), nil, nil, nil) }},
 		{"normal rank", "4 dimensions", func() { Normal([]int64{3, 4}, f32, NoiseKey{}) }},
 		{"normal dtype", "dtype must be", func() { Normal(s, Options{DType: Int32}, NoiseKey{}) }},
+		{"stream_add dtype", "stream_add must be one int64", func() { Normal(s, f32, NoiseKey{StreamAdd: Zeros([]int64{1}, f32)}) }},
+		{"stream_add size", "stream_add must be one int64", func() {
+			Reparameterize(Zeros(s, f32), nil, nil, nil, NoiseKey{StreamAdd: Zeros([]int64{2}, Options{DType: Int64})})
+		}},
 	}
 	for _, c := range cases {
 		WithScope(func(*Scope) {
@@ -815,11 +861,17 @@ func TestKernelCUDAMatchesCPU(t *testing.T) {
 // where they disagree.
 func compareKernelsOn(t *testing.T, dev Device, shape []int64, channelsLast bool) {
 	key := NoiseKey{Seed: 123, Stream: 7, Origin: [4]int64{1, 2, 3, 5}}
+	// The stream read on the device: 3 + 4 is 7.
+	added := key
+	added.Stream, added.StreamAdd = 3, FromSlice([]int64{4}).ToDevice(dev)
 	for _, dt := range []DType{Float64, Float32, Float16, BFloat16} {
 		c := Normal(shape, Options{DType: dt}, key).Bytes()
 		d := Normal(shape, Options{DType: dt, Device: dev}, key).Bytes()
 		if string(c) != string(d) {
 			t.Errorf("%v: noise differs from the CPU's", dt)
+		}
+		if a := Normal(shape, Options{DType: dt, Device: dev}, added).Bytes(); string(a) != string(c) {
+			t.Errorf("%v: noise with the stream added on the device differs from the CPU's", dt)
 		}
 	}
 	g := NewGenerator(12, CPU)
@@ -852,7 +904,7 @@ func compareKernelsOn(t *testing.T, dev Device, shape []int64, channelsLast bool
 		if drawn {
 			e, eD, name = nil, nil, "drawn ε"
 		}
-		z, zD := Reparameterize(mu, ls, scale, e, key), Reparameterize(muD, lsD, scaleD, eD, key)
+		z, zD := Reparameterize(mu, ls, scale, e, key), Reparameterize(muD, lsD, scaleD, eD, added)
 		same(name+": sample", zD.Float64s(), z.Float64s(), 1e-12, 1e-14)
 		xs, xsD := []*Tensor{mu, ls, scale}, []*Tensor{muD, lsD, scaleD}
 		if !drawn {

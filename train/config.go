@@ -35,7 +35,8 @@ type Config struct {
 	Downscale    int        // downscale clean images by this factor (MATLAB bicubic), 1 = none
 	Seed         uint64
 	Device       string
-	Precision    string // fp32 (default); see the GPU issue for tf32/bf16
+	Precision    string // fp32 (default), tf32 or bf16
+	CUDAGraphs   bool   // on CUDA, replay each step as a CUDA graph (graph.go)
 	Threads      int
 	SaveEvery    int
 	SampleEvery  int
@@ -80,7 +81,7 @@ func Defaults() Config {
 		Preset: "sidd", Filters: model.Default.Filters, Levels: model.Default.Levels,
 		Patch: 64, Batch: 16, Steps: 200000, LR: 1e-4, LRMilestones: []int{100000}, LRGamma: 0.5,
 		KLWeight: 1e-4, KLWarmup: 10000, SigmaX: p.SigmaX, SigmaY: p.SigmaY, SynthSigma: p.SynthSigma,
-		Normalize: p.Normalize, Downscale: p.Downscale, Seed: 0, Device: "auto", Precision: "fp32",
+		Normalize: p.Normalize, Downscale: p.Downscale, Seed: 0, Device: "auto", Precision: "fp32", CUDAGraphs: true,
 		SaveEvery: 5000, SampleEvery: 5000, LogEvery: 100, Keep: 3, MaxBadSteps: 10,
 	}
 }

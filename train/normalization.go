@@ -91,8 +91,15 @@ func (n *Normalization) ToCleanMap() *model.ColourMap {
 // device in one copy, shared by all of ts (which must share device and
 // dtype).
 func (n *Normalization) ToCleanRows(rows []bool, ts ...*tb.Tensor) []*tb.Tensor {
+	p := tb.FromSlice(n.RowMap(rows), 3, int64(len(rows)), 3, 1, 1).To(ts[0].DType(), ts[0].Device())
+	return ApplyRowMap(p, ts...)
+}
+
+// RowMap is ToCleanRows's map of a batch as values, for a tensor of shape
+// [3, N, 3, 1, 1]: each row's per-channel scale, shift, and 1 where the
+// row is mapped (0 elsewhere, with scale 1 and shift 0).
+func (n *Normalization) RowMap(rows []bool) []float64 {
 	cm := n.ToCleanMap()
-	// [3, N, 3, 1, 1]: scale, shift, and 1 where a row is mapped.
 	k := len(rows)
 	v := make([]float64, 3*k*3)
 	for i, r := range rows {
@@ -104,7 +111,12 @@ func (n *Normalization) ToCleanRows(rows []bool, ts ...*tb.Tensor) []*tb.Tensor 
 			v[i*3+c], v[k*3+i*3+c], v[2*k*3+i*3+c] = scale, shift, on
 		}
 	}
-	p := tb.FromSlice(v, 3, int64(k), 3, 1, 1).To(ts[0].DType(), ts[0].Device())
+	return v
+}
+
+// ApplyRowMap maps the rows of each of ts by p (RowMap's values on the
+// tensors' device) and clamps the mapped rows to [0, 1].
+func ApplyRowMap(p *tb.Tensor, ts ...*tb.Tensor) []*tb.Tensor {
 	scale, shift, mask := p.Narrow(0, 0, 1).Squeeze(0), p.Narrow(0, 1, 1).Squeeze(0), p.Narrow(0, 2, 1).Squeeze(0).GtScalar(0.5)
 	out := make([]*tb.Tensor, len(ts))
 	for i, t := range ts {

@@ -15,16 +15,10 @@ type stepStats struct {
 	finite                       bool
 }
 
-// Step is one training step as `ludvae train` takes it: h-noise (and the
-// colour map of the batch's degraded crops, if b.Norm), the forward pass
-// under cfg.Precision, the loss, backward, and Adam at the
-// learning rate of step b.Step. `ludvae bench train` times it. It returns
-// the total loss; a non-finite loss leaves the parameters as they were.
-func Step(m *model.LUDVAE, opt *tb.Adam, cfg *Config, dev tb.Device, b Batch) (float64, error) {
-	st, err := step(m, opt, cfg, dev, b)
-	return st.total, err
-}
-
+// step is one training step op by op: h-noise (and the colour map of the
+// batch's degraded crops, if b.Norm), the forward pass under
+// cfg.Precision, the loss, backward, and Adam at the learning rate of step
+// b.Step. A non-finite loss leaves the parameters as they were.
 func step(m *model.LUDVAE, opt *tb.Adam, cfg *Config, dev tb.Device, b Batch) (st stepStats, err error) {
 	st = stepStats{step: b.Step, klWeight: cfg.KLWeightAt(b.Step), lr: cfg.LearningRate(b.Step)}
 	err = tb.Try(func() {
@@ -73,15 +67,8 @@ func step(m *model.LUDVAE, opt *tb.Adam, cfg *Config, dev tb.Device, b Batch) (s
 func stepInputs(m *model.LUDVAE, cfg *Config, dev tb.Device, b Batch) (x, h *tb.Tensor, noise model.Noise, err error) {
 	n, p := int64(len(b.Degraded)), int64(cfg.Patch)
 	x = tb.FromSlice(b.Pix, n, 3, p, p).ToDevice(dev)
-	sig := make([]float32, n)
-	for i, d := range b.Degraded {
-		sig[i] = float32(cfg.SigmaX)
-		if d {
-			sig[i] = float32(cfg.SigmaY)
-		}
-	}
 	noise = model.Noise{Seed: cfg.Seed, Stream: uint64(b.Step)}
-	if h, err = m.Preprocess(x, tb.FromSlice(sig).ToDevice(dev), noise); err != nil || b.Norm == nil {
+	if h, err = m.Preprocess(x, tb.FromSlice(noiseLevels(cfg, b.Degraded)).ToDevice(dev), noise); err != nil || b.Norm == nil {
 		return x, h, noise, err
 	}
 	err = tb.Try(func() {

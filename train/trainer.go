@@ -28,6 +28,7 @@ type Trainer struct {
 
 	csv       *csvLog
 	samples   *sampler
+	stepper   stepper
 	bad       int       // consecutive non-finite losses
 	afterStep func(int) // test hook: called after each step
 }
@@ -118,6 +119,7 @@ func NewTrainer(cfg Config, log io.Writer) (*Trainer, error) {
 		}
 		fmt.Fprintf(log, "resuming from %s (step %d)\n", last, t.Step)
 	}
+	t.stepper = newStepper(t.Model, t.Opt, &t.Cfg, dev, t.Data.Norm != nil, log)
 	if t.csv, err = openCSV(filepath.Join(cfg.Out, "log.csv"), t.Step); err != nil {
 		t.Close()
 		return nil, err
@@ -130,6 +132,9 @@ func NewTrainer(cfg Config, log io.Writer) (*Trainer, error) {
 func (t *Trainer) Close() {
 	if t.csv != nil {
 		t.csv.Close()
+	}
+	if t.stepper != nil {
+		t.stepper.close()
 	}
 	if t.Opt != nil {
 		t.Opt.Close()
@@ -221,7 +226,7 @@ func (t *Trainer) save() error {
 // non-finite losses in a row.
 func (t *Trainer) trainStep(b Batch) (stepStats, error) {
 	cfg := &t.Cfg
-	st, err := step(t.Model, t.Opt, cfg, t.Device, b)
+	st, err := t.stepper.step(b)
 	if err != nil {
 		return st, err
 	}

@@ -34,6 +34,7 @@ type benchResult struct {
 	Size     int     `json:"size"`
 	Iters    int     `json:"iters"`
 	Layout   string  `json:"layout"`
+	Graphs   bool    `json:"cuda_graphs"`
 	Threads  int     `json:"threads"`
 	Libtorch string  `json:"libtorch"`
 }
@@ -52,6 +53,7 @@ func bench(args []string, stdout io.Writer) error {
 	threads := fs.Int("threads", 0, "CPU threads (0 = one per CPU)")
 	precision := fs.String("precision", "fp32", "fp32, tf32 or bf16 (autocast)")
 	layout := fs.String("layout", "nhwc", "weights nchw, or nhwc (channels-last) as train and synth store them")
+	graphs := fs.Bool("cuda-graphs", true, "train on CUDA: replay the step as a CUDA graph, as train does (false: op by op)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: ludvae bench train|synth [flags]\n\nPrints one JSON line: ms per training step (train) or per synthesized image (synth).")
 		fs.PrintDefaults()
@@ -98,10 +100,15 @@ func bench(args []string, stdout io.Writer) error {
 	defer opt.Close()
 	n, s := int64(*batch), int64(*size)
 	var step func(i int) error
+	usedGraphs := false
 	if task == "train" {
 		// the trainer's own step, on random crops, half of them degraded
 		cfg := train.Defaults()
 		cfg.Batch, cfg.Patch, cfg.Precision, cfg.Filters, cfg.Levels = *batch, *size, string(prec), *filters, *levels
+		cfg.CUDAGraphs = *graphs
+		st := train.NewStepper(m, opt, &cfg, dev, os.Stderr)
+		defer st.Close()
+		usedGraphs = st.Graphs()
 		rng := rand.New(rand.NewPCG(1, 2))
 		b := train.Batch{Pix: make([]float32, n*3*s*s), Degraded: make([]bool, n)}
 		for i := range b.Degraded {
@@ -112,7 +119,7 @@ func bench(args []string, stdout io.Writer) error {
 				b.Pix[j] = rng.Float32()
 			}
 			b.Step = i + 1
-			_, err := train.Step(m, opt, &cfg, dev, b)
+			_, err := st.Step(b)
 			return err
 		}
 	} else {
@@ -153,7 +160,7 @@ func bench(args []string, stdout io.Writer) error {
 	el := time.Since(start).Seconds()
 	r := benchResult{Impl: "ludvae", Task: task, MsPer: 1000 * el / float64(*iters), ImagesPS: float64(*iters*(*batch)) / el,
 		Device: dev.String(), DType: string(prec), Filters: *filters, Levels: *levels, Batch: *batch, Size: *size,
-		Iters: *iters, Layout: *layout, Threads: tb.NumThreads(), Libtorch: tb.LibtorchVersion()}
+		Iters: *iters, Layout: *layout, Graphs: usedGraphs, Threads: tb.NumThreads(), Libtorch: tb.LibtorchVersion()}
 	if dev.IsCUDA() {
 		_, peak := tb.CUDAMemory(dev)
 		r.PeakMiB = float64(peak) / (1 << 20)

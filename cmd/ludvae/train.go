@@ -39,6 +39,7 @@ func runTrain(args []string) error {
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of initialization, batches and noise")
 	fs.StringVar(&cfg.Device, "device", cfg.Device, "cpu, cuda, cuda:N or auto")
 	fs.StringVar(&cfg.Precision, "precision", cfg.Precision, "fp32, tf32 (TF32 tensor cores on CUDA) or bf16 (autocast: bfloat16 compute, float32 weights)")
+	fs.BoolVar(&cfg.CUDAGraphs, "cuda-graphs", cfg.CUDAGraphs, "on CUDA, record the training step as CUDA graphs (one per count of degraded crops in a batch) and replay them; false runs every step op by op")
 	fs.IntVar(&cfg.Threads, "threads", 0, "CPU threads for libtorch (0 = one per CPU)")
 	fs.IntVar(&cfg.SaveEvery, "save-every", cfg.SaveEvery, "steps between checkpoints")
 	fs.IntVar(&cfg.SampleEvery, "sample-every", cfg.SampleEvery, "steps between sample grids and loss plots (0 = never)")

@@ -51,6 +51,19 @@ at::Device device(int type, int index);
 
 }  // namespace lv
 
+#ifdef LV_WITH_CUDA
+// LVK_CHECK turns a failed launch of the shim's own kernels into an error.
+#define LVK_CHECK(call)                                                                    \
+  do {                                                                                     \
+    cudaError_t err_ = (call);                                                             \
+    TORCH_CHECK(err_ == cudaSuccess, "CUDA kernel failed: ", cudaGetErrorString(err_),     \
+                err_ == cudaErrorNoKernelImageForDevice                                    \
+                    ? " (the shim's kernels were not built for this card: rebuild it with " \
+                      "make shim CUDA_ARCH='-gencode arch=compute_XY,code=sm_XY ...')"      \
+                    : "");                                                                 \
+  } while (0)
+#endif
+
 // LV_TRY runs body and converts any C++ exception into an lv_err.
 #define LV_TRY(...)                                            \
   try {                                                        \

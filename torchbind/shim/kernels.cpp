@@ -311,9 +311,14 @@ Geo geo_of(at::IntArrayRef s, bool cl) {
   return g;
 }
 
+// Noise is where a call's eps comes from: the key of (seed, stream) and the
+// origin; with add, the stream is stream + add's value, read on the device
+// when a CUDA kernel runs (and here, on the CPU, when the call is made).
 struct Noise {
   uint64_t key;
   int64_t o[4];
+  uint64_t seed, stream;
+  at::Tensor add;  // int64, one element, on the data's device; or undefined
 };
 
 // ------------------------------------------------------------ CPU kernels
@@ -502,20 +507,13 @@ void kl_bwd_cpu(const T *mq, const T *lq, const T *mp, const T *lp, const double
 // ------------------------------------------------------- CUDA dispatching
 
 #ifdef LV_WITH_CUDA
-#define LVK_CHECK(call)                                                                    \
-  do {                                                                                     \
-    cudaError_t err_ = (call);                                                             \
-    TORCH_CHECK(err_ == cudaSuccess, "CUDA kernel failed: ", cudaGetErrorString(err_),     \
-                err_ == cudaErrorNoKernelImageForDevice                                    \
-                    ? " (the shim's kernels were not built for this card: rebuild it with " \
-                      "make shim CUDA_ARCH='-gencode arch=compute_XY,code=sm_XY ...')"      \
-                    : "");                                                                 \
-  } while (0)
 lvk_geom kgeom(const Geo &g) { return lvk_geom{g.n, g.c, g.h, g.w, g.sn, g.sc, g.sh, g.sw}; }
 lvk_noise knoise(const Noise &nz) {
   lvk_noise k;
   k.key = nz.key;
   for (int i = 0; i < 4; i++) k.origin[i] = nz.o[i];
+  k.seed = nz.seed, k.stream = nz.stream;
+  k.stream_add = nz.add.defined() ? nz.add.data_ptr<int64_t>() : nullptr;
   return k;
 }
 const void *vp(const at::Tensor &t) { return t.defined() ? t.data_ptr() : nullptr; }
@@ -585,6 +583,8 @@ struct ReparamSpec {
   bool cl;
 };
 
+Noise make_noise(uint64_t seed, uint64_t stream, const int64_t *origin, const at::Tensor &add);
+
 at::Tensor opt(const OptT &t) { return t.has_value() ? *t : at::Tensor(); }
 
 struct ReparamFn : torch::autograd::Function<ReparamFn> {
@@ -598,7 +598,9 @@ struct ReparamFn : torch::autograd::Function<ReparamFn> {
     // Nothing big is kept: a drawn eps is drawn again in backward, and mu
     // only matters for the scale's gradient.
     ctx->save_for_backward({need_scale ? mu : at::Tensor(), ls, scale, eps});
-    ctx->saved_data["key"] = (int64_t)sp.nz.key;
+    ctx->saved_data["seed"] = (int64_t)sp.nz.seed;
+    ctx->saved_data["stream"] = (int64_t)sp.nz.stream;
+    ctx->saved_data["add"] = sp.nz.add;
     for (int i = 0; i < 4; i++) ctx->saved_data["o" + std::to_string(i)] = sp.nz.o[i];
     ctx->saved_data["cl"] = sp.cl;
     ctx->saved_data["mu"] = mu.defined() && mu.requires_grad();
@@ -616,8 +618,9 @@ struct ReparamFn : torch::autograd::Function<ReparamFn> {
     auto sv = ctx->get_saved_variables();
     at::Tensor mu = sv[0], ls = sv[1], scale = sv[2], eps = sv[3];
     auto &d = ctx->saved_data;
-    Noise nz{(uint64_t)d["key"].toInt(),
-             {d["o0"].toInt(), d["o1"].toInt(), d["o2"].toInt(), d["o3"].toInt()}};
+    int64_t o[4] = {d["o0"].toInt(), d["o1"].toInt(), d["o2"].toInt(), d["o3"].toInt()};
+    Noise nz = make_noise((uint64_t)d["seed"].toInt(), (uint64_t)d["stream"].toInt(), o,
+                          d["add"].toTensor());
     bool cl = d["cl"].toBool();
     bool n_mu = d["mu"].toBool(), n_ls = d["ls"].toBool(), n_eps = d["eps"].toBool(),
          n_scale = d["scale"].toBool();
@@ -804,11 +807,23 @@ at::Tensor conform(const at::Tensor &t, bool cl) {
 }
 OptT opt_of(const at::Tensor &t) { return t.defined() ? OptT(t) : OptT(); }
 
-Noise make_noise(uint64_t seed, uint64_t stream, const int64_t *origin) {
-  Noise nz{lv_noise_key(seed, stream), {0, 0, 0, 0}};
+Noise make_noise(uint64_t seed, uint64_t stream, const int64_t *origin, const at::Tensor &add) {
+  Noise nz{lv_noise_key(seed, stream), {0, 0, 0, 0}, seed, stream, add};
   if (origin)
     for (int i = 0; i < 4; i++) nz.o[i] = origin[i];
+  if (add.defined() && !add.is_cuda())
+    nz.key = lv_noise_key(seed, stream + (uint64_t)add.item<int64_t>());
   return nz;
+}
+
+// check_add: a stream offset is one int64 on the data's device.
+void check_add(const at::Tensor &add, const at::Device &dev, const char *fn) {
+  if (!add.defined()) return;
+  TORCH_CHECK(add.scalar_type() == at::kLong && add.numel() == 1 && add.is_contiguous(), fn,
+              ": stream_add must be one int64, got ", add.scalar_type(), " of shape ",
+              add.sizes());
+  TORCH_CHECK(add.device() == dev, fn, ": stream_add is on ", add.device(),
+              " but the data is on ", dev);
 }
 
 }  // namespace
@@ -816,7 +831,8 @@ Noise make_noise(uint64_t seed, uint64_t stream, const int64_t *origin) {
 extern "C" {
 
 lv_err lv_reparam(lv_tensor mu_h, lv_tensor ls_h, lv_tensor scale_h, lv_tensor eps_h, uint64_t seed,
-                  uint64_t stream, const int64_t *origin, lv_tensor *out){LV_TRY({
+                  uint64_t stream, const int64_t *origin, lv_tensor add_h,
+                  lv_tensor *out){LV_TRY({
   const char *fn = "lv_reparam";
   at::Tensor mu = lv::T(mu_h), ls = lv::T(ls_h), scale = lv::T(scale_h), eps = lv::T(eps_h);
   const char *refname = mu.defined() ? "mu" : ls.defined() ? "log_sigma" : "eps";
@@ -830,14 +846,17 @@ lv_err lv_reparam(lv_tensor mu_h, lv_tensor ls_h, lv_tensor scale_h, lv_tensor e
   if (ls.defined()) check_like(ls, "log_sigma", ref, refname, fn);
   if (eps.defined()) check_like(eps, "eps", ref, refname, fn);
   if (scale.defined()) check_per_sample(scale, "scale", ref, fn);
+  at::Tensor add = lv::T(add_h);
+  check_add(add, ref.device(), fn);
   bool cl = pick_cl(ref);
-  ReparamSpec sp{make_noise(seed, stream, origin), cl};
+  ReparamSpec sp{make_noise(seed, stream, origin, add), cl};
   *out = lv::wrap(ReparamFn::apply(opt_of(conform(mu, cl)), opt_of(conform(ls, cl)), opt_of(scale),
                                    opt_of(conform(eps, cl)), sp));
 })}
 
 lv_err lv_normal(const int64_t *shape, int ndim, int dtype, int dev_type, int dev_index,
-                 uint64_t seed, uint64_t stream, const int64_t *origin, lv_tensor *out){LV_TRY({
+                 uint64_t seed, uint64_t stream, const int64_t *origin, lv_tensor add_h,
+                 lv_tensor *out){LV_TRY({
   TORCH_CHECK(ndim == 4, "lv_normal: the shape must have 4 dimensions (N, C, H, W), got ", ndim);
   auto st = lv::scalar_type(dtype);
   TORCH_CHECK(is_float(st),
@@ -846,7 +865,10 @@ lv_err lv_normal(const int64_t *shape, int ndim, int dtype, int dev_type, int de
               st);
   auto opts = at::TensorOptions().dtype(st).device(lv::device(dev_type, dev_index));
   need_device(opts.device(), "lv_normal");
-  *out = lv::wrap(normal_impl(lv::ints(shape, ndim), opts, make_noise(seed, stream, origin)));
+  at::Tensor add = lv::T(add_h);
+  check_add(add, opts.device(), "lv_normal");
+  *out = lv::wrap(
+      normal_impl(lv::ints(shape, ndim), opts, make_noise(seed, stream, origin, add)));
 })}
 
 lv_err lv_gauss_kl(lv_tensor mq_h, lv_tensor lq_h, lv_tensor mp_h, lv_tensor lp_h, lv_tensor mask_h,

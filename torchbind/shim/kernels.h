@@ -33,12 +33,13 @@ extern "C" {
 #endif
 
 lv_err lv_reparam(lv_tensor mu, lv_tensor log_sigma, lv_tensor scale, lv_tensor eps, uint64_t seed,
-                  uint64_t stream, const int64_t *origin, lv_tensor *out);
+                  uint64_t stream, const int64_t *origin, lv_tensor stream_add, lv_tensor *out);
 
 /* The eps that lv_reparam draws for a 4-D tensor of this shape, dtype and
  * device (no autograd). */
 lv_err lv_normal(const int64_t *shape, int ndim, int dtype, int dev_type, int dev_index,
-                 uint64_t seed, uint64_t stream, const int64_t *origin, lv_tensor *out);
+                 uint64_t seed, uint64_t stream, const int64_t *origin, lv_tensor stream_add,
+                 lv_tensor *out);
 
 /* ---- Gaussian KL between diagonal Gaussians given by log-sigmas ----
  *   kl = -1/2 + ls_p - ls_q + (exp(2 ls_q) + (mu_q - mu_p)^2) / (2 exp(2 ls_p))

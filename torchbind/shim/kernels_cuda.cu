@@ -14,6 +14,7 @@
 
 #include <type_traits>
 
+#include "adam_math.h"
 #include "kernels_cuda.h"
 #include "philox.h"
 
@@ -68,8 +69,11 @@ __device__ __forceinline__ PairAt pair_at(int64_t t, int64_t np, const lvk_geom 
   p.xl = 2 * j - odd;
   return p;
 }
+__device__ __forceinline__ uint64_t key_of(const lvk_noise &nz) {
+  return nz.stream_add ? lv_noise_key(nz.seed, nz.stream + (uint64_t)*nz.stream_add) : nz.key;
+}
 __device__ __forceinline__ void draw(const lvk_noise &nz, const PairAt &p, double e[2]) {
-  lv_normal_pair(nz.key, (uint32_t)(p.n + nz.origin[0]), (uint32_t)(p.c + nz.origin[1]),
+  lv_normal_pair(key_of(nz), (uint32_t)(p.n + nz.origin[0]), (uint32_t)(p.c + nz.origin[1]),
                  (uint32_t)(p.y + nz.origin[2]), (uint32_t)p.xp, &e[0], &e[1]);
 }
 
@@ -188,6 +192,30 @@ __global__ void kl_bwd_k(const T *mq, const T *lq, const T *mp, const T *lp, con
   }
 }
 
+// ---------------------------------------------------------------- Adam
+
+const int64_t kAdamChunk = 16 * 1024;  // elements per block
+
+struct AdamGroup {
+  float *p[LVK_ADAM_GROUP], *g[LVK_ADAM_GROUP], *m[LVK_ADAM_GROUP], *v[LVK_ADAM_GROUP];
+  int64_t n[LVK_ADAM_GROUP];
+  int64_t first[LVK_ADAM_GROUP + 1];  // the first block of each tensor; first[count] = grid
+  int count;
+};
+
+// One block per chunk of a tensor; the update itself is adam_math.h's.
+__global__ void adam_k(AdamGroup a, const double *scalars, const float *loss, double beta1,
+                       double beta2, double eps, double wd) {
+  int t = 0;
+  while (t + 1 < a.count && a.first[t + 1] <= (int64_t)blockIdx.x) t++;
+  int64_t lo = ((int64_t)blockIdx.x - a.first[t]) * kAdamChunk;
+  int64_t hi = lo + kAdamChunk < a.n[t] ? lo + kAdamChunk : a.n[t];
+  int ok = !loss || isfinite(*loss);
+  lv_adam_consts c = lv_adam_at(scalars[0], scalars[1], beta1, beta2, eps, wd);
+  for (int64_t i = lo + threadIdx.x; i < hi; i += blockDim.x)
+    lv_adam_element(a.p[t], a.g[t], a.m[t], a.v[t], i, ok, &c);
+}
+
 template <typename T>
 const T *c(const void *p) {
   return static_cast<const T *>(p);
@@ -251,6 +279,30 @@ cudaError_t lvk_reparam_bwd(int dtype, const void *grad, const void *mu, const v
         c<T>(grad), c<T>(mu), c<T>(ls), scale, c<T>(eps), m<T>(dmu), m<T>(dls), m<T>(deps),
         dscale_elems, g, nz, np, total);
   });
+}
+
+cudaError_t lvk_adam(float *const *p, float *const *g, float *const *m, float *const *v,
+                     const int64_t *n, int count, const double *scalars, const float *loss,
+                     double beta1, double beta2, double eps, double wd, cudaStream_t s) {
+  for (int i = 0; i < count;) {
+    AdamGroup a;
+    a.count = 0;
+    int64_t blocks = 0;
+    for (; i < count && a.count < LVK_ADAM_GROUP; i++) {
+      if (n[i] == 0) continue;
+      int k = a.count++;
+      a.p[k] = p[i], a.g[k] = g[i], a.m[k] = m[i], a.v[k] = v[i], a.n[k] = n[i];
+      a.first[k] = blocks;
+      blocks += (n[i] + kAdamChunk - 1) / kAdamChunk;
+    }
+    if (a.count == 0) continue;
+    if (blocks > 0x7fffffff) return cudaErrorInvalidValue;
+    a.first[a.count] = blocks;
+    adam_k<<<(unsigned)blocks, kThreads, 0, s>>>(a, scalars, loss, beta1, beta2, eps, wd);
+    cudaError_t e = cudaGetLastError();
+    if (e != cudaSuccess) return e;
+  }
+  return cudaSuccess;
 }
 
 cudaError_t lvk_kl_fwd(int dtype, const void *mq, const void *lq, const void *mp, const void *lp,

@@ -27,8 +27,12 @@ typedef struct {
 } lvk_geom;
 
 typedef struct {
-  uint64_t key;      /* lv_noise_key(seed, stream) */
+  uint64_t key;      /* lv_noise_key(seed, stream) when stream_add is NULL */
   int64_t origin[4]; /* global (n, c, y, x) of element [0, 0, 0, 0] */
+  /* Non-NULL: the key is lv_noise_key(seed, stream + *stream_add), read on
+   * the device when the kernel runs (a CUDA graph replays with new noise). */
+  uint64_t seed, stream;
+  const int64_t *stream_add;
 } lvk_noise;
 
 /* out = eps */
@@ -55,6 +59,19 @@ cudaError_t lvk_kl_fwd(int dtype, const void *mq, const void *lq, const void *mp
 cudaError_t lvk_kl_bwd(int dtype, const void *mq, const void *lq, const void *mp, const void *lp,
                        const double *w, void *dmq, void *dlq, void *dmp, void *dlp, int64_t n,
                        int64_t per, cudaStream_t s);
+
+/* One Adam update of float32 tensors, in groups of LVK_ADAM_GROUP per launch.
+ * p, g, m, v[i]: n[i] elements each, laid out alike. scalars (device, double):
+ * {lr, step}, step already incremented. loss (device float, or NULL): when
+ * it is not finite nothing is updated. Every gradient is set to zero either
+ * way, ready for the next backward to accumulate into. Per element, in
+ * float, the operations of torch's multi-tensor Adam:
+ *   g += wd p; m = lerp(m, g, 1 - beta1); v = v beta2 + (1 - beta2) g g;
+ *   p += -lr / (1 - beta1^step) * m / (sqrt(v) / sqrt(1 - beta2^step) + eps) */
+#define LVK_ADAM_GROUP 32
+cudaError_t lvk_adam(float *const *p, float *const *g, float *const *m, float *const *v,
+                     const int64_t *n, int count, const double *scalars, const float *loss,
+                     double beta1, double beta2, double eps, double wd, cudaStream_t s);
 
 #ifdef __cplusplus
 }

@@ -31,6 +31,7 @@ typedef char *lv_err;
 typedef struct lv_tensor_s *lv_tensor;
 typedef struct lv_generator_s *lv_generator;
 typedef struct lv_jit_s *lv_jit;
+typedef struct lv_graph_s *lv_graph;
 
 void lv_err_free(lv_err e);
 
@@ -176,6 +177,28 @@ void lv_set_cudnn_benchmark(int enabled); /* cuDNN times its algorithms per shap
 lv_err lv_adam_step(const lv_tensor *params, const lv_tensor *grads, const lv_tensor *exp_avgs,
                     const lv_tensor *exp_avg_sqs, int n, double step, double lr, double beta1,
                     double beta2, double eps, double weight_decay);
+
+/* The same update for float32 parameters, fused (one kernel per 32 tensors
+ * on CUDA), reading {lr, step} from scalars (2 float64 on the parameters'
+ * device; step already incremented) and leaving everything as it was when
+ * loss (one float32 there, or NULL) is not finite. Every gradient is zeroed
+ * afterwards. The float operations are torch's foreach ones (adam.cpp); a
+ * CUDA graph can record it (lv_graph_*). */
+lv_err lv_adam_fused(const lv_tensor *params, const lv_tensor *grads, const lv_tensor *exp_avgs,
+                     const lv_tensor *exp_avg_sqs, int n, lv_tensor scalars, lv_tensor loss,
+                     double beta1, double beta2, double eps, double weight_decay);
+
+/* ---- CUDA graphs (graph.cpp): work on a side stream, recorded once and
+ * replayed with one launch. begin makes the graph's stream the calling
+ * thread's current one (after the device has finished its queued work) and,
+ * with capture, starts recording; end stops recording (or waits for the
+ * stream) and restores the thread's stream. Only one thread may drive a
+ * graph, from begin to end. Replay runs on the current stream. ---- */
+lv_err lv_graph_new(int dev_index, lv_graph *out);
+lv_err lv_graph_begin(lv_graph g, int capture);
+lv_err lv_graph_end(lv_graph g, int capture);
+lv_err lv_graph_replay(lv_graph g);
+void lv_graph_free(lv_graph g);
 
 /* ---- TorchScript ---- */
 lv_err lv_jit_new(const char *qualified_name, lv_jit *out);

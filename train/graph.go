@@ -1,0 +1,287 @@
+package train
+
+import (
+	"fmt"
+	"io"
+	"math"
+
+	"github.com/ludvae/ludvae/model"
+	tb "github.com/ludvae/ludvae/torchbind"
+)
+
+// graphWarmup is how many steps of each graph run op by op, on the graph's
+// stream, before it is recorded: cuDNN searches its algorithms for new
+// shapes and the allocator grows, neither of which a recording allows.
+const graphWarmup = 2
+
+// graphStepper takes training steps on CUDA as CUDA graphs. A step of the
+// default model is hundreds of small kernels whose launches, not their
+// work, set its time; a graph launches them all at once. The degradation
+// branch runs on the batch's degraded crops only, so each count of them has
+// its own shapes and its own graph, recorded on its third step. Everything
+// a step takes from the host is written into tensors the graphs read: the
+// crops, the h-noise levels, the degraded rows, the colour map, the noise
+// stream (model.Noise.StreamAdd), the KL weight, and Adam's learning rate
+// and step number (Adam.FusedStep, which also skips a non-finite step on
+// the device). The step's numbers are those of step() but for Adam's
+// float rounding: FusedStep runs torch 2's operations.
+type graphStepper struct {
+	m     *model.LUDVAE
+	opt   *tb.Adam
+	cfg   *Config
+	dev   tb.Device
+	steps float64 // Adam steps taken
+	in    graphInputs
+	slots map[int64]*graphSlot // by count of degraded crops
+	// record is false on the CPU and in tests: every step then runs the
+	// graph's work op by op, the same operations.
+	record bool
+}
+
+// graphInputs are the tensors through which a step gets its batch.
+type graphInputs struct {
+	x, sig, rowMap *tb.Tensor // crops [N,3,P,P], h-noise σ [N], colour map [3,N,3,1,1] (or nil)
+	streamAdd      *tb.Tensor // int64 [1]: 16·step, the step's noise stream
+	klWeight       *tb.Tensor // float32 []
+	adam           *tb.Tensor // float64 [2]: learning rate, step number
+}
+
+// graphSlot is the graph of one count of degraded crops.
+type graphSlot struct {
+	g      *tb.CUDAGraph
+	sub    model.Subset
+	runs   int
+	losses *tb.Tensor // its output: total, rec and kl, read in one copy
+}
+
+func newGraphStepper(m *model.LUDVAE, opt *tb.Adam, cfg *Config, dev tb.Device, norm bool, record bool) (*graphStepper, error) {
+	steps, err := opt.PrepareFused()
+	if err != nil {
+		return nil, err
+	}
+	s := &graphStepper{m: m, opt: opt, cfg: cfg, dev: dev, steps: steps, slots: map[int64]*graphSlot{}, record: record}
+	n, p := int64(cfg.Batch), int64(cfg.Patch)
+	err = tb.Try(func() {
+		f32 := tb.Options{DType: tb.Float32, Device: dev}
+		s.in.x = tb.Zeros([]int64{n, 3, p, p}, f32).Persist()
+		s.in.sig = tb.Zeros([]int64{n}, f32).Persist()
+		if norm {
+			s.in.rowMap = tb.Zeros([]int64{3, n, 3, 1, 1}, f32).Persist()
+		}
+		s.in.streamAdd = tb.Zeros([]int64{1}, tb.Options{DType: tb.Int64, Device: dev}).Persist()
+		s.in.klWeight = tb.Zeros(nil, f32).Persist()
+		s.in.adam = tb.Zeros([]int64{2}, tb.Options{DType: tb.Float64, Device: dev}).Persist()
+	})
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *graphStepper) step(b Batch) (st stepStats, err error) {
+	st = stepStats{step: b.Step, klWeight: s.cfg.KLWeightAt(b.Step), lr: s.cfg.LearningRate(b.Step)}
+	s.opt.Config.LR = st.lr // for the checkpoint's state dict; the graphs read s.in.adam
+	err = tb.Try(func() {
+		slot := s.slot(b.Degraded)
+		tb.WithScope(func(*tb.Scope) { s.write(b, st, slot) })
+		if err := s.run(slot); err != nil {
+			panic(&tb.Error{Op: "cuda graph", Msg: err.Error() + " (--cuda-graphs=false takes the steps op by op)"})
+		}
+		v := slot.losses.Float64s()
+		st.total, st.rec, st.kl = v[0], v[1], v[2]
+	})
+	if err != nil {
+		return st, fmt.Errorf("step %d: %w", b.Step, err)
+	}
+	st.finite = !math.IsNaN(st.total) && !math.IsInf(st.total, 0)
+	if st.finite { // FusedStep skipped the update of a non-finite step
+		s.steps++
+		s.opt.SetSteps(s.steps)
+	}
+	return st, nil
+}
+
+// slot returns the graph of the batch's count of degraded crops.
+func (s *graphStepper) slot(degraded []bool) *graphSlot {
+	rows := model.SubsetRows(degraded)
+	n, c := int64(len(degraded)), int64(len(rows))
+	if sl := s.slots[c]; sl != nil {
+		return sl
+	}
+	sl := &graphSlot{sub: model.Subset{N: n, Count: c}}
+	if c > 0 && c < n {
+		sl.sub.Idx = tb.Zeros([]int64{c}, tb.Options{DType: tb.Int64, Device: s.dev}).Persist()
+	}
+	if s.record {
+		g, err := tb.NewCUDAGraph(s.dev)
+		if err != nil {
+			panic(err)
+		}
+		sl.g = g
+	}
+	s.slots[c] = sl
+	return sl
+}
+
+// write puts the batch into the inputs.
+func (s *graphStepper) write(b Batch, st stepStats, slot *graphSlot) {
+	n, p := int64(len(b.Degraded)), int64(s.cfg.Patch)
+	s.in.x.CopyFrom(tb.FromSlice(b.Pix, n, 3, p, p))
+	s.in.sig.CopyFrom(tb.FromSlice(noiseLevels(s.cfg, b.Degraded)))
+	if s.in.rowMap != nil {
+		s.in.rowMap.CopyFrom(tb.FromSlice(b.Norm.RowMap(b.Degraded), 3, n, 3, 1, 1))
+	}
+	if slot.sub.Idx != nil {
+		slot.sub.Idx.CopyFrom(tb.FromSlice(model.SubsetRows(b.Degraded)))
+	}
+	s.in.streamAdd.CopyFrom(tb.FromSlice([]int64{int64(b.Step) * model.StreamStride}))
+	s.in.klWeight.CopyFrom(tb.Scalar(float32(st.klWeight)))
+	s.in.adam.CopyFrom(tb.FromSlice([]float64{st.lr, s.steps + 1}))
+}
+
+// run takes the step: op by op while warming up (or when not recording),
+// then by recording once and replaying.
+func (s *graphStepper) run(slot *graphSlot) error {
+	work := func() { s.work(slot) }
+	var err error
+	switch {
+	case !s.record:
+		err = tb.Try(work)
+	case slot.runs < graphWarmup:
+		err = slot.g.Warm(work)
+	case slot.runs == graphWarmup:
+		if err = slot.g.Capture(work); err == nil {
+			err = slot.g.Replay()
+		}
+	default:
+		err = slot.g.Replay()
+	}
+	slot.runs++
+	return err
+}
+
+// work is the step on the device: h-noise, colour map, forward under the
+// precision, loss, backward, and Adam, all from the inputs.
+func (s *graphStepper) work(slot *graphSlot) {
+	tb.WithScope(func(*tb.Scope) {
+		noise := model.Noise{Seed: s.cfg.Seed, StreamAdd: s.in.streamAdd}
+		x := s.in.x
+		h, err := s.m.Preprocess(x, s.in.sig, noise)
+		if err != nil {
+			panic(err)
+		}
+		if s.in.rowMap != nil {
+			xh := ApplyRowMap(s.in.rowMap, x, h)
+			x, h = xh[0], xh[1]
+		}
+		var l model.Losses
+		tb.WithPrecision(tb.Precision(s.cfg.Precision), s.dev, func() {
+			l, err = s.m.LossOn(x, h, slot.sub, noise)
+		})
+		if err != nil {
+			panic(&tb.Error{Op: "loss", Msg: err.Error()})
+		}
+		total := l.Rec.Add(l.KL.Mul(s.in.klWeight))
+		total.Backward()
+		s.opt.FusedStep(s.in.adam, total)
+		slot.losses.Close()
+		slot.losses = tb.Stack([]*tb.Tensor{total.Detach(), l.Rec.Detach(), l.KL.Detach()}, 0).Persist()
+	})
+}
+
+// close frees the graphs and inputs, after the device has finished with
+// them, and drops the gradients the graphs wrote into.
+func (s *graphStepper) close() {
+	if s.record {
+		tb.Synchronize(s.dev)
+	}
+	for _, sl := range s.slots {
+		closeTensors(sl.losses, sl.sub.Idx)
+		sl.g.Close()
+	}
+	s.slots = nil
+	closeTensors(s.in.x, s.in.sig, s.in.rowMap, s.in.streamAdd, s.in.klWeight, s.in.adam)
+	s.opt.ZeroGrad()
+}
+
+func closeTensors(ts ...*tb.Tensor) {
+	for _, t := range ts {
+		t.Close()
+	}
+}
+
+// noiseLevels is the h-noise σ of each crop: σx for clean, σy for degraded.
+func noiseLevels(cfg *Config, degraded []bool) []float32 {
+	sig := make([]float32, len(degraded))
+	for i, d := range degraded {
+		sig[i] = float32(cfg.SigmaX)
+		if d {
+			sig[i] = float32(cfg.SigmaY)
+		}
+	}
+	return sig
+}
+
+// stepper takes the trainer's steps.
+type stepper interface {
+	step(b Batch) (stepStats, error)
+	close()
+}
+
+// Stepper takes training steps as `ludvae train` does: as CUDA graphs on
+// CUDA when cfg.CUDAGraphs, op by op otherwise. `ludvae bench train` times it.
+type Stepper struct {
+	s stepper
+}
+
+// NewStepper prepares the steps of m and opt under cfg (batch size, crop
+// size, precision, noise levels, schedules) on dev, for batches without a
+// colour map. A note goes to log if CUDA graphs were asked for but cannot
+// be used.
+func NewStepper(m *model.LUDVAE, opt *tb.Adam, cfg *Config, dev tb.Device, log io.Writer) *Stepper {
+	return &Stepper{newStepper(m, opt, cfg, dev, false, log)}
+}
+
+// Step takes the step of b and returns its total loss; a non-finite loss
+// leaves the parameters as they were.
+func (s *Stepper) Step(b Batch) (float64, error) {
+	st, err := s.s.step(b)
+	return st.total, err
+}
+
+// Graphs reports whether the steps run as CUDA graphs.
+func (s *Stepper) Graphs() bool {
+	_, ok := s.s.(*graphStepper)
+	return ok
+}
+
+// Close frees what the steps kept (the graphs and their inputs).
+func (s *Stepper) Close() { s.s.close() }
+
+// eagerStepper takes each step op by op (step).
+type eagerStepper struct {
+	m   *model.LUDVAE
+	opt *tb.Adam
+	cfg *Config
+	dev tb.Device
+}
+
+func (e eagerStepper) step(b Batch) (stepStats, error) { return step(e.m, e.opt, e.cfg, e.dev, b) }
+func (eagerStepper) close()                            {}
+
+// newStepper picks CUDA graphs when the configuration asks for them and the
+// device is CUDA; if they cannot be set up it says so on log and steps op
+// by op.
+func newStepper(m *model.LUDVAE, opt *tb.Adam, cfg *Config, dev tb.Device, norm bool, log io.Writer) stepper {
+	eager := eagerStepper{m, opt, cfg, dev}
+	if !cfg.CUDAGraphs || !dev.IsCUDA() {
+		return eager
+	}
+	g, err := newGraphStepper(m, opt, cfg, dev, norm, true)
+	if err != nil {
+		fmt.Fprintf(log, "CUDA graphs are off: %v\n", err)
+		return eager
+	}
+	return g
+}
