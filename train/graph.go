@@ -83,8 +83,9 @@ func (s *graphStepper) step(b Batch) (st stepStats, err error) {
 	st = stepStats{step: b.Step, klWeight: s.cfg.KLWeightAt(b.Step), lr: s.cfg.LearningRate(b.Step)}
 	s.opt.Config.LR = st.lr // for the checkpoint's state dict; the graphs read s.in.adam
 	err = tb.Try(func() {
-		slot := s.slot(b.Degraded)
-		tb.WithScope(func(*tb.Scope) { s.write(b, st, slot) })
+		rows := model.SubsetRows(b.Degraded)
+		slot := s.slot(int64(len(b.Degraded)), int64(len(rows)))
+		tb.WithScope(func(*tb.Scope) { s.write(b, rows, st, slot) })
 		if err := s.run(slot); err != nil {
 			panic(&tb.Error{Op: "cuda graph", Msg: err.Error() + " (--cuda-graphs=false takes the steps op by op)"})
 		}
@@ -102,10 +103,8 @@ func (s *graphStepper) step(b Batch) (st stepStats, err error) {
 	return st, nil
 }
 
-// slot returns the graph of the batch's count of degraded crops.
-func (s *graphStepper) slot(degraded []bool) *graphSlot {
-	rows := model.SubsetRows(degraded)
-	n, c := int64(len(degraded)), int64(len(rows))
+// slot returns the graph of batches of n crops, c of them degraded.
+func (s *graphStepper) slot(n, c int64) *graphSlot {
 	if sl := s.slots[c]; sl != nil {
 		return sl
 	}
@@ -124,8 +123,8 @@ func (s *graphStepper) slot(degraded []bool) *graphSlot {
 	return sl
 }
 
-// write puts the batch into the inputs.
-func (s *graphStepper) write(b Batch, st stepStats, slot *graphSlot) {
+// write puts the batch, whose degraded crops are rows, into the inputs.
+func (s *graphStepper) write(b Batch, rows []int64, st stepStats, slot *graphSlot) {
 	n, p := int64(len(b.Degraded)), int64(s.cfg.Patch)
 	s.in.x.CopyFrom(tb.FromSlice(b.Pix, n, 3, p, p))
 	s.in.sig.CopyFrom(tb.FromSlice(noiseLevels(s.cfg, b.Degraded)))
@@ -133,7 +132,7 @@ func (s *graphStepper) write(b Batch, st stepStats, slot *graphSlot) {
 		s.in.rowMap.CopyFrom(tb.FromSlice(b.Norm.RowMap(b.Degraded), 3, n, 3, 1, 1))
 	}
 	if slot.sub.Idx != nil {
-		slot.sub.Idx.CopyFrom(tb.FromSlice(model.SubsetRows(b.Degraded)))
+		slot.sub.Idx.CopyFrom(tb.FromSlice(rows))
 	}
 	s.in.streamAdd.CopyFrom(tb.FromSlice([]int64{int64(b.Step) * model.StreamStride}))
 	s.in.klWeight.CopyFrom(tb.Scalar(float32(st.klWeight)))
@@ -161,27 +160,13 @@ func (s *graphStepper) run(slot *graphSlot) error {
 	return err
 }
 
-// work is the step on the device: h-noise, colour map, forward under the
-// precision, loss, backward, and Adam, all from the inputs.
+// work is the step on the device, all from the inputs: the forward pass
+// (stepTensors.loss), backward, and Adam.
 func (s *graphStepper) work(slot *graphSlot) {
 	tb.WithScope(func(*tb.Scope) {
-		noise := model.Noise{Seed: s.cfg.Seed, StreamAdd: s.in.streamAdd}
-		x := s.in.x
-		h, err := s.m.Preprocess(x, s.in.sig, noise)
-		if err != nil {
-			panic(err)
-		}
-		if s.in.rowMap != nil {
-			xh := ApplyRowMap(s.in.rowMap, x, h)
-			x, h = xh[0], xh[1]
-		}
-		var l model.Losses
-		tb.WithPrecision(tb.Precision(s.cfg.Precision), s.dev, func() {
-			l, err = s.m.LossOn(x, h, slot.sub, noise)
-		})
-		if err != nil {
-			panic(&tb.Error{Op: "loss", Msg: err.Error()})
-		}
+		in := stepTensors{x: s.in.x, sig: s.in.sig, rowMap: s.in.rowMap, sub: slot.sub,
+			noise: model.Noise{Seed: s.cfg.Seed, StreamAdd: s.in.streamAdd}}
+		l := in.loss(s.m, s.cfg, s.dev)
 		total := l.Rec.Add(l.KL.Mul(s.in.klWeight))
 		total.Backward()
 		s.opt.FusedStep(s.in.adam, total)

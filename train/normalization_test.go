@@ -145,16 +145,15 @@ func TestStepInputs(t *testing.T) {
 	}
 	defer m.Close()
 	tb.WithScope(func(*tb.Scope) {
-		x0, h0, _, err := stepInputs(m, &c, tb.CPU, b) // no statistics: as read, h = x + σε
-		if err != nil {
+		var x0, h0, x, h *tb.Tensor
+		if err := tb.Try(func() { x0, h0 = upload(&c, tb.CPU, b).inputs(m) }); err != nil { // no statistics: as read, h = x + σε
 			t.Fatal(err)
 		}
 		if !slices.Equal(x0.Float32s(), b.Pix) {
 			t.Fatal("without statistics x is not the batch as read")
 		}
 		b.Norm = &strongNorm
-		x, h, _, err := stepInputs(m, &c, tb.CPU, b)
-		if err != nil {
+		if err := tb.Try(func() { x, h = upload(&c, tb.CPU, b).inputs(m) }); err != nil {
 			t.Fatal(err)
 		}
 		sameRows(t, "x", x, b.Pix, b.Degraded, b.Norm)

@@ -15,24 +15,14 @@ type stepStats struct {
 	finite                       bool
 }
 
-// step is one training step op by op: h-noise (and the colour map of the
-// batch's degraded crops, if b.Norm), the forward pass under
-// cfg.Precision, the loss, backward, and Adam at the learning rate of step
-// b.Step. A non-finite loss leaves the parameters as they were.
+// step is one training step op by op: the batch's tensors uploaded, the
+// forward pass (stepTensors.loss), backward, and Adam at the learning rate
+// of step b.Step. A non-finite loss leaves the parameters as they were.
 func step(m *model.LUDVAE, opt *tb.Adam, cfg *Config, dev tb.Device, b Batch) (st stepStats, err error) {
 	st = stepStats{step: b.Step, klWeight: cfg.KLWeightAt(b.Step), lr: cfg.LearningRate(b.Step)}
 	err = tb.Try(func() {
 		tb.WithScope(func(*tb.Scope) {
-			x, h, noise, err := stepInputs(m, cfg, dev, b)
-			if err != nil {
-				panic(err)
-			}
-			var l model.Losses
-			tb.WithPrecision(tb.Precision(cfg.Precision), dev, func() {
-				if l, err = m.Loss(x, h, b.Degraded, noise); err != nil {
-					panic(err)
-				}
-			})
+			l := upload(cfg, dev, b).loss(m, cfg, dev)
 			total := l.Total(st.klWeight)
 			opt.ZeroGrad()
 			// Backward is queued before the losses are read: on a GPU the
@@ -60,20 +50,57 @@ func step(m *model.LUDVAE, opt *tb.Adam, cfg *Config, dev tb.Device, b Batch) (s
 	return st, nil
 }
 
-// stepInputs is a batch on the device as the model takes it: x, h(x) =
-// x + σ·ε (σx for clean crops, σy for degraded ones) and the step's noise
-// key; with colour statistics, the degraded rows of x and h mapped to the
-// clean ones after the noise, clamped.
-func stepInputs(m *model.LUDVAE, cfg *Config, dev tb.Device, b Batch) (x, h *tb.Tensor, noise model.Noise, err error) {
+// stepTensors are a batch on the device: the crops x, each crop's h-noise σ
+// (σx for clean, σy for degraded), the colour map of the degraded rows
+// (RowMap's values, or nil), the degraded rows and the step's noise.
+type stepTensors struct {
+	x, sig, rowMap *tb.Tensor
+	sub            model.Subset
+	noise          model.Noise
+}
+
+// upload puts a batch on the device for a step op by op.
+func upload(cfg *Config, dev tb.Device, b Batch) stepTensors {
 	n, p := int64(len(b.Degraded)), int64(cfg.Patch)
-	x = tb.FromSlice(b.Pix, n, 3, p, p).ToDevice(dev)
-	noise = model.Noise{Seed: cfg.Seed, Stream: uint64(b.Step)}
-	if h, err = m.Preprocess(x, tb.FromSlice(noiseLevels(cfg, b.Degraded)).ToDevice(dev), noise); err != nil || b.Norm == nil {
-		return x, h, noise, err
+	in := stepTensors{
+		x:     tb.FromSlice(b.Pix, n, 3, p, p).ToDevice(dev),
+		sig:   tb.FromSlice(noiseLevels(cfg, b.Degraded)).ToDevice(dev),
+		sub:   model.NewSubset(b.Degraded, dev),
+		noise: model.Noise{Seed: cfg.Seed, Stream: uint64(b.Step)},
 	}
-	err = tb.Try(func() {
-		xh := b.Norm.ToCleanRows(b.Degraded, x, h)
+	if b.Norm != nil {
+		in.rowMap = tb.FromSlice(b.Norm.RowMap(b.Degraded), 3, n, 3, 1, 1).To(tb.Float32, dev)
+	}
+	return in
+}
+
+// inputs are what the model takes: x and h(x) = x + σ·ε; with a colour
+// map, the degraded rows of both mapped to the clean statistics after the
+// noise, clamped, as the authors' data loader does.
+func (in stepTensors) inputs(m *model.LUDVAE) (x, h *tb.Tensor) {
+	x = in.x
+	h, err := m.Preprocess(x, in.sig, in.noise)
+	if err != nil {
+		panic(err)
+	}
+	if in.rowMap != nil {
+		xh := ApplyRowMap(in.rowMap, x, h)
 		x, h = xh[0], xh[1]
+	}
+	return x, h
+}
+
+// loss is a step's forward pass: the model's losses on its inputs under
+// cfg.Precision.
+func (in stepTensors) loss(m *model.LUDVAE, cfg *Config, dev tb.Device) model.Losses {
+	x, h := in.inputs(m)
+	var l model.Losses
+	var err error
+	tb.WithPrecision(tb.Precision(cfg.Precision), dev, func() {
+		l, err = m.LossOn(x, h, in.sub, in.noise)
 	})
-	return x, h, noise, err
+	if err != nil {
+		panic(&tb.Error{Op: "loss", Msg: err.Error()})
+	}
+	return l
 }
