@@ -48,20 +48,14 @@ type Subset struct {
 	Idx      *tb.Tensor
 }
 
-// SubsetRows lists the degraded rows.
-func SubsetRows(degraded []bool) []int64 {
+// NewSubset uploads the degraded rows to dev.
+func NewSubset(degraded []bool, dev tb.Device) Subset {
 	var rows []int64
 	for i, d := range degraded {
 		if d {
 			rows = append(rows, int64(i))
 		}
 	}
-	return rows
-}
-
-// NewSubset uploads the degraded rows to dev.
-func NewSubset(degraded []bool, dev tb.Device) Subset {
-	rows := SubsetRows(degraded)
 	s := Subset{N: int64(len(degraded)), Count: int64(len(rows))}
 	if s.Count > 0 && s.Count < s.N {
 		s.Idx = tb.FromSlice(rows).ToDevice(dev)

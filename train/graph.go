@@ -83,9 +83,12 @@ func (s *graphStepper) step(b Batch) (st stepStats, err error) {
 	st = stepStats{step: b.Step, klWeight: s.cfg.KLWeightAt(b.Step), lr: s.cfg.LearningRate(b.Step)}
 	s.opt.Config.LR = st.lr // for the checkpoint's state dict; the graphs read s.in.adam
 	err = tb.Try(func() {
-		rows := model.SubsetRows(b.Degraded)
-		slot := s.slot(int64(len(b.Degraded)), int64(len(rows)))
-		tb.WithScope(func(*tb.Scope) { s.write(b, rows, st, slot) })
+		var slot *graphSlot
+		tb.WithScope(func(*tb.Scope) {
+			h := onHost(s.cfg, b)
+			slot = s.slot(h.sub.N, h.sub.Count)
+			s.write(h, st, slot)
+		})
 		if err := s.run(slot); err != nil {
 			panic(&tb.Error{Op: "cuda graph", Msg: err.Error() + " (--cuda-graphs=false takes the steps op by op)"})
 		}
@@ -123,18 +126,17 @@ func (s *graphStepper) slot(n, c int64) *graphSlot {
 	return sl
 }
 
-// write puts the batch, whose degraded crops are rows, into the inputs.
-func (s *graphStepper) write(b Batch, rows []int64, st stepStats, slot *graphSlot) {
-	n, p := int64(len(b.Degraded)), int64(s.cfg.Patch)
-	s.in.x.CopyFrom(tb.FromSlice(b.Pix, n, 3, p, p))
-	s.in.sig.CopyFrom(tb.FromSlice(noiseLevels(s.cfg, b.Degraded)))
+// write puts the batch (onHost) into the inputs of its step.
+func (s *graphStepper) write(h stepTensors, st stepStats, slot *graphSlot) {
+	s.in.x.CopyFrom(h.x)
+	s.in.sig.CopyFrom(h.sig)
 	if s.in.rowMap != nil {
-		s.in.rowMap.CopyFrom(tb.FromSlice(b.Norm.RowMap(b.Degraded), 3, n, 3, 1, 1))
+		s.in.rowMap.CopyFrom(h.rowMap)
 	}
 	if slot.sub.Idx != nil {
-		slot.sub.Idx.CopyFrom(tb.FromSlice(rows))
+		slot.sub.Idx.CopyFrom(h.sub.Idx)
 	}
-	s.in.streamAdd.CopyFrom(tb.FromSlice([]int64{int64(b.Step) * model.StreamStride}))
+	s.in.streamAdd.CopyFrom(tb.FromSlice([]int64{int64(h.noise.Stream) * model.StreamStride}))
 	s.in.klWeight.CopyFrom(tb.Scalar(float32(st.klWeight)))
 	s.in.adam.CopyFrom(tb.FromSlice([]float64{st.lr, s.steps + 1}))
 }

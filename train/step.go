@@ -59,17 +59,32 @@ type stepTensors struct {
 	noise          model.Noise
 }
 
-// upload puts a batch on the device for a step op by op.
-func upload(cfg *Config, dev tb.Device, b Batch) stepTensors {
+// onHost is a batch as CPU tensors (the colour map's values in float64),
+// with the noise of its step: what upload and the graph stepper's write
+// put on the device.
+func onHost(cfg *Config, b Batch) stepTensors {
 	n, p := int64(len(b.Degraded)), int64(cfg.Patch)
 	in := stepTensors{
-		x:     tb.FromSlice(b.Pix, n, 3, p, p).ToDevice(dev),
-		sig:   tb.FromSlice(noiseLevels(cfg, b.Degraded)).ToDevice(dev),
-		sub:   model.NewSubset(b.Degraded, dev),
+		x:     tb.FromSlice(b.Pix, n, 3, p, p),
+		sig:   tb.FromSlice(noiseLevels(cfg, b.Degraded)),
+		sub:   model.NewSubset(b.Degraded, tb.CPU),
 		noise: model.Noise{Seed: cfg.Seed, Stream: uint64(b.Step)},
 	}
 	if b.Norm != nil {
-		in.rowMap = tb.FromSlice(b.Norm.RowMap(b.Degraded), 3, n, 3, 1, 1).To(tb.Float32, dev)
+		in.rowMap = tb.FromSlice(b.Norm.RowMap(b.Degraded), 3, n, 3, 1, 1)
+	}
+	return in
+}
+
+// upload puts a batch on the device for a step op by op.
+func upload(cfg *Config, dev tb.Device, b Batch) stepTensors {
+	in := onHost(cfg, b)
+	in.x, in.sig = in.x.ToDevice(dev), in.sig.ToDevice(dev)
+	if in.sub.Idx != nil {
+		in.sub.Idx = in.sub.Idx.ToDevice(dev)
+	}
+	if in.rowMap != nil {
+		in.rowMap = in.rowMap.To(tb.Float32, dev)
 	}
 	return in
 }
