@@ -1,12 +1,12 @@
 # ludvae build. `make test` on a fresh Debian 12 machine installs what is
 # missing (apt), builds the libtorch shim and the Go code, and runs every test.
 #
-#   make deps     install libtorch-dev, python3-torch, ... through apt if missing
+#   make deps     install libtorch-dev, libjpeg62-turbo-dev, python3-torch, ... through apt if missing
 #   make shim     bin/libludvae_shim.so (CPU, or CUDA when libtorch has CUDA and nvcc exists)
 #   make build    bin/ludvae
 #   make demo     the whole job on scikit-image's sample photos (from Debian's archive), on the CPU (about 3 minutes)
 #   make test     deps, shim and build, then go vet and every Go test (Python's torch checks our files)
-#   make bench    benchmarks: fused kernels, data loader, ludvae vs PyTorch eager
+#   make bench    benchmarks: fused kernels, data loader, JPEG decoding, ludvae vs PyTorch eager
 #   make train-sidd|train-aim19|train-ntire20 DATA=DIR [DOCKER=1]
 #                 the paper's training on a folder `ludvae prepare` made
 #   make docker-build  the CUDA and CPU images (docker/README.md)
@@ -41,7 +41,7 @@ CUDART = $(or $(CUDART_FOUND),$(error $(CUDART_MISSING): set CUDA_HOME to the to
 comma := ,
 # GPU=0 forces a CPU shim even when libtorch and nvcc could build a CUDA one.
 GPU ?= auto
-APT_PACKAGES := libtorch-dev python3-torch python3-numpy python3-pil g++ make
+APT_PACKAGES := libtorch-dev libjpeg62-turbo-dev python3-torch python3-numpy python3-pil g++ make
 PY ?= /usr/bin/python3
 BENCH_FLAGS ?= --device cpu
 
@@ -98,6 +98,7 @@ all: build
 deps:
 	@missing=""; \
 	if [ -z "$(LIBTORCH)" ] && [ ! -f /usr/include/torch/script.h ]; then missing="$$missing libtorch-dev"; fi; \
+	if [ ! -f /usr/include/jpeglib.h ]; then missing="$$missing libjpeg62-turbo-dev"; fi; \
 	if ! $(PY) -c "import torch, numpy, PIL" >/dev/null 2>&1; then missing="$$missing python3-torch python3-numpy python3-pil"; fi; \
 	if ! command -v $(CXX) >/dev/null 2>&1; then missing="$$missing g++"; fi; \
 	if [ -n "$$missing" ]; then \
@@ -151,6 +152,7 @@ test: build
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 10x ./torchbind/
 	$(GO) test -run '^$$' -bench . -benchtime 200x ./train/
+	$(GO) test -run '^$$' -bench JPEG -benchtime 5x ./train/images/ ./train/images/jpegturbo/
 	@for task in train synth; do \
 	  ours=$$(./bin/ludvae bench $$task $(BENCH_FLAGS)) || exit 1; \
 	  theirs=$$($(PY) model/python/bench_eager.py $$task $(BENCH_FLAGS)) || exit 1; \
