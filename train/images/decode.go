@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	_ "image/jpeg" // register JPEG
-	_ "image/png"  // register PNG
+	_ "image/png" // register PNG
 	"io"
 	"os"
 
+	"github.com/ludvae/ludvae/train/images/jpegturbo"
 	_ "golang.org/x/image/tiff" // register TIFF
 	_ "golang.org/x/image/webp" // register WebP
 )
@@ -37,7 +37,9 @@ func (e *FileError) Error() string { return "images: " + e.Path + ": " + e.Err.E
 func (e *FileError) Unwrap() error { return e.Err }
 
 // Load decodes a PNG (8 or 16 bit; grey, grey+alpha, paletted, RGB, RGBA),
-// JPEG, TIFF or WebP file into an RGB image. Grey is replicated to the
+// JPEG, TIFF or WebP file into an RGB image. JPEGs are decoded by
+// libjpeg-turbo exactly as PIL and OpenCV decode them (package jpegturbo;
+// CMYK converted as PIL converts it). Grey is replicated to the
 // three channels, alpha is dropped (colours are taken un-premultiplied),
 // 8-bit samples become v/255 and 16-bit samples v/65535. Errors are
 // *FileError values naming the path and the reason.
@@ -54,15 +56,15 @@ func load(path string, minSize int) (*Image, error) {
 	}
 	defer f.Close()
 	br := bufio.NewReader(f)
+	if magic, _ := br.Peek(2); string(magic) == jpegMagic {
+		return loadJPEG(path, br, minSize)
+	}
 	cfg, format, err := image.DecodeConfig(br)
 	if err != nil {
 		return nil, &FileError{path, fmt.Errorf("decode header: %w", err)}
 	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > MaxPixels/cfg.Height {
-		return nil, &FileError{path, fmt.Errorf("%s declares unsupported size %dx%d", format, cfg.Width, cfg.Height)}
-	}
-	if cfg.Width < minSize || cfg.Height < minSize {
-		return nil, &FileError{path, fmt.Errorf("%w: %dx%d, need at least %dx%d", ErrTooSmall, cfg.Width, cfg.Height, minSize, minSize)}
+	if err := checkSize(format, cfg.Width, cfg.Height, minSize); err != nil {
+		return nil, &FileError{path, err}
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, &FileError{path, err}
@@ -73,6 +75,55 @@ func load(path string, minSize int) (*Image, error) {
 		return nil, &FileError{path, fmt.Errorf("decode %s: %w", format, err)}
 	}
 	return FromImage(src), nil
+}
+
+// jpegMagic starts every JPEG file (the SOI marker).
+const jpegMagic = "\xff\xd8"
+
+// loadJPEG decodes the JPEG read from r with libjpeg-turbo, checking the
+// size its header declares before decoding the pixels.
+func loadJPEG(path string, r io.Reader, minSize int) (*Image, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, &FileError{path, fmt.Errorf("read: %w", err)}
+	}
+	m, err := jpegturbo.Decode(data, func(c jpegturbo.Config) error {
+		return checkSize("jpeg", c.Width, c.Height, minSize)
+	})
+	if err != nil {
+		return nil, &FileError{path, fmt.Errorf("decode jpeg: %w", err)}
+	}
+	return fromInterleaved(m.Pix, m.Width, m.Height, m.Channels), nil
+}
+
+// checkSize refuses a declared size that is empty or above MaxPixels, or
+// smaller than minSize on either side (wrapping ErrTooSmall).
+func checkSize(format string, w, h, minSize int) error {
+	if w <= 0 || h <= 0 || w > MaxPixels/h {
+		return fmt.Errorf("%s declares unsupported size %dx%d", format, w, h)
+	}
+	if w < minSize || h < minSize {
+		return fmt.Errorf("%w: %dx%d, need at least %dx%d", ErrTooSmall, w, h, minSize, minSize)
+	}
+	return nil
+}
+
+// fromInterleaved converts 8-bit samples, row by row with ch (1 or 3)
+// interleaved channels, to an RGB Image (grey replicated, v/255).
+func fromInterleaved(pix []byte, w, h, ch int) *Image {
+	m := New(w, h)
+	R, G, B := m.Plane(0), m.Plane(1), m.Plane(2)
+	if ch == 1 {
+		for i, v := range pix[:w*h] {
+			R[i], G[i], B[i] = lut8[v], lut8[v], lut8[v]
+		}
+		return m
+	}
+	for i := range w * h {
+		p := pix[3*i : 3*i+3]
+		R[i], G[i], B[i] = lut8[p[0]], lut8[p[1]], lut8[p[2]]
+	}
+	return m
 }
 
 // unwrapPathError drops the *fs.PathError wrapper, whose message repeats

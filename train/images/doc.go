@@ -1,5 +1,6 @@
-// Package images is the pure-Go image handling behind training and
-// synthesis: decoding image files into float32 planar RGB, writing PNGs,
+// Package images is the image handling behind training and synthesis:
+// decoding image files into float32 planar RGB (JPEGs with libjpeg-turbo,
+// package jpegturbo, as PIL and OpenCV decode them), writing PNGs,
 // listing and loading dataset folders, KAIR's eight flip/rotation
 // augmentations, random training crops and the MATLAB-style antialiased
 // bicubic resize that KAIR (the LUD-VAE authors' toolbox) uses to make
