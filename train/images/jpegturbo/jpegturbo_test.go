@@ -223,6 +223,35 @@ func TestGarbage(t *testing.T) {
 			t.Errorf("%s: error %q does not say which decoder failed", name, err)
 		}
 	}
+	// Damaged headers (tables, frame, scan) may decode or fail, but must
+	// return: 300 copies of a real file with 1-4 random header bytes set
+	// (refused when they declare over 2^20 pixels).
+	orig, err := os.ReadFile("testdata/q90_440.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sos := bytes.Index(orig, []byte{0xff, 0xda}) + 14
+	failed := 0
+	for i := 0; i < 300; i++ {
+		data := bytes.Clone(orig)
+		for k := 0; k <= rng.Intn(4); k++ {
+			data[2+rng.Intn(sos-2)] = byte(rng.Intn(256))
+		}
+		// A damaged frame header may declare up to 65500×65500.
+		m, err := Decode(data, func(c Config) error {
+			if c.Width*c.Height > 1<<20 {
+				return errors.New("too big for the test")
+			}
+			return nil
+		})
+		switch {
+		case err != nil:
+			failed++
+		case len(m.Pix) != m.Width*m.Height*m.Channels:
+			t.Errorf("damaged header #%d: %dx%d×%d image with %d samples", i, m.Width, m.Height, m.Channels, len(m.Pix))
+		}
+	}
+	t.Logf("damaged headers: %d of 300 refused, the rest decoded", failed)
 }
 
 // TestAcceptStopsDecoding: accept sees the header's size, colour space and
@@ -317,4 +346,37 @@ func BenchmarkDecodeJPEG4000x3000(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestConcurrent: decoders in parallel goroutines (as images.LoadAll runs
+// them) share no state: each result equals the sequential one.
+func TestConcurrent(t *testing.T) {
+	paths, _ := filepath.Glob("testdata/*.jpg")
+	want := make([][]byte, len(paths))
+	for i, p := range paths {
+		data, _ := os.ReadFile(p)
+		m, err := Decode(data, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = m.Pix
+	}
+	errs := make(chan error, 8*len(paths))
+	for g := 0; g < 8; g++ {
+		go func() {
+			for i, p := range paths {
+				data, _ := os.ReadFile(p)
+				m, err := Decode(data, nil)
+				if err == nil && !bytes.Equal(m.Pix, want[i]) {
+					err = fmt.Errorf("%s: concurrent decoding differs", p)
+				}
+				errs <- err
+			}
+		}()
+	}
+	for range 8 * len(paths) {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
 }
