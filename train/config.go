@@ -14,8 +14,9 @@ import (
 // Config is everything a training run depends on. It is written to the run
 // folder and into every checkpoint.
 type Config struct {
-	Clean, Noisy string // image folders (searched recursively)
+	Clean, Noisy string // image folders (searched recursively), or image stores
 	Out          string // run folder
+	StoreDir     string // where the folders' image stores are kept ("": beside each folder; store.PathFor)
 
 	Preset       string
 	Filters      int

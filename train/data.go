@@ -2,56 +2,80 @@ package train
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"runtime"
 
 	"github.com/ludvae/ludvae/train/images"
+	"github.com/ludvae/ludvae/train/store"
 )
 
-// Data is the two unpaired domains, decoded into memory and ready to crop.
+// Data is the two unpaired domains, in their image stores, ready to crop.
+// Nothing of the pixels is held in memory: crops are read from the stores
+// with positioned reads.
 type Data struct {
-	Clean, Noisy []*images.Image
+	Clean, Noisy []*store.Image // the usable images, in sorted source order
 	Norm         *Normalization // nil without --normalize auto
+	stores       []*store.Store
 }
 
-// LoadData finds and decodes both folders. Clean images are downscaled by
-// cfg.Downscale (MATLAB bicubic) for super-resolution; every image must be at
-// least one crop large afterwards. With --normalize auto Norm holds both
-// domains' colour statistics; the degraded images stay as read, and each
-// step maps its degraded crops (after their h-noise, for h). Skipped files
-// (with --skip-bad) are reported to log.
-func LoadData(cfg *Config, log io.Writer) (*Data, error) {
-	clean, err := loadDomain("--clean", cfg.Clean, cfg.Patch*cfg.Downscale, cfg.SkipBad, log)
-	if err != nil {
+// LoadData opens both domains' image stores. A folder of images gets its
+// store built, or brought up to date, first (store.PathFor says where);
+// a folder that is a store is read as it is, so training runs from a
+// copied store after the images are gone. Clean images are stored
+// downscaled by cfg.Downscale (MATLAB bicubic) for super-resolution; every
+// image must be at least one crop large afterwards. With --normalize auto
+// Norm holds both domains' colour statistics (from the stores' sums); the
+// degraded images stay as read, and each step maps its degraded crops
+// (after their h-noise, for h). Skipped files (with --skip-bad) are
+// reported to log. Cancelling ctx stops a store build with its progress
+// kept.
+func LoadData(ctx context.Context, cfg *Config, log io.Writer) (*Data, error) {
+	d := &Data{}
+	var err error
+	if d.Clean, err = d.openDomain(ctx, "--clean", cfg.Clean, cfg.Downscale, cfg.Patch*cfg.Downscale, cfg, log); err != nil {
+		d.Close()
 		return nil, err
 	}
-	noisy, err := loadDomain("--noisy", cfg.Noisy, cfg.Patch, cfg.SkipBad, log)
-	if err != nil {
+	if d.Noisy, err = d.openDomain(ctx, "--noisy", cfg.Noisy, 1, cfg.Patch, cfg, log); err != nil {
+		d.Close()
 		return nil, err
 	}
-	if cfg.Downscale > 1 {
-		parallel(len(clean), func(i int) { clean[i] = images.Downscale8(clean[i], cfg.Downscale) })
-	}
-	d := &Data{Clean: clean, Noisy: noisy}
 	if cfg.Normalize == "auto" {
-		d.Norm = ComputeNormalization(clean, noisy)
+		d.Norm = &Normalization{}
+		d.Norm.CleanMean, d.Norm.CleanStd = storeStats(d.Clean)
+		d.Norm.NoisyMean, d.Norm.NoisyStd = storeStats(d.Noisy)
 	}
 	return d, nil
 }
 
-func loadDomain(flag, dir string, minSize int, skipBad bool, log io.Writer) ([]*images.Image, error) {
-	paths, err := images.Find(dir)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", flag, err)
+// Close closes the stores.
+func (d *Data) Close() {
+	for _, s := range d.stores {
+		s.Close()
 	}
-	imgs, skipped, err := images.LoadAll(paths, skipBad, minSize)
+	d.stores = nil
+}
+
+// openDomain opens one domain's store and returns its usable images:
+// those decoded and at least minSize on either side before downscaling.
+func (d *Data) openDomain(ctx context.Context, flag, dir string, downscale, minSize int, cfg *Config, log io.Writer) ([]*store.Image, error) {
+	s, root, err := openStore(ctx, flag, dir, downscale, cfg.StoreDir, log)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w (use --skip-bad to skip unreadable or small files)", flag, err)
+		return nil, err
 	}
-	for _, e := range skipped {
-		fmt.Fprintf(log, "skipped: %v\n", e)
+	d.stores = append(d.stores, s)
+	var imgs []*store.Image
+	for i := range s.Len() {
+		if err := usable(s, root, i, minSize); err != nil {
+			if !cfg.SkipBad {
+				return nil, fmt.Errorf("%s: %w (use --skip-bad to skip unreadable or small files)", flag, err)
+			}
+			fmt.Fprintf(log, "skipped: %v\n", err)
+			continue
+		}
+		imgs = append(imgs, s.Image(i))
 	}
 	if len(imgs) == 0 {
 		return nil, fmt.Errorf("%s %s: no usable images", flag, dir)
@@ -59,26 +83,75 @@ func loadDomain(flag, dir string, minSize int, skipBad bool, log io.Writer) ([]*
 	return imgs, nil
 }
 
-// parallel runs f(0..n-1) on all CPUs.
-func parallel(n int, f func(i int)) {
-	work := make(chan int)
-	done := make(chan struct{})
-	workers := min(runtime.NumCPU(), max(n, 1))
-	for range workers {
-		go func() {
-			for i := range work {
-				f(i)
+// usable is nil for a decoded image of at least minSize, else the error
+// loading its file would have given (an *images.FileError).
+func usable(s *store.Store, root string, i, minSize int) error {
+	e := s.Index.Images[i]
+	path := s.SourcePath(root, i)
+	if e.Error != "" {
+		return &images.FileError{Path: path, Err: errors.New(e.Error)}
+	}
+	if e.SourceWidth < minSize || e.SourceHeight < minSize {
+		return &images.FileError{Path: path, Err: fmt.Errorf("%w: %dx%d, need at least %dx%d", images.ErrTooSmall, e.SourceWidth, e.SourceHeight, minSize, minSize)}
+	}
+	return nil
+}
+
+// openStore opens dir as a store, or builds dir's store and opens that;
+// root is the folder its entries' paths are relative to ("" for the
+// store's own record).
+func openStore(ctx context.Context, flag, dir string, downscale int, storeDir string, log io.Writer) (s *store.Store, root string, err error) {
+	if store.IsStore(dir) {
+		if s, err = store.Open(dir); err != nil {
+			return nil, "", fmt.Errorf("%s: %w", flag, err)
+		}
+		if k := s.Index.Downscale; k != downscale {
+			s.Close()
+			return nil, "", fmt.Errorf("%s %s is a store of images downscaled ×%d; this run asks for --downscale %d", flag, dir, k, downscale)
+		}
+		return s, "", nil
+	}
+	sdir, err := BuildStore(ctx, flag, dir, downscale, storeDir, log)
+	if err != nil {
+		return nil, "", err
+	}
+	if s, err = store.Open(sdir); err != nil {
+		return nil, "", fmt.Errorf("%s: %w", flag, err)
+	}
+	return s, dir, nil
+}
+
+// BuildStore builds or refreshes the image store of the folder dir (named
+// by flag in messages) where store.PathFor puts it, with a progress bar on
+// log and a summary when it changed anything, and returns its path.
+func BuildStore(ctx context.Context, flag, dir string, downscale int, storeDir string, log io.Writer) (string, error) {
+	sdir, err := store.PathFor(dir, downscale, storeDir)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", flag, err)
+	}
+	var bar *Progress
+	sum, err := store.Build(ctx, sdir, dir, store.Options{
+		Downscale: downscale, Log: log,
+		Progress: func(done, total int) {
+			if bar == nil {
+				bar = NewProgress(log, total, "decoding "+flag, "img")
+				bar.Start(0)
 			}
-			done <- struct{}{}
-		}()
+			bar.Set(done, "")
+		},
+	})
+	if bar != nil {
+		if err != nil {
+			bar.Interrupt()
+		} else {
+			bar.Finish()
+		}
 	}
-	for i := 0; i < n; i++ {
-		work <- i
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", flag, err)
 	}
-	close(work)
-	for range workers {
-		<-done
-	}
+	fmt.Fprintf(log, "%s: image store %s: %v\n", flag, sdir, sum)
+	return sdir, nil
 }
 
 // Batch is one training step's input: N crops, channel-planar, each from the
@@ -88,16 +161,20 @@ type Batch struct {
 	Pix      []float32 // N×3×P×P in [0,1], as read
 	Degraded []bool
 	Norm     *Normalization // the degraded crops' map to the clean statistics, or nil
+	Err      error          // a crop could not be read from its store
 }
 
 // MakeBatch draws the batch of a step. Every draw comes from a generator
 // seeded by (seed, step), so a batch does not depend on which goroutine made
 // it or on whether the run was resumed: this is the training's only
-// random state besides the counter-based noise.
+// random state besides the counter-based noise. The draws are those of
+// images.RandomAugmentedCropInto on the decoded images, so a store gives
+// the crops that decoding the files gave.
 func (d *Data) MakeBatch(cfg *Config, step int) Batch {
 	rng := rand.New(rand.NewPCG(cfg.Seed, uint64(step)))
 	p := cfg.Patch
 	b := Batch{Step: step, Pix: make([]float32, cfg.Batch*3*p*p), Degraded: make([]bool, cfg.Batch), Norm: d.Norm}
+	c := cropper{tmp: images.New(p, p)}
 	for i := range cfg.Batch {
 		deg := rng.IntN(2) == 1
 		pool := d.Clean
@@ -105,10 +182,35 @@ func (d *Data) MakeBatch(cfg *Config, step int) Batch {
 			pool = d.Noisy
 		}
 		dst := &images.Image{W: p, H: p, Pix: b.Pix[i*3*p*p : (i+1)*3*p*p]}
-		images.RandomAugmentedCropInto(dst, pool[rng.IntN(len(pool))], rng)
+		if b.Err = c.randomAugmented(dst, pool[rng.IntN(len(pool))], rng); b.Err != nil {
+			return b
+		}
 		b.Degraded[i] = deg
 	}
 	return b
+}
+
+// cropper reads crops with reused scratch space.
+type cropper struct {
+	buf []byte
+	tmp *images.Image // the crop before its augmentation
+}
+
+// randomAugmented reads a random dst-sized crop of m, flipped or rotated
+// by a random augmentation mode, drawn as images.RandomAugmentedCropInto
+// draws.
+func (c *cropper) randomAugmented(dst *images.Image, m *store.Image, rng *rand.Rand) (err error) {
+	x, y := images.RandomOrigin(m.Width, m.Height, dst.W, rng)
+	mode := rng.IntN(images.Modes)
+	if mode == 0 {
+		c.buf, err = m.ReadRect(dst, x, y, c.buf)
+		return err
+	}
+	if c.buf, err = m.ReadRect(c.tmp, x, y, c.buf); err != nil {
+		return err
+	}
+	images.AugmentInto(dst, c.tmp, mode)
+	return nil
 }
 
 // Batches makes the batches of steps from..to (inclusive) ahead of the model

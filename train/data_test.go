@@ -34,7 +34,7 @@ func TestDataErrors(t *testing.T) {
 	}
 	for _, cs := range cases {
 		t.Run(cs.name, func(t *testing.T) {
-			_, err := LoadData(&cs.cfg, io.Discard)
+			_, err := LoadData(t.Context(), &cs.cfg, io.Discard)
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -47,7 +47,7 @@ func TestDataErrors(t *testing.T) {
 	}
 	corrupt.SkipBad = true
 	var log strings.Builder
-	d, err := LoadData(&corrupt, &log)
+	d, err := LoadData(t.Context(), &corrupt, &log)
 	if err != nil || len(d.Noisy) != 2 || !strings.Contains(log.String(), "broken.png") {
 		t.Fatalf("--skip-bad: %v, %d images, log %q", err, len(d.Noisy), log.String())
 	}
@@ -55,7 +55,7 @@ func TestDataErrors(t *testing.T) {
 
 func TestBatchesAreDeterministicAndBalanced(t *testing.T) {
 	c := tinyConfig(t)
-	d, err := LoadData(&c, io.Discard)
+	d, err := LoadData(t.Context(), &c, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,24 +87,33 @@ func TestBatchesAreDeterministicAndBalanced(t *testing.T) {
 	}
 }
 
-// TestNormalization: --normalize auto measures both domains and keeps the
-// degraded images as read (each step maps its crops, TestStepNormalizes);
-// FromClean undoes ToClean.
+// TestNormalization: --normalize auto measures both domains from the
+// stores' sums, equal within 1e-12 relative to the in-memory computation
+// over the decoded images (float64 sums of the same values in another
+// order), and keeps the degraded images as read (each step maps its crops,
+// TestStepInputs); FromClean undoes ToClean.
 func TestNormalization(t *testing.T) {
 	c := tinyConfig(t)
 	c.Normalize = "auto"
-	d, err := LoadData(&c, io.Discard)
+	d, err := LoadData(t.Context(), &c, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := ComputeNormalization(d.Clean, d.Noisy); *d.Norm != *want {
-		t.Errorf("statistics %+v, want %+v", *d.Norm, *want)
+	defer d.Close()
+	clean, noisy := decodeAll(t, c.Clean, 1), decodeAll(t, c.Noisy, 1)
+	want := inMemoryNormalization(clean, noisy)
+	got := [][3]float64{d.Norm.CleanMean, d.Norm.CleanStd, d.Norm.NoisyMean, d.Norm.NoisyStd}
+	for i, w := range [][3]float64{want.CleanMean, want.CleanStd, want.NoisyMean, want.NoisyStd} {
+		for ch := range 3 {
+			if rel := math.Abs(got[i][ch]-w[ch]) / w[ch]; rel > 1e-12 {
+				t.Errorf("statistic %d channel %d: %.17g, in memory %.17g (relative %.2g)", i, ch, got[i][ch], w[ch], rel)
+			}
+		}
 	}
-	paths, _ := images.Find(c.Noisy)
-	for i, p := range paths {
-		m, err := images.Load(p)
-		if err != nil || !slices.Equal(m.Pix, d.Noisy[i].Pix) {
-			t.Fatalf("%s: the degraded image is not kept as read (%v)", p, err)
+	for i, m := range d.Noisy {
+		got, err := m.Load()
+		if err != nil || !slices.Equal(got.Pix, noisy[i].Pix) {
+			t.Fatalf("%s: the degraded image is not kept as read (%v)", m.Path, err)
 		}
 	}
 	if b := d.MakeBatch(&c, 1); b.Norm != d.Norm {
@@ -130,7 +139,7 @@ func BenchmarkBatches(b *testing.B) {
 	writeImages(b, filepath.Join(dir, "c"), 4, 256, 256, false, 1)
 	writeImages(b, filepath.Join(dir, "n"), 4, 256, 256, true, 2)
 	c.Clean, c.Noisy, c.Patch, c.Batch = filepath.Join(dir, "c"), filepath.Join(dir, "n"), 64, 16
-	d, err := LoadData(&c, io.Discard)
+	d, err := LoadData(b.Context(), &c, io.Discard)
 	if err != nil {
 		b.Fatal(err)
 	}

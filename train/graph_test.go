@@ -32,7 +32,7 @@ func TestGraphStepMatchesEager(t *testing.T) {
 		t.Run(dev, func(t *testing.T) {
 			c := tinyConfig(t)
 			c.Device, c.Normalize, c.Steps = dev, "auto", 16
-			d, err := LoadData(&c, io.Discard)
+			d, err := LoadData(t.Context(), &c, io.Discard)
 			if err != nil {
 				t.Fatal(err)
 			}

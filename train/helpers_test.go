@@ -58,3 +58,46 @@ func stepOf(path string) int {
 	fmt.Sscanf(filepath.Base(path), "ckpt_%d.pth", &s)
 	return s
 }
+
+// decodeAll decodes the images under dir as training did before image
+// stores: every file in memory, downscaled by k (MATLAB bicubic, 8 bits).
+func decodeAll(t testing.TB, dir string, k int) []*images.Image {
+	t.Helper()
+	paths, err := images.Find(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	imgs, _, err := images.LoadAll(paths, false, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k > 1 {
+		for i, m := range imgs {
+			imgs[i] = images.Downscale8(m, k)
+		}
+	}
+	return imgs
+}
+
+// inMemoryNormalization is --normalize auto computed over decoded images,
+// pixel by pixel: the reference for the statistics from a store's sums.
+func inMemoryNormalization(clean, noisy []*images.Image) *Normalization {
+	stats := func(imgs []*images.Image) (mean, std [3]float64) {
+		var sum, sq [3]float64
+		var count float64
+		for _, m := range imgs {
+			for c := range 3 {
+				for _, v := range m.Plane(c) {
+					sum[c] += float64(v)
+					sq[c] += float64(v) * float64(v)
+				}
+			}
+			count += float64(m.W * m.H)
+		}
+		return meanStd(sum, sq, count)
+	}
+	n := &Normalization{}
+	n.CleanMean, n.CleanStd = stats(clean)
+	n.NoisyMean, n.NoisyStd = stats(noisy)
+	return n
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/ludvae/ludvae/model"
 	tb "github.com/ludvae/ludvae/torchbind"
 	"github.com/ludvae/ludvae/train/images"
+	"github.com/ludvae/ludvae/train/store"
 )
 
 // Normalization maps the degraded domain's per-channel mean and standard
@@ -20,26 +21,24 @@ type Normalization struct {
 	CleanMean, CleanStd, NoisyMean, NoisyStd [3]float64
 }
 
-// ComputeNormalization measures both domains over all their pixels.
-func ComputeNormalization(clean, noisy []*images.Image) *Normalization {
-	n := &Normalization{}
-	n.CleanMean, n.CleanStd = channelStats(clean)
-	n.NoisyMean, n.NoisyStd = channelStats(noisy)
-	return n
-}
-
-func channelStats(imgs []*images.Image) (mean, std [3]float64) {
+// storeStats are the per-channel mean and standard deviation of the
+// images' values, from the sums their stores recorded when decoding them.
+func storeStats(imgs []*store.Image) (mean, std [3]float64) {
 	var sum, sq [3]float64
 	var count float64
 	for _, m := range imgs {
 		for c := range 3 {
-			for _, v := range m.Plane(c) {
-				sum[c] += float64(v)
-				sq[c] += float64(v) * float64(v)
-			}
+			sum[c] += m.Sum[c]
+			sq[c] += m.SumSq[c]
 		}
-		count += float64(m.W * m.H)
+		count += float64(m.Width * m.Height)
 	}
+	return meanStd(sum, sq, count)
+}
+
+// meanStd is the mean and (population) standard deviation of count values
+// with these sums, the deviation floored at 1e-6.
+func meanStd(sum, sq [3]float64, count float64) (mean, std [3]float64) {
 	for c := range 3 {
 		mean[c] = sum[c] / count
 		std[c] = math.Sqrt(max(sq[c]/count-mean[c]*mean[c], 1e-12))

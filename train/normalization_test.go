@@ -131,7 +131,7 @@ func sameRows(t *testing.T, what string, got *tb.Tensor, in []float32, rows []bo
 // authors' dataset makes them, and the clean crops and their h as they are.
 func TestStepInputs(t *testing.T) {
 	c := tinyConfig(t)
-	d, err := LoadData(&c, io.Discard)
+	d, err := LoadData(t.Context(), &c, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/ludvae/ludvae/model"
 	tb "github.com/ludvae/ludvae/torchbind"
 	"github.com/ludvae/ludvae/train/images"
+	"github.com/ludvae/ludvae/train/store"
 )
 
 // sampler writes, every --sample-every steps, a grid of fixed crops
@@ -21,15 +22,32 @@ type sampler struct {
 
 const sampleRows = 4
 
-func newSampler(t *Trainer) *sampler {
+func newSampler(t *Trainer) (*sampler, error) {
 	s := &sampler{t: t}
 	rng := rand.New(rand.NewPCG(t.Cfg.Seed, 1<<62))
 	p := t.Cfg.Patch
 	for range sampleRows {
-		s.clean = append(s.clean, images.RandomCrop(t.Data.Clean[rng.IntN(len(t.Data.Clean))], p, rng))
-		s.noisy = append(s.noisy, images.RandomCrop(t.Data.Noisy[rng.IntN(len(t.Data.Noisy))], p, rng))
+		for _, d := range []struct {
+			pool []*store.Image
+			out  *[]*images.Image
+		}{{t.Data.Clean, &s.clean}, {t.Data.Noisy, &s.noisy}} {
+			m, err := randomCrop(d.pool[rng.IntN(len(d.pool))], p, rng)
+			if err != nil {
+				return nil, fmt.Errorf("sample crops: %w", err)
+			}
+			*d.out = append(*d.out, m)
+		}
 	}
-	return s
+	return s, nil
+}
+
+// randomCrop is images.RandomCrop of a stored image: the same draws, the
+// same pixels.
+func randomCrop(m *store.Image, size int, rng *rand.Rand) (*images.Image, error) {
+	x, y := images.RandomOrigin(m.Width, m.Height, size, rng)
+	dst := images.New(size, size)
+	_, err := m.ReadRect(dst, x, y, nil)
+	return dst, err
 }
 
 // Write saves samples/step_N.png and loss.png.

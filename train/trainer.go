@@ -40,7 +40,7 @@ var ErrTooManyBadSteps = errors.New("too many consecutive non-finite losses")
 // Cancelling ctx (SIGINT/SIGTERM in the CLI) saves a checkpoint and returns
 // ctx's error.
 func Run(ctx context.Context, cfg Config, log io.Writer) error {
-	t, err := NewTrainer(cfg, log)
+	t, err := NewTrainer(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -50,8 +50,9 @@ func Run(ctx context.Context, cfg Config, log io.Writer) error {
 
 // NewTrainer prepares a run: checks the run folder is writable, loads the
 // data, builds the model and optimizer, and resumes from the newest
-// checkpoint if there is one.
-func NewTrainer(cfg Config, log io.Writer) (*Trainer, error) {
+// checkpoint if there is one. Cancelling ctx stops it while it builds the
+// image stores.
+func NewTrainer(ctx context.Context, cfg Config, log io.Writer) (*Trainer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -90,8 +91,8 @@ func NewTrainer(cfg Config, log io.Writer) (*Trainer, error) {
 	if err := writeJSON(filepath.Join(cfg.Out, "config.json"), cfg); err != nil {
 		return nil, fmt.Errorf("--out %s is not writable: %w", cfg.Out, err)
 	}
-	fmt.Fprintf(log, "loading images from %s and %s\n", cfg.Clean, cfg.Noisy)
-	if t.Data, err = LoadData(&t.Cfg, log); err != nil {
+	fmt.Fprintf(log, "opening images from %s and %s\n", cfg.Clean, cfg.Noisy)
+	if t.Data, err = LoadData(ctx, &t.Cfg, log); err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(log, "%d clean and %d degraded images\n", len(t.Data.Clean), len(t.Data.Noisy))
@@ -124,7 +125,10 @@ func NewTrainer(cfg Config, log io.Writer) (*Trainer, error) {
 		t.Close()
 		return nil, err
 	}
-	t.samples = newSampler(t)
+	if t.samples, err = newSampler(t); err != nil {
+		t.Close()
+		return nil, err
+	}
 	return t, nil
 }
 
@@ -141,6 +145,9 @@ func (t *Trainer) Close() {
 	}
 	if t.Model != nil {
 		t.Model.Close()
+	}
+	if t.Data != nil {
+		t.Data.Close()
 	}
 }
 
@@ -167,6 +174,10 @@ func (t *Trainer) Train(ctx context.Context) error {
 		case <-ctx.Done():
 			return t.interrupted(ctx, bar)
 		case b := <-batches:
+			if b.Err != nil {
+				bar.Interrupt()
+				return fmt.Errorf("step %d: %w", b.Step, b.Err)
+			}
 			st, err := t.trainStep(b)
 			if err != nil {
 				bar.Interrupt()

@@ -46,7 +46,7 @@ func TestResumeReproducesLosses(t *testing.T) {
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
-	tr, err := NewTrainer(c, io.Discard)
+	tr, err := NewTrainer(t.Context(), c, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 
 	"github.com/spf13/pflag"
@@ -15,6 +18,7 @@ import (
 )
 
 const prepareHelp = `usage: ludvae prepare sidd|aim19|ntire20 --from DOWNLOAD_DIR --to DATA_DIR [flags]
+       ludvae prepare store --from IMAGE_DIR [--downscale K] [--store-dir DIR]
 
 Arranges a data set's public download, as its archives unpack, into the
 unpaired layout training reads: DATA_DIR/clean/, DATA_DIR/noisy/ (symlinks to
@@ -35,6 +39,11 @@ The SR folders may sit up to two levels below --from. HR clean images are
 linked as they are; prepare.json's downscale_clean 4 tells training to shrink
 them ×4 (MATLAB bicubic) when it loads them.
 
+Then it decodes both folders once into the image stores training reads
+(DATA_DIR/clean.lvs, or clean.x4.lvs for HR clean images, and
+DATA_DIR/noisy.lvs; --store=false leaves that to the first ludvae train).
+"ludvae prepare store" builds or refreshes the store of any image folder.
+
 flags:`
 
 func runPrepare(args []string) error {
@@ -45,6 +54,9 @@ func runPrepare(args []string) error {
 	copyFiles := fs.Bool("copy", false, "copy the images instead of symlinking them (absolute links)")
 	partial := fs.Bool("allow-partial", false, "accept fewer images than a complete download (for subsets)")
 	seed := fs.Int64("seed", 0, "seed of the --disjoint split (same seed, same split)")
+	buildStores := fs.Bool("store", true, "decode clean/ and noisy/ into their image stores after arranging them")
+	storeDir := fs.String("store-dir", "", "`DIR` for the image stores (default: beside each image folder)")
+	downscale := fs.Int("downscale", 1, "prepare store: shrink the images by this factor (MATLAB bicubic), as --downscale of train")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), prepareHelp)
 		prepareFlagUsage(fs.Output(), fs)
@@ -54,7 +66,19 @@ func runPrepare(args []string) error {
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()
-		return fmt.Errorf("want one data set name (%s), got %d arguments", strings.Join(prepare.Datasets, ", "), fs.NArg())
+		return fmt.Errorf("want one data set name (%s) or store, got %d arguments", strings.Join(prepare.Datasets, ", "), fs.NArg())
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if fs.Arg(0) == "store" {
+		if *from == "" {
+			return errors.New("prepare store: --from IMAGE_DIR is required")
+		}
+		if *downscale < 1 {
+			return fmt.Errorf("--downscale %d: want 1 (none) or more", *downscale)
+		}
+		_, err := train.BuildStore(ctx, "--from", *from, *downscale, *storeDir, os.Stderr)
+		return err
 	}
 	if *from == "" || *to == "" {
 		return errors.New("--from DOWNLOAD_DIR and --to DATA_DIR are required")
@@ -76,8 +100,15 @@ func runPrepare(args []string) error {
 	if err != nil {
 		return err
 	}
-	printPrepareReport(os.Stdout, rep, *copyFiles)
-	return nil
+	printPrepareReport(os.Stdout, rep, *copyFiles, *storeDir)
+	if !*buildStores {
+		return nil
+	}
+	if _, err := train.BuildStore(ctx, "clean", rep.CleanDir, rep.DownscaleClean, *storeDir, os.Stderr); err != nil {
+		return err
+	}
+	_, err = train.BuildStore(ctx, "noisy", rep.NoisyDir, 1, *storeDir, os.Stderr)
+	return err
 }
 
 // prepareFlagUsage prints every flag with its default, including zero ones
@@ -94,7 +125,7 @@ func prepareFlagUsage(w io.Writer, fs *pflag.FlagSet) {
 	tw.Flush()
 }
 
-func printPrepareReport(w io.Writer, rep prepare.Report, copied bool) {
+func printPrepareReport(w io.Writer, rep prepare.Report, copied bool, storeDir string) {
 	how := "absolute symlinks"
 	if copied {
 		how = "copies"
@@ -117,6 +148,9 @@ func printPrepareReport(w io.Writer, rep prepare.Report, copied bool) {
 	extra := ""
 	if p, ok := train.Presets[rep.Dataset]; ok && p.Downscale != rep.DownscaleClean {
 		extra = fmt.Sprintf(" --downscale %d", rep.DownscaleClean)
+	}
+	if storeDir != "" {
+		extra += " --store-dir " + storeDir
 	}
 	fmt.Fprintf(w, "  record: %s\n\nnext:\n  ludvae train --clean %s --noisy %s --out runs/%s --preset %s%s\n",
 		rep.Manifest, rep.CleanDir, rep.NoisyDir, rep.Dataset, rep.Dataset, extra)

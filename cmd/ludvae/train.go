@@ -13,13 +13,15 @@ import (
 
 	"github.com/ludvae/ludvae/train"
 	"github.com/ludvae/ludvae/train/prepare"
+	"github.com/ludvae/ludvae/train/store"
 )
 
 func runTrain(args []string) error {
 	cfg := train.Defaults()
 	fs := pflag.NewFlagSet("train", pflag.ContinueOnError)
-	fs.StringVar(&cfg.Clean, "clean", "", "folder of clean images (searched recursively; PNG, JPEG, TIFF, WebP)")
-	fs.StringVar(&cfg.Noisy, "noisy", "", "folder of degraded images, unpaired with --clean")
+	fs.StringVar(&cfg.Clean, "clean", "", "folder of clean images (searched recursively; PNG, JPEG, TIFF, WebP), or its image store (a .lvs folder)")
+	fs.StringVar(&cfg.Noisy, "noisy", "", "folder of degraded images, unpaired with --clean, or its image store")
+	fs.StringVar(&cfg.StoreDir, "store-dir", "", "folder for the image stores of --clean and --noisy (default: beside each folder, as clean.lvs)")
 	fs.StringVar(&cfg.Out, "out", "", "run folder: config, checkpoints, log.csv, samples (re-running resumes)")
 	preset := fs.String("preset", "sidd", "dataset preset: "+strings.Join(train.PresetNames(), ", ")+" (sets --sigma-x/--sigma-y/--normalize/--downscale)")
 	fs.IntVar(&cfg.Filters, "filters", cfg.Filters, "feature width F")
@@ -68,6 +70,11 @@ func runTrain(args []string) error {
 	}
 	if fs.Changed("downscale") {
 		cfg.Downscale = *downscale
+	} else if store.IsStore(cfg.Clean) {
+		// a store knows what it holds; Open checks the index
+		if k, err := store.DownscaleOf(cfg.Clean); err == nil {
+			cfg.Downscale = k
+		}
 	} else if m, ok, err := prepare.FindManifest(cfg.Clean); err != nil {
 		return err
 	} else if ok {

@@ -23,11 +23,25 @@ func Augment(m *Image, mode int) *Image {
 // AugmentedCrop returns Augment(m.Crop(x, y, w, h), mode) in a single pass
 // over the pixels.
 func AugmentedCrop(m *Image, x, y, w, h, mode int) *Image {
-	ow, oh := w, h
-	if mode&1 == 1 {
-		ow, oh = h, w
-	}
+	ow, oh := augmentedSize(w, h, mode)
 	return augmentedCropInto(New(ow, oh), m, x, y, w, h, mode)
+}
+
+// AugmentInto writes Augment(src, mode) into dst, whose size must already be
+// the augmented one (src's, with width and height swapped for the odd
+// modes), and returns dst.
+func AugmentInto(dst, src *Image, mode int) *Image {
+	if ow, oh := augmentedSize(src.W, src.H, mode); dst.W != ow || dst.H != oh || len(dst.Pix) != Channels*ow*oh {
+		panic(fmt.Sprintf("images: AugmentInto: %dx%d destination for a %dx%d image in mode %d", dst.W, dst.H, src.W, src.H, mode))
+	}
+	return augmentedCropInto(dst, src, 0, 0, src.W, src.H, mode)
+}
+
+func augmentedSize(w, h, mode int) (int, int) {
+	if mode&1 == 1 {
+		return h, w
+	}
+	return w, h
 }
 
 // augmentedCropInto writes Augment(m.Crop(x, y, w, h), mode) into dst, whose

@@ -34,11 +34,20 @@ func RandomAugmentedCropInto(dst, m *Image, rng *rand.Rand) *Image {
 }
 
 func randomOrigin(m *Image, size int, rng *rand.Rand) (x, y int) {
-	if size < 0 || m.W < size || m.H < size {
-		panic(fmt.Sprintf("images: random %dx%d crop from a %dx%d image", size, size, m.W, m.H))
+	return RandomOrigin(m.W, m.H, size, rng)
+}
+
+// RandomOrigin draws the top-left corner of a size×size crop of a w×h
+// image as RandomCrop does (KAIR's random.randint(0, max(0, H - size)) for
+// the top, then the left edge): any store of pixels that draws through it
+// crops where the decoded image would. It panics if the image is smaller
+// than size on either side.
+func RandomOrigin(w, h, size int, rng *rand.Rand) (x, y int) {
+	if size < 0 || w < size || h < size {
+		panic(fmt.Sprintf("images: random %dx%d crop from a %dx%d image", size, size, w, h))
 	}
 	// Top first, as KAIR draws rnd_h before rnd_w.
-	y = rng.IntN(m.H - size + 1)
-	x = rng.IntN(m.W - size + 1)
+	y = rng.IntN(h - size + 1)
+	x = rng.IntN(w - size + 1)
 	return x, y
 }

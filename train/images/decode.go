@@ -9,6 +9,7 @@ import (
 	_ "image/png" // register PNG
 	"io"
 	"os"
+	"syscall"
 
 	"github.com/ludvae/ludvae/train/images/jpegturbo"
 	_ "golang.org/x/image/tiff" // register TIFF
@@ -50,9 +51,9 @@ func Load(path string) (*Image, error) {
 // load decodes path, refusing images smaller than minSize on either side
 // (checked from the header, before decoding the pixels).
 func load(path string, minSize int) (*Image, error) {
-	f, err := os.Open(path)
+	f, err := openRegular(path)
 	if err != nil {
-		return nil, &FileError{path, unwrapPathError(err)}
+		return nil, &FileError{path, err}
 	}
 	defer f.Close()
 	br := bufio.NewReader(f)
@@ -124,6 +125,26 @@ func fromInterleaved(pix []byte, w, h, ch int) *Image {
 		R[i], G[i], B[i] = lut8[p[0]], lut8[p[1]], lut8[p[2]]
 	}
 	return m
+}
+
+// openRegular opens path for reading if it is a regular file. It opens
+// without blocking, so that a named pipe or a device among the images is
+// refused instead of waited on forever.
+func openRegular(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, unwrapPathError(err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, unwrapPathError(err)
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("not a regular file (%s)", st.Mode().Type())
+	}
+	return f, nil
 }
 
 // unwrapPathError drops the *fs.PathError wrapper, whose message repeats

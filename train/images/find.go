@@ -1,6 +1,7 @@
 package images
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"path/filepath"
@@ -27,9 +28,18 @@ func IsImageFile(name string) bool {
 // sorted order. Finding none is an error naming dir, as is a dir that
 // cannot be read.
 func Find(dir string) ([]string, error) {
+	return FindContext(context.Background(), dir)
+}
+
+// FindContext is Find that stops, with ctx's error, once ctx is done: a
+// walk of a large or slow (network) file system can take a while.
+func FindContext(ctx context.Context, dir string) ([]string, error) {
 	var paths []string
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
 			return err
 		}
 		if !d.IsDir() && IsImageFile(d.Name()) {

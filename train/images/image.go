@@ -104,3 +104,9 @@ var lut8 = func() (t [256]float32) {
 	}
 	return
 }()
+
+// Value8 is the value Load gives an 8-bit sample v: float32(v)/255.
+func Value8(v uint8) float32 { return lut8[v] }
+
+// Value16 is the value Load gives a 16-bit sample v: float32(v)/65535.
+func Value16(v uint16) float32 { return float32(v) / 65535 }

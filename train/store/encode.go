@@ -1,0 +1,94 @@
+package store
+
+import (
+	"encoding/binary"
+	"math"
+
+	"github.com/ludvae/ludvae/train/images"
+)
+
+// encode returns m's pixels as the store keeps them (interleaved HWC,
+// little-endian) in the narrowest dtype that holds every value exactly, so
+// that a crop read back equals the crop of m bit for bit.
+func encode(m *images.Image) (raw []byte, dtype string) {
+	if b, ok := encode8(m); ok {
+		return b, "uint8"
+	}
+	if b, ok := encode16(m); ok {
+		return b, "uint16"
+	}
+	return encode32(m), "float32"
+}
+
+func encode8(m *images.Image) ([]byte, bool) {
+	n := m.W * m.H
+	out := make([]byte, images.Channels*n)
+	for c := range images.Channels {
+		for i, v := range m.Plane(c) {
+			q := uint8(math.Round(float64(v) * 255))
+			if !(v >= 0 && v <= 1) || images.Value8(q) != v {
+				return nil, false
+			}
+			out[images.Channels*i+c] = q
+		}
+	}
+	return out, true
+}
+
+func encode16(m *images.Image) ([]byte, bool) {
+	n := m.W * m.H
+	out := make([]byte, 2*images.Channels*n)
+	for c := range images.Channels {
+		for i, v := range m.Plane(c) {
+			q := uint16(math.Round(float64(v) * 65535))
+			if !(v >= 0 && v <= 1) || images.Value16(q) != v {
+				return nil, false
+			}
+			binary.LittleEndian.PutUint16(out[2*(images.Channels*i+c):], q)
+		}
+	}
+	return out, true
+}
+
+func encode32(m *images.Image) []byte {
+	n := m.W * m.H
+	out := make([]byte, 4*images.Channels*n)
+	for c := range images.Channels {
+		for i, v := range m.Plane(c) {
+			binary.LittleEndian.PutUint32(out[4*(images.Channels*i+c):], math.Float32bits(v))
+		}
+	}
+	return out
+}
+
+// channelSums are the per-channel sums of m's values and of their
+// squares, accumulated in float64 in the order train's in-memory colour
+// statistics used, so the statistics of a store equal them to rounding.
+func channelSums(m *images.Image) (sum, sq [3]float64) {
+	for c := range images.Channels {
+		for _, v := range m.Plane(c) {
+			sum[c] += float64(v)
+			sq[c] += float64(v) * float64(v)
+		}
+	}
+	return sum, sq
+}
+
+// decodeSamples converts n samples of dtype from raw (little-endian) to
+// their values in [0,1].
+func decodeSamples(dst []float32, raw []byte, dtype string) {
+	switch dtype {
+	case "uint8":
+		for i := range dst {
+			dst[i] = images.Value8(raw[i])
+		}
+	case "uint16":
+		for i := range dst {
+			dst[i] = images.Value16(binary.LittleEndian.Uint16(raw[2*i:]))
+		}
+	default:
+		for i := range dst {
+			dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+		}
+	}
+}

@@ -1,0 +1,45 @@
+package store
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/ludvae/ludvae/torchbind/pyref"
+)
+
+// readWithNumpy is the README's example of reading a store with numpy,
+// followed by checks against PIL's decoding of the source files: every
+// pixel equal, and the recorded sums those of the values in [0,1].
+const readWithNumpy = `
+import json, sys
+import numpy as np
+from PIL import Image
+
+store = sys.argv[1]
+index = json.load(open(f"{store}/index.json"))
+for e in index["images"]:
+    if "error" in e:
+        continue
+    dtype = np.dtype(e["dtype"]).newbyteorder("<")
+    img = np.fromfile(f"{store}/{e['file']}", dtype=dtype).reshape(e["height"], e["width"], 3)
+    # the checks
+    src = np.asarray(Image.open(f"{index['source']}/{e['path']}").convert("RGB"))
+    assert img.dtype == np.uint8 and (img == src).all(), e["path"]
+    v = (img.astype(np.float32) / np.float32(255)).astype(np.float64)
+    for c in range(3):
+        assert abs(v[..., c].sum() - e["sum"][c]) <= 1e-9 * e["sum"][c], (e["path"], c)
+        assert abs((v[..., c] ** 2).sum() - e["sum_sq"][c]) <= 1e-9 * e["sum_sq"][c], (e["path"], c)
+print(len(index["images"]))
+`
+
+// TestNumpyReadsStore: Python with numpy reads a store as the README shows,
+// and finds the pixels PIL decodes from the source files.
+func TestNumpyReadsStore(t *testing.T) {
+	root := t.TempDir()
+	src, dir := filepath.Join(root, "d"), filepath.Join(root, "d.lvs")
+	writeSource(t, src, 3, 33, 21, 1)
+	build(t, dir, src, Options{})
+	if got := pyref.Run(t, readWithNumpy, dir); got != "3" {
+		t.Fatalf("python read %s images, want 3", got)
+	}
+}
