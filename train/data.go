@@ -58,6 +58,17 @@ func (d *Data) Close() {
 	d.stores = nil
 }
 
+// DropCache drops the stores' pixels from the page cache (for a cold
+// benchmark).
+func (d *Data) DropCache() error {
+	for _, s := range d.stores {
+		if err := s.DropCache(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // openDomain opens one domain's store and returns its usable images:
 // those decoded and at least minSize on either side before downscaling.
 func (d *Data) openDomain(ctx context.Context, flag, dir string, downscale, minSize int, cfg *Config, log io.Writer) ([]*store.Image, error) {

@@ -42,6 +42,9 @@ type benchResult struct {
 func runBench(args []string) error { return bench(args, os.Stdout) }
 
 func bench(args []string, stdout io.Writer) error {
+	if len(args) > 0 && args[0] == "data" {
+		return benchData(args[1:], stdout)
+	}
 	fs := pflag.NewFlagSet("bench", pflag.ContinueOnError)
 	filters := fs.Int("filters", model.Default.Filters, "feature width")
 	levels := fs.Int("levels", model.Default.Levels, "ladder levels")
@@ -55,7 +58,7 @@ func bench(args []string, stdout io.Writer) error {
 	layout := fs.String("layout", "nhwc", "weights nchw, or nhwc (channels-last) as train and synth store them")
 	graphs := fs.Bool("cuda-graphs", true, "train on CUDA: replay the step as a CUDA graph, as train does (false: op by op)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: ludvae bench train|synth [flags]\n\nPrints one JSON line: ms per training step (train) or per synthesized image (synth).")
+		fmt.Fprintln(fs.Output(), "usage: ludvae bench train|synth [flags] (ludvae bench data --help: the training loader)\n\nPrints one JSON line: ms per training step (train) or per synthesized image (synth).")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

@@ -99,7 +99,7 @@ func newBuilder(ctx context.Context, dir, source string, opt Options) (*builder,
 	if b.log == nil {
 		b.log = io.Discard
 	}
-	b.idx = Index{Format: Format, Version: Version, Source: abs, Downscale: opt.Downscale}
+	b.idx = Index{Format: Format, Version: Version, Source: abs, Downscale: opt.Downscale, Tile: Tile}
 	if err := os.MkdirAll(filepath.Join(dir, "px"), 0o755); err != nil {
 		return nil, fmt.Errorf("store %s: %w", dir, err)
 	}
@@ -322,8 +322,7 @@ func (b *builder) decode(path string, e Entry) (Entry, error) {
 	e.Sum, e.SumSq = channelSums(m)
 	name := filepath.Join(b.dir, filepath.FromSlash(e.File))
 	err = images.WriteAtomic(name, func(w io.Writer) error {
-		_, err := w.Write(raw)
-		return err
+		return writeTiled(w, raw, m.W, m.H, sampleBytes(dtype))
 	})
 	if err != nil {
 		return e, fmt.Errorf("store %s: writing the pixels of %s: %w", b.dir, path, err)

@@ -6,13 +6,15 @@
 // clean/):
 //
 //	index.json       what the store holds; replaced atomically
-//	px/000001.raw    one image's pixels: height×width×3 samples, row-major,
-//	                 interleaved RGB (numpy's HWC), little-endian, of the
-//	                 entry's dtype; no header
+//	px/000001.raw    one image's pixels in tiles of tile×tile pixels (32),
+//	                 tiles row-major, pixels row-major in a tile, interleaved
+//	                 RGB, little-endian samples of the entry's dtype, the
+//	                 right and bottom tiles padded with zeros; no header
 //	lock             flock'ed by the process that builds or refreshes it
 //
 // index.json is {"format": "ludvae-image-store", "version": 1, "source":
-// the folder it was built from, "downscale": k, "complete": true, "images":
+// the folder it was built from, "downscale": k, "tile": 32, "complete":
+// true, "images":
 // [...]}, one entry per source file in sorted order: "path" (relative to
 // source), "size" and "mtime_ns" of the source file when it was decoded,
 // "file" (the pixel file, relative to the store), "width", "height" and
@@ -27,6 +29,10 @@
 // levels, anything else (un-premultiplied alpha) as float32. Clean images
 // of the super-resolution presets are stored downscaled (MATLAB bicubic,
 // rounded to 8 bits), as training uses them.
+//
+// Tiles make a training crop a few contiguous reads (one per row of tiles
+// it covers) instead of one per pixel row: on a 5328-pixel-wide photo a
+// 64×64 crop is 2–3 reads instead of 64.
 //
 // Writes are crash-safe: pixel files are written under temporary names,
 // synced and renamed before an index names them, and an index is replaced

@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/binary"
+	"io"
 	"math"
 
 	"github.com/ludvae/ludvae/train/images"
@@ -91,4 +92,30 @@ func decodeSamples(dst []float32, raw []byte, dtype string) {
 			dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
 		}
 	}
+}
+
+// writeTiled writes raw (interleaved HWC rows of width pixels of bps-byte
+// samples) as the store lays pixels out: Tile×Tile tiles, row-major
+// within a tile and tiles row-major in the image, the right and bottom
+// tiles padded with zeros. A crop then reads one contiguous run of bytes
+// per row of tiles it covers instead of one per pixel row.
+func writeTiled(w io.Writer, raw []byte, width, height, bps int) error {
+	px := images.Channels * bps // bytes per pixel
+	tileRow := Tile * px        // bytes of one pixel row of a tile
+	tilesX := (width + Tile - 1) / Tile
+	buf := make([]byte, tilesX*Tile*tileRow)
+	for ty := 0; ty*Tile < height; ty++ {
+		clear(buf)
+		for yy := range min(Tile, height-ty*Tile) {
+			row := raw[(ty*Tile+yy)*width*px : (ty*Tile+yy+1)*width*px]
+			for tx := range tilesX {
+				seg := row[tx*tileRow : min((tx+1)*tileRow, len(row))]
+				copy(buf[(tx*Tile+yy)*tileRow:], seg)
+			}
+		}
+		if _, err := w.Write(buf); err != nil {
+			return err
+		}
+	}
+	return nil
 }

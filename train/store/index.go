@@ -23,12 +23,17 @@ const (
 
 const indexName = "index.json"
 
+// Tile is the side of the square tiles pixel files are laid out in
+// (writeTiled).
+const Tile = 32
+
 // Index is a store's index.json.
 type Index struct {
 	Format    string  `json:"format"`
 	Version   int     `json:"version"`
 	Source    string  `json:"source"`    // absolute path of the folder it was built from
 	Downscale int     `json:"downscale"` // 1, or the factor the images were shrunk by
+	Tile      int     `json:"tile"`      // the pixel files' tile side
 	Complete  bool    `json:"complete"`  // false while a build is under way or was interrupted
 	Images    []Entry `json:"images"`    // sorted by Path
 }
@@ -65,9 +70,10 @@ func sampleBytes(dtype string) int {
 	return 0
 }
 
-// pixelBytes is the size of the entry's pixel file.
+// pixelBytes is the size of the entry's pixel file: whole tiles.
 func (e *Entry) pixelBytes() int64 {
-	return int64(e.Width) * int64(e.Height) * images.Channels * int64(sampleBytes(e.DType))
+	tw, th := int64((e.Width+Tile-1)/Tile), int64((e.Height+Tile-1)/Tile)
+	return tw * th * Tile * Tile * images.Channels * int64(sampleBytes(e.DType))
 }
 
 // readIndex reads and checks dir's index.json.
@@ -123,6 +129,9 @@ func (e *VersionError) Error() string {
 func (idx *Index) check() error {
 	if idx.Downscale < 1 {
 		return fmt.Errorf("downscale %d", idx.Downscale)
+	}
+	if idx.Tile != Tile {
+		return fmt.Errorf("tile %d (this ludvae lays pixels out in tiles of %d)", idx.Tile, Tile)
 	}
 	for i := range idx.Images {
 		e := &idx.Images[i]

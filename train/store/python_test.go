@@ -17,11 +17,14 @@ from PIL import Image
 
 store = sys.argv[1]
 index = json.load(open(f"{store}/index.json"))
+T = index["tile"]
 for e in index["images"]:
     if "error" in e:
         continue
-    dtype = np.dtype(e["dtype"]).newbyteorder("<")
-    img = np.fromfile(f"{store}/{e['file']}", dtype=dtype).reshape(e["height"], e["width"], 3)
+    h, w = e["height"], e["width"]
+    th, tw = -(-h // T), -(-w // T)  # tiles down and across, the last ones padded
+    tiles = np.fromfile(f"{store}/{e['file']}", dtype=np.dtype(e["dtype"]).newbyteorder("<"))
+    img = tiles.reshape(th, tw, T, T, 3).transpose(0, 2, 1, 3, 4).reshape(th * T, tw * T, 3)[:h, :w]
     # the checks
     src = np.asarray(Image.open(f"{index['source']}/{e['path']}").convert("RGB"))
     assert img.dtype == np.uint8 and (img == src).all(), e["path"]

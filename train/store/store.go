@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/ludvae/ludvae/train/images"
 )
 
@@ -115,61 +117,58 @@ func (s *Store) SourcePath(root string, i int) string {
 	return filepath.Join(root, filepath.FromSlash(s.Index.Images[i].Path))
 }
 
-// smallRead is the largest span of a rectangle read in one call; past it,
-// a rectangle is read row by row instead of with the rows between.
-const smallRead = 256 << 10
-
 // ReadRect reads the w×h rectangle whose top-left pixel is (x, y) into dst
-// (w×h, planar), with the values Load gives the source file. buf is
-// scratch space that may be reused across calls; the grown buffer is
-// returned.
+// (w×h, planar), with the values Load gives the source file: one
+// positioned read per row of tiles the rectangle covers. buf is scratch
+// space that may be reused across calls; the grown buffer is returned.
 func (m *Image) ReadRect(dst *images.Image, x, y int, buf []byte) ([]byte, error) {
 	w, h := dst.W, dst.H
 	if x < 0 || y < 0 || w <= 0 || h <= 0 || x > m.Width-w || y > m.Height-h {
 		return buf, fmt.Errorf("store: %dx%d rectangle at (%d,%d) outside the %dx%d image %s", w, h, x, y, m.Width, m.Height, m.Path)
 	}
-	rowBytes := w * images.Channels * m.bps
-	stride := int64(m.Width) * images.Channels * int64(m.bps)
-	first := (int64(y)*int64(m.Width) + int64(x)) * images.Channels * int64(m.bps)
-	span := int64(h-1)*stride + int64(rowBytes)
-	var rows [][]byte
-	if span <= smallRead {
-		buf = grow(buf, int(span))
-		if _, err := m.f.ReadAt(buf[:span], first); err != nil {
-			return buf, m.readError(err)
-		}
-		for i := range h {
-			rows = append(rows, buf[int64(i)*stride:int64(i)*stride+int64(rowBytes)])
-		}
-	} else {
-		buf = grow(buf, h*rowBytes)
-		for i := range h {
-			row := buf[i*rowBytes : (i+1)*rowBytes]
-			if _, err := m.f.ReadAt(row, first+int64(i)*stride); err != nil {
-				return buf, m.readError(err)
-			}
-			rows = append(rows, row)
+	tileBytes := Tile * Tile * images.Channels * m.bps
+	tilesX := (m.Width + Tile - 1) / Tile
+	tx0, ty0 := x/Tile, y/Tile
+	ntx, nty := (x+w-1)/Tile-tx0+1, (y+h-1)/Tile-ty0+1
+	run := ntx * tileBytes // the tiles of one tile row that the rectangle covers
+	buf = grow(buf, nty*run)
+	for i := range nty {
+		off := (int64(ty0+i)*int64(tilesX) + int64(tx0)) * int64(tileBytes)
+		if _, err := m.f.ReadAt(buf[i*run:(i+1)*run], off); err != nil {
+			return buf, fmt.Errorf("store: reading %s (the pixels of %s): %w", m.f.Name(), m.Path, err)
 		}
 	}
-	scatter(dst, rows, m.DType)
+	m.scatter(dst, buf, x-tx0*Tile, y-ty0*Tile, ntx)
 	return buf, nil
 }
 
-func (m *Image) readError(err error) error {
-	return fmt.Errorf("store: reading %s (the pixels of %s): %w", m.f.Name(), m.Path, err)
-}
-
-// scatter converts interleaved rows into dst's planes.
-func scatter(dst *images.Image, rows [][]byte, dtype string) {
+// scatter converts the rectangle at (x, y) of tiles (ntx tiles per row of
+// tiles, as ReadRect read them) into dst's planes.
+func (m *Image) scatter(dst *images.Image, tiles []byte, x, y, ntx int) {
 	w, n := dst.W, dst.W*dst.H
-	vals := make([]float32, w*images.Channels)
-	for i, row := range rows {
-		decodeSamples(vals, row, dtype)
-		for c := range images.Channels {
-			plane := dst.Pix[c*n+i*w : c*n+(i+1)*w]
-			for j := range plane {
-				plane[j] = vals[j*images.Channels+c]
+	px := images.Channels * m.bps
+	var vals [Tile * images.Channels]float32
+	for r := range dst.H {
+		ty, iy := (y+r)/Tile, (y+r)%Tile
+		for j := 0; j < w; {
+			tx, ix := (x+j)/Tile, (x+j)%Tile
+			seg := min(Tile-ix, w-j)
+			at := ((ty*ntx+tx)*Tile*Tile + iy*Tile + ix) * px
+			o := r*w + j
+			R, G, B := dst.Pix[o:o+seg], dst.Pix[n+o:n+o+seg], dst.Pix[2*n+o:2*n+o+seg]
+			if m.bps == 1 { // the common case, without the conversion's copy
+				src := tiles[at : at+3*seg]
+				for k := range R {
+					p := src[3*k : 3*k+3 : 3*k+3]
+					R[k], G[k], B[k] = images.Value8(p[0]), images.Value8(p[1]), images.Value8(p[2])
+				}
+			} else {
+				decodeSamples(vals[:seg*images.Channels], tiles[at:at+seg*px], m.DType)
+				for k := range R {
+					R[k], G[k], B[k] = vals[3*k], vals[3*k+1], vals[3*k+2]
+				}
 			}
+			j += seg
 		}
 	}
 }
@@ -186,4 +185,19 @@ func grow(b []byte, n int) []byte {
 		return make([]byte, n)
 	}
 	return b[:n]
+}
+
+// DropCache asks the kernel to drop the store's pixels from the page
+// cache (clean pages only; nothing is lost), so that a benchmark can
+// measure reads from the disk.
+func (s *Store) DropCache() error {
+	for _, m := range s.imgs {
+		if m == nil {
+			continue
+		}
+		if err := unix.Fadvise(int(m.f.Fd()), 0, 0, unix.FADV_DONTNEED); err != nil {
+			return fmt.Errorf("store %s: %w", s.Dir, err)
+		}
+	}
+	return nil
 }

@@ -76,7 +76,7 @@ func TestBuildRefreshesWhatChanged(t *testing.T) {
 	root := t.TempDir()
 	src, dir := filepath.Join(root, "clean"), filepath.Join(root, "clean.lvs")
 	paths := writeSource(t, src, 4, 24, 20, 1)
-	if s := build(t, dir, src, Options{}); s.Decoded != 4 || s.Images != 4 || s.Bytes != 4*24*20*3 {
+	if s := build(t, dir, src, Options{}); s.Decoded != 4 || s.Images != 4 || s.Bytes != 4*Tile*Tile*3 { // one tile each
 		t.Fatalf("first build: %+v", s)
 	}
 	if s := build(t, dir, src, Options{}); s.Decoded != 0 || s.Reused != 4 {
