@@ -6,7 +6,10 @@
 #   make build    bin/ludvae
 #   make demo     the whole job on scikit-image's sample photos (from Debian's archive), on the CPU (about 3 minutes)
 #   make test     deps, shim and build, then go vet and every Go test (Python's torch checks our files)
-#   make bench    benchmarks: fused kernels, data loader, JPEG decoding, ludvae vs PyTorch eager
+#   make bench    benchmarks: fused kernels, data loader, JPEG decoding, ludvae vs PyTorch eager,
+#                 then bench-data
+#   make bench-data  training's memory and start on generated photos of SIDD's size
+#                 (train/store/bench/memory.sh: about 20 GB of disk, 30+ minutes)
 #   make train-sidd|train-aim19|train-ntire20 DATA=DIR [DOCKER=1]
 #                 the paper's training on a folder `ludvae prepare` made
 #   make docker-build  the CUDA and CPU images (docker/README.md)
@@ -91,7 +94,7 @@ endif
 # and tests see all cores through this too.
 export OMP_NUM_THREADS ?= $(shell nproc)
 
-.PHONY: all deps shim build test test-go bench vet clean libtorch-info demo
+.PHONY: all deps shim build test test-go bench bench-data vet clean libtorch-info demo
 
 all: build
 
@@ -159,6 +162,17 @@ bench: build
 	  echo "$$ours"; echo "$$theirs"; \
 	  $(PY) -c 'import json, sys; a, b = map(json.loads, sys.argv[1:]); print("%s on %s: ludvae %.1f ms, pytorch eager %.1f ms, ratio %.2f" % (a["task"], a["device"], a["ms_per_iter"], b["ms_per_iter"], a["ms_per_iter"] / b["ms_per_iter"]))' "$$ours" "$$theirs"; \
 	done
+	@$(MAKE) --no-print-directory bench-data
+
+# bench-data: peak memory and start-up of training on generated photos of
+# SIDD-Small's size, N and 4N per domain (BENCH_DATA_N, default 40), and
+# of synthesis over many 2K photos; BENCH_DATA_DIR holds the data (kept for
+# the next run).
+BENCH_DATA_N ?= 40
+BENCH_DATA_DIR ?= build/bench-data
+bench-data: build
+	@command -v /usr/bin/time >/dev/null || { SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; $$SUDO apt-get install -y -q time; }
+	N=$(BENCH_DATA_N) WORK=$(BENCH_DATA_DIR) ./train/store/bench/memory.sh
 
 # gpu-check: docker/gpu-check.sh, for a GPU machine without Go; prepare
 # its carried binaries here first.

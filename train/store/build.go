@@ -20,13 +20,18 @@ import (
 // Options say how to build a store.
 type Options struct {
 	Downscale int                   // shrink every image by this factor (MATLAB bicubic, 8-bit); 0 or 1: none
-	Workers   int                   // images decoded at once; 0: one per CPU
+	Workers   int                   // images decoded at once; 0: one per CPU, at most MaxWorkers
 	Log       io.Writer             // what the build says besides progress; nil: nothing
 	Progress  func(done, total int) // called from one goroutine as images are decoded
 	// SaveEvery is how often an unfinished build commits its progress, so
 	// that a killed build resumes where it was (default 30 s).
 	SaveEvery time.Duration
 }
+
+// MaxWorkers bounds the default count of images decoded at once: each
+// holds about 25 bytes a pixel while it is converted (400 MB for a
+// 5328×3000 photo), so a 64-core host would otherwise need 25 GB to build.
+const MaxWorkers = 8
 
 // Summary says what a build did.
 type Summary struct {
@@ -237,7 +242,7 @@ func (b *builder) decodeAll(ctx context.Context, todo []job, done []bool, sum *S
 	results := make(chan result)
 	workers := b.opt.Workers
 	if workers <= 0 {
-		workers = runtime.NumCPU()
+		workers = min(runtime.NumCPU(), MaxWorkers)
 	}
 	var wg sync.WaitGroup
 	for range min(workers, len(todo)) {
