@@ -130,12 +130,16 @@ func (b *builder) readOld() error {
 	case err != nil:
 		fmt.Fprintf(b.log, "%v; rebuilding it\n", err)
 		return nil
-	case old.Source != b.idx.Source || old.Downscale != b.idx.Downscale:
-		fmt.Fprintf(b.log, "store %s holds %s downscaled ×%d; rebuilding it for %s ×%d\n",
-			b.dir, old.Source, old.Downscale, b.idx.Source, b.idx.Downscale)
+	case old.Downscale != b.idx.Downscale:
+		fmt.Fprintf(b.log, "store %s holds images downscaled ×%d; rebuilding it for ×%d\n", b.dir, old.Downscale, b.idx.Downscale)
 		return nil
 	case !old.Complete:
 		fmt.Fprintf(b.log, "store %s: resuming an interrupted build (%d images were done)\n", b.dir, len(old.Images))
+	}
+	if old.Source != b.idx.Source {
+		// The same folder seen from elsewhere (a container's mount, a
+		// renamed parent): its files are compared one by one as usual.
+		fmt.Fprintf(b.log, "store %s was built from %s; now from %s\n", b.dir, old.Source, b.idx.Source)
 	}
 	b.oldIdx = old
 	for i := range old.Images {
@@ -227,7 +231,8 @@ func (b *builder) plan(paths []string) ([]job, Summary) {
 
 // unchanged reports whether the store on disk already is the planned one.
 func (b *builder) unchanged() bool {
-	return b.oldIdx != nil && b.oldIdx.Complete && slices.Equal(b.oldIdx.Images, b.idx.Images)
+	o := b.oldIdx
+	return o != nil && o.Complete && o.Source == b.idx.Source && slices.Equal(o.Images, b.idx.Images)
 }
 
 // decodeAll decodes todo on the workers, committing progress every

@@ -96,6 +96,17 @@ func TestBuildRefreshesWhatChanged(t *testing.T) {
 		t.Errorf("%d pixel files for 4 images", len(px))
 	}
 	sameAsDecoded(t, dir)
+
+	// The same folder under another name (a container's mount): nothing is
+	// decoded again, and the index names the new place.
+	moved := filepath.Join(root, "mounted")
+	if err := os.Rename(src, moved); err != nil {
+		t.Fatal(err)
+	}
+	if s := build(t, dir, moved, Options{}); s.Decoded != 0 || s.Reused != 4 {
+		t.Fatalf("build from the moved folder: %+v", s)
+	}
+	sameAsDecoded(t, dir)
 }
 
 // TestBuildUnreadableFiles: a file that cannot be decoded is an entry with
