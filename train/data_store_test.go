@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"errors"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -157,5 +158,53 @@ func TestDataStopsOnCancel(t *testing.T) {
 	cancel()
 	if _, err := LoadData(ctx, &c, io.Discard); err == nil || !strings.Contains(err.Error(), context.Canceled.Error()) {
 		t.Fatalf("cancelled load: %v", err)
+	}
+}
+
+// cancelOn is a log that cancels a context once it is told something
+// containing trigger, and records when.
+type cancelOn struct {
+	trigger string
+	cancel  context.CancelFunc
+	at      time.Time
+	log     strings.Builder
+}
+
+func (c *cancelOn) Write(p []byte) (int, error) {
+	c.log.Write(p)
+	if c.at.IsZero() && strings.Contains(c.log.String(), c.trigger) {
+		c.at = time.Now()
+		c.cancel()
+	}
+	return len(p), nil
+}
+
+// TestRunStopsWhileBuildingStore: Ctrl-C (the context the CLI cancels on
+// SIGINT/SIGTERM) stops a run while it decodes its images, within a
+// second or so, and the next run resumes the store's build.
+func TestRunStopsWhileBuildingStore(t *testing.T) {
+	c := tinyConfig(t)
+	writeImages(t, c.Noisy, 40, 160, 120, true, 4)
+	ctx, cancel := context.WithCancel(t.Context())
+	log := &cancelOn{trigger: "decoding --noisy", cancel: cancel}
+	err := Run(ctx, c, log)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("run cancelled while decoding: %v\n%s", err, log.log.String())
+	}
+	if d := time.Since(log.at); d > 10*time.Second {
+		t.Errorf("the run took %v to stop", d)
+	}
+	sdir, _ := store.PathFor(c.Noisy, 1, "")
+	if s, err := store.Open(sdir); err == nil {
+		s.Close()
+		t.Fatal("the interrupted build left a store that opens")
+	}
+	var again strings.Builder
+	c.Steps = 1
+	if err := Run(t.Context(), c, &again); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(again.String(), "resuming an interrupted build") {
+		t.Errorf("the next run does not resume the build:\n%s", again.String())
 	}
 }
