@@ -15,13 +15,13 @@ from PIL import Image
 def main():
     out, count, w, h, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
     os.makedirs(out, exist_ok=True)
-    rng = np.random.default_rng(seed)
     y = np.linspace(0, np.pi, h, dtype=np.float32)[:, None]
     x = np.linspace(0, np.pi, w, dtype=np.float32)[None, :]
     for i in range(count):
         path = os.path.join(out, "img%04d.png" % i)
         if os.path.exists(path):
             continue
+        rng = np.random.default_rng([seed, i])  # the same photo i whatever was made before
         img = np.empty((h, w, 3), np.uint8)
         for c in range(3):
             fx, fy, ph = rng.uniform(1, 4, 3)
