@@ -27,16 +27,15 @@ func newSampler(t *Trainer) (*sampler, error) {
 	rng := rand.New(rand.NewPCG(t.Cfg.Seed, 1<<62))
 	p := t.Cfg.Patch
 	for range sampleRows {
-		for _, d := range []struct {
-			pool []*store.Image
-			out  *[]*images.Image
-		}{{t.Data.Clean, &s.clean}, {t.Data.Noisy, &s.noisy}} {
-			m, err := randomCrop(d.pool[rng.IntN(len(d.pool))], p, rng)
-			if err != nil {
-				return nil, fmt.Errorf("sample crops: %w", err)
-			}
-			*d.out = append(*d.out, m)
+		clean, err := randomCrop(t.Data.Clean[rng.IntN(len(t.Data.Clean))], p, rng)
+		if err != nil {
+			return nil, fmt.Errorf("sample crops: %w", err)
 		}
+		noisy, err := randomCrop(t.Data.Noisy[rng.IntN(len(t.Data.Noisy))], p, rng)
+		if err != nil {
+			return nil, fmt.Errorf("sample crops: %w", err)
+		}
+		s.clean, s.noisy = append(s.clean, clean), append(s.noisy, noisy)
 	}
 	return s, nil
 }
