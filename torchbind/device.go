@@ -125,6 +125,20 @@ func SetNumThreads(n int) {
 	C.lv_set_num_threads(C.int(n))
 }
 
+// MaxThreads is the largest thread count CheckThreads accepts: 4 per CPU.
+// More threads than cores only contend, and a mistyped huge count would
+// start tens of thousands of OS threads before any work.
+func MaxThreads() int { return 4 * runtime.NumCPU() }
+
+// CheckThreads says whether n is a usable thread count for SetNumThreads:
+// 0 (one per CPU) or 1 to MaxThreads. Callers name their flag.
+func CheckThreads(n int) error {
+	if n < 0 || n > MaxThreads() {
+		return fmt.Errorf("%d: expected 0 (one per CPU) or 1 to %d (4 per CPU on this machine's %d CPUs)", n, MaxThreads(), runtime.NumCPU())
+	}
+	return nil
+}
+
 // NumThreads is libtorch's intra-op thread count.
 func NumThreads() int { return int(C.lv_get_num_threads()) }
 

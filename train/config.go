@@ -5,10 +5,12 @@ package train
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 
 	"github.com/ludvae/ludvae/model"
+	tb "github.com/ludvae/ludvae/torchbind"
 )
 
 // Config is everything a training run depends on. It is written to the run
@@ -112,11 +114,13 @@ func (c *Config) Validate() error {
 		{c.Patch < 8, "--patch", fmt.Sprintf("%d: crops must be at least 8 pixels", c.Patch)},
 		{c.Batch < 1, "--batch", fmt.Sprintf("%d: need at least one sample per step", c.Batch)},
 		{c.Steps < 1, "--steps", fmt.Sprintf("%d: need at least one step", c.Steps)},
-		{!(c.LR > 0), "--lr", fmt.Sprintf("%g: must be positive", c.LR)},
-		{!(c.LRGamma > 0), "--lr-gamma", fmt.Sprintf("%g: must be positive", c.LRGamma)},
-		{c.KLWeight < 0, "--kl-weight", fmt.Sprintf("%g: must not be negative", c.KLWeight)},
+		{!finite(c.LR) || c.LR <= 0, "--lr", fmt.Sprintf("%g: must be a finite positive number", c.LR)},
+		{!finite(c.LRGamma) || c.LRGamma <= 0, "--lr-gamma", fmt.Sprintf("%g: must be a finite positive number", c.LRGamma)},
+		{!finite(c.KLWeight) || c.KLWeight < 0, "--kl-weight", fmt.Sprintf("%g: must be a finite number >= 0", c.KLWeight)},
 		{c.KLWarmup < 0, "--kl-warmup", fmt.Sprintf("%d: must not be negative", c.KLWarmup)},
-		{c.SigmaX < 0 || c.SigmaY < 0, "--sigma-x/--sigma-y", "must not be negative"},
+		{!finite(c.SigmaX) || c.SigmaX < 0, "--sigma-x", fmt.Sprintf("%g: must be a finite number >= 0 (0-255 scale)", c.SigmaX)},
+		{!finite(c.SigmaY) || c.SigmaY < 0, "--sigma-y", fmt.Sprintf("%g: must be a finite number >= 0 (0-255 scale)", c.SigmaY)},
+		{tb.CheckThreads(c.Threads) != nil, "--threads", fmt.Sprint(tb.CheckThreads(c.Threads))},
 		{c.Normalize != "none" && c.Normalize != "auto", "--normalize", fmt.Sprintf("%q: expected none or auto", c.Normalize)},
 		{c.Downscale < 1, "--downscale", fmt.Sprintf("%d: expected 1 (none) or a factor such as 4", c.Downscale)},
 		{c.SaveEvery < 1, "--save-every", fmt.Sprintf("%d: must be positive", c.SaveEvery)},
@@ -138,6 +142,9 @@ func (c *Config) Validate() error {
 	}
 	return (model.Config{Channels: 3, Filters: c.Filters, Levels: c.Levels}).Validate()
 }
+
+// finite is false for NaN and ±Inf, which flags parse without complaint.
+func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 
 // LearningRate is the rate at step s (1-based), as KAIR's loop sets it: the
 // MultiStepLR scheduler is stepped before each optimizer step, so the rate

@@ -53,7 +53,7 @@ func bench(args []string, stdout io.Writer) error {
 	iters := fs.Int("iters", 20, "timed iterations")
 	warmup := fs.Int("warmup", 3, "untimed iterations first")
 	device := fs.String("device", "auto", "cpu, cuda, cuda:N or auto")
-	threads := fs.Int("threads", 0, "CPU threads (0 = one per CPU)")
+	threads := fs.Int("threads", 0, "CPU threads: 0 = one per CPU, at most 4 per CPU")
 	precision := fs.String("precision", "fp32", "fp32, tf32 or bf16 (autocast)")
 	layout := fs.String("layout", "nhwc", "weights nchw, or nhwc (channels-last) as train and synth store them")
 	graphs := fs.Bool("cuda-graphs", true, "train on CUDA: replay the step as a CUDA graph, as train does (false: op by op)")
@@ -67,6 +67,9 @@ func bench(args []string, stdout io.Writer) error {
 	if fs.NArg() != 1 || (fs.Arg(0) != "train" && fs.Arg(0) != "synth") {
 		fs.Usage()
 		return errors.New("expected train or synth")
+	}
+	if err := checkBenchFlags(*batch, *size, *iters, *warmup, *threads); err != nil {
+		return err
 	}
 	task := fs.Arg(0)
 	defer tb.LockThread()()
@@ -171,6 +174,21 @@ func bench(args []string, stdout io.Writer) error {
 		r.PeakMiB = peakRSSMiB()
 	}
 	return json.NewEncoder(stdout).Encode(r)
+}
+
+// checkBenchFlags names the first unusable count, before any model is built.
+func checkBenchFlags(batch, size, iters, warmup, threads int) error {
+	switch {
+	case batch < 0:
+		return fmt.Errorf("--batch %d: expected 0 (the task's default) or a positive count", batch)
+	case size != 0 && size < 8:
+		return fmt.Errorf("--size %d: expected 0 (the task's default) or at least 8 pixels", size)
+	case iters < 1:
+		return fmt.Errorf("--iters %d: time at least one iteration", iters)
+	case warmup < 0:
+		return fmt.Errorf("--warmup %d: must not be negative", warmup)
+	}
+	return checkThreads(threads)
 }
 
 // peakRSSMiB is the process's peak resident memory (VmHWM).

@@ -24,6 +24,9 @@ func runExport(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
 	if *ckpt == "" {
 		return errors.New("--model is required")
 	}

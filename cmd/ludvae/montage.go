@@ -16,6 +16,14 @@ import (
 	"github.com/ludvae/ludvae/train/images"
 )
 
+// maxZoom and maxMontagePixels bound a montage to what fits in memory
+// (256 Mpixel RGBA is 1 GiB): a mistyped --zoom would otherwise allocate
+// until the process is killed.
+const (
+	maxZoom          = 64
+	maxMontagePixels = 256 << 20
+)
+
 // runMontage puts the same crop of several images side by side, each
 // labelled, for comparing a clean image with its degraded versions.
 func runMontage(args []string) error {
@@ -38,8 +46,11 @@ func runMontage(args []string) error {
 	if len(*labels) != 0 && len(*labels) != fs.NArg() {
 		return fmt.Errorf("--labels: %d labels for %d images", len(*labels), fs.NArg())
 	}
-	if *zoom < 1 {
-		return fmt.Errorf("--zoom %d: must be at least 1", *zoom)
+	if *zoom < 1 || *zoom > maxZoom {
+		return fmt.Errorf("--zoom %d: expected 1 to %d", *zoom, maxZoom)
+	}
+	if c := *crop; len(c) != 0 && (len(c) != 4 || c[0] < 0 || c[1] < 0 || c[2] < 1 || c[3] < 1) {
+		return fmt.Errorf("--crop %v: expected x,y,w,h with x, y >= 0 and w, h >= 1", c)
 	}
 	var tiles []*images.Image
 	for i, p := range fs.Args() {
@@ -63,6 +74,10 @@ func runMontage(args []string) error {
 	}
 	const gap, labelH = 4, 18
 	tw, th := tiles[0].W**zoom, tiles[0].H**zoom
+	if px := int64(len(tiles)*(tw+gap)) * int64(th+labelH); px > maxMontagePixels {
+		return fmt.Errorf("--zoom %d: the montage of %d %dx%d crops would be %d megapixels (at most %d); zoom less or crop smaller",
+			*zoom, len(tiles), tiles[0].W, tiles[0].H, px>>20, maxMontagePixels>>20)
+	}
 	dst := image.NewRGBA(image.Rect(0, 0, len(tiles)*(tw+gap)-gap, th+labelH))
 	draw.Draw(dst, dst.Bounds(), image.White, image.Point{}, draw.Src)
 	for i, t := range tiles {

@@ -36,6 +36,12 @@ func runSynth(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	if err := checkThreads(o.Threads); err != nil {
+		return err
+	}
 	if o.Model != "" {
 		if err := o.CheckpointDefaults(o.Model); err != nil {
 			return err

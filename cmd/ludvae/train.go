@@ -42,7 +42,7 @@ func runTrain(args []string) error {
 	fs.StringVar(&cfg.Device, "device", cfg.Device, "cpu, cuda, cuda:N or auto")
 	fs.StringVar(&cfg.Precision, "precision", cfg.Precision, "fp32, tf32 (TF32 tensor cores on CUDA) or bf16 (autocast: bfloat16 compute, float32 weights)")
 	fs.BoolVar(&cfg.CUDAGraphs, "cuda-graphs", cfg.CUDAGraphs, "on CUDA, record the training step as CUDA graphs (one per count of degraded crops in a batch) and replay them; false runs every step op by op")
-	fs.IntVar(&cfg.Threads, "threads", 0, "CPU threads for libtorch (0 = one per CPU)")
+	fs.IntVar(&cfg.Threads, "threads", 0, "CPU threads for libtorch: 0 = one per CPU, at most 4 per CPU")
 	fs.IntVar(&cfg.SaveEvery, "save-every", cfg.SaveEvery, "steps between checkpoints")
 	fs.IntVar(&cfg.SampleEvery, "sample-every", cfg.SampleEvery, "steps between sample grids and loss plots (0 = never)")
 	fs.IntVar(&cfg.LogEvery, "log-every", cfg.LogEvery, "steps between rows of log.csv")
@@ -54,6 +54,9 @@ func runTrain(args []string) error {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
 		return err
 	}
 	if err := cfg.ApplyPreset(*preset); err != nil {

@@ -13,6 +13,9 @@ func runVersion(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
 	fmt.Printf("libtorch %s\nshim build: %s\n", torchbind.LibtorchVersion(), torchbind.BuildKind())
 	torchbind.SetNumThreads(0)
 	fmt.Printf("devices: cpu (%d threads)", torchbind.NumThreads())
