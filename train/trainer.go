@@ -29,6 +29,7 @@ type Trainer struct {
 	csv       *csvLog
 	samples   *sampler
 	stepper   stepper
+	lock      *runLock  // the run folder's, held until Close
 	bad       int       // consecutive non-finite losses
 	afterStep func(int) // test hook: called after each step
 }
@@ -48,11 +49,12 @@ func Run(ctx context.Context, cfg Config, log io.Writer) error {
 	return t.Train(ctx)
 }
 
-// NewTrainer prepares a run: checks the run folder is writable, loads the
-// data, builds the model and optimizer, and resumes from the newest
-// checkpoint if there is one. Cancelling ctx stops it while it builds the
+// NewTrainer prepares a run: takes the run folder's lock (lock.go), checks
+// the folder is writable, loads the data, builds the model and optimizer,
+// and resumes from the newest checkpoint if there is one and its run is
+// this one (resume.go). Cancelling ctx stops it while it builds the
 // image stores.
-func NewTrainer(ctx context.Context, cfg Config, log io.Writer) (*Trainer, error) {
+func NewTrainer(ctx context.Context, cfg Config, log io.Writer) (_ *Trainer, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -64,7 +66,19 @@ func NewTrainer(ctx context.Context, cfg Config, log io.Writer) (*Trainer, error
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("--out: %w", err)
 	}
-	t := &Trainer{Cfg: cfg, Device: dev, Log: log}
+	lock, err := lockRun(cfg.Out)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			lock.release()
+		}
+	}()
+	if err := removeLeftovers(cfg.Out, log); err != nil {
+		return nil, err
+	}
+	t := &Trainer{Cfg: cfg, Device: dev, Log: log, lock: lock}
 	ckpts, err := Checkpoints(cfg.Out)
 	if err != nil {
 		return nil, err
@@ -132,7 +146,7 @@ func NewTrainer(ctx context.Context, cfg Config, log io.Writer) (*Trainer, error
 	return t, nil
 }
 
-// Close frees the model and the optimizer state.
+// Close frees the model and the optimizer state and lets the run folder go.
 func (t *Trainer) Close() {
 	if t.csv != nil {
 		t.csv.Close()
@@ -149,6 +163,7 @@ func (t *Trainer) Close() {
 	if t.Data != nil {
 		t.Data.Close()
 	}
+	t.lock.release()
 }
 
 // Train runs the remaining steps.
