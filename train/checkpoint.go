@@ -139,6 +139,9 @@ func configDict(c Config) *tb.Dict {
 	d := tb.NewDict()
 	v := reflect.ValueOf(c)
 	for i := 0; i < v.NumField(); i++ {
+		if v.Type().Field(i).Tag.Get("json") == "-" {
+			continue // a choice of this start, not part of the run
+		}
 		f := v.Field(i)
 		var x any
 		switch f.Kind() {

@@ -47,6 +47,7 @@ type Config struct {
 	Keep         int // checkpoints kept
 	MaxBadSteps  int // consecutive non-finite losses tolerated
 	SkipBad      bool
+	Override     bool `json:"-"` // resume even if run settings changed (resume.go); not part of the run
 }
 
 // Preset is a dataset's published setting.

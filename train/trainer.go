@@ -87,22 +87,18 @@ func NewTrainer(ctx context.Context, cfg Config, log io.Writer) (_ *Trainer, err
 	// before anything is built, its state applied once the model exists.
 	var resume *tb.Dict
 	var saved Checkpoint
+	var overrides []Override
 	if len(ckpts) > 0 {
 		if resume, saved, err = readCheckpoint(ckpts[len(ckpts)-1]); err != nil {
 			return nil, err
 		}
 		defer tb.CloseAll(resume)
-		if saved.Config.Filters != cfg.Filters || saved.Config.Levels != cfg.Levels {
-			return nil, fmt.Errorf("%s holds a run with %d filters and %d levels; this command asks for %d and %d (use another --out)",
-				cfg.Out, saved.Config.Filters, saved.Config.Levels, cfg.Filters, cfg.Levels)
-		}
-		if was := map[bool]string{false: "none", true: "auto"}[saved.Norm != nil]; was != cfg.Normalize {
-			return nil, fmt.Errorf("%s holds a run trained with --normalize %s; this command asks for --normalize %s (use another --out)",
-				cfg.Out, was, cfg.Normalize)
+		if overrides, err = checkResume(saved, &cfg, log); err != nil {
+			return nil, err
 		}
 	}
 	// Written once the run folder's own run is known to be this one.
-	if err := writeJSON(filepath.Join(cfg.Out, "config.json"), cfg); err != nil {
+	if err := writeRunRecord(cfg.Out, cfg, resume != nil, overrides); err != nil {
 		return nil, fmt.Errorf("--out %s is not writable: %w", cfg.Out, err)
 	}
 	fmt.Fprintf(log, "opening images from %s and %s\n", cfg.Clean, cfg.Noisy)

@@ -49,6 +49,7 @@ func runTrain(args []string) error {
 	fs.IntVar(&cfg.Keep, "keep", cfg.Keep, "checkpoints to keep")
 	fs.IntVar(&cfg.MaxBadSteps, "max-bad-steps", cfg.MaxBadSteps, "consecutive non-finite losses before stopping")
 	fs.BoolVar(&cfg.SkipBad, "skip-bad", false, "skip (and report) unreadable or too-small images instead of stopping")
+	fs.BoolVar(&cfg.Override, "override", false, "resume even though settings that shape the run (data, crops, batch, schedule, sigmas, preset, seed) changed; the changes are recorded in config.json")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: ludvae train --clean DIR --noisy DIR --out RUNDIR [--preset sidd|aim19|ntire20] [flags]")
 		fs.PrintDefaults()
