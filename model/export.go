@@ -62,7 +62,31 @@ func (m *LUDVAE) ExportTorchScript(path string, out *ColourMap) error {
 	if err != nil {
 		return fmt.Errorf("export %s: %w", path, err)
 	}
+	// CreateTemp made the file 0600; give it the mode of every other file
+	// ludvae writes (torchbind/pickle.Save's rule), and make it durable.
+	if err := finishFile(tmp.Name(), path); err != nil {
+		return fmt.Errorf("export %s: %w", path, err)
+	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// finishFile gives a finished temporary file the mode its target should
+// have (0644 when new, the old file's permission bits when replacing one)
+// and syncs it.
+func finishFile(tmp, target string) error {
+	mode := os.FileMode(0o644)
+	if st, err := os.Stat(target); err == nil && st.Mode().IsRegular() {
+		mode = st.Mode().Perm()
+	}
+	f, err := os.OpenFile(tmp, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := f.Chmod(mode); err != nil {
+		return err
+	}
+	return f.Sync()
 }
 
 func scriptName(key string) string { return strings.ReplaceAll(key, ".", "_") }

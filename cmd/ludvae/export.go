@@ -33,6 +33,9 @@ func runExport(args []string) error {
 	if *script == "" && *pth == "" {
 		return errors.New("nothing to do: give --torchscript OUT.pt and/or --pth OUT.pth")
 	}
+	if err := checkExportPaths(*ckpt, *script, *pth); err != nil {
+		return err
+	}
 	torchbind.SetNumThreads(0)
 	m, err := model.Load(*ckpt, torchbind.Options{DType: torchbind.Float32})
 	if err != nil {
