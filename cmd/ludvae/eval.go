@@ -98,13 +98,10 @@ flags:
 	if err != nil {
 		return err
 	}
-	var mean imageScore
-	for _, r := range results {
-		mean.PSNR += r.PSNR / float64(len(results))
-		mean.SSIM += r.SSIM / float64(len(results))
-	}
+	mean, excluded := scoreMeans(results)
+	reportNoSSIM(stderr, excluded, *border)
 	if *asJSON {
-		doc := evalDoc{Border: *border, Channel: "rgb", UnmatchedRestored: onlyRest, UnmatchedTruth: onlyTruth}
+		doc := evalDoc{Border: *border, Channel: "rgb", UnmatchedRestored: onlyRest, UnmatchedTruth: onlyTruth, NoSSIM: excluded}
 		if *yOnly {
 			doc.Channel = "y"
 		}
@@ -126,9 +123,12 @@ flags:
 	}
 	fmt.Fprintf(stdout, "%-*s  %10s  %8s   (%s, border %d)\n", width, "image", "PSNR (dB)", "SSIM", channel, *border)
 	for _, r := range results {
-		fmt.Fprintf(stdout, "%-*s  %10.4f  %8.6f\n", width, r.Name, r.PSNR, r.SSIM)
+		fmt.Fprintf(stdout, "%-*s  %10.4f  %8s\n", width, r.Name, r.PSNR, ssimText(r.SSIM))
 	}
-	fmt.Fprintf(stdout, "%-*s  %10.4f  %8.6f\n", width, meanLabel, mean.PSNR, mean.SSIM)
+	fmt.Fprintf(stdout, "%-*s  %10.4f  %8s\n", width, meanLabel, mean.PSNR, ssimText(mean.SSIM))
+	if len(excluded) > 0 {
+		fmt.Fprintf(stdout, "(SSIM: mean of the %d image(s) large enough for its window)\n", len(results)-len(excluded))
+	}
 	return nil
 }
 
@@ -188,6 +188,7 @@ type evalDoc struct {
 	Channel           string   `json:"channel"`
 	UnmatchedRestored []string `json:"unmatched_restored,omitempty"`
 	UnmatchedTruth    []string `json:"unmatched_truth,omitempty"`
+	NoSSIM            []string `json:"no_ssim,omitempty"` // too small for SSIM's window: left out of its mean
 }
 
 type evalImageDoc struct {

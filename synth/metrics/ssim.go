@@ -7,10 +7,14 @@ import (
 	"github.com/ludvae/ludvae/train/images"
 )
 
+// SSIMWindow is the side of SSIM's window: a measured region (after the
+// border) narrower or lower than this has no SSIM.
+const SSIMWindow = 11
+
 // window is the SSIM window's 1-D factor: cv2.getGaussianKernel(11, 1.5),
 // computed as OpenCV does (exp(-x²/(2σ²)) for x = -5..5, each multiplied by
 // the reciprocal of their sum). KAIR's window is its outer product.
-var window = gaussianKernel(11, 1.5)
+var window = gaussianKernel(SSIMWindow, 1.5)
 
 func gaussianKernel(n int, sigma float64) []float64 {
 	k := make([]float64, n)
