@@ -126,8 +126,8 @@ flags:
 		fmt.Fprintf(stdout, "%-*s  %10.4f  %8s\n", width, r.Name, r.PSNR, ssimText(r.SSIM))
 	}
 	fmt.Fprintf(stdout, "%-*s  %10.4f  %8s\n", width, meanLabel, mean.PSNR, ssimText(mean.SSIM))
-	if len(excluded) > 0 {
-		fmt.Fprintf(stdout, "(SSIM: mean of the %d image(s) large enough for its window)\n", len(results)-len(excluded))
+	if note := ssimNote(len(results), len(excluded)); note != "" {
+		fmt.Fprintln(stdout, note)
 	}
 	return nil
 }

@@ -45,3 +45,15 @@ func ssimText(v float64) string {
 	}
 	return fmt.Sprintf("%.6f", v)
 }
+
+// ssimNote says under the table which images the SSIM mean covers, when
+// not all of them.
+func ssimNote(images, excluded int) string {
+	switch {
+	case excluded == 0:
+		return ""
+	case excluded == images:
+		return "(SSIM: no image is large enough for its window)"
+	}
+	return fmt.Sprintf("(SSIM: mean of the %d image(s) large enough for its window)", images-excluded)
+}

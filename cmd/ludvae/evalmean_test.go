@@ -73,7 +73,7 @@ func TestEvalSmallImagesNoNaN(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(strings.ToLower(stdout), "nan") || strings.Count(stdout, "n/a") != 2 {
+	if strings.Contains(strings.ToLower(stdout), "nan") || strings.Count(stdout, "n/a") != 2 || !strings.Contains(stdout, "no image is large enough") {
 		t.Errorf("every image too small: want n/a for the image and the mean:\n%s", stdout)
 	}
 }
