@@ -30,7 +30,7 @@ func runMontage(args []string) error {
 	fs := pflag.NewFlagSet("montage", pflag.ContinueOnError)
 	out := fs.String("out", "", "output PNG (required)")
 	crop := fs.IntSlice("crop", nil, "x,y,w,h of the crop (default: the whole first image)")
-	zoom := fs.Int("zoom", 1, "pixel replication factor")
+	zoom := fs.Int("zoom", 1, "pixel replication factor, 1 to 64")
 	labels := fs.StringSlice("labels", nil, "one label per image (default: file names)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: ludvae montage --out OUT.png [--crop x,y,w,h] [--zoom N] [--labels a,b,...] IMAGE...")
