@@ -51,7 +51,7 @@ func TestResumeRefusesChangedRun(t *testing.T) {
 		d := c
 		d.Steps = 6
 		ch.edit(&d)
-		_, err := NewTrainer(d, io.Discard)
+		_, err := NewTrainer(t.Context(), d, io.Discard)
 		if !errors.Is(err, ErrChangedRun) {
 			t.Errorf("%v: want a refusal, got %v", ch.wants, err)
 			continue
