@@ -20,7 +20,7 @@ N=${N:-40}
 D=${D:-10}
 W=${W:-5328}
 H=${H:-3000}
-STEPS=${STEPS:-50}
+STEPS=${STEPS:-10}
 WORK=${WORK:-build/bench-data}
 TRAIN_FLAGS="--filters 32 --patch 64 --batch 16 --sample-every 0 --save-every 1000000 --device cpu"
 
