@@ -42,6 +42,9 @@ func runExport(args []string) error {
 		return err
 	}
 	defer m.Close()
+	if err := m.CheckFinite(); err != nil {
+		return fmt.Errorf("--model %s: %w", *ckpt, err)
+	}
 	if *script != "" {
 		n, err := exportNormalization(*norm, *ckpt)
 		if err != nil {
