@@ -3,6 +3,7 @@ package synth
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/ludvae/ludvae/train"
 )
@@ -25,6 +26,8 @@ type Options struct {
 	Precision      string // fp32, tf32 or bf16
 	Threads        int
 	Norm           *train.Normalization // colour statistics the model was trained in: N2C inputs are mapped to them, C2N outputs back (nil: none)
+	Overwrite      bool                 // replace the pairs of another run found in Out (otherwise refused)
+	Shard, Shards  int                  // this process does the images whose index is Shard modulo Shards (Shards <= 1: all)
 }
 
 // DefaultTile keeps a 4000×3000 photo within 4 GiB at the default model
@@ -38,6 +41,9 @@ func Defaults() Options {
 
 // Validate reports the first unusable option, naming its flag.
 func (o *Options) Validate() error {
+	if err := o.validateFinite(); err != nil {
+		return err
+	}
 	switch {
 	case o.Model == "":
 		return fmt.Errorf("--model is required")
@@ -63,6 +69,25 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("--precision %q: expected fp32, tf32 or bf16", o.Precision)
 	case o.Tile < 0:
 		return fmt.Errorf("--tile %d: must not be negative (0 = whole images)", o.Tile)
+	case o.Shards > 1 && (o.Shard < 0 || o.Shard >= o.Shards):
+		return fmt.Errorf("--shard %d/%d: the index counts from 0 to %d", o.Shard, o.Shards, o.Shards-1)
+	case o.Shards > 1 && o.Overwrite:
+		return fmt.Errorf("--overwrite with --shard: one shard would delete the others' pairs; empty --out before starting the shards")
+	}
+	return nil
+}
+
+// validateFinite refuses NaN and infinite real-valued flags, which would
+// otherwise pass the range checks (every comparison with NaN is false) and
+// fill the outputs with NaN.
+func (o *Options) validateFinite() error {
+	for _, f := range []struct {
+		flag string
+		v    float64
+	}{{"--sigma-min", o.SigmaMin}, {"--sigma-max", o.SigmaMax}, {"--temperature", o.Temperature}, {"--temperature-max", o.TemperatureMax}} {
+		if math.IsNaN(f.v) || math.IsInf(f.v, 0) {
+			return fmt.Errorf("%s %g: expected a finite number", f.flag, f.v)
+		}
 	}
 	return nil
 }

@@ -2,15 +2,10 @@ package synth
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 
 	"github.com/ludvae/ludvae/model"
 	tb "github.com/ludvae/ludvae/torchbind"
@@ -21,42 +16,50 @@ import (
 // Output layout, read as it is by KAIR (dataroot_H / dataroot_L) and by
 // BasicSR/ESRGAN (dataroot_gt / dataroot_lq): matching file names in
 //
-//	OUT/H/NAME_sK.png   the clean image (HR for super-resolution)
-//	OUT/L/NAME_sK.png   its K-th synthetic degraded version (LR for SR)
-//	OUT/manifest.jsonl  one line per pair: source, σx, temperature, seed, stream
+//	OUT/H/REL_sK.png    the clean image (HR for super-resolution)
+//	OUT/L/REL_sK.png    its K-th synthetic degraded version (LR for SR)
+//	OUT/manifest.jsonl  one line per complete pair, in input order: source, σx, temperature, seed, stream
+//	OUT/synth.json      the settings that made them (see Settings)
 //
-// With --samples 1 the names are NAME.png.
+// REL is the input's path relative to --clean without its extension (so
+// inputs in subfolders keep them); with --samples 1 the names are REL.png.
+// A shard writes manifest-shard-I-of-N.jsonl instead of manifest.jsonl.
 const (
 	DirH     = "H"
 	DirL     = "L"
 	Manifest = "manifest.jsonl"
 )
 
-// Record is one line of the manifest.
+// Record is one line of the manifest. SourceBase64 is set only when the
+// input's path is not valid UTF-8 (see sourceFields).
 type Record struct {
-	L           string  `json:"L"`
-	H           string  `json:"H"`
-	Source      string  `json:"source"`
-	Sigma       float64 `json:"sigma"`
-	Temperature float64 `json:"temperature"`
-	Seed        uint64  `json:"seed"`
-	Stream      uint64  `json:"stream"`
-	Mode        string  `json:"mode"`
-	SRScale     int     `json:"sr_scale"`
+	L            string  `json:"L"`
+	H            string  `json:"H"`
+	Source       string  `json:"source"`
+	SourceBase64 string  `json:"source_base64,omitempty"`
+	Sigma        float64 `json:"sigma"`
+	Temperature  float64 `json:"temperature"`
+	Seed         uint64  `json:"seed"`
+	Stream       uint64  `json:"stream"`
+	Mode         string  `json:"mode"`
+	SRScale      int     `json:"sr_scale"`
 }
 
 // job is one input image, decoded ahead of the model.
 type job struct {
-	index int
-	path  string
-	img   *images.Image // input to the model (LR for SR)
-	hr    *images.Image // the clean target (HR for SR, else img)
-	err   error
+	in  input
+	img *images.Image // input to the model (LR for SR)
+	hr  *images.Image // the clean target (HR for SR, else img)
+	err error
 }
 
-// Run synthesizes the data set. Decoding and PNG encoding run on goroutines
-// around the model; progress goes to log.
-func Run(o Options, log io.Writer) error {
+// Run synthesizes the data set (this process's shard of it). Every check
+// runs before the first pair is made. Decoding and PNG encoding run on
+// goroutines around the model; the manifest lists a pair only once both of
+// its files are complete. When ctx is cancelled (a signal), or on any
+// error, it stops making pairs, lets the writers finish, lists what is
+// complete and says so; the same command run again completes the folder.
+func Run(ctx context.Context, o Options, log io.Writer) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
@@ -66,118 +69,174 @@ func Run(o Options, log io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("--device: %w", err)
 	}
-	paths, err := images.Find(o.Clean)
+	in, err := listInputs(o.Clean, o.Out)
 	if err != nil {
-		return fmt.Errorf("--clean: %w", err)
-	}
-	m, err := model.Load(o.Model, tb.Options{DType: tb.Float32, Device: dev})
-	if err != nil {
-		return fmt.Errorf("--model: %w", err)
-	}
-	defer m.Close()
-	if err := m.ToChannelsLast(); err != nil {
 		return err
 	}
+	all, err := o.plan(in)
+	if err != nil {
+		return err
+	}
+	m, err := o.loadModel(dev, log)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
 	// Not cuDNN's benchmark mode: it times algorithms per shape, and its
 	// pick can change from run to run (and with it the last bit of some
 	// pixels), while a data set must come out the same for the same seed;
 	// edge tiles and images of many sizes would also re-time it each time.
 	tb.SetCuDNNBenchmark(false)
-	for _, d := range []string{DirH, DirL} {
-		if err := os.MkdirAll(filepath.Join(o.Out, d), 0o755); err != nil {
-			return fmt.Errorf("--out: %w", err)
+	st, err := o.runSettings(strings.SplitN(dev.String(), ":", 2)[0])
+	if err != nil {
+		return err
+	}
+	if err := o.claimFolder(st, log); err != nil {
+		return err
+	}
+	var mine []Record
+	for _, r := range all {
+		if o.mine(int(r.Stream) / o.Samples) {
+			mine = append(mine, r)
 		}
 	}
-	manifest, err := os.Create(filepath.Join(o.Out, Manifest))
+	done, manifest, err := o.resume(all, mine, log)
 	if err != nil {
-		return fmt.Errorf("--out: %w", err)
+		return err
 	}
 	defer manifest.Close()
+	n, err := o.synthesize(ctx, m, dev, in, mine, done, manifest, log)
+	if serr := manifest.Sync(); err == nil && serr != nil {
+		err = fmt.Errorf("manifest: %w", serr)
+	}
+	o.report(done+n, len(mine), n, err, log)
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("interrupted by a signal: %w", err)
+	}
+	return err
+}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel() // stops the decoders when Run returns early
-	jobs := train.Ahead(ctx, 0, len(paths)-1, 2*runtime.NumCPU(), func(i int) job { return decode(i, paths[i], o.SRScale) })
-	bar := train.NewProgress(log, len(paths)*o.Samples, "synth", "img")
-	done := 0
-	var writers sync.WaitGroup
-	writeErrs := make(chan error, len(paths)*o.Samples)
-	enc := json.NewEncoder(manifest)
-	slots := make(chan struct{}, 2*runtime.NumCPU())
+// loadModel loads --model, refuses non-finite weights, and raises a tile
+// below MinTile, saying so.
+func (o *Options) loadModel(dev tb.Device, log io.Writer) (*model.LUDVAE, error) {
+	m, err := model.Load(o.Model, tb.Options{DType: tb.Float32, Device: dev})
+	if err != nil {
+		return nil, fmt.Errorf("--model: %w", err)
+	}
+	if err := m.CheckFinite(); err != nil {
+		m.Close()
+		return nil, fmt.Errorf("--model %s: %w", o.Model, err)
+	}
+	if err := m.ToChannelsLast(); err != nil {
+		m.Close()
+		return nil, err
+	}
+	if least := MinTile(m.Config.Levels); o.Tile > 0 && o.Tile < least {
+		fmt.Fprintf(log, "--tile %d raised to %d: a smaller tile recomputes its %d-pixel margins for little output (0 runs whole images)\n", o.Tile, least, Margin(m.Config.Levels))
+		o.Tile = least
+	}
+	return m, nil
+}
+
+// synthesize makes the pairs mine[done:] and returns how many it listed.
+func (o *Options) synthesize(ctx context.Context, m *model.LUDVAE, dev tb.Device, in []input, mine []Record, done int, manifest io.Writer, log io.Writer) (int, error) {
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel() // stops the decoders when it returns early
+	c := &committer{out: o.Out, manifest: manifest, fail: cancel}
+	queue := make(chan *pending, 2*runtime.NumCPU())
+	committed := make(chan struct{})
+	go func() { c.run(queue); close(committed) }()
+	bar := train.NewProgress(log, len(mine), "synth", "img")
+	bar.Start(done)
+	err := o.produce(runCtx, m, dev, in, mine[done:], queue, func(n int) { bar.Set(done+n, "") })
+	close(queue)
+	<-committed // every writer has finished
+	if c.err != nil {
+		err = c.err
+	}
+	if err != nil {
+		bar.Interrupt()
+	} else {
+		bar.Finish()
+	}
+	return c.n, err
+}
+
+// produce decodes and translates the inputs of todo in order and hands each
+// pair to a writer and to the committer's queue, until todo is done, ctx is
+// cancelled or something fails.
+func (o *Options) produce(ctx context.Context, m *model.LUDVAE, dev tb.Device, in []input, todo []Record, queue chan<- *pending, progress func(int)) error {
+	var order []int // the inputs of todo, in order
+	for _, r := range todo {
+		if i := int(r.Stream) / o.Samples; len(order) == 0 || order[len(order)-1] != i {
+			order = append(order, i)
+		}
+	}
+	jobs := train.Ahead(ctx, 0, len(order)-1, 2*runtime.NumCPU(), func(i int) job { return decode(in[order[i]], o.SRScale) })
+	slots := make(chan struct{}, 2*runtime.NumCPU()) // bounds the images waiting to be encoded
+	next := 0
 	for j := range jobs {
 		if j.err != nil {
 			return j.err
 		}
-		name := strings.TrimSuffix(filepath.Base(j.path), filepath.Ext(j.path))
-		for k := range o.Samples {
-			rec := o.record(j, k, name)
-			out, err := o.translate(m, dev, j.img, rec)
+		for ; next < len(todo) && int(todo[next].Stream)/o.Samples == j.in.index; next++ {
+			rec := todo[next]
+			out, err := o.translate(ctx, m, dev, j.img, rec)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
 			if err != nil {
-				return fmt.Errorf("%s: %w", j.path, err)
+				return fmt.Errorf("%s: %w", j.in.path, err)
 			}
 			if o.mapsBack() {
 				o.Norm.FromClean(out) // and clamps, as the authors clamp only when saving
 			}
-			writers.Add(1)
-			slots <- struct{}{} // bounds the images waiting to be encoded
-			go func(hr, out *images.Image, rec Record) {
-				defer writers.Done()
-				writeErrs <- writePair(o.Out, hr, out, rec)
+			p := &pending{rec: rec, done: make(chan error, 1)}
+			slots <- struct{}{}
+			go func(hr *images.Image) {
+				p.done <- writePair(o.Out, hr, out, rec)
 				<-slots
-			}(j.hr, out, rec)
-			if err := enc.Encode(rec); err != nil {
-				return fmt.Errorf("manifest: %w", err)
-			}
-			done++
-			bar.Set(done, "")
+			}(j.hr)
+			queue <- p
+			progress(next + 1)
 		}
 	}
-	writers.Wait()
-	close(writeErrs)
-	for err := range writeErrs {
-		if err != nil {
-			return err
-		}
+	return ctx.Err()
+}
+
+// report says what the folder holds now, whether the run finished or not.
+func (o *Options) report(listed, total, made int, err error, log io.Writer) {
+	where := o.Out
+	if o.Shards > 1 {
+		where = fmt.Sprintf("%s (shard %d/%d, %s)", o.Out, o.Shard, o.Shards, o.manifestName())
 	}
-	bar.Finish()
+	if err != nil {
+		fmt.Fprintf(log, "stopped: %d of %d pairs are complete and listed in %s; run the same command again to complete it\n", listed, total, where)
+		return
+	}
 	l, h := "degraded", "clean"
 	if o.Mode == "n2c" {
 		l, h = "clean estimates", "inputs"
 	}
-	fmt.Fprintf(log, "wrote %d pairs to %s (%s/ %s, %s/ %s, %s)\n", len(paths)*o.Samples, o.Out, DirL, l, DirH, h, Manifest)
-	return nil
-}
-
-// record fixes the draws of sample k of image j: σ (and the temperature, if
-// given a range) from a generator keyed by (seed, stream), the model's noise
-// from the same stream, so outputs do not depend on scheduling and the same
-// seed gives the same bytes.
-func (o *Options) record(j job, k int, name string) Record {
-	stream := uint64(j.index*o.Samples + k)
-	rng := rand.New(rand.NewPCG(o.Seed, stream))
-	sigma := o.SigmaMin + (o.SigmaMax-o.SigmaMin)*rng.Float64()
-	temperature := o.Temperature
-	if o.Mode == "n2c" {
-		temperature = 0 // its degradation latents are all 0
-	} else if o.TemperatureMax > o.Temperature {
-		temperature += (o.TemperatureMax - o.Temperature) * rng.Float64()
+	fmt.Fprintf(log, "wrote %d pairs (%d by this run) to %s (%s/ %s, %s/ %s, %s)\n", listed, made, where, DirL, l, DirH, h, o.manifestName())
+	if o.Shards > 1 {
+		fmt.Fprintf(log, "when every shard is done, run the same command with --merge instead of --shard to write %s\n", Manifest)
 	}
-	file := name + ".png"
-	if o.Samples > 1 {
-		file = fmt.Sprintf("%s_s%d.png", name, k)
-	}
-	src, _ := filepath.Abs(j.path)
-	return Record{L: DirL + "/" + file, H: DirH + "/" + file, Source: src, Sigma: sigma, Temperature: temperature,
-		Seed: o.Seed, Stream: stream, Mode: o.Mode, SRScale: o.SRScale}
 }
 
 // translate runs the model on one image, tile by tile; its output is clamped
-// to [0, 1] unless it is still to be mapped back (mapsBack).
-func (o *Options) translate(m *model.LUDVAE, dev tb.Device, img *images.Image, rec Record) (out *images.Image, err error) {
+// to [0, 1] unless it is still to be mapped back (mapsBack). A cancelled ctx
+// stops it between tiles.
+func (o *Options) translate(ctx context.Context, m *model.LUDVAE, dev tb.Device, img *images.Image, rec Record) (out *images.Image, err error) {
+	var genErr error
 	err = tb.Try(func() {
 		tb.WithScope(func(*tb.Scope) {
 			x := tb.FromSlice(img.Pix, 1, 3, int64(img.H), int64(img.W)).ToDevice(dev).ChannelsLast()
 			sigma := tb.Full([]int64{1}, rec.Sigma, tb.Options{Device: dev})
 			gen := func(x *tb.Tensor, n model.Noise) (*tb.Tensor, error) {
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
 				if o.Mode == "n2c" {
 					h, err := o.n2cInput(m, x, sigma, n)
 					if err != nil {
@@ -188,12 +247,11 @@ func (o *Options) translate(m *model.LUDVAE, dev tb.Device, img *images.Image, r
 				return m.Translate(x, sigma, rec.Temperature, n)
 			}
 			var y *tb.Tensor
-			var err error
 			tb.WithPrecision(tb.Precision(o.Precision), dev, func() {
-				y, err = Tiled(x, o.Tile, Margin(m.Config.Levels), model.Noise{Seed: rec.Seed, Stream: rec.Stream}, gen)
+				y, genErr = Tiled(x, o.Tile, Margin(m.Config.Levels), model.Noise{Seed: rec.Seed, Stream: rec.Stream}, gen)
 			})
-			if err != nil {
-				panic(err)
+			if genErr != nil {
+				return
 			}
 			if !o.mapsBack() {
 				y = y.Clamp(0, 1)
@@ -201,17 +259,23 @@ func (o *Options) translate(m *model.LUDVAE, dev tb.Device, img *images.Image, r
 			out = &images.Image{W: img.W, H: img.H, Pix: y.Float32s()}
 		})
 	})
+	if genErr != nil {
+		return nil, genErr
+	}
 	return out, err
 }
 
-// decode reads input i; for super-resolution it also makes the LR input.
-func decode(i int, path string, srScale int) job {
-	img, err := images.Load(path)
+// decode reads an input; for super-resolution it also makes the LR input.
+func decode(in input, srScale int) job {
+	img, err := images.Load(in.path)
 	if err != nil {
-		return job{err: err}
+		return job{in: in, err: err}
 	}
-	j := job{index: i, path: path, img: img, hr: img}
+	j := job{in: in, img: img, hr: img}
 	if srScale > 1 {
+		if img.W < srScale || img.H < srScale {
+			return job{in: in, err: fmt.Errorf("%s: %dx%d is smaller than --sr-scale %d allows (at least %d pixels a side)", in.path, img.W, img.H, srScale, srScale)}
+		}
 		if img.W%srScale != 0 || img.H%srScale != 0 {
 			// crop HR to a multiple of the scale, as SR data preparation does
 			img = img.Crop(0, 0, img.W/srScale*srScale, img.H/srScale*srScale)
@@ -242,12 +306,4 @@ func (o *Options) n2cInput(m *model.LUDVAE, y, sigma *tb.Tensor, n model.Noise) 
 		h = o.Norm.ToCleanRows(every, h)[0]
 	})
 	return h, err
-}
-
-// writePair writes the degraded output and its clean counterpart.
-func writePair(dir string, hr, out *images.Image, rec Record) error {
-	if err := images.SavePNG(filepath.Join(dir, rec.L), out, 8); err != nil {
-		return err
-	}
-	return images.SavePNG(filepath.Join(dir, rec.H), hr, 8)
 }

@@ -3,6 +3,7 @@ package synth
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"math"
@@ -106,7 +107,7 @@ func TestRunLayoutAndDeterminism(t *testing.T) {
 	run := func(out string, seed uint64, sr int) {
 		o := Defaults()
 		o.Model, o.Clean, o.Out, o.Samples, o.Seed, o.Tile, o.Device, o.SRScale = ckpt, clean, out, 2, seed, 16, "cpu", sr
-		if err := Run(o, io.Discard); err != nil {
+		if err := Run(context.Background(), o, io.Discard); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -169,7 +170,7 @@ func TestRunN2C(t *testing.T) {
 	ckpt := saveTinyModel(t, dir, 1, nil)
 	o := Defaults()
 	o.Model, o.Clean, o.Out, o.Mode, o.Device = ckpt, in, filepath.Join(dir, "out"), "n2c", "cpu"
-	if err := Run(o, io.Discard); err != nil {
+	if err := Run(context.Background(), o, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	for _, n := range []string{"a.png", "b.png"} {
@@ -275,7 +276,7 @@ func TestRunNormalization(t *testing.T) {
 			o := Defaults()
 			o.Model, o.Clean, o.Out, o.Mode, o.Device = ckpt, in, filepath.Join(mdir, "out"), c.mode, "cpu"
 			o.SigmaMin, o.SigmaMax, o.Seed, o.Norm = c.sigma, c.sigma, 3, &norm
-			if err := Run(o, io.Discard); err != nil {
+			if err := Run(context.Background(), o, io.Discard); err != nil {
 				t.Fatal(err)
 			}
 			got, err := images.Load(filepath.Join(o.Out, DirL, "a.png"))
@@ -392,7 +393,7 @@ func TestRunTemperatureRange(t *testing.T) {
 	o := Defaults()
 	o.Model, o.Clean, o.Out, o.Device, o.Seed = ckpt, in, filepath.Join(dir, "out"), "cpu", 2
 	o.SigmaMin, o.SigmaMax, o.Temperature, o.TemperatureMax = 20, 20, 1, 3
-	if err := Run(o, io.Discard); err != nil {
+	if err := Run(context.Background(), o, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.Open(filepath.Join(o.Out, Manifest))

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/pflag"
 
@@ -24,11 +27,12 @@ func runSynth(args []string) error {
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "seed: the same seed gives byte-identical outputs")
 	fs.StringVar(&o.Mode, "mode", o.Mode, "c2n (clean to degraded) or n2c (degraded to clean estimate)")
 	fs.IntVar(&o.SRScale, "sr-scale", o.SRScale, "super-resolution: downscale HR clean images by this factor (MATLAB bicubic) before C2N")
-	fs.IntVar(&o.Tile, "tile", o.Tile, "tile size in pixels for large images (0 = whole images)")
+	fs.IntVar(&o.Tile, "tile", o.Tile, "tile size in pixels for large images (0 = whole images); below the network's margin (8 pixels per level) it is raised to it")
 	fs.StringVar(&o.Device, "device", o.Device, "cpu, cuda, cuda:N or auto")
 	fs.StringVar(&o.Precision, "precision", o.Precision, "fp32, tf32 (TF32 tensor cores on CUDA) or bf16 (autocast)")
 	fs.IntVar(&o.Threads, "threads", 0, "CPU threads for libtorch (0 = one per CPU)")
 	norm := fs.String("normalization", "checkpoint", "colour statistics the model was trained in (C2N outputs are mapped back from them, N2C inputs to them): "+normalizationValues)
+	fs.BoolVar(&o.Overwrite, "overwrite", false, "replace another run's pairs in --out (deletes its L/, H/, manifests and synth.json); a folder of this same run is completed without it")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: ludvae synth --model CKPT --clean DIR --out DIR [flags]")
 		fs.PrintDefaults()
@@ -63,5 +67,11 @@ func runSynth(args []string) error {
 	if fs.Changed("sigma-max") {
 		o.SigmaMax = *sigmaMax
 	}
-	return synth.Run(o, os.Stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // a second signal ends the process at once
+	}()
+	return synth.Run(ctx, o, os.Stderr)
 }

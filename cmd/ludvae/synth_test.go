@@ -111,3 +111,44 @@ func TestSynthTemperatureRange(t *testing.T) {
 		}
 	}
 }
+
+// TestSynthBadValues: non-finite real flags, a stray argument and a model
+// with a NaN weight are refused, naming the flag, before --out is made;
+// export refuses that model too.
+func TestSynthBadValues(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	writePhotos(t, in, 1, 24, 20, false, 4)
+	model := filepath.Join(pyref.Root(), "testdata", "official", "f8_state_dict.pth")
+	out := filepath.Join(dir, "out")
+	base := []string{"--model", model, "--clean", in, "--out", out, "--device", "cpu"}
+	for _, c := range [][]string{
+		{"--temperature", "NaN"}, {"--temperature-max", "+Inf"}, {"--sigma-min", "nan"}, {"--sigma-max", "Inf"}, {"stray"},
+	} {
+		err := runSynth(append(append([]string{}, base...), c...))
+		if err == nil || !strings.Contains(err.Error(), c[0]) {
+			t.Errorf("%v: got %v, want an error naming %s", c, err, c[0])
+		}
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("--out was made by a refused command")
+	}
+	nan := filepath.Join(dir, "nan.pth")
+	pyref.Run(t, `
+import sys, torch
+sd = torch.load(sys.argv[1])
+sd["dec_2.net.4.weight"][0, 0, 1, 1] = float("nan")
+torch.save(sd, sys.argv[2])
+`, model, nan)
+	err := runSynth([]string{"--model", nan, "--clean", in, "--out", out, "--device", "cpu"})
+	if err == nil || !strings.Contains(err.Error(), "dec_2.net.4.weight") {
+		t.Errorf("synth with a NaN weight: got %v", err)
+	}
+	err = runExport([]string{"--model", nan, "--pth", filepath.Join(dir, "x.pth")})
+	if err == nil || !strings.Contains(err.Error(), "dec_2.net.4.weight") {
+		t.Errorf("export with a NaN weight: got %v", err)
+	}
+	if _, serr := os.Stat(filepath.Join(dir, "x.pth")); serr == nil {
+		t.Errorf("export wrote a model with a NaN weight")
+	}
+}
