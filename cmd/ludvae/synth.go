@@ -33,6 +33,9 @@ func runSynth(args []string) error {
 	fs.IntVar(&o.Threads, "threads", 0, "CPU threads for libtorch (0 = one per CPU)")
 	norm := fs.String("normalization", "checkpoint", "colour statistics the model was trained in (C2N outputs are mapped back from them, N2C inputs to them): "+normalizationValues)
 	fs.BoolVar(&o.Overwrite, "overwrite", false, "replace another run's pairs in --out (deletes its L/, H/, manifests and synth.json); a folder of this same run is completed without it")
+	shard := fs.String("shard", "", "do one shard of the images: I/N (I from 0); default from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT in a Slurm array")
+	fs.IntVar(&o.Shards, "shards", 0, "number of shards, with the index from JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or SLURM_ARRAY_TASK_ID")
+	merge := fs.Bool("merge", false, "join the finished shards' manifests in --out into manifest.jsonl (the shards' own flags, without --shard)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: ludvae synth --model CKPT --clean DIR --out DIR [flags]")
 		fs.PrintDefaults()
@@ -66,6 +69,20 @@ func runSynth(args []string) error {
 	}
 	if fs.Changed("sigma-max") {
 		o.SigmaMax = *sigmaMax
+	}
+	if *merge {
+		if *shard != "" || o.Shards != 0 {
+			return fmt.Errorf("--merge joins all shards: give it without --shard/--shards")
+		}
+		return synth.Merge(o, os.Stderr)
+	}
+	i, n, from, err := synth.ResolveShard(*shard, o.Shards, os.Getenv)
+	if err != nil {
+		return err
+	}
+	o.Shard, o.Shards = i, n
+	if n > 1 {
+		fmt.Fprintf(os.Stderr, "shard %d of %d (from %s)\n", i, n, from)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,6 +110,59 @@ func TestSynthTemperatureRange(t *testing.T) {
 		err := runSynth(append([]string{"--model", plain, "--clean", in, "--out", filepath.Join(dir, "d")}, bad...))
 		if err == nil || !strings.Contains(err.Error(), "--temperature-max") {
 			t.Errorf("%v: got %v, want an error naming --temperature-max", bad, err)
+		}
+	}
+}
+
+// TestSynthShardsCLI: three shards chosen the three ways a cluster says
+// which task a process is (--shard, a Kubernetes Indexed Job's
+// JOB_COMPLETION_INDEX with --shards, a Slurm array starting at 1), then
+// --merge, give the unsharded run's folder byte for byte.
+func TestSynthShardsCLI(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	writePhotos(t, in, 5, 24, 20, false, 4)
+	model := filepath.Join(pyref.Root(), "testdata", "official", "f8_state_dict.pth")
+	args := func(out string, extra ...string) []string {
+		return append([]string{"--model", model, "--clean", in, "--out", out, "--device", "cpu", "--samples", "2", "--seed", "9"}, extra...)
+	}
+	ref, out := filepath.Join(dir, "ref"), filepath.Join(dir, "sharded")
+	if err := runSynth(args(ref)); err != nil {
+		t.Fatal(err)
+	}
+	shards := []struct {
+		env   []string
+		extra []string
+	}{
+		{nil, []string{"--shard", "0/3"}},
+		{[]string{"JOB_COMPLETION_INDEX", "1"}, []string{"--shards", "3"}},
+		{[]string{"SLURM_ARRAY_TASK_ID", "3", "SLURM_ARRAY_TASK_MIN", "1", "SLURM_ARRAY_TASK_COUNT", "3"}, nil},
+	}
+	for i, s := range shards {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			for j := 0; j < len(s.env); j += 2 {
+				t.Setenv(s.env[j], s.env[j+1])
+			}
+			if err := runSynth(args(out, s.extra...)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(filepath.Join(out, fmt.Sprintf("manifest-shard-%d-of-3.jsonl", i))); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	if err := runSynth(args(out, "--merge")); err != nil {
+		t.Fatal(err)
+	}
+	got, want := folderFiles(t, out), folderFiles(t, ref)
+	for name, b := range want {
+		if !bytes.Equal(got[name], b) {
+			t.Errorf("%s: the merged shards differ from the unsharded run", name)
+		}
+	}
+	for name := range got {
+		if _, ok := want[name]; !ok && !strings.HasPrefix(name, "manifest-shard-") {
+			t.Errorf("%s: not in the unsharded run", name)
 		}
 	}
 }
