@@ -98,6 +98,10 @@ func (o *Options) claimFolder(st settings, log io.Writer) error {
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
+	// Pairs first, then Settings: a shard starting beside another that has
+	// just begun writes Settings before its first pair, so pairs seen here
+	// with no Settings after them really have none.
+	holds := o.holdsPairs()
 	path := filepath.Join(o.Out, Settings)
 	b, err := os.ReadFile(path)
 	switch {
@@ -112,7 +116,7 @@ func (o *Options) claimFolder(st settings, log io.Writer) error {
 			}
 		}
 	case errors.Is(err, fs.ErrNotExist):
-		if o.holdsPairs() {
+		if holds {
 			if err := o.refuseOrClear("no "+Settings+" says which run made them", log); err != nil {
 				return err
 			}

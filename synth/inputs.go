@@ -38,9 +38,14 @@ func listInputs(clean, out string) ([]input, error) {
 			}
 			return nil
 		}
-		if images.IsImageFile(d.Name()) {
-			paths = append(paths, p)
+		if !images.IsImageFile(d.Name()) {
+			return nil
 		}
+		if d.Type()&(fs.ModeNamedPipe|fs.ModeSocket|fs.ModeDevice|fs.ModeCharDevice|fs.ModeIrregular) != 0 {
+			// Opening a FIFO would wait for a writer forever.
+			return fmt.Errorf("%s is not a regular file (%v)", p, d.Type())
+		}
+		paths = append(paths, p)
 		return nil
 	})
 	if err != nil {

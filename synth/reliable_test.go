@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -225,7 +226,7 @@ func TestRunStopsHonestlyAndResumes(t *testing.T) {
 // s1/x.png and s2/x.png do not overwrite each other; y.jpg and y.png, which
 // would, are refused before anything is written; a file name that is not
 // valid UTF-8 gets an output name that is, and its source is recorded
-// exactly in source_base64.
+// exactly in source_base64; a FIFO is refused.
 func TestOutputNames(t *testing.T) {
 	dir := t.TempDir()
 	ckpt := saveTinyModel(t, dir, 1, nil)
@@ -279,6 +280,18 @@ func TestOutputNames(t *testing.T) {
 	}
 	if _, err := os.Stat(o.Out); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("--out was created before the clash was found (%v)", err)
+	}
+
+	// A FIFO among the inputs is refused, never opened (which would wait
+	// for a writer forever).
+	fifo := filepath.Join(dir, "fifo")
+	writeClean(t, fifo, 1)
+	if err := syscall.Mkfifo(filepath.Join(fifo, "p.png"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err = Run(context.Background(), synthOptions(ckpt, fifo, filepath.Join(dir, "fifo-out")), io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "p.png is not a regular file") {
+		t.Errorf("FIFO input: got %v", err)
 	}
 }
 
