@@ -215,6 +215,7 @@ func TestRunStopsHonestlyAndResumes(t *testing.T) {
 		rows := strings.SplitAfter(string(b), "\n")
 		os.WriteFile(filepath.Join(out, Manifest), []byte(strings.Join(rows[:5], "")+rows[5][:20]), 0o644)
 		os.WriteFile(filepath.Join(out, DirL, ".g_s1.png.tmp123"), []byte("partial"), 0o644)
+		os.WriteFile(filepath.Join(out, ".manifest.jsonl.tmp456"), []byte("partial"), 0o644)
 		if err := Run(context.Background(), synthOptions(ckpt, clean, out), io.Discard); err != nil {
 			t.Fatal(err)
 		}

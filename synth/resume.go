@@ -24,6 +24,11 @@ import (
 // manifest to append to.
 func (o *Options) resume(all, mine []Record, log io.Writer) (done int, manifest *os.File, err error) {
 	path := filepath.Join(o.Out, o.manifestName())
+	// A crash while this manifest was rewritten leaves its temporary file.
+	tmps, _ := filepath.Glob(filepath.Join(o.Out, "."+o.manifestName()+".tmp*"))
+	for _, p := range tmps {
+		os.Remove(p)
+	}
 	listed, others, err := o.listedPairs(path)
 	if err != nil {
 		return 0, nil, err
