@@ -208,7 +208,7 @@ func (o *Options) produce(ctx context.Context, m *model.LUDVAE, dev tb.Device, i
 func (o *Options) report(listed, total, made int, err error, log io.Writer) {
 	where := o.Out
 	if o.Shards > 1 {
-		where = fmt.Sprintf("%s (shard %d/%d, %s)", o.Out, o.Shard, o.Shards, o.manifestName())
+		where = fmt.Sprintf("%s (shard %d/%d)", o.Out, o.Shard, o.Shards)
 	}
 	if err != nil {
 		fmt.Fprintf(log, "stopped: %d of %d pairs are complete and listed in %s; run the same command again to complete it\n", listed, total, where)
