@@ -51,39 +51,148 @@ func Load(path string) (*Image, error) {
 // load decodes path, refusing images smaller than minSize on either side
 // (checked from the header, before decoding the pixels).
 func load(path string, minSize int) (*Image, error) {
+	d, err := decodeFile(path, minSize)
+	if err != nil {
+		return nil, err
+	}
+	return d.image(), nil
+}
+
+// Load8 decodes path as Load does. When the file's samples are all 8-bit
+// levels (8-bit PNG without alpha to un-premultiply, grey, JPEG, ...) it
+// returns them interleaved (HWC, RGB) in hwc, with m nil: the same values
+// as Load's times 255, without the four-times larger float32 image. Any
+// other file comes back in m, as Load returns it.
+func Load8(path string) (hwc []byte, w, h int, m *Image, err error) {
+	d, err := decodeFile(path, 0)
+	if err != nil {
+		return nil, 0, 0, nil, err
+	}
+	if hwc, w, h = d.rgb8(); hwc != nil {
+		return hwc, w, h, nil, nil
+	}
+	return nil, 0, 0, d.image(), nil
+}
+
+// decoded is a file's pixels as its decoder gave them.
+type decoded struct {
+	src  image.Image      // every format but JPEG
+	jpeg *jpegturbo.Image // JPEG: 8-bit samples, 1 or 3 interleaved channels
+}
+
+// decodeFile decodes path, refusing images smaller than minSize on either
+// side (checked from the header, before decoding the pixels).
+func decodeFile(path string, minSize int) (decoded, error) {
 	f, err := openRegular(path)
 	if err != nil {
-		return nil, &FileError{path, err}
+		return decoded{}, &FileError{path, err}
 	}
 	defer f.Close()
 	br := bufio.NewReader(f)
 	if magic, _ := br.Peek(2); string(magic) == jpegMagic {
-		return loadJPEG(path, br, minSize)
+		m, err := decodeJPEG(path, br, minSize)
+		return decoded{jpeg: m}, err
 	}
 	cfg, format, err := image.DecodeConfig(br)
 	if err != nil {
-		return nil, &FileError{path, fmt.Errorf("decode header: %w", err)}
+		return decoded{}, &FileError{path, fmt.Errorf("decode header: %w", err)}
 	}
 	if err := checkSize(format, cfg.Width, cfg.Height, minSize); err != nil {
-		return nil, &FileError{path, err}
+		return decoded{}, &FileError{path, err}
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, &FileError{path, err}
+		return decoded{}, &FileError{path, err}
 	}
 	br.Reset(f)
 	src, _, err := image.Decode(br)
 	if err != nil {
-		return nil, &FileError{path, fmt.Errorf("decode %s: %w", format, err)}
+		return decoded{}, &FileError{path, fmt.Errorf("decode %s: %w", format, err)}
 	}
-	return FromImage(src), nil
+	return decoded{src: src}, nil
+}
+
+// image converts d with Load's rules.
+func (d decoded) image() *Image {
+	if d.jpeg != nil {
+		return fromInterleaved(d.jpeg.Pix, d.jpeg.Width, d.jpeg.Height, d.jpeg.Channels)
+	}
+	return FromImage(d.src)
+}
+
+// rgb8 returns d's samples as interleaved 8-bit RGB when each of them is
+// exactly an 8-bit level under Load's rules, else nil.
+func (d decoded) rgb8() (hwc []byte, w, h int) {
+	if j := d.jpeg; j != nil {
+		if j.Channels == 3 {
+			return j.Pix[:3*j.Width*j.Height], j.Width, j.Height
+		}
+		return grey8(j.Pix, j.Width, j.Height, j.Width), j.Width, j.Height
+	}
+	b := d.src.Bounds()
+	w, h = b.Dx(), b.Dy()
+	switch s := d.src.(type) {
+	case *image.NRGBA: // alpha dropped, colours as stored
+		return rgba8(s.Pix[s.PixOffset(b.Min.X, b.Min.Y):], w, h, s.Stride, false), w, h
+	case *image.RGBA: // premultiplied: exact only where opaque
+		return rgba8(s.Pix[s.PixOffset(b.Min.X, b.Min.Y):], w, h, s.Stride, true), w, h
+	case *image.Gray:
+		return grey8(s.Pix[s.PixOffset(b.Min.X, b.Min.Y):], w, h, s.Stride), w, h
+	case *image.YCbCr:
+		return ycbcr8(s, b), w, h
+	case *image.NYCbCrA:
+		return ycbcr8(&s.YCbCr, b), w, h
+	}
+	return nil, 0, 0
+}
+
+// rgba8 copies the colours of 4-byte pixels; with opaque set it gives nil
+// if a pixel is not fully opaque.
+func rgba8(pix []byte, w, h, stride int, opaque bool) []byte {
+	out := make([]byte, 3*w*h)
+	for y := range h {
+		row := pix[y*stride : y*stride+4*w]
+		for x := range w {
+			p := row[4*x : 4*x+4 : 4*x+4]
+			if opaque && p[3] != 0xff {
+				return nil
+			}
+			copy(out[3*(y*w+x):], p[:3])
+		}
+	}
+	return out
+}
+
+func grey8(pix []byte, w, h, stride int) []byte {
+	out := make([]byte, 3*w*h)
+	for y := range h {
+		for x, v := range pix[y*stride : y*stride+w] {
+			i := 3 * (y*w + x)
+			out[i], out[i+1], out[i+2] = v, v, v
+		}
+	}
+	return out
+}
+
+// ycbcr8 converts as fromYCbCr does.
+func ycbcr8(s *image.YCbCr, b image.Rectangle) []byte {
+	w := b.Dx()
+	out := make([]byte, 3*w*b.Dy())
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			yi, ci := s.YOffset(x, y), s.COffset(x, y)
+			i := 3 * ((y-b.Min.Y)*w + (x - b.Min.X))
+			out[i], out[i+1], out[i+2] = color.YCbCrToRGB(s.Y[yi], s.Cb[ci], s.Cr[ci])
+		}
+	}
+	return out
 }
 
 // jpegMagic starts every JPEG file (the SOI marker).
 const jpegMagic = "\xff\xd8"
 
-// loadJPEG decodes the JPEG read from r with libjpeg-turbo, checking the
+// decodeJPEG decodes the JPEG read from r with libjpeg-turbo, checking the
 // size its header declares before decoding the pixels.
-func loadJPEG(path string, r io.Reader, minSize int) (*Image, error) {
+func decodeJPEG(path string, r io.Reader, minSize int) (*jpegturbo.Image, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, &FileError{path, fmt.Errorf("read: %w", err)}
@@ -94,7 +203,7 @@ func loadJPEG(path string, r io.Reader, minSize int) (*Image, error) {
 	if err != nil {
 		return nil, &FileError{path, fmt.Errorf("decode jpeg: %w", err)}
 	}
-	return fromInterleaved(m.Pix, m.Width, m.Height, m.Channels), nil
+	return m, nil
 }
 
 // checkSize refuses a declared size that is empty or above MaxPixels, or

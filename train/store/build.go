@@ -313,7 +313,7 @@ func firstErr(first, err error) error {
 // decoded gives an entry with an Error; only a failure to write the store
 // is an error.
 func (b *builder) decode(path string, e Entry) (Entry, error) {
-	m, err := images.Load(path)
+	px, err := b.pixels(path)
 	if err != nil {
 		var fe *images.FileError
 		if errors.As(err, &fe) {
@@ -322,22 +322,56 @@ func (b *builder) decode(path string, e Entry) (Entry, error) {
 		e.Error, e.File = err.Error(), ""
 		return e, nil
 	}
-	e.SourceWidth, e.SourceHeight = m.W, m.H
-	if k := b.idx.Downscale; k > 1 {
-		m = images.Downscale8(m, k)
-	}
-	e.Width, e.Height = m.W, m.H
-	raw, dtype := encode(m)
-	e.DType = dtype
-	e.Sum, e.SumSq = channelSums(m)
+	e.SourceWidth, e.SourceHeight, e.Width, e.Height = px.srcW, px.srcH, px.w, px.h
+	e.DType, e.Sum, e.SumSq = px.dtype, px.sum, px.sq
 	name := filepath.Join(b.dir, filepath.FromSlash(e.File))
 	err = images.WriteAtomic(name, func(w io.Writer) error {
-		return writeTiled(w, raw, m.W, m.H, sampleBytes(dtype))
+		return writeTiled(w, px.raw, px.w, px.h, sampleBytes(px.dtype))
 	})
 	if err != nil {
 		return e, fmt.Errorf("store %s: writing the pixels of %s: %w", b.dir, path, err)
 	}
 	return e, nil
+}
+
+// pixels is an image as the store keeps it: interleaved samples, their
+// dtype and sums, and its size before and after any downscaling.
+type pixels struct {
+	raw              []byte
+	dtype            string
+	w, h, srcW, srcH int
+	sum, sq          [3]float64
+}
+
+// pixels decodes path. 8-bit files that need no downscaling go straight
+// to their samples (images.Load8), without a float32 copy four times
+// their size; the rest through Load's float32 image.
+func (b *builder) pixels(path string) (pixels, error) {
+	if b.idx.Downscale == 1 {
+		hwc, w, h, m, err := images.Load8(path)
+		if err != nil {
+			return pixels{}, err
+		}
+		if hwc != nil {
+			px := pixels{raw: hwc, dtype: "uint8", w: w, h: h, srcW: w, srcH: h}
+			px.sum, px.sq = channelSums8(hwc)
+			return px, nil
+		}
+		return fromImage(m, m), nil
+	}
+	m, err := images.Load(path)
+	if err != nil {
+		return pixels{}, err
+	}
+	return fromImage(m, images.Downscale8(m, b.idx.Downscale)), nil
+}
+
+// fromImage is the stored form of m, decoded from src.
+func fromImage(src, m *images.Image) pixels {
+	raw, dtype := encode(m)
+	px := pixels{raw: raw, dtype: dtype, w: m.W, h: m.H, srcW: src.W, srcH: src.H}
+	px.sum, px.sq = channelSums(m)
+	return px
 }
 
 // commitPartial writes an incomplete index of the entries done, so that a

@@ -75,6 +75,20 @@ func channelSums(m *images.Image) (sum, sq [3]float64) {
 	return sum, sq
 }
 
+// channelSums8 is channelSums of interleaved 8-bit samples: each channel
+// accumulates the same values in the same order, so the sums are equal bit
+// for bit.
+func channelSums8(hwc []byte) (sum, sq [3]float64) {
+	for i := 0; i+2 < len(hwc); i += 3 {
+		for c := range 3 {
+			v := float64(images.Value8(hwc[i+c]))
+			sum[c] += v
+			sq[c] += v * v
+		}
+	}
+	return sum, sq
+}
+
 // decodeSamples converts n samples of dtype from raw (little-endian) to
 // their values in [0,1].
 func decodeSamples(dst []float32, raw []byte, dtype string) {

@@ -327,3 +327,19 @@ func TestPathFor(t *testing.T) {
 		t.Errorf("two folders named clean share %s", a)
 	}
 }
+
+// TestSums8MatchFloat: the sums of 8-bit samples equal, bit for bit, those
+// of the float32 image Load would give.
+func TestSums8MatchFloat(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	m := images.New(61, 17)
+	for i := range m.Pix {
+		m.Pix[i] = images.Value8(uint8(rng.IntN(256)))
+	}
+	raw, dtype := encode(m)
+	s8, q8 := channelSums8(raw)
+	s, q := channelSums(m)
+	if dtype != "uint8" || s8 != s || q8 != q {
+		t.Fatalf("%s: sums %v %v, from floats %v %v", dtype, s8, q8, s, q)
+	}
+}
