@@ -69,7 +69,7 @@ func TestLockReleasedWhenHolderKilled(t *testing.T) {
 	if err != nil {
 		t.Fatalf("after the holder was killed: %v", err)
 	}
-	l.release()
+	l.Release()
 }
 
 // TestLockHolderProcess is TestLockReleasedWhenHolderKilled's other

@@ -14,6 +14,7 @@ import (
 	"github.com/ludvae/ludvae/model"
 	tb "github.com/ludvae/ludvae/torchbind"
 	"github.com/ludvae/ludvae/train/images"
+	"github.com/ludvae/ludvae/train/pidlock"
 )
 
 // Trainer runs the optimization of one run folder.
@@ -29,9 +30,9 @@ type Trainer struct {
 	csv       *csvLog
 	samples   *sampler
 	stepper   stepper
-	lock      *runLock  // the run folder's, held until Close
-	bad       int       // consecutive non-finite losses
-	afterStep func(int) // test hook: called after each step
+	lock      *pidlock.Lock // the run folder's, held until Close
+	bad       int           // consecutive non-finite losses
+	afterStep func(int)     // test hook: called after each step
 }
 
 // ErrTooManyBadSteps stops a run whose loss stays non-finite.
@@ -72,7 +73,7 @@ func NewTrainer(ctx context.Context, cfg Config, log io.Writer) (_ *Trainer, err
 	}
 	defer func() {
 		if err != nil {
-			lock.release()
+			lock.Release()
 		}
 	}()
 	if err := removeLeftovers(cfg.Out, log); err != nil {
@@ -159,7 +160,7 @@ func (t *Trainer) Close() {
 	if t.Data != nil {
 		t.Data.Close()
 	}
-	t.lock.release()
+	t.lock.Release()
 }
 
 // Train runs the remaining steps.

@@ -36,7 +36,9 @@ func TestLoad8MatchesLoad(t *testing.T) {
 	pal := image.NewPaletted(image.Rect(0, 0, w, h), palette.Plan9)
 	fill(func(x, y int, v [4]uint8) { pal.SetColorIndex(x, y, v[0]) })
 	deep := image.NewRGBA64(image.Rect(0, 0, w, h))
-	fill(func(x, y int, v [4]uint8) { deep.Set(x, y, color.RGBA64{uint16(v[0]) * 251, uint16(v[1]) * 13, 7, 65535}) })
+	fill(func(x, y int, v [4]uint8) {
+		deep.Set(x, y, color.RGBA64{uint16(v[0]) * 251, uint16(v[1]) * 13, 7, 65535})
+	})
 	cases := []struct {
 		name  string
 		img   image.Image

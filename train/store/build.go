@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ludvae/ludvae/train/images"
+	"github.com/ludvae/ludvae/train/pidlock"
 )
 
 // Options say how to build a store.
@@ -77,7 +78,7 @@ func Build(ctx context.Context, dir, source string, opt Options) (Summary, error
 	if err != nil {
 		return Summary{}, err
 	}
-	defer b.lock.release()
+	defer b.lock.Release()
 	sum, err := b.run(ctx)
 	sum.Elapsed = time.Since(start)
 	return sum, err
@@ -87,7 +88,7 @@ type builder struct {
 	dir, source string
 	opt         Options
 	log         io.Writer
-	lock        *lock
+	lock        *pidlock.Lock
 	old         map[string]*Entry
 	oldIdx      *Index // the index found, when it is of this source
 	idx         Index
@@ -112,7 +113,7 @@ func newBuilder(ctx context.Context, dir, source string, opt Options) (*builder,
 		return nil, err
 	}
 	if err := b.readOld(); err != nil {
-		b.lock.release()
+		b.lock.Release()
 		return nil, err
 	}
 	return b, nil

@@ -248,7 +248,7 @@ func TestBuildWaitsForTheLock(t *testing.T) {
 	go func() {
 		time.Sleep(500 * time.Millisecond)
 		close(released)
-		l.release()
+		l.Release()
 	}()
 	var log strings.Builder
 	build(t, dir, src, Options{Log: &log})
@@ -257,13 +257,13 @@ func TestBuildWaitsForTheLock(t *testing.T) {
 	default:
 		t.Fatal("the build did not wait for the lock")
 	}
-	if want := fmt.Sprintf("waiting for process %d", os.Getpid()); !strings.Contains(log.String(), want) {
+	if want := fmt.Sprintf("waiting for PID %d", os.Getpid()); !strings.Contains(log.String(), want) {
 		t.Errorf("log %q does not say %q", log.String(), want)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	l, _ = acquire(context.Background(), dir, nil)
-	defer l.release()
+	defer l.Release()
 	if _, err := Build(ctx, dir, src, Options{}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("a build waiting for the lock past its context: %v", err)
 	}
