@@ -185,7 +185,7 @@ func (d *Data) MakeBatch(cfg *Config, step int) Batch {
 	rng := rand.New(rand.NewPCG(cfg.Seed, uint64(step)))
 	p := cfg.Patch
 	b := Batch{Step: step, Pix: make([]float32, cfg.Batch*3*p*p), Degraded: make([]bool, cfg.Batch), Norm: d.Norm}
-	c := cropper{tmp: images.New(p, p)}
+	var c cropper
 	for i := range cfg.Batch {
 		deg := rng.IntN(2) == 1
 		pool := d.Clean
@@ -202,26 +202,15 @@ func (d *Data) MakeBatch(cfg *Config, step int) Batch {
 }
 
 // cropper reads crops with reused scratch space.
-type cropper struct {
-	buf []byte
-	tmp *images.Image // the crop before its augmentation
-}
+type cropper struct{ buf []byte }
 
 // randomAugmented reads a random dst-sized crop of m, flipped or rotated
 // by a random augmentation mode, drawn as images.RandomAugmentedCropInto
 // draws.
 func (c *cropper) randomAugmented(dst *images.Image, m *store.Image, rng *rand.Rand) (err error) {
 	x, y := images.RandomOrigin(m.Width, m.Height, dst.W, rng)
-	mode := rng.IntN(images.Modes)
-	if mode == 0 {
-		c.buf, err = m.ReadRect(dst, x, y, c.buf)
-		return err
-	}
-	if c.buf, err = m.ReadRect(c.tmp, x, y, c.buf); err != nil {
-		return err
-	}
-	images.AugmentInto(dst, c.tmp, mode)
-	return nil
+	c.buf, err = m.ReadAugmented(dst, x, y, rng.IntN(images.Modes), c.buf)
+	return err
 }
 
 // Batches makes the batches of steps from..to (inclusive) ahead of the model

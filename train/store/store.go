@@ -118,13 +118,26 @@ func (s *Store) SourcePath(root string, i int) string {
 }
 
 // ReadRect reads the w×h rectangle whose top-left pixel is (x, y) into dst
-// (w×h, planar), with the values Load gives the source file: one
-// positioned read per row of tiles the rectangle covers. buf is scratch
-// space that may be reused across calls; the grown buffer is returned.
+// (w×h, planar), with the values Load gives the source file. buf is
+// scratch space that may be reused across calls; the grown buffer is
+// returned.
 func (m *Image) ReadRect(dst *images.Image, x, y int, buf []byte) ([]byte, error) {
+	return m.ReadAugmented(dst, x, y, 0, buf)
+}
+
+// ReadAugmented reads the rectangle at (x, y) transformed by augmentation
+// mode (images.Augment's 0..7) into dst: the rectangle is dst's size, with
+// width and height swapped for the odd (transposing) modes. The transform
+// is applied as the pixels are converted, not as a second pass: the
+// result equals images.Augment of ReadRect's. One positioned read per row
+// of tiles the rectangle covers.
+func (m *Image) ReadAugmented(dst *images.Image, x, y, mode int, buf []byte) ([]byte, error) {
 	w, h := dst.W, dst.H
-	if x < 0 || y < 0 || w <= 0 || h <= 0 || x > m.Width-w || y > m.Height-h {
-		return buf, fmt.Errorf("store: %dx%d rectangle at (%d,%d) outside the %dx%d image %s", w, h, x, y, m.Width, m.Height, m.Path)
+	if mode&1 == 1 {
+		w, h = h, w
+	}
+	if x < 0 || y < 0 || w <= 0 || h <= 0 || x > m.Width-w || y > m.Height-h || mode < 0 || mode >= images.Modes {
+		return buf, fmt.Errorf("store: %dx%d rectangle at (%d,%d), mode %d, outside the %dx%d image %s", w, h, x, y, mode, m.Width, m.Height, m.Path)
 	}
 	tileBytes := Tile * Tile * images.Channels * m.bps
 	tilesX := (m.Width + Tile - 1) / Tile
@@ -138,34 +151,62 @@ func (m *Image) ReadRect(dst *images.Image, x, y int, buf []byte) ([]byte, error
 			return buf, fmt.Errorf("store: reading %s (the pixels of %s): %w", m.f.Name(), m.Path, err)
 		}
 	}
-	m.scatter(dst, buf, x-tx0*Tile, y-ty0*Tile, ntx)
+	m.scatter(dst, buf, x-tx0*Tile, y-ty0*Tile, w, h, ntx, mode)
 	return buf, nil
 }
 
-// scatter converts the rectangle at (x, y) of tiles (ntx tiles per row of
-// tiles, as ReadRect read them) into dst's planes.
-func (m *Image) scatter(dst *images.Image, tiles []byte, x, y, ntx int) {
-	w, n := dst.W, dst.W*dst.H
+// placement says where the rectangle's pixel (r, c) lands in an output
+// of width ow under an augmentation mode: at p0 + r·dr + c·dc (the
+// inverse of images.Augment's reading order).
+func placement(mode, w, h, ow int) (p0, dr, dc int) {
+	switch mode {
+	case 0:
+		return 0, ow, 1
+	case 1: // transpose
+		return 0, 1, ow
+	case 2: // upside down
+		return (h - 1) * ow, -ow, 1
+	case 3:
+		return h - 1, -1, ow
+	case 4: // left-right
+		return w - 1, ow, -1
+	case 5:
+		return (w - 1) * ow, 1, -ow
+	case 6:
+		return (h-1)*ow + w - 1, -ow, -1
+	default: // 7, anti-transpose
+		return (w-1)*ow + h - 1, -1, -ow
+	}
+}
+
+// scatter converts the w×h rectangle at (x, y) of tiles (ntx tiles per row
+// of tiles, as ReadAugmented read them) into dst's planes, placed as mode
+// says.
+func (m *Image) scatter(dst *images.Image, tiles []byte, x, y, w, h, ntx, mode int) {
+	n := dst.W * dst.H
 	px := images.Channels * m.bps
+	p0, dr, dc := placement(mode, w, h, dst.W)
+	R, G, B := dst.Pix[:n], dst.Pix[n:2*n], dst.Pix[2*n:3*n]
 	var vals [Tile * images.Channels]float32
-	for r := range dst.H {
+	for r := range h {
 		ty, iy := (y+r)/Tile, (y+r)%Tile
 		for j := 0; j < w; {
 			tx, ix := (x+j)/Tile, (x+j)%Tile
 			seg := min(Tile-ix, w-j)
 			at := ((ty*ntx+tx)*Tile*Tile + iy*Tile + ix) * px
-			o := r*w + j
-			R, G, B := dst.Pix[o:o+seg], dst.Pix[n+o:n+o+seg], dst.Pix[2*n+o:2*n+o+seg]
+			pos := p0 + r*dr + j*dc
 			if m.bps == 1 { // the common case, without the conversion's copy
 				src := tiles[at : at+3*seg]
-				for k := range R {
+				for k := range seg {
 					p := src[3*k : 3*k+3 : 3*k+3]
-					R[k], G[k], B[k] = images.Value8(p[0]), images.Value8(p[1]), images.Value8(p[2])
+					o := pos + k*dc
+					R[o], G[o], B[o] = images.Value8(p[0]), images.Value8(p[1]), images.Value8(p[2])
 				}
 			} else {
 				decodeSamples(vals[:seg*images.Channels], tiles[at:at+seg*px], m.DType)
-				for k := range R {
-					R[k], G[k], B[k] = vals[3*k], vals[3*k+1], vals[3*k+2]
+				for k := range seg {
+					o := pos + k*dc
+					R[o], G[o], B[o] = vals[3*k], vals[3*k+1], vals[3*k+2]
 				}
 			}
 			j += seg

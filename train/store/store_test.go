@@ -343,3 +343,43 @@ func TestSums8MatchFloat(t *testing.T) {
 		t.Fatalf("%s: sums %v %v, from floats %v %v", dtype, s8, q8, s, q)
 	}
 }
+
+// TestReadAugmented: every mode gives images.Augment of the plain read,
+// for a rectangle that is not square and crosses tile borders, in each
+// stored dtype.
+func TestReadAugmented(t *testing.T) {
+	root := t.TempDir()
+	src, dir := filepath.Join(root, "d"), filepath.Join(root, "d.lvs")
+	writeSource(t, src, 1, 90, 70, 1)
+	write16 := images.New(50, 40)
+	rng := rand.New(rand.NewPCG(5, 6))
+	for i := range write16.Pix {
+		write16.Pix[i] = images.Value16(uint16(rng.IntN(65536)))
+	}
+	if err := images.SavePNG(filepath.Join(src, "deep.png"), write16, 16); err != nil {
+		t.Fatal(err)
+	}
+	build(t, dir, src, Options{})
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i := range s.Len() {
+		m := s.Image(i)
+		plain := images.New(33, 21)
+		if _, err := m.ReadRect(plain, 13, 9, nil); err != nil {
+			t.Fatal(err)
+		}
+		for mode := range images.Modes {
+			want := images.Augment(plain, mode)
+			got := images.New(want.W, want.H)
+			if _, err := m.ReadAugmented(got, 13, 9, mode, nil); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got.Pix, want.Pix) {
+				t.Errorf("%s (%s), mode %d: differs from Augment of the plain read", m.Path, m.DType, mode)
+			}
+		}
+	}
+}
