@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	tb "github.com/ludvae/ludvae/torchbind"
 )
@@ -40,26 +39,18 @@ func (m *LUDVAE) ExportTorchScript(path string, out *ColourMap) error {
 	}
 	tmp.Close()
 	defer os.Remove(tmp.Name())
+	var sm *tb.ScriptModule
 	err = tb.Try(func() {
-		sm := tb.NewScriptModule(ScriptName)
-		defer sm.Close()
-		tb.WithScope(func(*tb.Scope) {
-			tb.NoGrad(func() {
-				for _, p := range m.Params() {
-					sm.RegisterParameter(scriptName(p.Name), p.Tensor.To(tb.Float32, tb.CPU))
-				}
-				if out != nil {
-					sm.RegisterBuffer("out_scale", tb.FromSlice(out.Scale[:], 1, 3, 1, 1).ToDType(tb.Float32))
-					sm.RegisterBuffer("out_shift", tb.FromSlice(out.Shift[:], 1, 3, 1, 1).ToDType(tb.Float32))
-				}
-			})
-		})
-		sm.Define(m.scriptSource(out != nil))
-		if err := sm.Save(tmp.Name()); err != nil {
-			panic(err)
-		}
+		sm = tb.NewScriptModule(ScriptName)
+		m.defineScript(sm, out)
 	})
+	if sm != nil {
+		defer sm.Close()
+	}
 	if err != nil {
+		return fmt.Errorf("export %s: %w", path, err)
+	}
+	if err := sm.Save(tmp.Name()); err != nil {
 		return fmt.Errorf("export %s: %w", path, err)
 	}
 	// CreateTemp made the file 0600; give it the mode of every other file
@@ -89,55 +80,35 @@ func finishFile(tmp, target string) error {
 	return f.Sync()
 }
 
-func scriptName(key string) string { return strings.ReplaceAll(key, ".", "_") }
+// defineScript fills the generator's script module: the parameters in
+// float32 on the CPU, out's buffers, the source.
+func (m *LUDVAE) defineScript(sm *tb.ScriptModule, out *ColourMap) {
+	tb.WithScope(func(*tb.Scope) {
+		tb.NoGrad(func() {
+			for _, p := range m.Params() {
+				sm.RegisterParameter(scriptName(p.Name), p.Tensor.To(tb.Float32, tb.CPU))
+			}
+			if out != nil {
+				sm.RegisterBuffer("out_scale", tb.FromSlice(out.Scale[:], 1, 3, 1, 1).ToDType(tb.Float32))
+				sm.RegisterBuffer("out_shift", tb.FromSlice(out.Shift[:], 1, 3, 1, 1).ToDType(tb.Float32))
+			}
+		})
+	})
+	sm.Define(m.scriptSource(out != nil))
+}
 
-// scriptSource writes the generator's TorchScript, unrolled over the levels;
-// mapped: its output goes through out_scale and out_shift.
+// scriptSource is the generator's TorchScript: walk on a scriptMachine,
+// between the preprocessing h and, when mapped, out_scale and out_shift.
 func (m *LUDVAE) scriptSource(mapped bool) string {
-	L := m.Config.Levels
-	var b strings.Builder
-	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
-	conv := func(x, key string) string {
-		k := scriptName(key)
-		return fmt.Sprintf("torch.conv2d(%s, self.%s_weight, self.%s_bias)", x, k, k)
-	}
-	block := func(x, key string) string {
-		args := []string{x}
-		for i := 0; i < 8; i += 2 {
-			k := scriptName(fmt.Sprintf("%s.net.%d", key, i))
-			args = append(args, "self."+k+"_weight", "self."+k+"_bias")
-		}
-		return "self.block(" + strings.Join(args, ", ") + ")"
-	}
-	proj := func(a, c, key string) string { return conv(fmt.Sprintf("torch.cat([%s, %s], 1)", a, c), key+".proj") }
-
-	w("def block(self, x: Tensor, w0: Tensor, b0: Tensor, w1: Tensor, b1: Tensor, w2: Tensor, b2: Tensor, w3: Tensor, b3: Tensor) -> Tensor:")
-	w("    x = torch.relu(torch.conv2d(x, w0, b0, [1, 1], [1, 1]))")
-	w("    x = torch.relu(torch.conv2d(x, w1, b1, [1, 1], [1, 1]))")
-	w("    x = torch.relu(torch.conv2d(x, w2, b2, [1, 1], [1, 1]))")
-	w("    return torch.conv2d(x, w3, b3, [1, 1], [1, 1])")
-	w("")
-	w("def forward(self, clean: Tensor, sigma: Tensor, temperature: float = 1.0) -> Tensor:")
-	w("    s = sigma.to(device=clean.device, dtype=clean.dtype).reshape(-1, 1, 1, 1) / 255.0")
-	w("    h = clean + torch.randn_like(clean) * s")
-	w("    a1 = %s", block(conv("h", "inconv"), "enc_1"))
-	for l := 2; l <= L; l++ {
-		w("    a%d = %s", l, block(fmt.Sprintf("a%d", l-1), fmt.Sprintf("enc_%d", l)))
-	}
-	w("    z = torch.randn_like(a%d) * temperature", L)
-	w("    d = %s", proj(fmt.Sprintf("a%d", L), "z", fmt.Sprintf("proj_%d", L)))
-	for l := L - 1; l >= 1; l-- {
-		w("    d = %s", block("d", fmt.Sprintf("dec_%d", l+1)))
-		w("    b = %s", proj("d", fmt.Sprintf("a%d", l), fmt.Sprintf("proj_c_%d", l)))
-		w("    mp = %s", conv("b", fmt.Sprintf("Gauconv_p_%d.m", l)))
-		w("    lsp = %s", conv("b", fmt.Sprintf("Gauconv_p_%d.v", l)))
-		w("    z = (mp + torch.exp(lsp) * torch.randn_like(mp)) * temperature")
-		w("    d = %s", proj("b", "z", fmt.Sprintf("proj_%d", l)))
-	}
-	w("    y = %s", conv(block("d", "dec_1"), "outconv"))
+	s := &scriptMachine{}
+	s.b.WriteString(blockDef() + "\n")
+	s.b.WriteString("def forward(self, clean: Tensor, sigma: Tensor, temperature: float = 1.0) -> Tensor:\n")
+	s.line("s = sigma.to(device=clean.device, dtype=clean.dtype).reshape(-1, 1, 1, 1) / 255.0")
+	s.line("h = clean + torch.randn_like(clean) * s")
+	y := walk[string](m, s, "h", s.prior(m))
 	if mapped {
-		w("    y = y * self.out_scale.to(y.dtype) + self.out_shift.to(y.dtype)")
+		s.line("%s = %s * self.out_scale.to(%s.dtype) + self.out_shift.to(%s.dtype)", y, y, y, y)
 	}
-	w("    return y")
-	return b.String()
+	s.line("return %s", y)
+	return s.b.String()
 }

@@ -25,7 +25,7 @@ func TestGeneratorsAgree(t *testing.T) {
 			h, err := m.Preprocess(y, sigma, noise)
 			must(t, err)
 			// h − y is σ/255·ε with ε the counter noise of site "h".
-			eps := tb.Normal(y.Shape(), o, noise.key(hSite))
+			eps := tb.Normal(y.Shape(), o, noise.key(HSite))
 			if d := maxAbsErr(t, h.Sub(y), eps.Mul(sigma.DivScalar(255).Reshape(3, 1, 1, 1))); d > 1e-15 {
 				t.Fatalf("preprocess: h − y differs from σ/255·ε by %g", d)
 			}

@@ -37,10 +37,10 @@ func (v vectors) get(t *testing.T, key string) *tb.Tensor {
 
 // noise returns the reference ε at every sampling site, converted to dt.
 func (v vectors) noise(t *testing.T, dt tb.DType, dev tb.Device) Noise {
-	n := Noise{Eps: map[string]*tb.Tensor{}}
+	n := Noise{Eps: map[Site]*tb.Tensor{}}
 	for l := 1; l <= 3; l++ {
-		n.Eps[postSite(l)] = v.get(t, fmt.Sprintf("eps_post_%d", l)).To(dt, dev)
-		n.Eps[priorSite(l)] = v.get(t, fmt.Sprintf("eps_prior_%d", l)).To(dt, dev)
+		n.Eps[PostSite(l)] = v.get(t, fmt.Sprintf("eps_post_%d", l)).To(dt, dev)
+		n.Eps[PriorSite(l)] = v.get(t, fmt.Sprintf("eps_prior_%d", l)).To(dt, dev)
 	}
 	return n
 }

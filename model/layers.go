@@ -1,16 +1,25 @@
 package model
 
-import tb "github.com/ludvae/ludvae/torchbind"
+import (
+	"strconv"
+
+	tb "github.com/ludvae/ludvae/torchbind"
+)
 
 // Conv2d is a 2-D convolution with bias, 'same' padding for odd kernels.
 type Conv2d struct {
 	Weight, Bias *tb.Tensor
 	pad          int64
+	name         string // its path in the network ("enc_1.net.0"), for the TorchScript export
 }
 
-func newConv(in, out, k int, init *initializer) *Conv2d {
-	w, b := init.conv(in, out, k)
-	return &Conv2d{Weight: w, Bias: b, pad: int64(k / 2)}
+// newConv builds a convolution at p, drawing its weight and then its bias.
+func newConv(p path, in, out, k int) *Conv2d {
+	c := &Conv2d{pad: int64(k / 2), name: p.prefix}
+	c.Weight, c.Bias = p.init.conv(in, out, k)
+	p.param("weight", &c.Weight)
+	p.param("bias", &c.Bias)
+	return c
 }
 
 // Forward convolves x.
@@ -18,21 +27,18 @@ func (c *Conv2d) Forward(x *tb.Tensor) *tb.Tensor {
 	return tb.Conv2d(x, c.Weight, c.Bias, tb.Conv2dOptions{Padding: [2]int64{c.pad, c.pad}})
 }
 
-func (c *Conv2d) params(prefix string, add func(string, *tb.Tensor)) {
-	add(prefix+"weight", c.Weight)
-	add(prefix+"bias", c.Bias)
-}
-
 // ConvBlock is conv3×3, ReLU, conv3×3, ReLU, conv3×3, ReLU, conv3×3 at full
-// resolution; the convolutions are the authors' net.0, net.2, net.4, net.6.
+// resolution; the convolutions are the authors' net.0, net.2, net.4, net.6
+// (the odd indices of their nn.Sequential are the ReLUs).
 type ConvBlock struct {
 	Net [4]*Conv2d
 }
 
-func newConvBlock(f int, init *initializer) *ConvBlock {
+func newConvBlock(p path, f int) *ConvBlock {
 	b := &ConvBlock{}
+	net := p.sub("net")
 	for i := range b.Net {
-		b.Net[i] = newConv(f, f, 3, init)
+		b.Net[i] = newConv(net.sub(strconv.Itoa(2*i)), f, f, 3)
 	}
 	return b
 }
@@ -60,30 +66,19 @@ func (b *ConvBlock) after(y *tb.Tensor, end int) *tb.Tensor {
 	return y
 }
 
-func (b *ConvBlock) params(prefix string, add func(string, *tb.Tensor)) {
-	for i, c := range b.Net {
-		c.params(prefix+"net."+itoa(2*i)+".", add)
-	}
-}
-
 // GauBlock maps features to a diagonal Gaussian: mean M and log-sigma V
 // (log of the standard deviation), both 1×1 convolutions.
 type GauBlock struct {
 	M, V *Conv2d
 }
 
-func newGauBlock(f int, init *initializer) *GauBlock {
-	return &GauBlock{M: newConv(f, f, 1, init), V: newConv(f, f, 1, init)}
+func newGauBlock(p path, f int) *GauBlock {
+	return &GauBlock{M: newConv(p.sub("m"), f, f, 1), V: newConv(p.sub("v"), f, f, 1)}
 }
 
 // Forward returns the mean and the log-sigma.
 func (g *GauBlock) Forward(x *tb.Tensor) (mean, logSigma *tb.Tensor) {
 	return g.M.Forward(x), g.V.Forward(x)
-}
-
-func (g *GauBlock) params(prefix string, add func(string, *tb.Tensor)) {
-	g.M.params(prefix+"m.", add)
-	g.V.params(prefix+"v.", add)
 }
 
 // ProjBlock fuses two feature maps: a 1×1 convolution 2F→F of their
@@ -92,8 +87,8 @@ type ProjBlock struct {
 	Proj *Conv2d
 }
 
-func newProjBlock(f int, init *initializer) *ProjBlock {
-	return &ProjBlock{Proj: newConv(2*f, f, 1, init)}
+func newProjBlock(p path, f int) *ProjBlock {
+	return &ProjBlock{Proj: newConv(p.sub("proj"), 2*f, f, 1)}
 }
 
 // Forward returns proj(cat(a, b)).
@@ -101,15 +96,4 @@ func (p *ProjBlock) Forward(a, b *tb.Tensor) *tb.Tensor {
 	ab := tb.Cat([]*tb.Tensor{a, b}, 1)
 	defer ab.Close()
 	return p.Proj.Forward(ab)
-}
-
-func (p *ProjBlock) params(prefix string, add func(string, *tb.Tensor)) {
-	p.Proj.params(prefix+"proj.", add)
-}
-
-func itoa(i int) string {
-	if i < 10 {
-		return string(rune('0' + i))
-	}
-	return itoa(i/10) + string(rune('0'+i%10))
 }

@@ -81,62 +81,13 @@ func (s Subset) place(z *tb.Tensor) *tb.Tensor {
 }
 
 func (m *LUDVAE) loss(x, h *tb.Tensor, sub Subset, noise Noise) Losses {
-	L := m.Config.Levels
-	a := m.imageFeatures(h)
-	var n []*tb.Tensor
+	q := &posterior{m: m, sub: sub, noise: noise}
 	if sub.Count > 0 {
-		n = m.degradationFeatures(sub.pick(x))
+		q.n = tensorMachine{}.encode(m.InConvN, m.EncN, sub.pick(x))
 	}
-	var klSum *tb.Tensor
-	addKL := func(k *tb.Tensor) {
-		if klSum == nil {
-			klSum = k
-		} else {
-			klSum = klSum.Add(k)
-		}
-	}
-
-	// Handles are closed as soon as they are used; autograd keeps what the
-	// backward needs.
-	// Top level: the prior is N(0, 1).
-	var z *tb.Tensor
-	if sub.Count > 0 {
-		mq, lsq := m.GauQ[L-1].Forward(n[L-1])
-		z = sub.place(noise.sample(postSite(L), mq, lsq, nil, sub.Idx))
-		k, _ := tb.GaussianKL(mq, lsq, nil, nil, nil)
-		addKL(k)
-		closeAll(mq, lsq, n[L-1])
-	} else {
-		z = tb.ZerosLike(a[L-1])
-	}
-	d := m.Proj[L-1].Forward(a[L-1], z)
-	closeAll(z, a[L-1])
-	for l := L - 1; l >= 1; l-- {
-		e := m.Dec[l].Forward(d)
-		b := m.ProjC[l-1].Forward(e, a[l-1])
-		closeAll(d, e, a[l-1])
-		if sub.Count > 0 {
-			bs := sub.pick(b)
-			c := m.ProjN[l-1].Forward(bs, n[l-1])
-			mq, lsq := m.GauQ[l-1].Forward(c)
-			mp, lsp := m.GauP[l-1].Forward(bs)
-			z = sub.place(noise.sample(postSite(l), mq, lsq, nil, sub.Idx))
-			k, _ := tb.GaussianKL(mq, lsq, mp, lsp, nil)
-			addKL(k)
-			closeAll(c, mq, lsq, mp, lsp, n[l-1])
-			if bs != b {
-				bs.Close()
-			}
-		} else {
-			z = tb.ZerosLike(b)
-		}
-		d = m.Proj[l-1].Forward(b, z)
-		closeAll(b, z)
-	}
-	out := m.output(d, x.DType())
-	d.Close()
+	out := walk(m, tensorMachine{dt: x.DType()}, h, q.latent)
 	rec := tb.MSELoss(out, x, tb.ReduceMean)
-	var kl *tb.Tensor
+	klSum, kl := q.klSum, q.klSum
 	if klSum == nil {
 		klSum = tb.Zeros(nil, rec.Options())
 		kl = klSum
@@ -147,53 +98,45 @@ func (m *LUDVAE) loss(x, h *tb.Tensor, sub Subset, noise Noise) Losses {
 	return Losses{Output: out, Rec: rec, KL: kl, KLSum: klSum}
 }
 
-// imageFeatures runs the image encoder on h(input): a_1 … a_L.
-func (m *LUDVAE) imageFeatures(h *tb.Tensor) []*tb.Tensor {
-	return encode(m.InConv, m.Enc, h)
+// posterior is the training pass's latent: z_l drawn from the posterior
+// q(z_l | b_l, n_l) for the degraded rows and 0 for the clean ones, with
+// the KL against the level's prior summed in klSum.
+type posterior struct {
+	m     *LUDVAE
+	n     []*tb.Tensor // the degradation features of the degraded rows
+	sub   Subset
+	noise Noise
+	klSum *tb.Tensor
 }
 
-// degradationFeatures runs the degradation encoder on the raw input: n_1 … n_L.
-func (m *LUDVAE) degradationFeatures(x *tb.Tensor) []*tb.Tensor {
-	return encode(m.InConvN, m.EncN, x)
-}
-
-// encode runs an input convolution and its blocks, the input convolution
-// folded into the first block's first (fold.go).
-func encode(in *Conv2d, blocks []*ConvBlock, x *tb.Tensor) []*tb.Tensor {
-	feats := make([]*tb.Tensor, len(blocks))
-	f := blocks[0].after(inFolded(in, blocks[0].Net[0], x), len(blocks[0].Net))
-	feats[0] = f
-	for l := 1; l < len(blocks); l++ {
-		f = blocks[l].Forward(f)
-		feats[l] = f
+// latent is z_l. The top level's posterior sees n_L alone and its prior is
+// N(0, 1) (nil mean and log-sigma); below, both see the degraded rows of b.
+func (q *posterior) latent(l int, b *tb.Tensor) *tb.Tensor {
+	if q.sub.Count == 0 {
+		return tb.ZerosLike(b)
 	}
-	return feats
-}
-
-// output is the image the decoder makes from d: dec_1, then outconv folded
-// into dec_1's last convolution (fold.go), in dtype dt.
-func (m *LUDVAE) output(d *tb.Tensor, dt tb.DType) *tb.Tensor {
-	dec := m.Dec[0]
-	e := dec.after(dec.Net[0].Forward(d), len(dec.Net)-1)
-	defer e.Close()
-	return asDType(outFolded(dec.Net[len(dec.Net)-1], m.OutConv, e), dt)
-}
-
-// asDType converts an output computed under autocast (bfloat16) back to
-// the input's dtype, so that losses and images are float32.
-func asDType(t *tb.Tensor, dt tb.DType) *tb.Tensor {
-	if t.DType() == dt {
-		return t
+	var mq, lsq, mp, lsp *tb.Tensor
+	if l == len(q.n) {
+		mq, lsq = q.m.GauQ[l-1].Forward(q.n[l-1])
+	} else {
+		bs := q.sub.pick(b)
+		c := q.m.ProjN[l-1].Forward(bs, q.n[l-1])
+		mq, lsq = q.m.GauQ[l-1].Forward(c)
+		mp, lsp = q.m.GauP[l-1].Forward(bs)
+		c.Close()
+		if bs != b {
+			bs.Close()
+		}
 	}
-	defer t.Close()
-	return t.ToDType(dt)
-}
-
-// closeAll releases handles that are no longer needed.
-func closeAll(ts ...*tb.Tensor) {
-	for _, t := range ts {
-		t.Close()
+	z := q.sub.place(q.noise.sample(PostSite(l), mq, lsq, nil, q.sub.Idx))
+	k, _ := tb.GaussianKL(mq, lsq, mp, lsp, nil)
+	if q.klSum == nil {
+		q.klSum = k
+	} else {
+		q.klSum = q.klSum.Add(k)
 	}
+	closeAll(mq, lsq, mp, lsp, q.n[l-1])
+	return z
 }
 
 // FillMissingGrads gives every parameter without a gradient a zero one. A
@@ -204,9 +147,9 @@ func (m *LUDVAE) FillMissingGrads() error {
 	return tb.Try(func() {
 		tb.WithScope(func(*tb.Scope) {
 			tb.NoGrad(func() {
-				for _, p := range m.Params() {
-					if p.Tensor.Grad() == nil {
-						p.Tensor.SetGrad(tb.ZerosLike(p.Tensor))
+				for _, p := range m.Tensors() {
+					if p.Grad() == nil {
+						p.SetGrad(tb.ZerosLike(p))
 					}
 				}
 			})

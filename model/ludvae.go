@@ -1,10 +1,6 @@
 package model
 
-import (
-	"fmt"
-
-	tb "github.com/ludvae/ludvae/torchbind"
-)
+import tb "github.com/ludvae/ludvae/torchbind"
 
 // LUDVAE is the network. Slices are indexed by level−1; level L (the top)
 // has no prior block and no ProjC/ProjN, so GauP, ProjC and ProjN have L−1
@@ -22,6 +18,7 @@ type LUDVAE struct {
 	ProjC   []*ProjBlock // proj_c_l: decoder features with image features, l < L
 	ProjN   []*ProjBlock // proj_n_l: with degradation features, l < L
 	OutConv *Conv2d      // outconv
+	params  registry     // every parameter, named, in state-dict order
 }
 
 // New builds a network with PyTorch's default initialization drawn from seed.
@@ -37,12 +34,15 @@ func New(cfg Config, o tb.Options, seed uint64) (m *LUDVAE, err error) {
 	return m, err
 }
 
+// build makes the modules in the authors' attribute order, which is their
+// state-dict order and the order the parameters are drawn in (so a seed
+// gives the weights torch's would).
 func build(cfg Config, in *initializer) *LUDVAE {
 	f, L := cfg.Filters, cfg.Levels
 	m := &LUDVAE{Config: cfg}
-	// Parameters are drawn in state-dict order.
-	m.InConv = newConv(cfg.Channels, f, 1, in)
-	m.InConvN = newConv(cfg.Channels, f, 1, in)
+	root := path{reg: &m.params, init: in}
+	m.InConv = newConv(root.sub("inconv"), cfg.Channels, f, 1)
+	m.InConvN = newConv(root.sub("inconv_n"), cfg.Channels, f, 1)
 	m.Enc = make([]*ConvBlock, L)
 	m.EncN = make([]*ConvBlock, L)
 	m.GauQ = make([]*GauBlock, L)
@@ -51,28 +51,28 @@ func build(cfg Config, in *initializer) *LUDVAE {
 	m.Proj = make([]*ProjBlock, L)
 	m.ProjC = make([]*ProjBlock, L-1)
 	m.ProjN = make([]*ProjBlock, L-1)
-	for l := 0; l < L; l++ {
-		m.Enc[l] = newConvBlock(f, in)
+	for l := 1; l <= L; l++ {
+		m.Enc[l-1] = newConvBlock(root.at("enc", l), f)
 	}
-	for l := 0; l < L; l++ {
-		m.EncN[l] = newConvBlock(f, in)
+	for l := 1; l <= L; l++ {
+		m.EncN[l-1] = newConvBlock(root.at("enc_n", l), f)
 	}
-	for l := L - 1; l >= 0; l-- {
-		m.GauQ[l] = newGauBlock(f, in)
+	for l := L; l >= 1; l-- {
+		m.GauQ[l-1] = newGauBlock(root.at("Gauconv_q", l), f)
 	}
-	for l := L - 2; l >= 0; l-- {
-		m.GauP[l] = newGauBlock(f, in)
+	for l := L - 1; l >= 1; l-- {
+		m.GauP[l-1] = newGauBlock(root.at("Gauconv_p", l), f)
 	}
-	for l := L - 1; l >= 0; l-- {
-		m.Dec[l] = newConvBlock(f, in)
+	for l := L; l >= 1; l-- {
+		m.Dec[l-1] = newConvBlock(root.at("dec", l), f)
 	}
-	m.Proj[L-1] = newProjBlock(f, in)
-	for l := L - 2; l >= 0; l-- {
-		m.Proj[l] = newProjBlock(f, in)
-		m.ProjC[l] = newProjBlock(f, in)
-		m.ProjN[l] = newProjBlock(f, in)
+	m.Proj[L-1] = newProjBlock(root.at("proj", L), f)
+	for l := L - 1; l >= 1; l-- {
+		m.Proj[l-1] = newProjBlock(root.at("proj", l), f)
+		m.ProjC[l-1] = newProjBlock(root.at("proj_c", l), f)
+		m.ProjN[l-1] = newProjBlock(root.at("proj_n", l), f)
 	}
-	m.OutConv = newConv(f, cfg.Channels, 1, in)
+	m.OutConv = newConv(root.sub("outconv"), f, cfg.Channels, 1)
 	return m
 }
 
@@ -84,42 +84,18 @@ type Param struct {
 
 // Params lists the parameters in the authors' state-dict order.
 func (m *LUDVAE) Params() []Param {
-	var ps []Param
-	add := func(name string, t *tb.Tensor) { ps = append(ps, Param{name, t}) }
-	L := m.Config.Levels
-	m.InConv.params("inconv.", add)
-	m.InConvN.params("inconv_n.", add)
-	for l := 1; l <= L; l++ {
-		m.Enc[l-1].params(fmt.Sprintf("enc_%d.", l), add)
+	ps := make([]Param, len(m.params.entries))
+	for i, e := range m.params.entries {
+		ps[i] = Param{Name: e.name, Tensor: *e.slot}
 	}
-	for l := 1; l <= L; l++ {
-		m.EncN[l-1].params(fmt.Sprintf("enc_n_%d.", l), add)
-	}
-	for l := L; l >= 1; l-- {
-		m.GauQ[l-1].params(fmt.Sprintf("Gauconv_q_%d.", l), add)
-	}
-	for l := L - 1; l >= 1; l-- {
-		m.GauP[l-1].params(fmt.Sprintf("Gauconv_p_%d.", l), add)
-	}
-	for l := L; l >= 1; l-- {
-		m.Dec[l-1].params(fmt.Sprintf("dec_%d.", l), add)
-	}
-	m.Proj[L-1].params(fmt.Sprintf("proj_%d.", L), add)
-	for l := L - 1; l >= 1; l-- {
-		m.Proj[l-1].params(fmt.Sprintf("proj_%d.", l), add)
-		m.ProjC[l-1].params(fmt.Sprintf("proj_c_%d.", l), add)
-		m.ProjN[l-1].params(fmt.Sprintf("proj_n_%d.", l), add)
-	}
-	m.OutConv.params("outconv.", add)
 	return ps
 }
 
 // Tensors lists the parameter tensors in state-dict order (for the optimizer).
 func (m *LUDVAE) Tensors() []*tb.Tensor {
-	ps := m.Params()
-	ts := make([]*tb.Tensor, len(ps))
-	for i, p := range ps {
-		ts[i] = p.Tensor
+	ts := make([]*tb.Tensor, len(m.params.entries))
+	for i, e := range m.params.entries {
+		ts[i] = *e.slot
 	}
 	return ts
 }
@@ -127,8 +103,8 @@ func (m *LUDVAE) Tensors() []*tb.Tensor {
 // NumParams is the number of scalar parameters.
 func (m *LUDVAE) NumParams() int64 {
 	var n int64
-	for _, p := range m.Params() {
-		n += p.Tensor.Numel()
+	for _, t := range m.Tensors() {
+		n += t.Numel()
 	}
 	return n
 }
@@ -141,30 +117,9 @@ func (m *LUDVAE) Options() tb.Options {
 
 // Close frees the parameters.
 func (m *LUDVAE) Close() {
-	for _, p := range m.Params() {
-		p.Tensor.Close()
+	for _, t := range m.Tensors() {
+		t.Close()
 	}
-}
-
-// convs lists every convolution of the network.
-func (m *LUDVAE) convs() []*Conv2d {
-	cs := []*Conv2d{m.InConv, m.InConvN, m.OutConv}
-	for _, bs := range [][]*ConvBlock{m.Enc, m.EncN, m.Dec} {
-		for _, b := range bs {
-			cs = append(cs, b.Net[:]...)
-		}
-	}
-	for _, gs := range [][]*GauBlock{m.GauQ, m.GauP} {
-		for _, g := range gs {
-			cs = append(cs, g.M, g.V)
-		}
-	}
-	for _, ps := range [][]*ProjBlock{m.Proj, m.ProjC, m.ProjN} {
-		for _, p := range ps {
-			cs = append(cs, p.Proj)
-		}
-	}
-	return cs
 }
 
 // ToChannelsLast stores the convolution weights in channels-last (NHWC)
@@ -174,14 +129,17 @@ func (m *LUDVAE) convs() []*Conv2d {
 // optimizer is built over the parameters; values and names are unchanged.
 func (m *LUDVAE) ToChannelsLast() error {
 	return tb.Try(func() {
-		for _, c := range m.convs() {
-			old := c.Weight
+		for _, e := range m.params.entries {
+			old := *e.slot
+			if old.Dim() != 4 { // the biases
+				continue
+			}
 			var w *tb.Tensor
 			tb.NoGrad(func() { w = old.ChannelsLast().Persist() })
 			if old.RequiresGrad() {
 				w.SetRequiresGrad(true)
 			}
-			c.Weight = w
+			*e.slot = w
 			old.Close()
 		}
 	})

@@ -114,17 +114,17 @@ func TestExportLoadsIntoAuthorsClass(t *testing.T) {
 			g := tb.NewGenerator(4, tb.CPU)
 			defer g.Close()
 			h := tb.Rand([]int64{2, 3, 8, 8}, tb.Options{DType: tb.Float64}, g)
-			noise := Noise{Eps: map[string]*tb.Tensor{
-				"prior_2": tb.Randn([]int64{2, 6, 8, 8}, tb.Options{DType: tb.Float64}, g),
-				"prior_1": tb.Randn([]int64{2, 6, 8, 8}, tb.Options{DType: tb.Float64}, g),
+			noise := Noise{Eps: map[Site]*tb.Tensor{
+				PriorSite(2): tb.Randn([]int64{2, 6, 8, 8}, tb.Options{DType: tb.Float64}, g),
+				PriorSite(1): tb.Randn([]int64{2, 6, 8, 8}, tb.Options{DType: tb.Float64}, g),
 			}}
 			out, err := m.TranslateH(h, 0.7, noise)
 			must(t, err)
 			ours = out.Float64s()
 			d := tb.NewDict()
 			d.Set("h", h)
-			d.Set("prior_2", noise.Eps["prior_2"])
-			d.Set("prior_1", noise.Eps["prior_1"])
+			d.Set("prior_2", noise.Eps[PriorSite(2)])
+			d.Set("prior_1", noise.Eps[PriorSite(1)])
 			must(t, tb.Save(in, d))
 		})
 	})

@@ -35,14 +35,14 @@ func TestSubsetEqualsMaskedComputation(t *testing.T) {
 			o := tb.Options{DType: tb.Float64}
 			x := tb.Rand([]int64{4, 3, 6, 7}, o, g)
 			h := x.Add(tb.Randn(x.Shape(), o, g).MulScalar(0.1))
-			noise := Noise{Eps: map[string]*tb.Tensor{}}
+			noise := Noise{Eps: map[Site]*tb.Tensor{}}
 			in := tb.NewDict()
 			in.Set("x", x)
 			in.Set("h", h)
 			for l := 1; l <= 3; l++ {
 				e := tb.Randn([]int64{4, 5, 6, 7}, o, g)
-				noise.Eps[postSite(l)] = e
-				in.Set(postSite(l), e)
+				noise.Eps[PostSite(l)] = e
+				in.Set(PostSite(l).String(), e)
 			}
 			must(t, tb.Save(inPath, in))
 			for _, mask := range masks {
