@@ -228,9 +228,8 @@ func (o *Options) report(listed, total, made int, err error, log io.Writer) {
 // to [0, 1] unless it is still to be mapped back (mapsBack). A cancelled ctx
 // stops it between tiles.
 func (o *Options) translate(ctx context.Context, m *model.LUDVAE, dev tb.Device, img *images.Image, rec Record) (out *images.Image, err error) {
-	var genErr error
-	err = tb.Try(func() {
-		tb.WithScope(func(*tb.Scope) {
+	tb.WithScope(func(*tb.Scope) {
+		err = tb.Do(func() error {
 			x := tb.FromSlice(img.Pix, 1, 3, int64(img.H), int64(img.W)).ToDevice(dev).ChannelsLast()
 			sigma := tb.Full([]int64{1}, rec.Sigma, tb.Options{Device: dev})
 			gen := func(x *tb.Tensor, n model.Noise) (*tb.Tensor, error) {
@@ -248,20 +247,18 @@ func (o *Options) translate(ctx context.Context, m *model.LUDVAE, dev tb.Device,
 			}
 			var y *tb.Tensor
 			tb.WithPrecision(tb.Precision(o.Precision), dev, func() {
-				y, genErr = Tiled(x, o.Tile, Margin(m.Config.Levels), model.Noise{Seed: rec.Seed, Stream: rec.Stream}, gen)
+				y, err = Tiled(x, o.Tile, Margin(m.Config.Levels), model.Noise{Seed: rec.Seed, Stream: rec.Stream}, gen)
 			})
-			if genErr != nil {
-				return
+			if err != nil {
+				return err
 			}
 			if !o.mapsBack() {
 				y = y.Clamp(0, 1)
 			}
 			out = &images.Image{W: img.W, H: img.H, Pix: y.Float32s()}
+			return nil
 		})
 	})
-	if genErr != nil {
-		return nil, genErr
-	}
 	return out, err
 }
 

@@ -27,11 +27,11 @@ func Tiled(x *tb.Tensor, tile, margin int, noise model.Noise, gen Generator) (ou
 	if tile <= 0 || (tile >= h && tile >= w) {
 		return gen(x, noise)
 	}
-	var genErr error // gen's own error (a cancelled run, say): not a libtorch panic, so not Try's to recover
-	err = tb.Try(func() {
+	err = tb.Do(func() error {
 		out = tb.ZerosLike(x)
-		for y0 := 0; y0 < h && genErr == nil; y0 += tile {
-			for x0 := 0; x0 < w && genErr == nil; x0 += tile {
+		for y0 := 0; y0 < h; y0 += tile {
+			for x0 := 0; x0 < w; x0 += tile {
+				var err error
 				tb.WithScope(func(*tb.Scope) {
 					th, tw := min(tile, h-y0), min(tile, w-x0)
 					ey0, ex0 := max(y0-margin, 0), max(x0-margin, 0)
@@ -41,18 +41,19 @@ func Tiled(x *tb.Tensor, tile, margin int, noise model.Noise, gen Generator) (ou
 					n.Origin[2] += int64(ey0)
 					n.Origin[3] += int64(ex0)
 					var y *tb.Tensor
-					if y, genErr = gen(in, n); genErr != nil {
+					if y, err = gen(in, n); err != nil {
 						return
 					}
 					core := y.Narrow(2, int64(y0-ey0), int64(th)).Narrow(3, int64(x0-ex0), int64(tw))
 					out.Narrow(2, int64(y0), int64(th)).Narrow(3, int64(x0), int64(tw)).CopyFrom(core)
 				})
+				if err != nil {
+					return err
+				}
 			}
 		}
+		return nil
 	})
-	if genErr != nil {
-		return nil, genErr
-	}
 	return out, err
 }
 

@@ -10,18 +10,31 @@ import (
 )
 
 // Error is an exception raised inside libtorch (or a misuse detected by the
-// binding), carrying libtorch's message.
+// binding), carrying libtorch's message. Code that panics with an Error
+// because of a Go error it met keeps that error as Err, so errors.Is and
+// errors.As see through it (Unwrap).
 type Error struct {
 	Op  string // the binding function that failed
-	Msg string
+	Msg string // libtorch's message, or the binding's
+	Err error  // the cause, if the failure is a Go error
 }
 
 func (e *Error) Error() string {
-	if e.Op == "" {
-		return "torch: " + e.Msg
+	msg := e.Msg
+	if e.Err != nil {
+		if msg != "" {
+			msg += ": "
+		}
+		msg += e.Err.Error()
 	}
-	return "torch: " + e.Op + ": " + e.Msg
+	if e.Op == "" {
+		return "torch: " + msg
+	}
+	return "torch: " + e.Op + ": " + msg
 }
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
 
 // check panics with an *Error when a shim call failed, freeing the message.
 func check(op string, e C.lv_err) {
@@ -52,6 +65,17 @@ func Try(f func()) (err error) {
 	}()
 	f()
 	return nil
+}
+
+// Do runs f as Try does and returns f's own error when nothing panicked:
+// the body of an entry point that both calls operations, which panic with
+// *Error, and functions that return errors, which it returns as they are
+// (never re-raised as panics, so their chain of causes stays whole).
+func Do(f func() error) (err error) {
+	if perr := Try(func() { err = f() }); perr != nil {
+		return perr
+	}
+	return err
 }
 
 // IsError reports whether err is (or wraps) a libtorch error.

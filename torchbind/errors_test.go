@@ -2,6 +2,7 @@ package torchbind
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -99,4 +100,28 @@ func TestTryPassesOtherPanics(t *testing.T) {
 		}
 	}()
 	_ = Try(func() { panic("boom") })
+}
+
+// TestErrorUnwraps: an *Error keeps the Go error it was raised for, and Do
+// returns a body's own error as it is, so errors.Is sees the cause through
+// both.
+func TestErrorUnwraps(t *testing.T) {
+	cause := fmt.Errorf("open x.pth: %w", os.ErrNotExist)
+	err := fmt.Errorf("load: %w", Try(func() { panic(&Error{Op: "load", Err: cause}) }))
+	if !errors.Is(err, os.ErrNotExist) || !IsError(err) {
+		t.Fatalf("%v: not os.ErrNotExist through *Error", err)
+	}
+	if want := "load: torch: load: open x.pth: file does not exist"; err.Error() != want {
+		t.Fatalf("message %q, want %q", err, want)
+	}
+	if err := Do(func() error { return cause }); err != cause {
+		t.Fatalf("Do returned %v, want the body's error itself", err)
+	}
+	err = Do(func() error {
+		Ones([]int64{2}, Options{}).Add(Ones([]int64{3}, Options{}))
+		return cause
+	})
+	if !IsError(err) || errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("Do returned %v, want the operation's *Error", err)
+	}
 }

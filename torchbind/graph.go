@@ -34,19 +34,19 @@ func NewCUDAGraph(d Device) (g *CUDAGraph, err error) {
 
 // Warm runs f on the graph's stream without recording: the warm-up that
 // lets libraries (cuDNN's algorithm search, the allocator) do what a
-// recording may not.
-func (g *CUDAGraph) Warm(f func()) error { return g.run(false, f) }
+// recording may not. It returns f's error or the *Error f panicked with.
+func (g *CUDAGraph) Warm(f func() error) error { return g.run(false, f) }
 
 // Capture records f (which runs nothing on the device); Replay runs it.
 // A graph records once.
-func (g *CUDAGraph) Capture(f func()) error { return g.run(true, f) }
+func (g *CUDAGraph) Capture(f func() error) error { return g.run(true, f) }
 
 // run keeps the goroutine on its OS thread, whose current stream the graph
 // sets, from begin to end.
-func (g *CUDAGraph) run(capture bool, f func()) error {
+func (g *CUDAGraph) run(capture bool, f func() error) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	return Try(func() {
+	return Do(func() error {
 		check("cuda graph", C.lv_graph_begin(g.h, cbool(capture)))
 		defer func() {
 			// ends the recording even when f failed, which leaves the stream usable
@@ -59,7 +59,7 @@ func (g *CUDAGraph) run(capture bool, f func()) error {
 			}
 			check("cuda graph", e)
 		}()
-		f()
+		return f()
 	})
 }
 

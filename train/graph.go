@@ -82,18 +82,24 @@ func newGraphStepper(m *model.LUDVAE, opt *tb.Adam, cfg *Config, dev tb.Device, 
 func (s *graphStepper) step(b Batch) (st stepStats, err error) {
 	st = stepStats{step: b.Step, klWeight: s.cfg.KLWeightAt(b.Step), lr: s.cfg.LearningRate(b.Step)}
 	s.opt.Config.LR = st.lr // for the checkpoint's state dict; the graphs read s.in.adam
-	err = tb.Try(func() {
+	err = tb.Do(func() error {
 		var slot *graphSlot
+		var err error
 		tb.WithScope(func(*tb.Scope) {
 			h := onHost(s.cfg, b)
-			slot = s.slot(h.sub.N, h.sub.Count)
-			s.write(h, st, slot)
+			if slot, err = s.slot(h.sub.N, h.sub.Count); err == nil {
+				s.write(h, st, slot)
+			}
 		})
+		if err != nil {
+			return err
+		}
 		if err := s.run(slot); err != nil {
-			panic(&tb.Error{Op: "cuda graph", Msg: err.Error() + " (--cuda-graphs=false takes the steps op by op)"})
+			return fmt.Errorf("%w (--cuda-graphs=false takes the steps op by op)", err)
 		}
 		v := slot.losses.Float64s()
 		st.total, st.rec, st.kl = v[0], v[1], v[2]
+		return nil
 	})
 	if err != nil {
 		return st, fmt.Errorf("step %d: %w", b.Step, err)
@@ -107,9 +113,9 @@ func (s *graphStepper) step(b Batch) (st stepStats, err error) {
 }
 
 // slot returns the graph of batches of n crops, c of them degraded.
-func (s *graphStepper) slot(n, c int64) *graphSlot {
+func (s *graphStepper) slot(n, c int64) (*graphSlot, error) {
 	if sl := s.slots[c]; sl != nil {
-		return sl
+		return sl, nil
 	}
 	sl := &graphSlot{sub: model.Subset{N: n, Count: c}}
 	if c > 0 && c < n {
@@ -118,12 +124,13 @@ func (s *graphStepper) slot(n, c int64) *graphSlot {
 	if s.record {
 		g, err := tb.NewCUDAGraph(s.dev)
 		if err != nil {
-			panic(err)
+			sl.sub.Idx.Close()
+			return nil, err
 		}
 		sl.g = g
 	}
 	s.slots[c] = sl
-	return sl
+	return sl, nil
 }
 
 // write puts the batch (onHost) into the inputs of its step.
@@ -144,11 +151,11 @@ func (s *graphStepper) write(h stepTensors, st stepStats, slot *graphSlot) {
 // run takes the step: op by op while warming up (or when not recording),
 // then by recording once and replaying.
 func (s *graphStepper) run(slot *graphSlot) error {
-	work := func() { s.work(slot) }
+	work := func() error { return s.work(slot) }
 	var err error
 	switch {
 	case !s.record:
-		err = tb.Try(work)
+		err = tb.Do(work)
 	case slot.runs < graphWarmup:
 		err = slot.g.Warm(work)
 	case slot.runs == graphWarmup:
@@ -164,17 +171,21 @@ func (s *graphStepper) run(slot *graphSlot) error {
 
 // work is the step on the device, all from the inputs: the forward pass
 // (stepTensors.loss), backward, and Adam.
-func (s *graphStepper) work(slot *graphSlot) {
+func (s *graphStepper) work(slot *graphSlot) (err error) {
 	tb.WithScope(func(*tb.Scope) {
 		in := stepTensors{x: s.in.x, sig: s.in.sig, rowMap: s.in.rowMap, sub: slot.sub,
 			noise: model.Noise{Seed: s.cfg.Seed, StreamAdd: s.in.streamAdd}}
-		l := in.loss(s.m, s.cfg, s.dev)
+		var l model.Losses
+		if l, err = in.loss(s.m, s.cfg, s.dev); err != nil {
+			return
+		}
 		total := l.Rec.Add(l.KL.Mul(s.in.klWeight))
 		total.Backward()
 		s.opt.FusedStep(s.in.adam, total)
 		slot.losses.Close()
 		slot.losses = tb.Stack([]*tb.Tensor{total.Detach(), l.Rec.Detach(), l.KL.Detach()}, 0).Persist()
 	})
+	return err
 }
 
 // close frees the graphs and inputs, after the device has finished with

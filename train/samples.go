@@ -79,8 +79,8 @@ func (s *sampler) Write(step int, rows []stepStats) error {
 // grids of successive steps show the model's change and not the noise's.
 func (s *sampler) synthesize() (out []*images.Image, err error) {
 	cfg := &s.t.Cfg
-	err = tb.Try(func() {
-		tb.WithScope(func(*tb.Scope) {
+	tb.WithScope(func(*tb.Scope) {
+		err = tb.Do(func() error {
 			p := int64(cfg.Patch)
 			pix := make([]float32, 0, sampleRows*3*p*p)
 			for _, m := range s.clean {
@@ -91,7 +91,7 @@ func (s *sampler) synthesize() (out []*images.Image, err error) {
 			sigma := tb.Full([]int64{sampleRows}, cfg.SigmaX, tb.Options{Device: dev})
 			y, err := s.t.Model.Translate(x, sigma, 1, model.Noise{Seed: cfg.Seed ^ 0x5a3f, Stream: 1})
 			if err != nil {
-				panic(err)
+				return err
 			}
 			if s.t.Data.Norm == nil { // else FromClean clamps, after its map (Write)
 				y = y.Clamp(0, 1)
@@ -100,6 +100,7 @@ func (s *sampler) synthesize() (out []*images.Image, err error) {
 			for r := range sampleRows {
 				out = append(out, &images.Image{W: int(p), H: int(p), Pix: vals[int64(r)*3*p*p : int64(r+1)*3*p*p]})
 			}
+			return nil
 		})
 	})
 	return out, err

@@ -20,9 +20,12 @@ type stepStats struct {
 // of step b.Step. A non-finite loss leaves the parameters as they were.
 func step(m *model.LUDVAE, opt *tb.Adam, cfg *Config, dev tb.Device, b Batch) (st stepStats, err error) {
 	st = stepStats{step: b.Step, klWeight: cfg.KLWeightAt(b.Step), lr: cfg.LearningRate(b.Step)}
-	err = tb.Try(func() {
-		tb.WithScope(func(*tb.Scope) {
-			l := upload(cfg, dev, b).loss(m, cfg, dev)
+	tb.WithScope(func(*tb.Scope) {
+		err = tb.Do(func() error {
+			l, err := upload(cfg, dev, b).loss(m, cfg, dev)
+			if err != nil {
+				return err
+			}
 			total := l.Total(st.klWeight)
 			opt.ZeroGrad()
 			// Backward is queued before the losses are read: on a GPU the
@@ -32,16 +35,17 @@ func step(m *model.LUDVAE, opt *tb.Adam, cfg *Config, dev tb.Device, b Batch) (s
 			st.finite = !math.IsNaN(st.total) && !math.IsInf(st.total, 0)
 			if !st.finite {
 				opt.ZeroGrad()
-				return
+				return nil
 			}
 			if err := m.FillMissingGrads(); err != nil {
-				panic(err)
+				return err
 			}
 			opt.Config.LR = st.lr
 			// The gradients stay until the next step's ZeroGrad: releasing
 			// them here made the next step 5 % slower (their blocks went to
 			// activations, and backward had to map new ones).
 			opt.Step()
+			return nil
 		})
 	})
 	if err != nil {
@@ -92,30 +96,27 @@ func upload(cfg *Config, dev tb.Device, b Batch) stepTensors {
 // inputs are what the model takes: x and h(x) = x + σ·ε; with a colour
 // map, the degraded rows of both mapped to the clean statistics after the
 // noise, clamped, as the authors' data loader does.
-func (in stepTensors) inputs(m *model.LUDVAE) (x, h *tb.Tensor) {
+func (in stepTensors) inputs(m *model.LUDVAE) (x, h *tb.Tensor, err error) {
 	x = in.x
-	h, err := m.Preprocess(x, in.sig, in.noise)
-	if err != nil {
-		panic(err)
+	if h, err = m.Preprocess(x, in.sig, in.noise); err != nil {
+		return nil, nil, err
 	}
 	if in.rowMap != nil {
 		xh := ApplyRowMap(in.rowMap, x, h)
 		x, h = xh[0], xh[1]
 	}
-	return x, h
+	return x, h, nil
 }
 
 // loss is a step's forward pass: the model's losses on its inputs under
 // cfg.Precision.
-func (in stepTensors) loss(m *model.LUDVAE, cfg *Config, dev tb.Device) model.Losses {
-	x, h := in.inputs(m)
-	var l model.Losses
-	var err error
+func (in stepTensors) loss(m *model.LUDVAE, cfg *Config, dev tb.Device) (l model.Losses, err error) {
+	x, h, err := in.inputs(m)
+	if err != nil {
+		return l, err
+	}
 	tb.WithPrecision(tb.Precision(cfg.Precision), dev, func() {
 		l, err = m.LossOn(x, h, in.sub, in.noise)
 	})
-	if err != nil {
-		panic(&tb.Error{Op: "loss", Msg: err.Error()})
-	}
-	return l
+	return l, err
 }

@@ -130,21 +130,21 @@ func bench(args []string, stdout io.Writer) error {
 		}
 	} else {
 		step = func(i int) error {
-			return tb.Try(func() {
-				tb.WithScope(func(*tb.Scope) {
+			var err error
+			tb.WithScope(func(*tb.Scope) {
+				err = tb.Do(func() error {
 					x := tb.Rand([]int64{n, 3, s, s}, tb.Options{Device: dev}, nil).ChannelsLast()
-					var y *tb.Tensor
 					var err error
 					tb.WithPrecision(prec, dev, func() {
-						y, err = m.Translate(x, tb.Full([]int64{n}, 50, tb.Options{Device: dev}), 1, model.Noise{Seed: 1, Stream: uint64(i)})
+						_, err = m.Translate(x, tb.Full([]int64{n}, 50, tb.Options{Device: dev}), 1, model.Noise{Seed: 1, Stream: uint64(i)})
 					})
-					if err != nil {
-						panic(err)
+					if err == nil {
+						tb.Synchronize(dev)
 					}
-					tb.Synchronize(dev)
-					_ = y
+					return err
 				})
 			})
+			return err
 		}
 	}
 	for i := 0; i < *warmup; i++ {
