@@ -363,16 +363,50 @@ void par_for(int64_t begin, int64_t end, int64_t grain, const F &f) {
 
 int64_t row_grain(int64_t w) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(w, 1)); }
 
+// Row is one row (n, c, y) of a geometry: its W elements start at off.
+struct Row {
+  int64_t r, n, c, y, off;
+};
+
+// for_rows calls f(row, buf) for every row of g, the rows split across
+// threads. buf is nbuf blocks of W + 2 doubles per thread, zeroed once:
+// an input that is NULL is never loaded, so its block stays the zeros that
+// stand for it. The normal, reparameterization forward and backward kernels
+// differ only in what they do with a row.
+template <class F>
+void for_rows(const Geo &g, int nbuf, const F &f) {
+  par_for(0, g.n * g.c * g.h, row_grain(g.w), [&](int64_t r0, int64_t r1) {
+    std::vector<double> buf(nbuf * (g.w + 2), 0.0);
+    for (int64_t r = r0; r < r1; r++) {
+      Row row{r, r / (g.c * g.h), r / g.h % g.c, r % g.h, 0};
+      row.off = row.n * g.sn + row.c * g.sc + row.y * g.sh;
+      f(row, buf.data());
+    }
+  });
+}
+
+// row_noise is the counter noise of a row, drawn into be.
+const double *row_noise(const Row &row, const Geo &g, const Noise &nz, double *be) {
+  return normal_row(nz.key, row.n + nz.o[0], row.c + nz.o[1], row.y + nz.o[2], nz.o[3], g.w, be);
+}
+
+// row_eps is a row's eps: eps's values loaded into be, or the counter noise
+// drawn there and rounded to T (the values lv_normal gives for T).
+template <typename T>
+const double *row_eps(const T *eps, const Row &row, const Geo &g, const Noise &nz, double *be) {
+  if (eps) {
+    load(eps + row.off, g.sw, g.w, be);
+    return be;
+  }
+  double *d = const_cast<double *>(row_noise(row, g, nz, be));
+  round_to<T>(d, g.w);
+  return d;
+}
+
 template <typename T>
 void normal_cpu(T *out, const Geo &g, const Noise &nz) {
-  par_for(0, g.n * g.c * g.h, row_grain(g.w), [&](int64_t r0, int64_t r1) {
-    std::vector<double> buf(g.w + 2);
-    for (int64_t r = r0; r < r1; r++) {
-      int64_t n = r / (g.c * g.h), c = r / g.h % g.c, y = r % g.h;
-      const double *e =
-          normal_row(nz.key, n + nz.o[0], c + nz.o[1], y + nz.o[2], nz.o[3], g.w, buf.data());
-      store(e, out + n * g.sn + c * g.sc + y * g.sh, g.sw, g.w);
-    }
+  for_rows(g, 1, [&](const Row &row, double *buf) {
+    store(row_noise(row, g, nz, buf), out + row.off, g.sw, g.w);
   });
 }
 
@@ -380,31 +414,17 @@ template <typename T>
 void reparam_fwd_cpu(const T *mu, const T *ls, const double *scale, const T *eps, T *out,
                      const Geo &g, const Noise &nz) {
   const int64_t W = g.w, B = W + 2;
-  par_for(0, g.n * g.c * g.h, row_grain(W), [&](int64_t r0, int64_t r1) {
-    std::vector<double> buf(4 * B, 0.0);  // zeros stand for a NULL mu / log_sigma
-    double *bm = buf.data(), *bl = bm + B, *be = bl + B, *bo = be + B;
-    for (int64_t r = r0; r < r1; r++) {
-      int64_t n = r / (g.c * g.h), c = r / g.h % g.c, y = r % g.h;
-      int64_t off = n * g.sn + c * g.sc + y * g.sh;
-      double m = scale ? scale[n] : 1.0;
-      if (m == 0) {  // masked: exactly zero, no draws
-        store_zero(out + off, g.sw, W);
-        continue;
-      }
-      if (mu) load(mu + off, g.sw, W, bm);
-      if (ls) load(ls + off, g.sw, W, bl);
-      const double *e = be;
-      if (eps) {
-        load(eps + off, g.sw, W, be);
-      } else {
-        double *d = const_cast<double *>(
-            normal_row(nz.key, n + nz.o[0], c + nz.o[1], y + nz.o[2], nz.o[3], W, be));
-        round_to<T>(d, W);
-        e = d;
-      }
-      reparam_core(bm, bl, e, m, bo, W);
-      store(bo, out + off, g.sw, W);
+  for_rows(g, 4, [&](const Row &row, double *buf) {
+    double *bm = buf, *bl = bm + B, *be = bl + B, *bo = be + B;
+    double m = scale ? scale[row.n] : 1.0;
+    if (m == 0) {  // masked: exactly zero, no draws
+      store_zero(out + row.off, g.sw, W);
+      return;
     }
+    if (mu) load(mu + row.off, g.sw, W, bm);
+    if (ls) load(ls + row.off, g.sw, W, bl);
+    reparam_core(bm, bl, row_eps(eps, row, g, nz, be), m, bo, W);
+    store(bo, out + row.off, g.sw, W);
   });
 }
 
@@ -413,94 +433,93 @@ template <typename T>
 void reparam_bwd_cpu(const T *gr, const T *mu, const T *ls, const double *scale, const T *eps,
                      T *dmu, T *dls, T *deps, double *srow, const Geo &g, const Noise &nz) {
   const int64_t W = g.w, B = W + 2;
-  par_for(0, g.n * g.c * g.h, row_grain(W), [&](int64_t r0, int64_t r1) {
-    std::vector<double> buf(8 * B, 0.0);
-    double *bg = buf.data(), *bm = bg + B, *bl = bm + B, *be = bl + B, *o1 = be + B, *o2 = o1 + B,
+  for_rows(g, 8, [&](const Row &row, double *buf) {
+    double *bg = buf, *bm = bg + B, *bl = bm + B, *be = bl + B, *o1 = be + B, *o2 = o1 + B,
            *o3 = o2 + B, *ot = o3 + B;
-    for (int64_t r = r0; r < r1; r++) {
-      int64_t n = r / (g.c * g.h), c = r / g.h % g.c, y = r % g.h;
-      int64_t off = n * g.sn + c * g.sc + y * g.sh;
-      double m = scale ? scale[n] : 1.0;
-      if (m == 0 && !srow) {
-        if (dmu) store_zero(dmu + off, g.sw, W);
-        if (dls) store_zero(dls + off, g.sw, W);
-        if (deps) store_zero(deps + off, g.sw, W);
-        continue;
-      }
-      load(gr + off, g.sw, W, bg);
-      if (mu && srow) load(mu + off, g.sw, W, bm);
-      if (ls) load(ls + off, g.sw, W, bl);
-      const double *e = be;
-      if (eps) {
-        load(eps + off, g.sw, W, be);
-      } else {
-        double *d = const_cast<double *>(
-            normal_row(nz.key, n + nz.o[0], c + nz.o[1], y + nz.o[2], nz.o[3], W, be));
-        round_to<T>(d, W);
-        e = d;
-      }
-      reparam_bwd_core(bg, bm, bl, e, m, o1, o2, o3, ot, W);
-      if (dmu) store(o1, dmu + off, g.sw, W);
-      if (dls) store(o2, dls + off, g.sw, W);
-      if (deps) store(o3, deps + off, g.sw, W);
-      if (srow) srow[r] = lane_sum(ot, W);
+    const int64_t off = row.off;
+    double m = scale ? scale[row.n] : 1.0;
+    if (m == 0 && !srow) {
+      if (dmu) store_zero(dmu + off, g.sw, W);
+      if (dls) store_zero(dls + off, g.sw, W);
+      if (deps) store_zero(deps + off, g.sw, W);
+      return;
     }
+    load(gr + off, g.sw, W, bg);
+    if (mu && srow) load(mu + off, g.sw, W, bm);
+    if (ls) load(ls + off, g.sw, W, bl);
+    reparam_bwd_core(bg, bm, bl, row_eps(eps, row, g, nz, be), m, o1, o2, o3, ot, W);
+    if (dmu) store(o1, dmu + off, g.sw, W);
+    if (dls) store(o2, dls + off, g.sw, W);
+    if (deps) store(o3, deps + off, g.sw, W);
+    if (srow) srow[row.r] = lane_sum(ot, W);
   });
 }
 
 constexpr int64_t KL_CHUNK = 2048;
 
+// KLChunk is chunk t of sample n: len elements from off, with q's mean and
+// log-sigma loaded into mq and lq, p's into mp and lp (zeros where NULL),
+// and scratch for the results.
+struct KLChunk {
+  int64_t n, t, off, len;
+  double *mq, *lq, *mp, *lp, *out;
+};
+
+// for_kl_chunks calls f(chunk) for every chunk of KL_CHUNK elements of each
+// of the N samples of P elements, split across threads: the KL's sums run
+// over the chunks in a fixed order whatever the thread count. out is
+// nout blocks of KL_CHUNK doubles.
+template <typename T, class F>
+void for_kl_chunks(const T *mq, const T *lq, const T *mp, const T *lp, int64_t N, int64_t P,
+                   int nout, const F &f) {
+  const int64_t chunks = (P + KL_CHUNK - 1) / KL_CHUNK;
+  par_for(0, N * chunks, 4, [&](int64_t t0, int64_t t1) {
+    std::vector<double> buf((4 + nout) * KL_CHUNK, 0.0);
+    double *b = buf.data();
+    KLChunk k{0, 0, 0, 0, b, b + KL_CHUNK, b + 2 * KL_CHUNK, b + 3 * KL_CHUNK, b + 4 * KL_CHUNK};
+    for (int64_t t = t0; t < t1; t++) {
+      k.n = t / chunks, k.t = t;
+      k.off = k.n * P + t % chunks * KL_CHUNK;
+      k.len = std::min(KL_CHUNK, P - t % chunks * KL_CHUNK);
+      load(mq + k.off, 1, k.len, k.mq);
+      load(lq + k.off, 1, k.len, k.lq);
+      if (mp) load(mp + k.off, 1, k.len, k.mp);
+      if (lp) load(lp + k.off, 1, k.len, k.lp);
+      f(k);
+    }
+  });
+}
+
 // partial[n*chunks + k]: the KL summed over chunk k of sample n.
 template <typename T>
 void kl_fwd_cpu(const T *mq, const T *lq, const T *mp, const T *lp, int64_t N, int64_t P,
                 double *partial) {
-  const int64_t chunks = (P + KL_CHUNK - 1) / KL_CHUNK;
-  par_for(0, N * chunks, 4, [&](int64_t t0, int64_t t1) {
-    std::vector<double> buf(5 * KL_CHUNK, 0.0);
-    double *a = buf.data(), *b = a + KL_CHUNK, *c = b + KL_CHUNK, *d = c + KL_CHUNK,
-           *o = d + KL_CHUNK;
-    for (int64_t t = t0; t < t1; t++) {
-      int64_t off = t / chunks * P + t % chunks * KL_CHUNK;
-      int64_t len = std::min(KL_CHUNK, P - t % chunks * KL_CHUNK);
-      load(mq + off, 1, len, a);
-      load(lq + off, 1, len, b);
-      if (!mp && !lp) {
-        kl_core_std(a, b, o, len);
-      } else {
-        if (mp) load(mp + off, 1, len, c);
-        if (lp) load(lp + off, 1, len, d);
-        kl_core(a, b, c, d, o, len);
-      }
-      partial[t] = lane_sum(o, len);
+  const bool std_prior = !mp && !lp;
+  for_kl_chunks(mq, lq, mp, lp, N, P, 1, [&](const KLChunk &k) {
+    if (std_prior) {
+      kl_core_std(k.mq, k.lq, k.out, k.len);
+    } else {
+      kl_core(k.mq, k.lq, k.mp, k.lp, k.out, k.len);
     }
+    partial[k.t] = lane_sum(k.out, k.len);
   });
 }
 
 template <typename T>
 void kl_bwd_cpu(const T *mq, const T *lq, const T *mp, const T *lp, const double *w, T *dmq, T *dlq,
                 T *dmp, T *dlp, int64_t N, int64_t P) {
-  const int64_t chunks = (P + KL_CHUNK - 1) / KL_CHUNK;
-  par_for(0, N * chunks, 4, [&](int64_t t0, int64_t t1) {
-    std::vector<double> buf(8 * KL_CHUNK, 0.0);
-    double *a = buf.data(), *b = a + KL_CHUNK, *c = b + KL_CHUNK, *d = c + KL_CHUNK,
-           *o1 = d + KL_CHUNK, *o2 = o1 + KL_CHUNK, *o3 = o2 + KL_CHUNK, *o4 = o3 + KL_CHUNK;
-    for (int64_t t = t0; t < t1; t++) {
-      int64_t off = t / chunks * P + t % chunks * KL_CHUNK;
-      int64_t len = std::min(KL_CHUNK, P - t % chunks * KL_CHUNK);
-      load(mq + off, 1, len, a);
-      load(lq + off, 1, len, b);
-      if (!mp && !lp) {
-        kl_bwd_core_std(a, b, w[t / chunks], o1, o2, len);
-      } else {
-        if (mp) load(mp + off, 1, len, c);
-        if (lp) load(lp + off, 1, len, d);
-        kl_bwd_core(a, b, c, d, w[t / chunks], o1, o2, o3, o4, len);
-      }
-      if (dmq) store(o1, dmq + off, 1, len);
-      if (dlq) store(o2, dlq + off, 1, len);
-      if (dmp) store(o3, dmp + off, 1, len);
-      if (dlp) store(o4, dlp + off, 1, len);
+  const bool std_prior = !mp && !lp;
+  for_kl_chunks(mq, lq, mp, lp, N, P, 4, [&](const KLChunk &k) {
+    double *o1 = k.out, *o2 = o1 + KL_CHUNK, *o3 = o2 + KL_CHUNK, *o4 = o3 + KL_CHUNK;
+    if (std_prior) {
+      kl_bwd_core_std(k.mq, k.lq, w[k.n], o1, o2, k.len);
+    } else {
+      kl_bwd_core(k.mq, k.lq, k.mp, k.lp, w[k.n], o1, o2, o3, o4, k.len);
     }
+    if (dmq) store(o1, dmq + k.off, 1, k.len);
+    if (dlq) store(o2, dlq + k.off, 1, k.len);
+    if (dmp) store(o3, dmp + k.off, 1, k.len);
+    if (dlp) store(o4, dlp + k.off, 1, k.len);
   });
 }
 
