@@ -90,3 +90,26 @@ func TestChannelsLastKeepsResults(t *testing.T) {
 		})
 	})
 }
+
+// TestGenerationReleasesIntermediates: the ladder walk closes each
+// intermediate tensor once it is used, so the handles a generation leaves
+// open (its output and inputs) do not grow with the number of levels.
+func TestGenerationReleasesIntermediates(t *testing.T) {
+	left := map[int]int64{}
+	for _, levels := range []int{1, 5} {
+		m, err := New(Config{Channels: 3, Filters: 4, Levels: levels}, tb.Options{DType: tb.Float64}, 1)
+		must(t, err)
+		tb.WithScope(func(*tb.Scope) {
+			x := tb.Rand([]int64{2, 3, 8, 8}, tb.Options{DType: tb.Float64}, nil)
+			sigma := tb.FromSlice([]float64{10, 20})
+			before := tb.LiveTensors()
+			_, err := m.Translate(x, sigma, 1, Noise{Seed: 1})
+			must(t, err)
+			left[levels] = tb.LiveTensors() - before
+		})
+		m.Close()
+	}
+	if left[5] != left[1] {
+		t.Fatalf("C2N left %d handles open with 1 level, %d with 5", left[1], left[5])
+	}
+}

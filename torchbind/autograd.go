@@ -55,9 +55,6 @@ func (t *Tensor) Detach() *Tensor {
 // the OS thread, so f runs with its goroutine locked to the thread.
 func NoGrad(f func()) { withGradMode(false, f) }
 
-// EnableGrad runs f with gradient recording on (inside a NoGrad, say).
-func EnableGrad(f func()) { withGradMode(true, f) }
-
 func withGradMode(on bool, f func()) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()

@@ -20,6 +20,10 @@
 // the Scope they were created in. Finalizers only catch what was forgotten.
 package torchbind
 
+// Go's build cache keys this package by its own directory's files, so it
+// does not see a change to shim/ludvae.h alone: a change to the header
+// (its op codes above all) comes with a change to the Go files that use it.
+
 // #cgo CFLAGS: -I${SRCDIR}/shim
 // #cgo LDFLAGS: -L${SRCDIR}/../bin -lludvae_shim -Wl,-rpath,${SRCDIR}/../bin
 // #include "ludvae.h"

@@ -27,9 +27,6 @@ func Ones(shape []int64, o Options) *Tensor { return Full(shape, 1, o) }
 // (a channels-last t gives a channels-last result, as torch.zeros_like).
 func ZerosLike(t *Tensor) *Tensor { return inLayoutOf(t, Zeros(t.Shape(), t.Options())) }
 
-// OnesLike returns ones with t's shape, dtype, device and memory layout.
-func OnesLike(t *Tensor) *Tensor { return inLayoutOf(t, Ones(t.Shape(), t.Options())) }
-
 // inLayoutOf returns x in t's layout, and closes x.
 func inLayoutOf(t, x *Tensor) *Tensor {
 	defer x.Close()

@@ -142,9 +142,6 @@ func CheckThreads(n int) error {
 // NumThreads is libtorch's intra-op thread count.
 func NumThreads() int { return int(C.lv_get_num_threads()) }
 
-// ManualSeed seeds libtorch's default generators.
-func ManualSeed(seed uint64) { C.lv_manual_seed(C.uint64_t(seed)) }
-
 // LockThread pins the calling goroutine to its OS thread until the returned
 // function is called. libtorch keeps per-thread state — grad mode, and the
 // OpenMP thread team each calling thread starts — so the goroutine that

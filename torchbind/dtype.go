@@ -36,18 +36,4 @@ func (d DType) Size() int { return dtypeSizes[d] }
 // IsFloat reports whether d is a floating-point type.
 func (d DType) IsFloat() bool { return d <= BFloat16 }
 
-// ParseDType reads a dtype name as String writes it ("fp32", "bf16"... too).
-func ParseDType(s string) (DType, bool) {
-	alias := map[string]DType{"fp32": Float32, "fp64": Float64, "fp16": Float16, "half": Float16, "bf16": BFloat16, "float": Float32, "double": Float64}
-	if d, ok := alias[s]; ok {
-		return d, true
-	}
-	for i, n := range dtypeNames {
-		if n == s {
-			return DType(i), true
-		}
-	}
-	return 0, false
-}
-
 func (d DType) pickle() pickle.DType { return pickle.DType(d) }

@@ -47,18 +47,3 @@ func (g *Generator) Close() {
 		C.lv_generator_free(C.lv_generator(h))
 	}
 }
-
-// State returns the generator state as a uint8 tensor (torch.Generator.get_state).
-func (g *Generator) State() *Tensor {
-	var out C.lv_tensor
-	check("generator state", C.lv_generator_get_state(g.ptr(), &out))
-	runtime.KeepAlive(g)
-	return wrap(out)
-}
-
-// SetState restores a state returned by State.
-func (g *Generator) SetState(s *Tensor) {
-	check("generator set state", C.lv_generator_set_state(g.ptr(), s.ptr()))
-	runtime.KeepAlive(g)
-	runtime.KeepAlive(s)
-}

@@ -74,15 +74,6 @@ func (m *ScriptModule) register(name string, t *Tensor, param bool) {
 	runtime.KeepAlive(t)
 }
 
-// RegisterModule adds sub as a submodule named name.
-func (m *ScriptModule) RegisterModule(name string, sub *ScriptModule) {
-	cs := C.CString(name)
-	defer C.free(unsafe.Pointer(cs))
-	check("register module "+name, C.lv_jit_register_module(m.ptr(), cs, sub.ptr()))
-	runtime.KeepAlive(m)
-	runtime.KeepAlive(sub)
-}
-
 // Define compiles TorchScript source (one or more `def` methods taking self).
 func (m *ScriptModule) Define(source string) {
 	cs := C.CString(source)
@@ -99,12 +90,6 @@ func (m *ScriptModule) Save(path string) error {
 		check("save "+path, C.lv_jit_save(m.ptr(), cs))
 		runtime.KeepAlive(m)
 	})
-}
-
-// To moves the module's parameters and buffers to d.
-func (m *ScriptModule) To(d Device) {
-	check("script to", C.lv_jit_to(m.ptr(), C.int(d.Type), C.int(d.Index)))
-	runtime.KeepAlive(m)
 }
 
 // Call runs a method with the tensors and then the floats as positional

@@ -63,7 +63,7 @@ func TestTrainingMemoryIsFlat(t *testing.T) {
 		WithScope(func(*Scope) {
 			mustTry(t, func() {
 				x := Randn([]int64{4, 3, 16, 16}, Options{}, g).ToDevice(dev)
-				h := Conv2d(x, params[0], params[1], Conv2dOptions{Padding: [2]int64{1, 1}}).Relu()
+				h := Conv2d(x, params[0], params[1], Conv2dOptions{Padding: [2]int64{1, 1}}).ReluInPlace()
 				y := Conv2d(h, params[2], params[3], Conv2dOptions{Padding: [2]int64{1, 1}})
 				loss := MSELoss(y, x, ReduceMean)
 				opt.ZeroGrad()

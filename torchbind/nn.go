@@ -48,44 +48,6 @@ func BatchNorm(x, weight, bias, runningMean, runningVar *Tensor, training bool, 
 	return wrap(out)
 }
 
-// InterpMode selects the resampling kernel of Interpolate.
-type InterpMode int
-
-// Interpolation modes.
-const (
-	Nearest InterpMode = iota
-	Bilinear
-	Bicubic
-)
-
-// Interpolate resizes NCHW x to outH×outW. Antialias low-pass filters when
-// downscaling (bilinear and bicubic only), as torch's interpolate(antialias=True).
-func Interpolate(x *Tensor, outH, outW int64, mode InterpMode, alignCorners, antialias bool) *Tensor {
-	var out C.lv_tensor
-	check("interpolate", C.lv_interpolate(x.ptr(), C.int64_t(outH), C.int64_t(outW), C.int(mode), cbool(alignCorners), cbool(antialias), &out))
-	runtime.KeepAlive(x)
-	return wrap(out)
-}
-
-// PadMode selects how Pad fills the border.
-type PadMode int
-
-// Padding modes.
-const (
-	PadConstant PadMode = iota
-	PadReflect
-	PadReplicate
-)
-
-// Pad pads the last dimensions as torch.nn.functional.pad: pads lists
-// (left, right, top, bottom, ...).
-func Pad(x *Tensor, pads []int64, mode PadMode, value float64) *Tensor {
-	var out C.lv_tensor
-	check("pad", C.lv_pad(x.ptr(), cints(pads), C.int(len(pads)), C.int(mode), C.double(value), &out))
-	runtime.KeepAlive(x)
-	return wrap(out)
-}
-
 // Reduction says how a loss combines its elements.
 type Reduction int
 

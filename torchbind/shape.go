@@ -26,13 +26,6 @@ func (t *Tensor) Permute(dims ...int64) *Tensor {
 	})
 }
 
-// Expand broadcasts size-1 dimensions to shape without copying.
-func (t *Tensor) Expand(shape ...int64) *Tensor {
-	return shapeOp("expand", t, func(h C.lv_tensor, o *C.lv_tensor) C.lv_err {
-		return C.lv_expand(h, cints(shape), C.int(len(shape)), o)
-	})
-}
-
 // Contiguous returns t in row-major memory order.
 func (t *Tensor) Contiguous() *Tensor {
 	return shapeOp("contiguous", t, func(h C.lv_tensor, o *C.lv_tensor) C.lv_err {
@@ -64,38 +57,10 @@ func (t *Tensor) Narrow(dim, start, length int64) *Tensor {
 	})
 }
 
-// Transpose swaps two dimensions.
-func (t *Tensor) Transpose(d0, d1 int64) *Tensor {
-	return shapeOp("transpose", t, func(h C.lv_tensor, o *C.lv_tensor) C.lv_err {
-		return C.lv_transpose(h, C.int64_t(d0), C.int64_t(d1), o)
-	})
-}
-
-// Unsqueeze inserts a size-1 dimension at dim.
-func (t *Tensor) Unsqueeze(dim int64) *Tensor {
-	return shapeOp("unsqueeze", t, func(h C.lv_tensor, o *C.lv_tensor) C.lv_err {
-		return C.lv_unsqueeze(h, C.int64_t(dim), o)
-	})
-}
-
 // Squeeze removes dim if its size is 1.
 func (t *Tensor) Squeeze(dim int64) *Tensor {
 	return shapeOp("squeeze", t, func(h C.lv_tensor, o *C.lv_tensor) C.lv_err {
 		return C.lv_squeeze(h, C.int64_t(dim), o)
-	})
-}
-
-// Flip reverses the order along dims.
-func (t *Tensor) Flip(dims ...int64) *Tensor {
-	return shapeOp("flip", t, func(h C.lv_tensor, o *C.lv_tensor) C.lv_err {
-		return C.lv_flip(h, cints(dims), C.int(len(dims)), o)
-	})
-}
-
-// Rot90 rotates by k quarter turns in the plane (d0, d1), as torch.rot90.
-func (t *Tensor) Rot90(k, d0, d1 int64) *Tensor {
-	return shapeOp("rot90", t, func(h C.lv_tensor, o *C.lv_tensor) C.lv_err {
-		return C.lv_rot90(h, C.int64_t(k), C.int64_t(d0), C.int64_t(d1), o)
 	})
 }
 
@@ -117,14 +82,6 @@ func (t *Tensor) IndexSelect(dim int64, index *Tensor) *Tensor {
 	})
 }
 
-// SelectRows returns t[mask] for a 1-D bool mask over the first dimension.
-func (t *Tensor) SelectRows(mask *Tensor) *Tensor {
-	defer runtime.KeepAlive(mask)
-	return shapeOp("select rows", t, func(h C.lv_tensor, o *C.lv_tensor) C.lv_err {
-		return C.lv_masked_select_rows(h, mask.ptr(), o)
-	})
-}
-
 // IndexCopy returns a copy of t whose entries index along dim are replaced by
 // src (differentiable in both t and src).
 func (t *Tensor) IndexCopy(dim int64, index, src *Tensor) *Tensor {
@@ -132,13 +89,6 @@ func (t *Tensor) IndexCopy(dim int64, index, src *Tensor) *Tensor {
 	defer runtime.KeepAlive(src)
 	return shapeOp("index_copy", t, func(h C.lv_tensor, o *C.lv_tensor) C.lv_err {
 		return C.lv_index_copy(h, C.int64_t(dim), index.ptr(), src.ptr(), o)
-	})
-}
-
-// Nonzero returns the indices of the non-zero elements, one row each.
-func (t *Tensor) Nonzero() *Tensor {
-	return shapeOp("nonzero", t, func(h C.lv_tensor, o *C.lv_tensor) C.lv_err {
-		return C.lv_nonzero(h, o)
 	})
 }
 

@@ -200,14 +200,6 @@ func (t *Tensor) Clone() *Tensor {
 	return wrap(out)
 }
 
-// Alias returns a second handle to the same tensor, with a lifetime of its own.
-func (t *Tensor) Alias() *Tensor {
-	var out C.lv_tensor
-	check("alias", C.lv_shallow(t.ptr(), &out))
-	runtime.KeepAlive(t)
-	return wrap(out)
-}
-
 // shapeString formats a shape for error messages.
 func shapeString(s []int64) string {
 	parts := make([]string, len(s))

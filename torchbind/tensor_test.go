@@ -64,13 +64,9 @@ func TestElementwiseAndReductions(t *testing.T) {
 		{"sub", (*Tensor).Sub, func(x, y float64) float64 { return x - y }},
 		{"mul", (*Tensor).Mul, func(x, y float64) float64 { return x * y }},
 		{"div", (*Tensor).Div, func(x, y float64) float64 { return x / y }},
-		{"maximum", (*Tensor).Maximum, math.Max},
 		{"exp", func(x, _ *Tensor) *Tensor { return x.Exp() }, func(x, _ float64) float64 { return math.Exp(x) }},
-		{"relu", func(x, _ *Tensor) *Tensor { return x.Relu() }, func(x, _ float64) float64 { return math.Max(x, 0) }},
 		{"square", func(x, _ *Tensor) *Tensor { return x.Square() }, func(x, _ float64) float64 { return x * x }},
-		{"sigmoid", func(x, _ *Tensor) *Tensor { return x.Sigmoid() }, func(x, _ float64) float64 { return 1 / (1 + math.Exp(-x)) }},
 		{"mulscalar", func(x, _ *Tensor) *Tensor { return x.MulScalar(3) }, func(x, _ float64) float64 { return 3 * x }},
-		{"powscalar", func(x, _ *Tensor) *Tensor { return x.Abs().PowScalar(1.5) }, func(x, _ float64) float64 { return math.Pow(math.Abs(x), 1.5) }},
 		{"clamp", func(x, _ *Tensor) *Tensor { return x.Clamp(0, 1) }, func(x, _ float64) float64 { return math.Min(math.Max(x, 0), 1) }},
 	}
 	for _, c := range cases {
@@ -99,9 +95,6 @@ func TestElementwiseAndReductions(t *testing.T) {
 			}
 			if got := x.SumDims([]int64{1}, false).Float64s(); got[0] != 6 || got[1] != 15 {
 				t.Fatalf("sum over dim 1: %v", got)
-			}
-			if got := x.MaxDims([]int64{0}, true); !equalInts(got.Shape(), []int64{1, 3}) || got.Float64s()[2] != 6 {
-				t.Fatalf("max keepdim: %v %v", got.Shape(), got.Float64s())
 			}
 			if v := x.Var().Item(); math.Abs(v-3.5) > 1e-15 {
 				t.Fatalf("unbiased var %v, want 3.5", v)
@@ -140,22 +133,14 @@ func TestShapeOps(t *testing.T) {
 			if back := Cat(parts, 2); maxAbsDiff(back.Float64s(), x.Float64s()) != 0 {
 				t.Fatal("cat(split(x)) != x")
 			}
-			mask := FromSlice([]bool{false, true})
-			rows := x.SelectRows(mask)
-			if !equalInts(rows.Shape(), []int64{1, 3, 4}) || rows.Float64s()[0] != 12 {
-				t.Fatalf("select rows: %v", rows.Shape())
-			}
 			idx := FromSlice([]int64{1})
+			rows := x.IndexSelect(0, idx)
+			if !equalInts(rows.Shape(), []int64{1, 3, 4}) || rows.Float64s()[0] != 12 {
+				t.Fatalf("index_select: %v", rows.Shape())
+			}
 			put := ZerosLike(x).IndexCopy(0, idx, rows)
 			if got := put.Float64s(); got[0] != 0 || got[12] != 12 || got[23] != 23 {
 				t.Fatalf("index_copy: %v", got)
-			}
-			if got := x.Flip(2).Float64s(); got[0] != 3 {
-				t.Fatalf("flip: %v", got[:4])
-			}
-			r := FromSlice([]float64{1, 2, 3, 4}, 2, 2).Rot90(1, 0, 1)
-			if got := r.Float64s(); got[0] != 2 || got[1] != 4 || got[2] != 1 || got[3] != 3 {
-				t.Fatalf("rot90: %v", got) // numpy.rot90([[1,2],[3,4]]) = [[2,4],[1,3]]
 			}
 			st := Stack([]*Tensor{FromSlice([]float64{1, 2}), FromSlice([]float64{3, 4})}, 0)
 			if !equalInts(st.Shape(), []int64{2, 2}) {
@@ -204,35 +189,9 @@ func TestConvAgainstDirectSum(t *testing.T) {
 	})
 }
 
-func TestInterpolateClosedForms(t *testing.T) {
+func TestLossAndNormClosedForms(t *testing.T) {
 	WithScope(func(*Scope) {
 		mustTry(t, func() {
-			x := FromSlice([]float64{1, 2, 3, 4}, 1, 1, 2, 2)
-			up := Interpolate(x, 4, 4, Nearest, false, false).Float64s()
-			if up[0] != 1 || up[1] != 1 || up[2] != 2 || up[15] != 4 {
-				t.Fatalf("nearest ×2: %v", up)
-			}
-			// Bilinear with aligned corners reproduces a linear ramp exactly.
-			ramp := make([]float64, 9)
-			for i := range ramp {
-				ramp[i] = float64(i/3*10 + i%3)
-			}
-			r := Interpolate(FromSlice(ramp, 1, 1, 3, 3), 5, 5, Bilinear, true, false).Float64s()
-			for i := 0; i < 5; i++ {
-				for j := 0; j < 5; j++ {
-					if w := float64(i)/2*10 + float64(j)/2; math.Abs(r[i*5+j]-w) > 1e-12 {
-						t.Fatalf("bilinear ramp (%d,%d) = %v want %v", i, j, r[i*5+j], w)
-					}
-				}
-			}
-			// Bicubic keeps constants, with and without antialiasing.
-			c := Full([]int64{1, 3, 8, 8}, 0.25, Options{DType: Float64})
-			for _, aa := range []bool{false, true} {
-				d := Interpolate(c, 3, 5, Bicubic, false, aa)
-				if m := d.SubScalar(0.25).Abs().Max().Item(); m > 1e-12 {
-					t.Fatalf("bicubic(antialias=%v) of a constant deviates by %v", aa, m)
-				}
-			}
 			if mse := MSELoss(FromSlice([]float64{1, 2}), FromSlice([]float64{0, 4}), ReduceMean).Item(); mse != 2.5 {
 				t.Fatalf("mse %v", mse)
 			}
@@ -244,7 +203,7 @@ func TestInterpolateClosedForms(t *testing.T) {
 	})
 }
 
-func TestGeneratorSeedAndState(t *testing.T) {
+func TestGeneratorSeed(t *testing.T) {
 	WithScope(func(*Scope) {
 		mustTry(t, func() {
 			g1, g2 := NewGenerator(42, CPU), NewGenerator(42, CPU)
@@ -255,13 +214,7 @@ func TestGeneratorSeedAndState(t *testing.T) {
 			if maxAbsDiff(a, b) != 0 {
 				t.Fatal("same seed, different numbers")
 			}
-			st := g1.State()
 			c := Rand([]int64{50}, Options{DType: Float64}, g1).Float64s()
-			g2.SetState(st)
-			d := Rand([]int64{50}, Options{DType: Float64}, g2).Float64s()
-			if maxAbsDiff(c, d) != 0 {
-				t.Fatal("restored state draws different numbers")
-			}
 			for _, v := range c {
 				if v < 0 || v >= 1 {
 					t.Fatalf("uniform sample %v outside [0,1)", v)
@@ -283,13 +236,10 @@ func TestLikeKeepsLayout(t *testing.T) {
 				name string
 				x    *Tensor
 				cl   bool
-			}{{"zeros of NCHW", ZerosLike(plain), false}, {"zeros of NHWC", ZerosLike(cl), true}, {"ones of NHWC", OnesLike(cl), true}} {
+			}{{"zeros of NCHW", ZerosLike(plain), false}, {"zeros of NHWC", ZerosLike(cl), true}} {
 				if c.x.IsChannelsLast() != c.cl || c.x.IsContiguous() == c.cl {
 					t.Errorf("%s: channels-last %v, contiguous %v", c.name, c.x.IsChannelsLast(), c.x.IsContiguous())
 				}
-			}
-			if s := OnesLike(cl).Sum().Item(); s != 120 {
-				t.Errorf("OnesLike(channels-last) sums to %v", s)
 			}
 		})
 	})

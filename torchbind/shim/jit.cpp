@@ -32,17 +32,9 @@ lv_err lv_jit_register(lv_jit m, const char *name, lv_tensor t, int is_parameter
   })
 }
 
-lv_err lv_jit_register_module(lv_jit m, const char *name, lv_jit sub) {
-  LV_TRY(m->m.register_module(name, sub->m))
-}
-
 lv_err lv_jit_define(lv_jit m, const char *source) { LV_TRY(m->m.define(source)) }
 
 lv_err lv_jit_save(lv_jit m, const char *path) { LV_TRY(m->m.save(path)) }
-
-lv_err lv_jit_to(lv_jit m, int dev_type, int dev_index) {
-  LV_TRY(m->m.to(lv::device(dev_type, dev_index)))
-}
 
 lv_err lv_jit_call(lv_jit m, const char *method, const lv_tensor *ts, int nt,
                    const double *ds, int nd, lv_tensor *out) {

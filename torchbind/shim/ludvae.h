@@ -50,7 +50,6 @@ lv_err lv_cuda_memory(int index, int64_t *allocated, int64_t *peak);
 lv_err lv_cuda_reset_peak(int index);
 void lv_set_num_threads(int n);
 int lv_get_num_threads(void);
-void lv_manual_seed(uint64_t seed);
 /* Large CPU blocks come from a cache of freed mappings (alloc.cpp); bytes
    held by tensors, bytes cached, and the most ever mapped at once. */
 void lv_use_caching_cpu_allocator(void);
@@ -71,7 +70,6 @@ int lv_is_contiguous(lv_tensor t, int channels_last);
 lv_err lv_item(lv_tensor t, double *out);
 lv_err lv_to(lv_tensor t, int dtype, int dev_type, int dev_index, lv_tensor *out);
 lv_err lv_clone(lv_tensor t, lv_tensor *out);
-lv_err lv_shallow(lv_tensor t, lv_tensor *out); /* a new handle to the same tensor */
 
 /* ---- creation ---- */
 lv_err lv_full(const int64_t *shape, int ndim, double value, int dtype, int dev_type,
@@ -84,25 +82,18 @@ lv_err lv_arange(int64_t n, int dtype, int dev_type, int dev_index, lv_tensor *o
 /* ---- generators (CPU; CUDA ones where built with CUDA) ---- */
 lv_err lv_generator_new(uint64_t seed, int dev_type, int dev_index, lv_generator *out);
 void lv_generator_free(lv_generator g);
-lv_err lv_generator_get_state(lv_generator g, lv_tensor *out);
-lv_err lv_generator_set_state(lv_generator g, lv_tensor state);
 
 /* ---- elementwise ---- */
 enum {
-  LV_OP_NEG, LV_OP_EXP, LV_OP_LOG, LV_OP_SQRT, LV_OP_ABS, LV_OP_RELU, LV_OP_SIGMOID,
-  LV_OP_TANH, LV_OP_SQUARE, LV_OP_FLOOR, LV_OP_ROUND, LV_OP_SIGN, LV_OP_LOGICAL_NOT,
-  LV_OP_ISFINITE, LV_OP_RECIPROCAL
+  LV_OP_EXP, LV_OP_LOG, LV_OP_SQRT, LV_OP_ABS, LV_OP_RELU, LV_OP_SQUARE, LV_OP_FLOOR,
+  LV_OP_ROUND
 };
 lv_err lv_unary(int op, lv_tensor a, lv_tensor *out);
-lv_err lv_unary_(int op, lv_tensor a); /* in place: relu, exp, neg, sigmoid, tanh, abs, sqrt */
-enum {
-  LV_OP_ADD, LV_OP_SUB, LV_OP_MUL, LV_OP_DIV, LV_OP_POW, LV_OP_MAXIMUM, LV_OP_MINIMUM,
-  LV_OP_EQ, LV_OP_NE, LV_OP_LT, LV_OP_LE, LV_OP_GT, LV_OP_GE, LV_OP_LOGICAL_AND,
-  LV_OP_LOGICAL_OR, LV_OP_ATAN2
-};
+lv_err lv_unary_(int op, lv_tensor a); /* in place: relu */
+enum { LV_OP_ADD, LV_OP_SUB, LV_OP_MUL, LV_OP_DIV, LV_OP_GT };
 lv_err lv_binary(int op, lv_tensor a, lv_tensor b, lv_tensor *out);
 lv_err lv_binary_scalar(int op, lv_tensor a, double b, lv_tensor *out);
-/* in place: a op= b (b may be NULL to use scalar s) */
+/* in place: a += b (b may be NULL to add the scalar s) */
 lv_err lv_binary_(int op, lv_tensor a, lv_tensor b, double s);
 lv_err lv_fill_(lv_tensor a, double value);
 lv_err lv_copy_(lv_tensor dst, lv_tensor src);
@@ -110,37 +101,25 @@ lv_err lv_clamp(lv_tensor a, double lo, double hi, lv_tensor *out); /* NaN bound
 lv_err lv_where(lv_tensor cond, lv_tensor a, lv_tensor b, lv_tensor *out);
 
 /* ---- reductions (ndims == 0: over all elements) ---- */
-enum { LV_OP_SUM, LV_OP_MEAN, LV_OP_AMAX, LV_OP_AMIN, LV_OP_VAR, LV_OP_STD, LV_OP_PROD };
+enum { LV_OP_SUM, LV_OP_MEAN, LV_OP_AMAX, LV_OP_AMIN, LV_OP_VAR, LV_OP_STD };
 lv_err lv_reduce(int op, lv_tensor a, const int64_t *dims, int ndims, int keepdim,
                  lv_tensor *out);
-lv_err lv_argmax(lv_tensor a, int64_t dim, int keepdim, lv_tensor *out);
 lv_err lv_matmul(lv_tensor a, lv_tensor b, lv_tensor *out);
 
 /* ---- shape ---- */
 lv_err lv_reshape(lv_tensor a, const int64_t *shape, int ndim, lv_tensor *out);
 lv_err lv_permute(lv_tensor a, const int64_t *dims, int ndim, lv_tensor *out);
-lv_err lv_expand(lv_tensor a, const int64_t *shape, int ndim, lv_tensor *out);
 /* memory format: 0 contiguous, 1 channels-last */
 lv_err lv_contiguous(lv_tensor a, int memory_format, lv_tensor *out);
 lv_err lv_narrow(lv_tensor a, int64_t dim, int64_t start, int64_t length, lv_tensor *out);
-lv_err lv_transpose(lv_tensor a, int64_t d0, int64_t d1, lv_tensor *out);
-lv_err lv_unsqueeze(lv_tensor a, int64_t dim, lv_tensor *out);
 lv_err lv_squeeze(lv_tensor a, int64_t dim, lv_tensor *out);
-lv_err lv_flip(lv_tensor a, const int64_t *dims, int ndims, lv_tensor *out);
-lv_err lv_rot90(lv_tensor a, int64_t k, int64_t d0, int64_t d1, lv_tensor *out);
 lv_err lv_cat(const lv_tensor *ts, int n, int64_t dim, lv_tensor *out);
 lv_err lv_stack(const lv_tensor *ts, int n, int64_t dim, lv_tensor *out);
 /* split into chunks of size; outs must hold ceil(size(dim)/size) handles */
 lv_err lv_split(lv_tensor a, int64_t size, int64_t dim, lv_tensor *outs, int cap, int *n);
 lv_err lv_index_select(lv_tensor a, int64_t dim, lv_tensor index, lv_tensor *out);
-lv_err lv_masked_select_rows(lv_tensor a, lv_tensor mask, lv_tensor *out); /* a[mask] */
 lv_err lv_index_copy(lv_tensor a, int64_t dim, lv_tensor index, lv_tensor src,
                      lv_tensor *out);
-lv_err lv_nonzero(lv_tensor a, lv_tensor *out);
-/* pad order as torch.nn.functional.pad: (left, right, top, bottom) for 4 values;
- * mode: 0 constant, 1 reflect, 2 replicate */
-lv_err lv_pad(lv_tensor a, const int64_t *pads, int npads, int mode, double value,
-              lv_tensor *out);
 
 /* ---- neural-network functions ---- */
 lv_err lv_conv2d(lv_tensor x, lv_tensor w, lv_tensor b, const int64_t *stride,
@@ -149,9 +128,6 @@ lv_err lv_conv2d(lv_tensor x, lv_tensor w, lv_tensor b, const int64_t *stride,
 lv_err lv_batch_norm(lv_tensor x, lv_tensor w, lv_tensor b, lv_tensor running_mean,
                      lv_tensor running_var, int training, double momentum, double eps,
                      lv_tensor *out);
-/* mode: 0 nearest, 1 bilinear, 2 bicubic */
-lv_err lv_interpolate(lv_tensor x, int64_t out_h, int64_t out_w, int mode,
-                      int align_corners, int antialias, lv_tensor *out);
 /* reduction: 0 none, 1 mean, 2 sum */
 lv_err lv_mse_loss(lv_tensor a, lv_tensor b, int reduction, lv_tensor *out);
 
@@ -205,10 +181,8 @@ lv_err lv_jit_new(const char *qualified_name, lv_jit *out);
 lv_err lv_jit_load(const char *path, int dev_type, int dev_index, lv_jit *out);
 void lv_jit_free(lv_jit m);
 lv_err lv_jit_register(lv_jit m, const char *name, lv_tensor t, int is_parameter);
-lv_err lv_jit_register_module(lv_jit m, const char *name, lv_jit sub);
 lv_err lv_jit_define(lv_jit m, const char *source);
 lv_err lv_jit_save(lv_jit m, const char *path);
-lv_err lv_jit_to(lv_jit m, int dev_type, int dev_index);
 /* calls method with the tensors, then the doubles, as positional arguments */
 lv_err lv_jit_call(lv_jit m, const char *method, const lv_tensor *ts, int nt,
                    const double *ds, int nd, lv_tensor *out);

@@ -23,57 +23,6 @@ lv_err lv_batch_norm(lv_tensor x, lv_tensor w, lv_tensor b, lv_tensor running_me
                                     /*cudnn_enabled=*/true)))
 }
 
-lv_err lv_interpolate(lv_tensor x, int64_t out_h, int64_t out_w, int mode,
-                      int align_corners, int antialias, lv_tensor *out) {
-  LV_TRY({
-    const auto &in = R(x, "input");
-    TORCH_CHECK(in.dim() == 4, "interpolate expects NCHW input, got ", in.dim(), " dims");
-    std::vector<int64_t> size{out_h, out_w};
-    bool ac = align_corners != 0;
-    at::Tensor r;
-    switch (mode) {
-      case 0:
-        TORCH_CHECK(!antialias && !ac, "nearest takes neither antialias nor align_corners");
-        r = at::upsample_nearest2d(in, size);
-        break;
-      case 1:
-        r = antialias ? at::_upsample_bilinear2d_aa(in, size, ac)
-                      : at::upsample_bilinear2d(in, size, ac);
-        break;
-      case 2:
-        r = antialias ? at::_upsample_bicubic2d_aa(in, size, ac)
-                      : at::upsample_bicubic2d(in, size, ac);
-        break;
-      default:
-        TORCH_CHECK(false, "unknown interpolation mode code ", mode);
-    }
-    *out = wrap(r);
-  })
-}
-
-lv_err lv_pad(lv_tensor a, const int64_t *pads, int npads, int mode, double value,
-              lv_tensor *out) {
-  LV_TRY({
-    auto p = lv::ints(pads, npads);
-    const auto &x = R(a, "input");
-    at::Tensor r;
-    switch (mode) {
-      case 0: r = at::constant_pad_nd(x, p, value); break;
-      case 1:
-        TORCH_CHECK(npads == 4, "reflect padding takes 4 values");
-        r = at::reflection_pad2d(x, p);
-        break;
-      case 2:
-        TORCH_CHECK(npads == 4, "replicate padding takes 4 values");
-        r = at::replication_pad2d(x, p);
-        break;
-      default:
-        TORCH_CHECK(false, "unknown padding mode code ", mode);
-    }
-    *out = wrap(r);
-  })
-}
-
 lv_err lv_mse_loss(lv_tensor a, lv_tensor b, int reduction, lv_tensor *out) {
   LV_TRY({
     TORCH_CHECK(reduction >= 0 && reduction <= 2, "unknown reduction code ", reduction);

@@ -11,21 +11,13 @@ namespace {
 
 at::Tensor unary(int op, const at::Tensor &a) {
   switch (op) {
-    case LV_OP_NEG: return a.neg();
     case LV_OP_EXP: return a.exp();
     case LV_OP_LOG: return a.log();
     case LV_OP_SQRT: return a.sqrt();
     case LV_OP_ABS: return a.abs();
-    case LV_OP_RELU: return a.relu();
-    case LV_OP_SIGMOID: return a.sigmoid();
-    case LV_OP_TANH: return a.tanh();
     case LV_OP_SQUARE: return a.square();
     case LV_OP_FLOOR: return a.floor();
     case LV_OP_ROUND: return a.round();
-    case LV_OP_SIGN: return a.sign();
-    case LV_OP_LOGICAL_NOT: return a.logical_not();
-    case LV_OP_ISFINITE: return a.isfinite();
-    case LV_OP_RECIPROCAL: return a.reciprocal();
   }
   TORCH_CHECK(false, "unknown unary op code ", op);
 }
@@ -33,12 +25,6 @@ at::Tensor unary(int op, const at::Tensor &a) {
 void unary_inplace(int op, at::Tensor &a) {
   switch (op) {
     case LV_OP_RELU: a.relu_(); return;
-    case LV_OP_EXP: a.exp_(); return;
-    case LV_OP_NEG: a.neg_(); return;
-    case LV_OP_SIGMOID: a.sigmoid_(); return;
-    case LV_OP_TANH: a.tanh_(); return;
-    case LV_OP_ABS: a.abs_(); return;
-    case LV_OP_SQRT: a.sqrt_(); return;
   }
   TORCH_CHECK(false, "in-place unary op code ", op, " is not supported");
 }
@@ -50,35 +36,15 @@ at::Tensor binary(int op, const at::Tensor &a, const B &b) {
     case LV_OP_SUB: return at::sub(a, b);
     case LV_OP_MUL: return at::mul(a, b);
     case LV_OP_DIV: return at::div(a, b);
-    case LV_OP_POW: return at::pow(a, b);
-    case LV_OP_EQ: return at::eq(a, b);
-    case LV_OP_NE: return at::ne(a, b);
-    case LV_OP_LT: return at::lt(a, b);
-    case LV_OP_LE: return at::le(a, b);
     case LV_OP_GT: return at::gt(a, b);
-    case LV_OP_GE: return at::ge(a, b);
   }
-  TORCH_CHECK(false, "binary op code ", op, " is not defined for this operand kind");
-}
-
-at::Tensor binary_tensors(int op, const at::Tensor &a, const at::Tensor &b) {
-  switch (op) {
-    case LV_OP_MAXIMUM: return at::maximum(a, b);
-    case LV_OP_MINIMUM: return at::minimum(a, b);
-    case LV_OP_LOGICAL_AND: return at::logical_and(a, b);
-    case LV_OP_LOGICAL_OR: return at::logical_or(a, b);
-    case LV_OP_ATAN2: return at::atan2(a, b);
-  }
-  return binary(op, a, b);
+  TORCH_CHECK(false, "unknown binary op code ", op);
 }
 
 void binary_inplace(int op, at::Tensor &a, const at::Tensor &b, double s) {
   bool t = b.defined();
   switch (op) {
     case LV_OP_ADD: t ? a.add_(b) : a.add_(s); return;
-    case LV_OP_SUB: t ? a.sub_(b) : a.sub_(s); return;
-    case LV_OP_MUL: t ? a.mul_(b) : a.mul_(s); return;
-    case LV_OP_DIV: t ? a.div_(b) : a.div_(s); return;
   }
   TORCH_CHECK(false, "in-place op code ", op, " is not supported");
 }
@@ -92,9 +58,6 @@ at::Tensor reduce(int op, const at::Tensor &a, at::IntArrayRef dims, bool keep) 
     case LV_OP_AMIN: return a.amin(dims, keep);
     case LV_OP_VAR: return all ? a.var() : a.var(dims, /*unbiased=*/true, keep);
     case LV_OP_STD: return all ? a.std() : a.std(dims, /*unbiased=*/true, keep);
-    case LV_OP_PROD:
-      TORCH_CHECK(dims.size() <= 1, "prod reduces one dim at a time");
-      return all ? a.prod() : a.prod(dims[0], keep);
   }
   TORCH_CHECK(false, "unknown reduction op code ", op);
 }
@@ -117,7 +80,7 @@ lv_err lv_unary(int op, lv_tensor a, lv_tensor *out) {
 lv_err lv_unary_(int op, lv_tensor a) { LV_TRY(unary_inplace(op, a->t)) }
 
 lv_err lv_binary(int op, lv_tensor a, lv_tensor b, lv_tensor *out) {
-  LV_TRY(*out = wrap(binary_tensors(op, R(a, "a"), R(b, "b"))))
+  LV_TRY(*out = wrap(binary(op, R(a, "a"), R(b, "b"))))
 }
 
 lv_err lv_binary_scalar(int op, lv_tensor a, double b, lv_tensor *out) {
@@ -150,10 +113,6 @@ lv_err lv_reduce(int op, lv_tensor a, const int64_t *dims, int ndims, int keepdi
   LV_TRY(*out = wrap(reduce(op, R(a, "a"), lv::ints(dims, ndims), keepdim != 0)))
 }
 
-lv_err lv_argmax(lv_tensor a, int64_t dim, int keepdim, lv_tensor *out) {
-  LV_TRY(*out = wrap(R(a, "a").argmax(dim, keepdim != 0)))
-}
-
 lv_err lv_matmul(lv_tensor a, lv_tensor b, lv_tensor *out) {
   LV_TRY(*out = wrap(at::matmul(R(a, "a"), R(b, "b"))))
 }
@@ -166,10 +125,6 @@ lv_err lv_permute(lv_tensor a, const int64_t *dims, int ndim, lv_tensor *out) {
   LV_TRY(*out = wrap(R(a, "a").permute(lv::ints(dims, ndim))))
 }
 
-lv_err lv_expand(lv_tensor a, const int64_t *shape, int ndim, lv_tensor *out) {
-  LV_TRY(*out = wrap(R(a, "a").expand(lv::ints(shape, ndim))))
-}
-
 lv_err lv_contiguous(lv_tensor a, int memory_format, lv_tensor *out) {
   LV_TRY(*out = wrap(R(a, "a").contiguous(memory_format ? at::MemoryFormat::ChannelsLast
                                                         : at::MemoryFormat::Contiguous)))
@@ -179,24 +134,8 @@ lv_err lv_narrow(lv_tensor a, int64_t dim, int64_t start, int64_t length, lv_ten
   LV_TRY(*out = wrap(R(a, "a").narrow(dim, start, length)))
 }
 
-lv_err lv_transpose(lv_tensor a, int64_t d0, int64_t d1, lv_tensor *out) {
-  LV_TRY(*out = wrap(R(a, "a").transpose(d0, d1)))
-}
-
-lv_err lv_unsqueeze(lv_tensor a, int64_t dim, lv_tensor *out) {
-  LV_TRY(*out = wrap(R(a, "a").unsqueeze(dim)))
-}
-
 lv_err lv_squeeze(lv_tensor a, int64_t dim, lv_tensor *out) {
   LV_TRY(*out = wrap(R(a, "a").squeeze(dim)))
-}
-
-lv_err lv_flip(lv_tensor a, const int64_t *dims, int ndims, lv_tensor *out) {
-  LV_TRY(*out = wrap(R(a, "a").flip(lv::ints(dims, ndims))))
-}
-
-lv_err lv_rot90(lv_tensor a, int64_t k, int64_t d0, int64_t d1, lv_tensor *out) {
-  LV_TRY(*out = wrap(R(a, "a").rot90(k, {d0, d1})))
 }
 
 lv_err lv_cat(const lv_tensor *ts, int n, int64_t dim, lv_tensor *out) {
@@ -221,21 +160,9 @@ lv_err lv_index_select(lv_tensor a, int64_t dim, lv_tensor index, lv_tensor *out
   LV_TRY(*out = wrap(R(a, "a").index_select(dim, R(index, "index"))))
 }
 
-lv_err lv_masked_select_rows(lv_tensor a, lv_tensor mask, lv_tensor *out) {
-  LV_TRY({
-    const auto &m = R(mask, "mask");
-    TORCH_CHECK(m.dim() == 1 && m.scalar_type() == at::kBool,
-                "row mask must be a 1-D bool tensor, got ", m.scalar_type(), " of dim ",
-                m.dim());
-    *out = wrap(R(a, "a").index({m}));
-  })
-}
-
 lv_err lv_index_copy(lv_tensor a, int64_t dim, lv_tensor index, lv_tensor src,
                      lv_tensor *out) {
   LV_TRY(*out = wrap(R(a, "a").index_copy(dim, R(index, "index"), R(src, "src"))))
 }
-
-lv_err lv_nonzero(lv_tensor a, lv_tensor *out) { LV_TRY(*out = wrap(R(a, "a").nonzero())) }
 
 }  // extern "C"

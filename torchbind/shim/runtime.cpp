@@ -133,6 +133,4 @@ void lv_set_num_threads(int n) {
 
 int lv_get_num_threads(void) { return at::get_num_threads(); }
 
-void lv_manual_seed(uint64_t seed) { at::manual_seed(seed); }
-
 }  // extern "C"

@@ -83,8 +83,6 @@ lv_err lv_to(lv_tensor h, int dtype, int dev_type, int dev_index, lv_tensor *out
 
 lv_err lv_clone(lv_tensor h, lv_tensor *out) { LV_TRY(*out = wrap(R(h, "tensor").clone())) }
 
-lv_err lv_shallow(lv_tensor h, lv_tensor *out) { LV_TRY(*out = wrap(R(h, "tensor"))) }
-
 lv_err lv_full(const int64_t *shape, int ndim, double value, int dtype, int dev_type,
                int dev_index, lv_tensor *out) {
   LV_TRY({
@@ -138,19 +136,5 @@ lv_err lv_generator_new(uint64_t seed, int dev_type, int dev_index, lv_generator
 }
 
 void lv_generator_free(lv_generator g) { delete g; }
-
-lv_err lv_generator_get_state(lv_generator g, lv_tensor *out) {
-  LV_TRY({
-    std::lock_guard<std::mutex> lock(g->g.mutex());
-    *out = wrap(g->g.get_state());
-  })
-}
-
-lv_err lv_generator_set_state(lv_generator g, lv_tensor state) {
-  LV_TRY({
-    std::lock_guard<std::mutex> lock(g->g.mutex());
-    g->g.set_state(R(state, "state"));
-  })
-}
 
 }  // extern "C"
