@@ -224,7 +224,7 @@ func TestGeneratorSeed(t *testing.T) {
 	})
 }
 
-// TestLikeKeepsLayout: ZerosLike and OnesLike follow torch's *_like in
+// TestLikeKeepsLayout: ZerosLike follows torch's zeros_like in
 // keeping a channels-last tensor channels-last (Adam's state must share its
 // parameter's strides for the multi-tensor kernels' fast path).
 func TestLikeKeepsLayout(t *testing.T) {
