@@ -36,10 +36,13 @@ func (m *LUDVAE) CleanEstimate(degraded, sigma *tb.Tensor, noise Noise) (out *tb
 // Reconstruct runs the training forward pass without gradients and returns
 // the decoded output (posterior samples for degraded inputs).
 func (m *LUDVAE) Reconstruct(x, h *tb.Tensor, degraded []bool, noise Noise) (out *tb.Tensor, err error) {
-	if int64(len(degraded)) != x.Size(0) {
-		return nil, fmt.Errorf("model: %d domain labels for a batch of %d", len(degraded), x.Size(0))
-	}
-	err = tb.Try(func() { tb.NoGrad(func() { out = m.loss(x, h, NewSubset(degraded, x.Device()), noise).Output }) })
+	err = tb.Do(func() error {
+		if err := checkLabels(degraded, x); err != nil {
+			return err
+		}
+		tb.NoGrad(func() { out = m.loss(x, h, NewSubset(degraded, x.Device()), noise).Output })
+		return nil
+	})
 	return out, err
 }
 

@@ -14,7 +14,8 @@ type Losses struct {
 	KLSum  *tb.Tensor // the un-normalized sum
 }
 
-// Total is rec + w·kl, the quantity training minimizes.
+// Total is rec + w·kl, the quantity training minimizes. Like a tensor
+// operation it panics with *tb.Error (call it under tb.Try or tb.Do).
 func (l Losses) Total(w float64) *tb.Tensor { return l.Rec.Add(l.KL.MulScalar(w)) }
 
 // Loss runs the training forward pass on a batch mixing both domains: x the
@@ -24,21 +25,35 @@ func (l Losses) Total(w float64) *tb.Tensor { return l.Rec.Add(l.KL.MulScalar(w)
 // degraded samples; the clean ones get z = 0, which equals the authors'
 // masked computation without the wasted work.
 func (m *LUDVAE) Loss(x, h *tb.Tensor, degraded []bool, noise Noise) (l Losses, err error) {
-	if int64(len(degraded)) != x.Size(0) {
-		return l, fmt.Errorf("model: %d domain labels for a batch of %d", len(degraded), x.Size(0))
-	}
-	err = tb.Try(func() { l = m.loss(x, h, NewSubset(degraded, x.Device()), noise) })
+	err = tb.Do(func() error {
+		if err := checkLabels(degraded, x); err != nil {
+			return err
+		}
+		l = m.loss(x, h, NewSubset(degraded, x.Device()), noise)
+		return nil
+	})
 	return l, err
 }
 
 // LossOn is Loss with the degraded rows given on the device, as a CUDA
 // graph needs them: uploading them while recording is not allowed.
 func (m *LUDVAE) LossOn(x, h *tb.Tensor, s Subset, noise Noise) (l Losses, err error) {
-	if s.N != x.Size(0) || (s.Idx == nil) != (s.Count == 0 || s.Count == s.N) {
-		return l, fmt.Errorf("model: a subset of %d of %d rows (index %v) for a batch of %d", s.Count, s.N, s.Idx != nil, x.Size(0))
-	}
-	err = tb.Try(func() { l = m.loss(x, h, s, noise) })
+	err = tb.Do(func() error {
+		if s.N != x.Size(0) || (s.Idx == nil) != (s.Count == 0 || s.Count == s.N) {
+			return fmt.Errorf("model: a subset of %d of %d rows (index %v) for a batch of %d", s.Count, s.N, s.Idx != nil, x.Size(0))
+		}
+		l = m.loss(x, h, s, noise)
+		return nil
+	})
 	return l, err
+}
+
+// checkLabels reports domain labels that do not match the batch x.
+func checkLabels(degraded []bool, x *tb.Tensor) error {
+	if int64(len(degraded)) != x.Size(0) {
+		return fmt.Errorf("model: %d domain labels for a batch of %d", len(degraded), x.Size(0))
+	}
+	return nil
 }
 
 // Subset is the degraded rows of a batch: Count of N, at the row numbers
@@ -48,7 +63,8 @@ type Subset struct {
 	Idx      *tb.Tensor
 }
 
-// NewSubset uploads the degraded rows to dev.
+// NewSubset uploads the degraded rows to dev. Like a tensor operation it
+// panics with *tb.Error.
 func NewSubset(degraded []bool, dev tb.Device) Subset {
 	var rows []int64
 	for i, d := range degraded {
