@@ -80,31 +80,42 @@ class LUDVAE(nn.Module):
             feats.append(f)
         return feats
 
+    def decode(self, a, latent):
+        """The decoder, top level first: z_l = latent(l, b_l) with b_l the
+        decoder's features at level l (a_L at the top). The authors write it
+        twice (decode, decode_uncond); training and translation differ only
+        in latent."""
+        L = self.L
+        d = self.m("proj", L)(a[L - 1], latent(L, a[L - 1]))
+        for l in range(L - 1, 0, -1):
+            d = self.m("dec", l + 1)(d)
+            b = self.m("proj_c", l)(d, a[l - 1])
+            d = self.m("proj", l)(b, latent(l, b))
+        return self.outconv(self.m("dec", 1)(d))
+
     def forward(self, x, hx, mask, eps=None):
         """Training forward. mask [N] float (1 degraded); eps maps
         "post_l" to ε (else torch.randn_like). Returns (out, kl_sum)."""
         eps = eps or {}
-        L = self.L
         m = mask.view(-1, 1, 1, 1).to(x.dtype)
         a = self.features(hx, self.inconv, "enc")
         n = self.features(x, self.inconv_n, "enc_n")
-        mq, lsq = self.m("Gauconv_q", L)(n[L - 1])
-        e = eps.get("post_%d" % L, None)
-        e = torch.randn_like(mq) if e is None else e
-        z = (mq + torch.exp(lsq) * e) * m
-        kl = (gauss_kl(mq, lsq, torch.zeros_like(mq), torch.zeros_like(lsq)) * m).sum()
-        d = self.m("proj", L)(a[L - 1], z)
-        for l in range(L - 1, 0, -1):
-            d = self.m("dec", l + 1)(d)
-            b = self.m("proj_c", l)(d, a[l - 1])
-            mq, lsq = self.m("Gauconv_q", l)(self.m("proj_n", l)(b, n[l - 1]))
-            mp, lsp = self.m("Gauconv_p", l)(b)
+        kl = []
+
+        def posterior(l, b):
+            if l == self.L:  # prior N(0, 1)
+                mq, lsq = self.m("Gauconv_q", l)(n[l - 1])
+                mp, lsp = torch.zeros_like(mq), torch.zeros_like(lsq)
+            else:
+                mq, lsq = self.m("Gauconv_q", l)(self.m("proj_n", l)(b, n[l - 1]))
+                mp, lsp = self.m("Gauconv_p", l)(b)
             e = eps.get("post_%d" % l, None)
             e = torch.randn_like(mq) if e is None else e
-            z = (mq + torch.exp(lsq) * e) * m
-            kl = kl + (gauss_kl(mq, lsq, mp, lsp) * m).sum()
-            d = self.m("proj", l)(b, z)
-        return self.outconv(self.m("dec", 1)(d)), kl
+            kl.append((gauss_kl(mq, lsq, mp, lsp) * m).sum())
+            return (mq + torch.exp(lsq) * e) * m
+
+        out = self.decode(a, posterior)
+        return out, sum(kl[1:], kl[0])
 
     def loss(self, x, hx, mask, kl_weight, eps=None):
         out, kl_sum = self(x, hx, mask, eps)
@@ -117,18 +128,14 @@ class LUDVAE(nn.Module):
     def translate(self, hx, temperature=1.0, eps=None):
         """C2N from h(x): degradation latents from the prior."""
         eps = eps or {}
-        L = self.L
-        a = self.features(hx, self.inconv, "enc")
-        e = eps.get("prior_%d" % L, None)
-        e = torch.randn_like(a[L - 1]) if e is None else e
-        z = e * temperature
-        d = self.m("proj", L)(a[L - 1], z)
-        for l in range(L - 1, 0, -1):
-            d = self.m("dec", l + 1)(d)
-            b = self.m("proj_c", l)(d, a[l - 1])
-            mp, lsp = self.m("Gauconv_p", l)(b)
+
+        def prior(l, b):
             e = eps.get("prior_%d" % l, None)
+            if l == self.L:  # N(0, 1)
+                e = torch.randn_like(b) if e is None else e
+                return e * temperature
+            mp, lsp = self.m("Gauconv_p", l)(b)
             e = torch.randn_like(mp) if e is None else e
-            z = (mp + torch.exp(lsp) * e) * temperature
-            d = self.m("proj", l)(b, z)
-        return self.outconv(self.m("dec", 1)(d))
+            return (mp + torch.exp(lsp) * e) * temperature
+
+        return self.decode(self.features(hx, self.inconv, "enc"), prior)
