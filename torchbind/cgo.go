@@ -11,7 +11,9 @@
 // Tensor operations panic with a *Error carrying libtorch's message, so that
 // model code reads like the mathematics. Every public entry point of ludvae
 // (a training step, Translate, Load, Save) runs its body under Try, which turns
-// such a panic back into an ordinary error.
+// such a panic back into an ordinary error, or under Do when the body also
+// calls functions that return errors: those are returned as they are, never
+// re-raised as panics, so errors.Is and errors.As see their causes.
 //
 // # Memory
 //
