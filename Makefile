@@ -44,7 +44,7 @@ CUDART = $(or $(CUDART_FOUND),$(error $(CUDART_MISSING): set CUDA_HOME to the to
 comma := ,
 # GPU=0 forces a CPU shim even when libtorch and nvcc could build a CUDA one.
 GPU ?= auto
-APT_PACKAGES := libtorch-dev libjpeg62-turbo-dev python3-torch python3-numpy python3-pil g++ make
+APT_PACKAGES := libtorch-dev libjpeg62-turbo-dev python3-torch python3-numpy python3-pil python3-opencv g++ make
 PY ?= /usr/bin/python3
 BENCH_FLAGS ?= --device cpu
 
@@ -102,7 +102,7 @@ deps:
 	@missing=""; \
 	if [ -z "$(LIBTORCH)" ] && [ ! -f /usr/include/torch/script.h ]; then missing="$$missing libtorch-dev"; fi; \
 	if [ ! -f /usr/include/jpeglib.h ]; then missing="$$missing libjpeg62-turbo-dev"; fi; \
-	if ! $(PY) -c "import torch, numpy, PIL" >/dev/null 2>&1; then missing="$$missing python3-torch python3-numpy python3-pil"; fi; \
+	if ! $(PY) -c "import torch, numpy, PIL, cv2" >/dev/null 2>&1; then missing="$$missing python3-torch python3-numpy python3-pil python3-opencv"; fi; \
 	if ! command -v $(CXX) >/dev/null 2>&1; then missing="$$missing g++"; fi; \
 	if [ -n "$$missing" ]; then \
 	  echo "make deps: installing$$missing"; \

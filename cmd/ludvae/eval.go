@@ -357,8 +357,12 @@ the correlation of the noise with itself shifted 1 and 2 pixels
 horizontally and vertically, and KL(real‖synthetic) in nats between noise
 histograms (bins of width %g centred on the integers over [−%g, %g], values
 beyond in the edge bins, every bin's probability floored by %g and
-renormalized). Files pair by path without extension; only names present in
---clean, --real and every --synthetic folder are measured.
+renormalized). It also reports the metrics noise models are compared by in
+the literature, per image then averaged: DANet's AKLD (local variances from
+a 7×7 Gaussian window, KL of zero-mean Gaussians per pixel) and NAFlow's
+KLD (256 bins over [−1, 1] on the [0,1] scale, empty bins dropped). Files
+pair by path without extension; only names present in --clean, --real and
+every --synthetic folder are measured.
 
 flags:
 `, cfg.HistStep, cfg.HistLimit, cfg.HistLimit, cfg.Epsilon)
@@ -434,12 +438,14 @@ flags:
 			}
 		}
 	}
+	fields := newFieldScores(len(sources), len(keys))
 	err = forEachParallel(len(keys), nw, func(w, i int) error {
 		k := keys[i]
 		cl, err := images.Load(cleanIdx[k])
 		if err != nil {
 			return err
 		}
+		noises, paths := make([]*images.Image, len(sources)), make([]string, len(sources))
 		for s, src := range sources {
 			path := src.idx[k]
 			d, err := images.Load(path)
@@ -449,11 +455,15 @@ flags:
 			if d.W != cl.W || d.H != cl.H {
 				return fmt.Errorf("%s is %dx%d but its clean image %s is %dx%d", path, d.W, d.H, cleanIdx[k], cl.W, cl.H)
 			}
-			if err := accs[w][s].Add(d, cl); err != nil {
+			if noises[s], err = noisestats.Noise(d, cl); err != nil {
 				return fmt.Errorf("%s: %w", path, err)
 			}
+			if err := accs[w][s].AddNoise(noises[s], cl); err != nil {
+				return fmt.Errorf("%s: %w", path, err)
+			}
+			paths[s] = path
 		}
-		return nil
+		return fields.measure(i, noises, paths)
 	})
 	if err != nil {
 		return err
@@ -494,9 +504,9 @@ flags:
 		srcNames[s], dirs[s] = src.name, src.dir
 	}
 	if *asJSON {
-		return writeJSON(stdout, noiseDocument(len(keys), cfg, srcNames, dirs, stats, cmps))
+		return writeJSON(stdout, noiseDocument(len(keys), cfg, srcNames, dirs, stats, cmps, fields.means()))
 	}
-	printNoiseTable(stdout, len(keys), srcNames, stats, cmps)
+	printNoiseTable(stdout, len(keys), srcNames, stats, cmps, fields.means())
 	if *plot != "" {
 		fmt.Fprintf(stdout, "\nwrote the noise std plot to %s\n", *plot)
 	}
@@ -506,7 +516,7 @@ flags:
 // printNoiseTable writes the statistics as a table: one row per statistic,
 // one column per source (real first); synthetic cells show the value and,
 // in parentheses, its difference from the real one.
-func printNoiseTable(w io.Writer, pairs int, names []string, stats []*noisestats.Stats, cmps []noisestats.Comparison) {
+func printNoiseTable(w io.Writer, pairs int, names []string, stats []*noisestats.Stats, cmps []noisestats.Comparison, fields []noisestats.Field) {
 	const labelW, cellW = 24, 22
 	chans := []string{"R", "G", "B"}
 	fmt.Fprintf(w, "noise = degraded − clean over %d image(s), %d pixels per channel; std in grey levels (0–255), KL in nats\n\n",
@@ -574,12 +584,18 @@ func printNoiseTable(w io.Writer, pairs int, names []string, stats []*noisestats
 	}
 	row("KL all", 4, func(s int) float64 { return cmps[s].KLAll }, false)
 
+	section("-- the literature's metrics, per image then averaged (lower is closer)")
+	row("AKLD (DANet)", 4, func(s int) float64 { return fields[s].AKLD }, false)
+	row("KLD (NAFlow, 256 bins)", 4, func(s int) float64 { return fields[s].KLD }, false)
+
 	section("-- summary (difference synthetic − real in parentheses)")
 	row("std all", 3, func(s int) float64 { return cmps[s].SynthStd }, true)
 	row("std curve RMSE vs real", 3, func(s int) float64 { return cmps[s].StdCurveRMSE }, false)
 	row("corr lag 1 mean", 4, func(s int) float64 { return cmps[s].SynthCorr1 }, true)
 	row("corr lag 2 mean", 4, func(s int) float64 { return cmps[s].SynthCorr2 }, true)
 	row("KL all", 4, func(s int) float64 { return cmps[s].KLAll }, false)
+	row("AKLD", 4, func(s int) float64 { return fields[s].AKLD }, false)
+	row("KLD", 4, func(s int) float64 { return fields[s].KLD }, false)
 }
 
 func fmtNum(v float64, prec int) string {
@@ -635,9 +651,11 @@ type noiseCmpDoc struct {
 	Corr2Diff    jsonFloat   `json:"corr_lag2_diff"`
 	KL           []jsonFloat `json:"kl"`
 	KLAll        jsonFloat   `json:"kl_all"`
+	AKLD         jsonFloat   `json:"akld"` // DANet's, averaged over images
+	KLD          jsonFloat   `json:"kld"`  // NAFlow's, averaged over images
 }
 
-func noiseDocument(pairs int, cfg noisestats.Config, names, dirs []string, stats []*noisestats.Stats, cmps []noisestats.Comparison) noiseDoc {
+func noiseDocument(pairs int, cfg noisestats.Config, names, dirs []string, stats []*noisestats.Stats, cmps []noisestats.Comparison, fields []noisestats.Field) noiseDoc {
 	var doc noiseDoc
 	doc.Pairs = pairs
 	doc.Config.Bins, doc.Config.HistLimit, doc.Config.HistStep, doc.Config.Epsilon = cfg.Bins, cfg.HistLimit, cfg.HistStep, cfg.Epsilon
@@ -666,6 +684,8 @@ func noiseDocument(pairs int, cfg noisestats.Config, names, dirs []string, stats
 				Corr2Diff:    jsonFloat(c.Corr2Diff),
 				KL:           jsonFloats(c.KL[:]),
 				KLAll:        jsonFloat(c.KLAll),
+				AKLD:         jsonFloat(fields[s].AKLD),
+				KLD:          jsonFloat(fields[s].KLD),
 			}
 		}
 		doc.Sources = append(doc.Sources, src)

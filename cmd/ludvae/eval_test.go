@@ -16,6 +16,7 @@ import (
 
 	"github.com/ludvae/ludvae/synth/degrade"
 	"github.com/ludvae/ludvae/synth/metrics"
+	"github.com/ludvae/ludvae/synth/noisestats"
 	"github.com/ludvae/ludvae/train/images"
 )
 
@@ -241,6 +242,8 @@ type noiseJSON struct {
 		}
 		VsReal *struct {
 			KLAll *float64 `json:"kl_all"`
+			AKLD  *float64 `json:"akld"`
+			KLD   *float64 `json:"kld"`
 		} `json:"vs_real"`
 	}
 }
@@ -290,6 +293,18 @@ func TestEvalNoise(t *testing.T) {
 	if !(*gauss.VsReal.KLAll > 0.01) {
 		t.Errorf("AWGN vs camera noise: KL %v, want clearly > 0", *gauss.VsReal.KLAll)
 	}
+	if *same.VsReal.AKLD != 0 || *same.VsReal.KLD != 0 {
+		t.Errorf("a copy of the real noise: AKLD %v KLD %v, want 0", *same.VsReal.AKLD, *same.VsReal.KLD)
+	}
+	// The CLI's AKLD/KLD are noisestats' per-image values (checked against
+	// OpenCV/numpy there) averaged over the three images.
+	want := fieldOfFiles(t, cd, rd, gd, []string{"p1.png", "p2.png", "p3.png"})
+	if math.Abs(*gauss.VsReal.AKLD-want.AKLD) > 1e-12 || math.Abs(*gauss.VsReal.KLD-want.KLD) > 1e-12 {
+		t.Errorf("AWGN vs camera noise: AKLD %v KLD %v, want %v %v", *gauss.VsReal.AKLD, *gauss.VsReal.KLD, want.AKLD, want.KLD)
+	}
+	if !(want.AKLD > 0.01 && want.KLD > 0.01) {
+		t.Errorf("AWGN vs camera noise: AKLD %v KLD %v, want clearly > 0", want.AKLD, want.KLD)
+	}
 	if c := *real.Stats.CorrMean[0]; !(c > 0.5) {
 		t.Errorf("camera noise lag-1 correlation %.3f, want > 0.5", c)
 	}
@@ -315,7 +330,7 @@ func TestEvalNoise(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"real", "gaussian", "same", "std G [0.375,0.500)", "corr horiz lag 1 R", "KL all", "summary", "std curve RMSE"} {
+	for _, s := range []string{"real", "gaussian", "same", "std G [0.375,0.500)", "corr horiz lag 1 R", "KL all", "summary", "std curve RMSE", "AKLD (DANet)", "KLD (NAFlow, 256 bins)"} {
 		if !strings.Contains(stdout, s) {
 			t.Errorf("table lacks %q:\n%s", s, stdout)
 		}
@@ -341,4 +356,29 @@ func TestEvalNoise(t *testing.T) {
 			t.Errorf("%v: error %v, want one naming %s", c.args, err, c.want)
 		}
 	}
+}
+
+// fieldOfFiles is the mean AKLD/KLD of the synthetic folder's images
+// against the real ones, measured by noisestats directly.
+func fieldOfFiles(t *testing.T, clean, real, synth string, names []string) noisestats.Field {
+	t.Helper()
+	load := func(dir, name string) *images.Image {
+		m, err := images.Load(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	var per []noisestats.Field
+	for _, n := range names {
+		c := load(clean, n)
+		rn, err1 := noisestats.Noise(load(real, n), c)
+		sn, err2 := noisestats.Noise(load(synth, n), c)
+		f, err3 := noisestats.MeasureField(rn, sn)
+		if err := errors.Join(err1, err2, err3); err != nil {
+			t.Fatal(err)
+		}
+		per = append(per, f)
+	}
+	return noisestats.MeanField(per)
 }

@@ -41,12 +41,9 @@ func NewAccumulator(cfg Config) (*Accumulator, error) {
 // Add measures the noise degraded − clean of one image pair. The images
 // must have the same size.
 func (a *Accumulator) Add(degraded, clean *images.Image) error {
-	if degraded.W != clean.W || degraded.H != clean.H {
-		return fmt.Errorf("noisestats: degraded image is %dx%d, clean one %dx%d", degraded.W, degraded.H, clean.W, clean.H)
-	}
-	noise := &images.Image{W: clean.W, H: clean.H, Pix: make([]float32, len(clean.Pix))}
-	for i, v := range degraded.Pix {
-		noise.Pix[i] = v - clean.Pix[i]
+	noise, err := Noise(degraded, clean)
+	if err != nil {
+		return err
 	}
 	return a.AddNoise(noise, clean)
 }

@@ -15,6 +15,11 @@
 //     edge bins), and the KL divergence between two such histograms with a
 //     probability floor ([Histogram], [KL]).
 //
+// It also computes the two metrics the literature compares noise models
+// by, per image: DANet's AKLD ([AKLD], from local variances,
+// [LocalVariance]) and NAFlow's histogram KLD ([KLD]); [MeasureField]
+// gives both and [MeanField] averages them over images, as those papers do.
+//
 // The functions on slices are pure; [Accumulator] pools them over many
 // image pairs, [Compare] condenses two [Stats] into a [Comparison], and
 // [Plot] draws std-versus-intensity curves.
