@@ -34,6 +34,7 @@ var commands = map[string]command{
 	"degrade": {"apply a synthetic degradation (camera-like or Gaussian) to a folder", runDegrade},
 	"eval":    {"PSNR/SSIM of restored images, or `eval noise`: compare degradations", runEval},
 	"export":  {"write a model as TorchScript (C2N generator) or as a plain state dict", runExport},
+	"restore": {"train the downstream denoiser (KAIR's DnCNN) on pairs, or denoise a folder with it", runRestore},
 }
 
 func main() {

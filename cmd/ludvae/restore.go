@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/spf13/pflag"
+
+	"github.com/ludvae/ludvae/train/restore"
+)
+
+// runRestore is `ludvae restore train|test`: the downstream denoiser.
+func runRestore(args []string) error {
+	return restoreCommand(args, os.Stderr, func(ctx context.Context, cfg restore.Config, log io.Writer) error {
+		return restore.Run(ctx, cfg, log)
+	})
+}
+
+// restoreCommand parses a restore subcommand; train runs the training (a
+// parameter so that tests can stop at the parsed configuration).
+func restoreCommand(args []string, log io.Writer, train func(context.Context, restore.Config, io.Writer) error) error {
+	if len(args) == 0 || (args[0] != "train" && args[0] != "test") {
+		fmt.Fprint(log, `usage: ludvae restore train --pairs DIR | --clean DIR --sigma MIN,MAX --out RUNDIR [flags]
+       ludvae restore test --model CKPT --in DIR --out DIR [--tile 512]
+
+Trains KAIR's DnCNN (the LUD-VAE authors' SIDD recipe) on paired data, or
+denoises a folder with it. Run `+"`ludvae restore train --help`"+` for the flags.
+`)
+		return errors.New("restore needs a subcommand: train or test")
+	}
+	if args[0] == "test" {
+		return restoreTest(args[1:], log)
+	}
+	return restoreTrain(args[1:], log, train)
+}
+
+func restoreTrain(args []string, log io.Writer, run func(context.Context, restore.Config, io.Writer) error) error {
+	cfg := restore.Defaults()
+	fs := pflag.NewFlagSet("restore train", pflag.ContinueOnError)
+	fs.SetOutput(log)
+	pairs := fs.String("pairs", "", "folder with L/ (degraded) and H/ (clean) images of the same names, as `ludvae synth` writes")
+	fs.StringVar(&cfg.Clean, "clean", "", "instead of --pairs: clean images, degraded on the fly by Gaussian noise (--sigma)")
+	sigma := fs.Float64Slice("sigma", nil, "with --clean: noise σ range MIN,MAX on the 0-255 scale, uniform per crop (one value: fixed σ)")
+	fs.StringVar(&cfg.Out, "out", "", "run folder: config.json, dncnn_N.pth checkpoints, log.csv (re-running resumes)")
+	fs.IntVar(&cfg.Features, "features", cfg.Features, "DnCNN channels (KAIR's nc)")
+	fs.IntVar(&cfg.Layers, "layers", cfg.Layers, "DnCNN convolutions (KAIR's nb)")
+	fs.IntVar(&cfg.Patch, "patch", cfg.Patch, "crop size (KAIR's H_size)")
+	fs.IntVar(&cfg.Batch, "batch", cfg.Batch, "crops per step")
+	fs.IntVar(&cfg.Steps, "steps", cfg.Steps, "optimizer steps")
+	fs.Float64Var(&cfg.LR, "lr", cfg.LR, "Adam learning rate")
+	fs.IntSliceVar(&cfg.LRMilestones, "lr-milestones", cfg.LRMilestones, "steps at which the learning rate is multiplied by --lr-gamma")
+	fs.Float64Var(&cfg.LRGamma, "lr-gamma", cfg.LRGamma, "learning-rate factor at each milestone")
+	fs.StringVar(&cfg.Loss, "loss", cfg.Loss, "l1 (KAIR's and the authors' DnCNN options) or l2")
+	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of initialization, crops and noise")
+	fs.StringVar(&cfg.Device, "device", cfg.Device, "cpu, cuda, cuda:N or auto")
+	fs.IntVar(&cfg.Threads, "threads", 0, "CPU threads for libtorch (0 = one per CPU)")
+	fs.IntVar(&cfg.SaveEvery, "save-every", cfg.SaveEvery, "steps between checkpoints")
+	fs.IntVar(&cfg.LogEvery, "log-every", cfg.LogEvery, "steps between rows of log.csv")
+	fs.IntVar(&cfg.Keep, "keep", cfg.Keep, "checkpoints to keep")
+	fs.IntVar(&cfg.MaxBadSteps, "max-bad-steps", cfg.MaxBadSteps, "consecutive non-finite losses before stopping")
+	fs.BoolVar(&cfg.SkipBad, "skip-bad", false, "with --clean: skip (and report) unreadable or too-small images instead of stopping")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: ludvae restore train --pairs DIR | --clean DIR --sigma MIN,MAX --out RUNDIR [flags]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *pairs != "" {
+		cfg.L, cfg.H = filepath.Join(*pairs, "L"), filepath.Join(*pairs, "H")
+	}
+	switch len(*sigma) {
+	case 0:
+	case 1:
+		cfg.Sigma = [2]float64{(*sigma)[0], (*sigma)[0]}
+	case 2:
+		cfg.Sigma = [2]float64{(*sigma)[0], (*sigma)[1]}
+	default:
+		return fmt.Errorf("--sigma %v: give MIN,MAX or one value", *sigma)
+	}
+	if cfg.Clean != "" && len(*sigma) == 0 {
+		return errors.New("--clean needs --sigma MIN,MAX (0-255 scale)")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, cfg, log)
+	if errors.Is(err, context.Canceled) {
+		os.Exit(130)
+	}
+	return err
+}
+
+func restoreTest(args []string, log io.Writer) error {
+	o := restore.TestOptions{Tile: 512, Device: "auto"}
+	fs := pflag.NewFlagSet("restore test", pflag.ContinueOnError)
+	fs.SetOutput(log)
+	fs.StringVar(&o.Model, "model", "", "denoiser: a `ludvae restore train` checkpoint or a KAIR DnCNN state dict (.pth)")
+	fs.StringVar(&o.In, "in", "", "folder of degraded images (searched recursively)")
+	fs.StringVar(&o.Out, "out", "", "output folder: the denoised images as 8-bit PNG, same relative paths")
+	fs.IntVar(&o.Tile, "tile", o.Tile, "tile size in pixels for large images (0 = whole images)")
+	fs.StringVar(&o.Device, "device", o.Device, "cpu, cuda, cuda:N or auto")
+	fs.IntVar(&o.Threads, "threads", 0, "CPU threads for libtorch (0 = one per CPU)")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: ludvae restore test --model CKPT --in DIR --out DIR [flags]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	case o.Model == "" || o.In == "" || o.Out == "":
+		return errors.New("--model, --in and --out are required")
+	}
+	return restore.Test(o, log)
+}

@@ -1,0 +1,98 @@
+// Package restore trains and applies the downstream denoiser, KAIR's DnCNN
+// (model.DnCNN), with the LUD-VAE authors' SIDD recipe
+// (LUD_VAE_sidd/DnCNN/options/train_dncnn.json and data/dataset_dncnn.py):
+// random 40×40 crops at the same place in the degraded and the clean image,
+// one of KAIR's 8 flips/rotations, batches of 64, L1 loss, Adam with lr
+// 1e-4 halved at step 25,000. Pairs come from folders (the synth layout,
+// L/ and H/) or from clean images with fresh Gaussian noise every batch.
+package restore
+
+import (
+	"fmt"
+
+	"github.com/ludvae/ludvae/model"
+)
+
+// Config is everything a denoiser training run depends on. It is written
+// to the run folder and into every checkpoint.
+type Config struct {
+	L, H  string     // paired folders: degraded (L) and clean (H) images of the same names
+	Clean string     // or clean images only, degraded on the fly by Gaussian noise
+	Sigma [2]float64 // with Clean: σ range (0–255 scale), uniform per crop
+	Out   string     // run folder
+
+	Features, Layers int // DnCNN size (KAIR's nc, nb)
+	Patch            int // crop size (KAIR's H_size)
+	Batch            int
+	Steps            int
+	LR               float64
+	LRMilestones     []int
+	LRGamma          float64
+	Loss             string // "l1" or "l2"
+	Seed             uint64
+	Device           string
+	Threads          int
+	SaveEvery        int
+	LogEvery         int
+	Keep             int
+	MaxBadSteps      int
+	SkipBad          bool
+}
+
+// Defaults returns the authors' recipe; Steps is the scheduler's second
+// stage doubled (their options stop nowhere: KAIR trains until stopped).
+func Defaults() Config {
+	return Config{
+		Features: model.DefaultDnCNN.Features, Layers: model.DefaultDnCNN.Layers,
+		Patch: 40, Batch: 64, Steps: 50000, LR: 1e-4, LRMilestones: []int{25000}, LRGamma: 0.5,
+		Loss: "l1", Seed: 1, Device: "auto", SaveEvery: 5000, LogEvery: 100, Keep: 3, MaxBadSteps: 10,
+	}
+}
+
+// Validate reports flags that cannot work together.
+func (c *Config) Validate() error {
+	paired, gauss := c.L != "" || c.H != "", c.Clean != ""
+	switch {
+	case paired == gauss:
+		return fmt.Errorf("give either --pairs DIR (its L/ and H/ folders) or --clean DIR with --sigma MIN,MAX")
+	case paired && (c.L == "" || c.H == ""):
+		return fmt.Errorf("paired training needs both the degraded (L) and the clean (H) folder")
+	case gauss && !(c.Sigma[0] >= 0 && c.Sigma[1] >= c.Sigma[0]):
+		return fmt.Errorf("--sigma %v: need 0 <= min <= max (0–255 scale)", c.Sigma)
+	case c.Out == "":
+		return fmt.Errorf("--out is required")
+	case c.Patch < 1 || c.Batch < 1 || c.Steps < 1:
+		return fmt.Errorf("--patch %d, --batch %d, --steps %d: all must be >= 1", c.Patch, c.Batch, c.Steps)
+	case !(c.LR > 0) || !(c.LRGamma > 0):
+		return fmt.Errorf("--lr %g, --lr-gamma %g: both must be > 0", c.LR, c.LRGamma)
+	case c.SaveEvery < 1 || c.LogEvery < 1 || c.Keep < 1 || c.MaxBadSteps < 1:
+		return fmt.Errorf("--save-every, --log-every, --keep and --max-bad-steps must be >= 1")
+	}
+	for i, m := range c.LRMilestones {
+		if m < 1 || (i > 0 && m <= c.LRMilestones[i-1]) {
+			return fmt.Errorf("--lr-milestones %v: expected increasing positive steps", c.LRMilestones)
+		}
+	}
+	if _, err := model.ParseDnCNNLoss(c.Loss); err != nil {
+		return fmt.Errorf("--loss: %w", err)
+	}
+	return c.Net().Validate()
+}
+
+// Net is the denoiser's size (colour images).
+func (c *Config) Net() model.DnCNNConfig {
+	return model.DnCNNConfig{Channels: 3, Features: c.Features, Layers: c.Layers}
+}
+
+// LearningRate is the rate at step s (1-based) as KAIR's loop sets it: its
+// MultiStepLR scheduler steps before each optimizer step, so a milestone
+// step already uses the reduced rate.
+func (c *Config) LearningRate(step int) float64 {
+	lr := c.LR
+	for _, m := range c.LRMilestones {
+		if step >= m {
+			lr *= c.LRGamma
+		}
+	}
+	return lr
+}

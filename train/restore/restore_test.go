@@ -1,0 +1,272 @@
+package restore
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/ludvae/ludvae/model"
+	tb "github.com/ludvae/ludvae/torchbind"
+	"github.com/ludvae/ludvae/torchbind/pyref"
+	"github.com/ludvae/ludvae/train/images"
+)
+
+// randomImage is a w×h image of uniform values, quantized to 8 bits as a
+// saved PNG is.
+func randomImage(w, h int, seed uint64) *images.Image {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	m := images.New(w, h)
+	for i := range m.Pix {
+		m.Pix[i] = float32(rng.IntN(256)) / 255
+	}
+	return m
+}
+
+// writePairs writes n pairs under dir/L and dir/H where L = 1 − H, so that
+// a crop pair is aligned exactly when noisy = 1 − clean everywhere.
+func writePairs(t *testing.T, dir string, n int) {
+	for _, sub := range []string{"L", "H"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range n {
+		h := randomImage(40+8*i, 36+4*i, uint64(i))
+		l := h.Clone()
+		for j, v := range l.Pix {
+			l.Pix[j] = 1 - v
+		}
+		name := fmt.Sprintf("img%d.png", i)
+		if err := images.SavePNG(filepath.Join(dir, "H", name), h, 8); err != nil {
+			t.Fatal(err)
+		}
+		if err := images.SavePNG(filepath.Join(dir, "L", name), l, 8); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// smallConfig is a denoiser run small enough for the 2-core machine.
+func smallConfig(dir string) Config {
+	cfg := Defaults()
+	cfg.L, cfg.H, cfg.Out = filepath.Join(dir, "L"), filepath.Join(dir, "H"), filepath.Join(dir, "run")
+	cfg.Features, cfg.Layers, cfg.Patch, cfg.Batch = 8, 4, 16, 4
+	cfg.Steps, cfg.SaveEvery, cfg.LogEvery, cfg.Device = 6, 3, 1, "cpu"
+	cfg.LRMilestones = []int{4}
+	return cfg
+}
+
+// TestPairedCropsAlign: every crop pair comes from the same image, place
+// and flip/rotation (L = 1 − H holds crop by crop), and the draws cover
+// every image of the set.
+func TestPairedCropsAlign(t *testing.T) {
+	dir := t.TempDir()
+	writePairs(t, dir, 3)
+	cfg := smallConfig(dir)
+	d, err := LoadData(&cfg, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Noisy) != 3 || len(d.Clean) != 3 {
+		t.Fatalf("%d noisy and %d clean images, want 3 pairs", len(d.Noisy), len(d.Clean))
+	}
+	for s := 1; s <= 20; s++ {
+		b := d.MakeBatch(&cfg, s)
+		for i, v := range b.Clean {
+			if math.Abs(float64(b.Noisy[i]+v-1)) > 1e-6 {
+				t.Fatalf("step %d: value %d: noisy %v is not 1 − clean %v", s, i, b.Noisy[i], v)
+			}
+		}
+		again := d.MakeBatch(&cfg, s)
+		if fmt.Sprint(again.Clean[:32]) != fmt.Sprint(b.Clean[:32]) {
+			t.Fatalf("step %d: the batch is not a function of (seed, step)", s)
+		}
+	}
+}
+
+// TestGaussianBatches: with --clean and --sigma the noise is zero-mean
+// Gaussian of the given σ (0–255 scale). 64 crops of 16×16×3 values give
+// the std to within 5 standard errors (1/√(2n) relative).
+func TestGaussianBatches(t *testing.T) {
+	clean := []*images.Image{randomImage(48, 40, 1)}
+	for _, s := range [][2]float64{{25, 25}, {0, 50}} {
+		d := &Data{Clean: clean, Sigma: s}
+		cfg := Defaults()
+		cfg.Patch, cfg.Batch = 16, 64
+		b := d.MakeBatch(&cfg, 1)
+		var sum, sq float64
+		for i, v := range b.Noisy {
+			e := 255 * float64(v-b.Clean[i])
+			sum += e
+			sq += e * e
+		}
+		n := float64(len(b.Noisy))
+		// Uniform σ in [a, b] gives E[σ²] = (a² + ab + b²)/3.
+		want := math.Sqrt((s[0]*s[0] + s[0]*s[1] + s[1]*s[1]) / 3)
+		got := math.Sqrt(sq/n - (sum/n)*(sum/n))
+		// A σ range adds the spread of 64 per-crop σ: 20 % covers it.
+		tol := 5 * want / math.Sqrt(2*n)
+		if s[0] != s[1] {
+			tol = 0.2 * want
+		}
+		if math.Abs(got-want) > tol || math.Abs(sum/n) > 5*want/math.Sqrt(n) {
+			t.Errorf("σ %v: noise std %.3f mean %.3f, want %.3f ± %.3f and 0", s, got, sum/n, want, tol)
+		}
+	}
+}
+
+// TestResumeMatchesUninterrupted: 6 steps in one go, and 3 steps then a
+// resume to 6, end with the same network, bit for bit (CPU), and the same
+// log.
+func TestResumeMatchesUninterrupted(t *testing.T) {
+	dir := t.TempDir()
+	writePairs(t, dir, 2)
+	full := smallConfig(dir)
+	full.Out = filepath.Join(dir, "full")
+	if err := Run(context.Background(), full, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	half := smallConfig(dir)
+	half.Out = filepath.Join(dir, "half")
+	half.Steps = 3
+	if err := Run(context.Background(), half, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	half.Steps = 6
+	if err := Run(context.Background(), half, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	a := loadNet(t, filepath.Join(full.Out, "dncnn_00000006.pth"))
+	defer a.Close()
+	b := loadNet(t, filepath.Join(half.Out, "dncnn_00000006.pth"))
+	defer b.Close()
+	sa, sb := a.StateDict(), b.StateDict()
+	for i, k := range sa.Keys {
+		x, y := sa.Values[i].(*tb.Tensor).Float64s(), sb.Values[i].(*tb.Tensor).Float64s()
+		if fmt.Sprint(x) != fmt.Sprint(y) {
+			t.Fatalf("%v differs between the resumed and the uninterrupted run", k)
+		}
+	}
+	if la, lb := losses(t, full.Out), losses(t, half.Out); la != lb {
+		t.Errorf("log.csv losses: uninterrupted %s, resumed %s", la, lb)
+	}
+}
+
+func loadNet(t *testing.T, path string) *model.DnCNN {
+	t.Helper()
+	m, err := model.LoadDnCNN(path, tb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// losses is log.csv's step and loss columns.
+func losses(t *testing.T, dir string) string {
+	data, err := os.ReadFile(filepath.Join(dir, "log.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		f := strings.Split(line, ",")
+		out = append(out, f[0]+":"+f[1])
+	}
+	return strings.Join(out, " ")
+}
+
+// TestDenoiseTiledEqualsWhole: tiles with the receptive-field margin give
+// the whole-image result (float32 rounding only: 1e-5). The weights are
+// scaled to gain 1 (from KAIR's 0.2), so that a pixel at the edge of the
+// receptive field moves the output by far more than the tolerance: with a
+// margin one pixel short the test fails.
+func TestDenoiseTiledEqualsWhole(t *testing.T) {
+	m, err := model.NewDnCNN(model.DnCNNConfig{Channels: 3, Features: 8, Layers: 5}, tb.Options{}, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	err = tb.Try(func() {
+		tb.NoGrad(func() {
+			for _, c := range m.Convs {
+				w := c.Weight.MulScalar(5)
+				c.Weight.CopyFrom(w)
+				w.Close()
+			}
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := randomImage(45, 37, 9)
+	whole, err := Denoise(m, img, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tiled, err := Denoise(m, img, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range whole.Pix {
+		if math.Abs(float64(v-tiled.Pix[i])) > 1e-5 {
+			t.Fatalf("value %d: tiled %v, whole %v", i, tiled.Pix[i], v)
+		}
+	}
+}
+
+// TestCheckpointLoadsIntoReference: a training checkpoint's "model" loads
+// into the eager reference (KAIR's layout) with strict=True, and there
+// denoises an image as Denoise does here, in eval mode with the running
+// statistics training left (float32 on both sides: 1e-5).
+func TestCheckpointLoadsIntoReference(t *testing.T) {
+	dir := t.TempDir()
+	writePairs(t, dir, 2)
+	cfg := smallConfig(dir)
+	cfg.Steps = 2
+	if err := Run(context.Background(), cfg, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	ckpt := filepath.Join(cfg.Out, "dncnn_00000002.pth")
+	m := loadNet(t, ckpt)
+	defer m.Close()
+	img := randomImage(20, 12, 3)
+	ours, err := Denoise(m, img, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := filepath.Join(dir, "in.pth")
+	d := tb.NewDict()
+	d.Set("x", tb.FromSlice(img.Pix, 1, 3, 12, 20))
+	if err := tb.Save(in, d); err != nil {
+		t.Fatal(err)
+	}
+	out := pyref.Run(t, `
+import sys, torch, dncnn_ref
+ck = torch.load(sys.argv[1])
+sd = ck["model"]
+convs = sorted(int(k.split(".")[1]) for k, v in sd.items() if k.endswith(".weight") and v.dim() == 4)
+m = dncnn_ref.DnCNN(3, 3, sd["model.0.weight"].shape[0], len(convs))
+m.load_state_dict(sd, strict=True)
+m.eval()
+with torch.no_grad():
+    y = m(torch.load(sys.argv[2])["x"])
+print(ck["step"], " ".join(repr(v) for v in y.flatten().tolist()))
+`, ckpt, in)
+	f := strings.Fields(out)
+	if f[0] != "2" || len(f)-1 != len(ours.Pix) {
+		t.Fatalf("python read step %s and %d values; want 2 and %d", f[0], len(f)-1, len(ours.Pix))
+	}
+	for i, s := range f[1:] {
+		v, _ := strconv.ParseFloat(s, 64)
+		if math.Abs(v-float64(ours.Pix[i])) > 1e-5 {
+			t.Fatalf("value %d: python %v, ours %v", i, v, ours.Pix[i])
+		}
+	}
+}

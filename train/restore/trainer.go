@@ -1,0 +1,258 @@
+package restore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/ludvae/ludvae/model"
+	tb "github.com/ludvae/ludvae/torchbind"
+	"github.com/ludvae/ludvae/train"
+	"github.com/ludvae/ludvae/train/images"
+)
+
+// Trainer runs the optimization of one denoiser run folder.
+type Trainer struct {
+	Cfg    Config
+	Model  *model.DnCNN
+	Opt    *tb.Adam
+	Data   *Data
+	Device tb.Device
+	Step   int // steps done
+	Log    io.Writer
+
+	loss model.DnCNNLoss
+	csv  *csvLog
+	bad  int // consecutive non-finite losses
+}
+
+// ErrTooManyBadSteps stops a run whose loss stays non-finite.
+var ErrTooManyBadSteps = errors.New("too many consecutive non-finite losses")
+
+// Run trains as cfg says, resuming from the newest checkpoint in cfg.Out.
+// Cancelling ctx saves a checkpoint and returns ctx's error.
+func Run(ctx context.Context, cfg Config, log io.Writer) error {
+	t, err := NewTrainer(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	return t.Train(ctx)
+}
+
+// NewTrainer checks the run folder, loads the data, builds the network
+// and the optimizer, and resumes from the newest checkpoint if any.
+func NewTrainer(cfg Config, log io.Writer) (*Trainer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	tb.SetNumThreads(cfg.Threads)
+	dev, err := tb.ParseDevice(cfg.Device)
+	if err != nil {
+		return nil, fmt.Errorf("--device: %w", err)
+	}
+	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
+		return nil, fmt.Errorf("--out: %w", err)
+	}
+	t := &Trainer{Cfg: cfg, Device: dev, Log: log}
+	t.loss, _ = model.ParseDnCNNLoss(cfg.Loss)
+	resume, last, prev, err := newestCheckpoint(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	if resume != nil {
+		defer tb.CloseAll(resume)
+	}
+	if err := writeConfig(&cfg); err != nil {
+		return nil, err
+	}
+	if t.Data, err = LoadData(&t.Cfg, log); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(log, "%d training images\n", len(t.Data.Clean))
+	if t.Model, err = model.NewDnCNN(cfg.Net(), tb.Options{DType: tb.Float32, Device: dev}, cfg.Seed); err != nil {
+		return nil, err
+	}
+	t.Opt = tb.NewAdam(t.Model.Tensors(), tb.AdamConfig{LR: cfg.LR, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8})
+	if resume != nil {
+		if err := applyCheckpoint(last, resume, t.Model, t.Opt); err != nil {
+			t.Close()
+			return nil, err
+		}
+		t.Step = prev.Step
+		fmt.Fprintf(log, "resuming from %s (step %d)\n", last, t.Step)
+	}
+	if t.csv, err = openCSV(filepath.Join(cfg.Out, "log.csv"), t.Step); err != nil {
+		t.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
+// newestCheckpoint reads the run folder's newest checkpoint, if any, and
+// checks that it holds a network of cfg's size.
+func newestCheckpoint(cfg *Config) (*tb.Dict, string, saved, error) {
+	ckpts, err := Checkpoints(cfg.Out)
+	if err != nil || len(ckpts) == 0 {
+		return nil, "", saved{}, err
+	}
+	last := ckpts[len(ckpts)-1]
+	d, s, err := readCheckpoint(last)
+	if err != nil {
+		return nil, "", s, err
+	}
+	if s.Config.Net() != cfg.Net() {
+		tb.CloseAll(d)
+		return nil, "", s, fmt.Errorf("%s holds a %v DnCNN; this command asks for %v (use another --out)", cfg.Out, s.Config.Net(), cfg.Net())
+	}
+	return d, last, s, nil
+}
+
+// writeConfig writes RUNDIR/config.json atomically.
+func writeConfig(cfg *Config) error {
+	data, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		return err
+	}
+	err = images.WriteAtomic(filepath.Join(cfg.Out, "config.json"), func(w io.Writer) error {
+		_, err := w.Write(append(data, '\n'))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("--out %s is not writable: %w", cfg.Out, err)
+	}
+	return nil
+}
+
+// Close frees the network and the optimizer state.
+func (t *Trainer) Close() {
+	if t.csv != nil {
+		t.csv.Close()
+	}
+	if t.Opt != nil {
+		t.Opt.Close()
+	}
+	if t.Model != nil {
+		t.Model.Close()
+	}
+}
+
+// Train runs the remaining steps, with batches made ahead on other
+// goroutines.
+func (t *Trainer) Train(ctx context.Context) error {
+	defer tb.LockThread()()
+	cfg := &t.Cfg
+	if t.Step >= cfg.Steps {
+		fmt.Fprintf(t.Log, "nothing to do: %s is at step %d of %d\n", cfg.Out, t.Step, cfg.Steps)
+		return nil
+	}
+	bctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	batches := train.Ahead(bctx, t.Step+1, cfg.Steps, 2*runtime.NumCPU(), func(s int) Batch { return t.Data.MakeBatch(cfg, s) })
+	bar := train.NewProgress(t.Log, cfg.Steps, "restore train", "step")
+	bar.Start(t.Step)
+	start, startStep := time.Now(), t.Step
+	for t.Step < cfg.Steps {
+		if ctx.Err() != nil {
+			return t.interrupted(ctx, bar)
+		}
+		select {
+		case <-ctx.Done():
+			return t.interrupted(ctx, bar)
+		case b := <-batches:
+			loss, err := t.trainStep(b)
+			if err != nil {
+				bar.Interrupt()
+				return err
+			}
+			t.Step = b.Step
+			bar.Set(t.Step, fmt.Sprintf("loss %.5f lr %.1e", loss, cfg.LearningRate(t.Step)))
+			if err := t.afterStep(loss, float64(t.Step-startStep)/time.Since(start).Seconds()); err != nil {
+				return err
+			}
+		}
+	}
+	bar.Finish()
+	fmt.Fprintf(t.Log, "done: %d steps; checkpoints and log.csv in %s\n", t.Step, cfg.Out)
+	return nil
+}
+
+// afterStep logs and saves as the schedule says.
+func (t *Trainer) afterStep(loss, rate float64) error {
+	cfg := &t.Cfg
+	last := t.Step == cfg.Steps
+	if t.Step%cfg.LogEvery == 0 || last {
+		if err := t.csv.Write(t.Step, loss, cfg.LearningRate(t.Step), rate); err != nil {
+			return err
+		}
+	}
+	if t.Step%cfg.SaveEvery == 0 || last {
+		return saveCheckpoint(cfg, t.Step, t.Model, t.Opt)
+	}
+	return nil
+}
+
+// interrupted saves a checkpoint of the steps done and returns ctx's error.
+func (t *Trainer) interrupted(ctx context.Context, bar *train.Progress) error {
+	bar.Interrupt()
+	if err := saveCheckpoint(&t.Cfg, t.Step, t.Model, t.Opt); err != nil {
+		return fmt.Errorf("interrupted at step %d, and saving failed: %w", t.Step, err)
+	}
+	fmt.Fprintf(t.Log, "interrupted at step %d; run the same command again to resume\n", t.Step)
+	return ctx.Err()
+}
+
+// trainStep is one optimizer step; a non-finite loss leaves the network
+// as it was, and too many in a row stop the run.
+func (t *Trainer) trainStep(b Batch) (float64, error) {
+	loss, err := step(t.Model, t.Opt, &t.Cfg, t.loss, t.Device, b)
+	if err != nil {
+		return loss, err
+	}
+	if !math.IsNaN(loss) && !math.IsInf(loss, 0) {
+		t.bad = 0
+		return loss, nil
+	}
+	t.bad++
+	fmt.Fprintf(t.Log, "\nstep %d: non-finite loss %g; update skipped (%d in a row)\n", b.Step, loss, t.bad)
+	if t.bad >= t.Cfg.MaxBadSteps {
+		return loss, fmt.Errorf("%w: %d at step %d (--max-bad-steps %d); the last checkpoint is intact; try a lower --lr",
+			ErrTooManyBadSteps, t.bad, b.Step, t.Cfg.MaxBadSteps)
+	}
+	return loss, nil
+}
+
+// step uploads a batch, runs the forward pass in training mode, backward,
+// and Adam at step b.Step's learning rate.
+func step(m *model.DnCNN, opt *tb.Adam, cfg *Config, kind model.DnCNNLoss, dev tb.Device, b Batch) (loss float64, err error) {
+	n, p := int64(cfg.Batch), int64(cfg.Patch)
+	err = tb.Try(func() {
+		tb.WithScope(func(*tb.Scope) {
+			noisy := tb.FromSlice(b.Noisy, n, 3, p, p).ToDevice(dev)
+			clean := tb.FromSlice(b.Clean, n, 3, p, p).ToDevice(dev)
+			_, l, err := m.Loss(noisy, clean, kind)
+			if err != nil {
+				panic(err)
+			}
+			opt.ZeroGrad()
+			l.Backward()
+			if loss = l.Item(); math.IsNaN(loss) || math.IsInf(loss, 0) {
+				opt.ZeroGrad()
+				return
+			}
+			opt.Config.LR = cfg.LearningRate(b.Step)
+			opt.Step()
+		})
+	})
+	if err != nil {
+		return loss, fmt.Errorf("step %d: %w", b.Step, err)
+	}
+	return loss, nil
+}
