@@ -267,3 +267,49 @@ func dictTensor(t *testing.T, d *tb.Dict, key string) *tb.Tensor {
 	}
 	return x
 }
+
+// TestDnCNNTorchScriptExport: Python's torch.jit.load runs the exported
+// denoiser and gets Denoise's output (float32 on both sides, the same
+// kernels: 1e-5), after a training forward pass has moved the running
+// statistics away from their initial values.
+func TestDnCNNTorchScriptExport(t *testing.T) {
+	dir := t.TempDir()
+	path, in := filepath.Join(dir, "dncnn.pt"), filepath.Join(dir, "in.pth")
+	m, err := NewDnCNN(DnCNNConfig{Channels: 3, Features: 8, Layers: 5}, tb.Options{}, 7)
+	must(t, err)
+	defer m.Close()
+	var ours []float64
+	tb.WithScope(func(*tb.Scope) {
+		mustTry(t, func() {
+			g := tb.NewGenerator(8, tb.CPU)
+			defer g.Close()
+			x := tb.Rand([]int64{2, 3, 10, 14}, tb.Options{}, g)
+			_, _, err := m.Loss(x, x, DnCNNL1) // updates the running statistics
+			must(t, err)
+			y, err := m.Denoise(x)
+			must(t, err)
+			ours = y.Float64s()
+			d := tb.NewDict()
+			d.Set("x", x)
+			must(t, tb.Save(in, d))
+		})
+	})
+	must(t, m.ExportTorchScript(path))
+	out := strings.Fields(pyref.Run(t, `
+import sys, torch
+g = torch.jit.load(sys.argv[1])
+with torch.no_grad():
+    y = g(torch.load(sys.argv[2])["x"])
+print(" ".join(repr(v) for v in y.flatten().tolist()))
+`, path, in))
+	if len(out) != len(ours) {
+		t.Fatalf("python returned %d values, we %d", len(out), len(ours))
+	}
+	for i, f := range out {
+		var v float64
+		fmt.Sscan(f, &v)
+		if math.Abs(v-ours[i]) > 1e-5 {
+			t.Fatalf("element %d: torch.jit %v, Denoise %v", i, v, ours[i])
+		}
+	}
+}

@@ -12,10 +12,13 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/ludvae/ludvae/model"
+	tb "github.com/ludvae/ludvae/torchbind"
 	"github.com/ludvae/ludvae/train/restore"
 )
 
-// runRestore is `ludvae restore train|test`: the downstream denoiser.
+// runRestore is `ludvae restore train|test|export`: the downstream
+// denoiser.
 func runRestore(args []string) error {
 	return restoreCommand(args, os.Stderr, func(ctx context.Context, cfg restore.Config, log io.Writer) error {
 		return restore.Run(ctx, cfg, log)
@@ -25,17 +28,22 @@ func runRestore(args []string) error {
 // restoreCommand parses a restore subcommand; train runs the training (a
 // parameter so that tests can stop at the parsed configuration).
 func restoreCommand(args []string, log io.Writer, train func(context.Context, restore.Config, io.Writer) error) error {
-	if len(args) == 0 || (args[0] != "train" && args[0] != "test") {
+	if len(args) == 0 || (args[0] != "train" && args[0] != "test" && args[0] != "export") {
 		fmt.Fprint(log, `usage: ludvae restore train --pairs DIR | --clean DIR --sigma MIN,MAX --out RUNDIR [flags]
        ludvae restore test --model CKPT --in DIR --out DIR [--tile 512]
+       ludvae restore export --model CKPT --torchscript DNCNN.pt
 
-Trains KAIR's DnCNN (the LUD-VAE authors' SIDD recipe) on paired data, or
-denoises a folder with it. Run `+"`ludvae restore train --help`"+` for the flags.
+Trains KAIR's DnCNN (the LUD-VAE authors' SIDD recipe) on paired data,
+denoises a folder with it, or exports it as TorchScript. Run
+`+"`ludvae restore train --help`"+` for the flags.
 `)
-		return errors.New("restore needs a subcommand: train or test")
+		return errors.New("restore needs a subcommand: train, test or export")
 	}
-	if args[0] == "test" {
+	switch args[0] {
+	case "test":
 		return restoreTest(args[1:], log)
+	case "export":
+		return restoreExport(args[1:], log)
 	}
 	return restoreTrain(args[1:], log, train)
 }
@@ -123,4 +131,27 @@ func restoreTest(args []string, log io.Writer) error {
 		return errors.New("--model, --in and --out are required")
 	}
 	return restore.Test(o, log)
+}
+
+func restoreExport(args []string, log io.Writer) error {
+	fs := pflag.NewFlagSet("restore export", pflag.ContinueOnError)
+	fs.SetOutput(log)
+	ckpt := fs.String("model", "", "denoiser: a `ludvae restore train` checkpoint or a KAIR DnCNN state dict (.pth)")
+	out := fs.String("torchscript", "", "write the denoiser (evaluation mode) as TorchScript here: torch.jit.load(path)(noisy) -> denoised")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *ckpt == "" || *out == "" || fs.NArg() > 0 {
+		return errors.New("usage: ludvae restore export --model CKPT --torchscript DNCNN.pt")
+	}
+	m, err := model.LoadDnCNN(*ckpt, tb.Options{})
+	if err != nil {
+		return fmt.Errorf("--model: %w", err)
+	}
+	defer m.Close()
+	if err := m.ExportTorchScript(*out); err != nil {
+		return err
+	}
+	fmt.Fprintf(log, "wrote %s (a %d-layer DnCNN; torch.jit.load it and call it on N×3×H×W images in [0,1])\n", *out, m.Config.Layers)
+	return nil
 }

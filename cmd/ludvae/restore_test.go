@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	tb "github.com/ludvae/ludvae/torchbind"
 	"github.com/ludvae/ludvae/train/images"
 	"github.com/ludvae/ludvae/train/restore"
 )
@@ -108,5 +109,38 @@ func TestRestoreEndToEnd(t *testing.T) {
 		if m.W != 48 || m.H != 40 {
 			t.Errorf("%s: denoised to %dx%d, want 48x40", name, m.W, m.H)
 		}
+	}
+
+	// The exported TorchScript denoises as restore test does (before its
+	// 8-bit rounding: within half a grey level).
+	pt := filepath.Join(dir, "dncnn.pt")
+	if err := restoreCommand([]string{"export", "--model", filepath.Join(run, "dncnn_00000004.pth"), "--torchscript", pt}, io.Discard, nil); err != nil {
+		t.Fatal(err)
+	}
+	sm, err := tb.LoadScriptModule(pt, tb.CPU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sm.Close()
+	in, err := images.Load(filepath.Join(pairs, "L", "a.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := images.Load(filepath.Join(out, "a.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = tb.Try(func() {
+		tb.WithScope(func(*tb.Scope) {
+			got := sm.Call("forward", []*tb.Tensor{tb.FromSlice(in.Pix, 1, 3, 40, 48)}).Float32s()
+			for i, v := range got {
+				if d := min(max(v, 0), 1) - want.Pix[i]; d > 0.5/255+1e-6 || d < -0.5/255-1e-6 {
+					t.Fatalf("value %d: TorchScript %v, restore test %v", i, v, want.Pix[i])
+				}
+			}
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

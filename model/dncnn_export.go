@@ -1,0 +1,77 @@
+package model
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	tb "github.com/ludvae/ludvae/torchbind"
+)
+
+// DnCNNScriptName is the TorchScript class of the exported denoiser.
+const DnCNNScriptName = "__torch__.ludvae.DnCNN"
+
+// ExportTorchScript writes the denoiser as a TorchScript module for
+// Python: torch.jit.load(path) gives a module whose forward(noisy:
+// Tensor[N,C,H,W] in [0,1]) -> Tensor returns the denoised images
+// (unclamped), computed as the network's evaluation mode does (batch norm
+// with the running statistics). Parameters and buffers are saved in
+// float32 on the CPU under their state-dict names with '.' replaced by '_'.
+func (m *DnCNN) ExportTorchScript(path string) error {
+	// Written beside the target and renamed, so that a failure never
+	// leaves a truncated module at path.
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("export %s: %w", path, err)
+	}
+	tmp.Close()
+	defer os.Remove(tmp.Name())
+	err = tb.Try(func() {
+		sm := tb.NewScriptModule(DnCNNScriptName)
+		defer sm.Close()
+		tb.WithScope(func(*tb.Scope) {
+			tb.NoGrad(func() {
+				m.visit(func(name string, t *tb.Tensor, trainable bool) {
+					if strings.HasSuffix(name, "num_batches_tracked") {
+						return // evaluation mode never reads it
+					}
+					v := t.To(tb.Float32, tb.CPU)
+					if trainable {
+						sm.RegisterParameter(scriptName(name), v)
+					} else {
+						sm.RegisterBuffer(scriptName(name), v)
+					}
+				})
+			})
+		})
+		sm.Define(m.scriptSource())
+		if err := sm.Save(tmp.Name()); err != nil {
+			panic(err)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("export %s: %w", path, err)
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// scriptSource writes forward, unrolled over the layers.
+func (m *DnCNN) scriptSource() string {
+	L := m.Config.Layers
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	conv := func(x string, k int) string {
+		n := scriptName(convKey(k, L))
+		return fmt.Sprintf("torch.conv2d(%s, self.%sweight, self.%sbias, [1, 1], [1, 1])", x, n, n)
+	}
+	w("def forward(self, noisy: Tensor) -> Tensor:")
+	w("    y = torch.relu(%s)", conv("noisy", 0))
+	for k := 1; k <= L-2; k++ {
+		n := scriptName(bnKey(k))
+		w("    y = torch.relu(torch.batch_norm(%s, self.%sweight, self.%sbias, self.%srunning_mean, self.%srunning_var, False, %g, %g, True))",
+			conv("y", k), n, n, n, n, kairBNMomentum, kairBNEps)
+	}
+	w("    return noisy - %s", conv("y", L-1))
+	return b.String()
+}
