@@ -29,7 +29,7 @@ func runRestore(args []string) error {
 // parameter so that tests can stop at the parsed configuration).
 func restoreCommand(args []string, log io.Writer, train func(context.Context, restore.Config, io.Writer) error) error {
 	if len(args) == 0 || (args[0] != "train" && args[0] != "test" && args[0] != "export") {
-		fmt.Fprint(log, `usage: ludvae restore train --pairs DIR | --clean DIR --sigma MIN,MAX --out RUNDIR [flags]
+		fmt.Fprint(log, `usage: ludvae restore train --pairs DIR | --clean DIR (--sigma MIN,MAX | --ludvae CKPT) --out RUNDIR [flags]
        ludvae restore test --model CKPT --in DIR --out DIR [--tile 512]
        ludvae restore export --model CKPT --torchscript DNCNN.pt
 
@@ -55,6 +55,8 @@ func restoreTrain(args []string, log io.Writer, run func(context.Context, restor
 	pairs := fs.String("pairs", "", "folder with L/ (degraded) and H/ (clean) images of the same names, as `ludvae synth` writes")
 	fs.StringVar(&cfg.Clean, "clean", "", "instead of --pairs: clean images, degraded on the fly by Gaussian noise (--sigma)")
 	sigma := fs.Float64Slice("sigma", nil, "with --clean: noise σ range MIN,MAX on the 0-255 scale, uniform per crop (one value: fixed σ)")
+	fs.StringVar(&cfg.LUDVAE, "ludvae", "", "instead of --sigma: degrade the --clean crops afresh every batch with this LUD-VAE checkpoint (C2N, temperature 1)")
+	sigmaX := fs.Float64Slice("sigma-x", nil, "with --ludvae: σx range MIN,MAX of h(x), 0-255 scale, uniform per crop (default: the checkpoint's synthesis range; 30,70 for the authors' state dicts)")
 	fs.StringVar(&cfg.Out, "out", "", "run folder: config.json, dncnn_N.pth checkpoints, log.csv (re-running resumes)")
 	fs.IntVar(&cfg.Features, "features", cfg.Features, "DnCNN channels (KAIR's nc)")
 	fs.IntVar(&cfg.Layers, "layers", cfg.Layers, "DnCNN convolutions (KAIR's nb)")
@@ -74,7 +76,7 @@ func restoreTrain(args []string, log io.Writer, run func(context.Context, restor
 	fs.IntVar(&cfg.MaxBadSteps, "max-bad-steps", cfg.MaxBadSteps, "consecutive non-finite losses before stopping")
 	fs.BoolVar(&cfg.SkipBad, "skip-bad", false, "with --clean: skip (and report) unreadable or too-small images instead of stopping")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: ludvae restore train --pairs DIR | --clean DIR --sigma MIN,MAX --out RUNDIR [flags]")
+		fmt.Fprintln(fs.Output(), "usage: ludvae restore train --pairs DIR | --clean DIR (--sigma MIN,MAX | --ludvae CKPT) --out RUNDIR [flags]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -86,25 +88,36 @@ func restoreTrain(args []string, log io.Writer, run func(context.Context, restor
 	if *pairs != "" {
 		cfg.L, cfg.H = filepath.Join(*pairs, "L"), filepath.Join(*pairs, "H")
 	}
-	switch len(*sigma) {
-	case 0:
-	case 1:
-		cfg.Sigma = [2]float64{(*sigma)[0], (*sigma)[0]}
-	case 2:
-		cfg.Sigma = [2]float64{(*sigma)[0], (*sigma)[1]}
-	default:
-		return fmt.Errorf("--sigma %v: give MIN,MAX or one value", *sigma)
+	var err error
+	if cfg.Sigma, err = sigmaRange("--sigma", *sigma); err != nil {
+		return err
 	}
-	if cfg.Clean != "" && len(*sigma) == 0 {
-		return errors.New("--clean needs --sigma MIN,MAX (0-255 scale)")
+	if cfg.SigmaX, err = sigmaRange("--sigma-x", *sigmaX); err != nil {
+		return err
+	}
+	if cfg.Clean != "" && len(*sigma) == 0 && cfg.LUDVAE == "" {
+		return errors.New("--clean needs --sigma MIN,MAX (0-255 scale) or --ludvae CKPT")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := run(ctx, cfg, log)
+	err = run(ctx, cfg, log)
 	if errors.Is(err, context.Canceled) {
 		os.Exit(130)
 	}
 	return err
+}
+
+// sigmaRange reads a MIN,MAX flag (one value: a fixed σ; none: zeros).
+func sigmaRange(flag string, v []float64) ([2]float64, error) {
+	switch len(v) {
+	case 0:
+		return [2]float64{}, nil
+	case 1:
+		return [2]float64{v[0], v[0]}, nil
+	case 2:
+		return [2]float64{v[0], v[1]}, nil
+	}
+	return [2]float64{}, fmt.Errorf("%s %v: give MIN,MAX or one value", flag, v)
 }
 
 func restoreTest(args []string, log io.Writer) error {

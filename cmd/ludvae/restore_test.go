@@ -47,6 +47,10 @@ func TestRestoreTrainFlags(t *testing.T) {
 	if err != nil || cfg.Sigma != [2]float64{25, 25} {
 		t.Errorf("--sigma 25: %v, %v", cfg.Sigma, err)
 	}
+	cfg, _, err = parseRestoreTrain("--clean", "c", "--ludvae", "m.pth", "--sigma-x", "20,40", "--out", "run")
+	if err != nil || cfg.LUDVAE != "m.pth" || cfg.SigmaX != [2]float64{20, 40} {
+		t.Errorf("--ludvae m.pth --sigma-x 20,40: %+v, %v", cfg, err)
+	}
 	for _, c := range []struct {
 		args []string
 		want string

@@ -4,7 +4,9 @@
 // random 40×40 crops at the same place in the degraded and the clean image,
 // one of KAIR's 8 flips/rotations, batches of 64, L1 loss, Adam with lr
 // 1e-4 halved at step 25,000. Pairs come from folders (the synth layout,
-// L/ and H/) or from clean images with fresh Gaussian noise every batch.
+// L/ and H/), or from clean images degraded afresh every batch: by
+// Gaussian noise, or by a trained LUD-VAE (C2N, as its exported generator
+// does).
 package restore
 
 import (
@@ -16,10 +18,12 @@ import (
 // Config is everything a denoiser training run depends on. It is written
 // to the run folder and into every checkpoint.
 type Config struct {
-	L, H  string     // paired folders: degraded (L) and clean (H) images of the same names
-	Clean string     // or clean images only, degraded on the fly by Gaussian noise
-	Sigma [2]float64 // with Clean: σ range (0–255 scale), uniform per crop
-	Out   string     // run folder
+	L, H   string     // paired folders: degraded (L) and clean (H) images of the same names
+	Clean  string     // or clean images only, degraded on the fly:
+	Sigma  [2]float64 // by Gaussian noise of σ uniform per crop in this range (0–255 scale),
+	LUDVAE string     // or by this LUD-VAE checkpoint (C2N at temperature 1),
+	SigmaX [2]float64 // with σx of h(x) uniform per crop in this range
+	Out    string     // run folder
 
 	Features, Layers int // DnCNN size (KAIR's nc, nb)
 	Patch            int // crop size (KAIR's H_size)
@@ -51,14 +55,18 @@ func Defaults() Config {
 
 // Validate reports flags that cannot work together.
 func (c *Config) Validate() error {
-	paired, gauss := c.L != "" || c.H != "", c.Clean != ""
+	paired, onTheFly := c.L != "" || c.H != "", c.Clean != ""
 	switch {
-	case paired == gauss:
-		return fmt.Errorf("give either --pairs DIR (its L/ and H/ folders) or --clean DIR with --sigma MIN,MAX")
+	case paired == onTheFly:
+		return fmt.Errorf("give either --pairs DIR (its L/ and H/ folders) or --clean DIR with --sigma MIN,MAX or --ludvae CKPT")
 	case paired && (c.L == "" || c.H == ""):
 		return fmt.Errorf("paired training needs both the degraded (L) and the clean (H) folder")
-	case gauss && !(c.Sigma[0] >= 0 && c.Sigma[1] >= c.Sigma[0]):
+	case paired && c.LUDVAE != "":
+		return fmt.Errorf("--ludvae degrades --clean images; it does not go with --pairs")
+	case onTheFly && c.LUDVAE == "" && !(c.Sigma[0] >= 0 && c.Sigma[1] >= c.Sigma[0]):
 		return fmt.Errorf("--sigma %v: need 0 <= min <= max (0–255 scale)", c.Sigma)
+	case c.LUDVAE != "" && !(c.SigmaX[0] >= 0 && c.SigmaX[1] >= c.SigmaX[0]):
+		return fmt.Errorf("--sigma-x %v: need 0 <= min <= max (0–255 scale)", c.SigmaX)
 	case c.Out == "":
 		return fmt.Errorf("--out is required")
 	case c.Patch < 1 || c.Batch < 1 || c.Steps < 1:

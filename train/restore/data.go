@@ -12,11 +12,13 @@ import (
 )
 
 // Data is the training pairs in memory: Noisy[i] is the degraded version of
-// Clean[i], or Noisy is nil and every batch degrades its clean crops with
-// Gaussian noise of a σ drawn in Sigma.
+// Clean[i], or Noisy is nil and every batch degrades its clean crops:
+// with Gaussian noise of a σ drawn in Sigma, or (SigmaX set) by LUD-VAE
+// with a σx drawn in SigmaX, which the training step does on the device.
 type Data struct {
-	Clean, Noisy []*images.Image
-	Sigma        [2]float64
+	Clean, Noisy  []*images.Image
+	Sigma, SigmaX [2]float64
+	LUDVAE        bool
 }
 
 // LoadData reads the pairs (or the clean images) cfg names; every image
@@ -28,7 +30,7 @@ func LoadData(cfg *Config, log io.Writer) (*Data, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Data{Clean: clean, Sigma: cfg.Sigma}, nil
+		return &Data{Clean: clean, Sigma: cfg.Sigma, SigmaX: cfg.SigmaX, LUDVAE: cfg.LUDVAE != ""}, nil
 	}
 	keys, err := pairKeys(cfg.L, cfg.H, log)
 	if err != nil {
@@ -128,10 +130,12 @@ func loadFolder(what, dir string, keys []string, minSize int, skipBad bool, log 
 }
 
 // Batch is one step's crops, N×3×P×P channel-planar in [0,1]: Noisy is
-// the network's input, Clean its target.
+// the network's input, Clean its target. For LUD-VAE degradations Noisy is
+// nil and SigmaX holds each crop's σx (0–255 scale).
 type Batch struct {
 	Step         int
 	Noisy, Clean []float32
+	SigmaX       []float32
 }
 
 // MakeBatch draws step's batch from a generator seeded by (seed, step), so
@@ -142,7 +146,12 @@ type Batch struct {
 func (d *Data) MakeBatch(cfg *Config, step int) Batch {
 	rng := rand.New(rand.NewPCG(cfg.Seed, uint64(step)))
 	p, n := cfg.Patch, 3*cfg.Patch*cfg.Patch
-	b := Batch{Step: step, Noisy: make([]float32, cfg.Batch*n), Clean: make([]float32, cfg.Batch*n)}
+	b := Batch{Step: step, Clean: make([]float32, cfg.Batch*n)}
+	if d.LUDVAE {
+		b.SigmaX = make([]float32, cfg.Batch)
+	} else {
+		b.Noisy = make([]float32, cfg.Batch*n)
+	}
 	for i := range cfg.Batch {
 		k := rng.IntN(len(d.Clean))
 		src := d.Clean[k]
@@ -150,8 +159,12 @@ func (d *Data) MakeBatch(cfg *Config, step int) Batch {
 		mode := rng.IntN(images.Modes)
 		clean := images.AugmentedCrop(src, x, y, p, p, mode)
 		copy(b.Clean[i*n:], clean.Pix)
-		if d.Noisy != nil {
+		switch {
+		case d.Noisy != nil:
 			copy(b.Noisy[i*n:], images.AugmentedCrop(d.Noisy[k], x, y, p, p, mode).Pix)
+			continue
+		case d.LUDVAE:
+			b.SigmaX[i] = float32(d.SigmaX[0] + (d.SigmaX[1]-d.SigmaX[0])*rng.Float64())
 			continue
 		}
 		sigma := (d.Sigma[0] + (d.Sigma[1]-d.Sigma[0])*rng.Float64()) / 255

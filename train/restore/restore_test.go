@@ -270,3 +270,111 @@ print(ck["step"], " ".join(repr(v) for v in y.flatten().tolist()))
 		}
 	}
 }
+
+// writeLUDVAE saves a small LUD-VAE as the authors' plain state dict.
+func writeLUDVAE(t *testing.T, path string) {
+	m, err := model.New(model.Config{Channels: 3, Filters: 4, Levels: 2}, tb.Options{}, 11)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.SaveStateDict(path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLUDVAEOnTheFly: with --ludvae each batch's degraded crops are the
+// model's C2N of its clean crops (temperature 1, the crop's σx, the
+// step's counter-based noise), clamped to [0,1]: what the exported
+// generator gives in Python, drawn reproducibly. σx defaults to SIDD's
+// 30–70 for a plain state dict; two steps draw different degradations.
+func TestLUDVAEOnTheFly(t *testing.T) {
+	dir := t.TempDir()
+	writePairs(t, dir, 2)
+	ck := filepath.Join(dir, "ludvae.pth")
+	writeLUDVAE(t, ck)
+	cfg := smallConfig(dir)
+	cfg.L, cfg.H, cfg.Clean, cfg.LUDVAE = "", "", filepath.Join(dir, "H"), ck
+	deg, err := loadDegrader(&cfg, tb.CPU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer deg.close()
+	if cfg.SigmaX != [2]float64{30, 70} {
+		t.Fatalf("σx range %v, want the SIDD default 30–70", cfg.SigmaX)
+	}
+	d, err := LoadData(&cfg, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := model.Load(ck, tb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ref.Close()
+	n, p := int64(cfg.Batch), int64(cfg.Patch)
+	var first []float32
+	for _, s := range []int{1, 2} {
+		b := d.MakeBatch(&cfg, s)
+		if b.Noisy != nil || len(b.SigmaX) != cfg.Batch {
+			t.Fatalf("step %d: LUD-VAE batch with %d σx values and noisy crops %v", s, len(b.SigmaX), b.Noisy != nil)
+		}
+		for _, v := range b.SigmaX {
+			if v < 30 || v > 70 {
+				t.Fatalf("σx %v outside 30–70", v)
+			}
+		}
+		err := tb.Try(func() {
+			tb.WithScope(func(*tb.Scope) {
+				clean := tb.FromSlice(b.Clean, n, 3, p, p)
+				got := deg.degrade(clean, b).Float32s()
+				want, err := ref.Translate(clean, tb.FromSlice(b.SigmaX), 1, model.Noise{Seed: cfg.Seed, Stream: uint64(s)})
+				if err != nil {
+					panic(err)
+				}
+				for i, v := range want.Clamp(0, 1).Float32s() {
+					if got[i] != v {
+						t.Fatalf("step %d: value %d: on the fly %v, C2N %v", s, i, got[i], v)
+					}
+				}
+				if s == 1 {
+					first = got
+				} else if fmt.Sprint(first[:16]) == fmt.Sprint(got[:16]) {
+					t.Fatal("steps 1 and 2 drew the same degradation")
+				}
+			})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestLUDVAEOnTheFlyResumes: training on LUD-VAE degradations resumes to
+// the same network, bit for bit, as an uninterrupted run.
+func TestLUDVAEOnTheFlyResumes(t *testing.T) {
+	dir := t.TempDir()
+	writePairs(t, dir, 2)
+	ck := filepath.Join(dir, "ludvae.pth")
+	writeLUDVAE(t, ck)
+	run := func(out string, steps ...int) *model.DnCNN {
+		for _, s := range steps {
+			cfg := smallConfig(dir)
+			cfg.L, cfg.H, cfg.Clean, cfg.LUDVAE = "", "", filepath.Join(dir, "H"), ck
+			cfg.Out, cfg.Steps, cfg.SaveEvery = filepath.Join(dir, out), s, 2
+			if err := Run(context.Background(), cfg, io.Discard); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return loadNet(t, filepath.Join(dir, out, "dncnn_00000004.pth"))
+	}
+	a, b := run("full", 4), run("half", 2, 4)
+	defer a.Close()
+	defer b.Close()
+	sa, sb := a.StateDict(), b.StateDict()
+	for i, k := range sa.Keys {
+		if fmt.Sprint(sa.Values[i].(*tb.Tensor).Float64s()) != fmt.Sprint(sb.Values[i].(*tb.Tensor).Float64s()) {
+			t.Fatalf("%v differs between the resumed and the uninterrupted run", k)
+		}
+	}
+}

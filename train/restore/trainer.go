@@ -29,6 +29,7 @@ type Trainer struct {
 	Log    io.Writer
 
 	loss model.DnCNNLoss
+	deg  *degrader // LUD-VAE degradations on the fly, or nil
 	csv  *csvLog
 	bad  int // consecutive non-finite losses
 }
@@ -70,14 +71,23 @@ func NewTrainer(cfg Config, log io.Writer) (*Trainer, error) {
 	if resume != nil {
 		defer tb.CloseAll(resume)
 	}
-	if err := writeConfig(&cfg); err != nil {
+	if cfg.LUDVAE != "" {
+		// first: a σx range left unset becomes the checkpoint's
+		if t.deg, err = loadDegrader(&t.Cfg, dev); err != nil {
+			return nil, err
+		}
+	}
+	if err := writeConfig(&t.Cfg); err != nil {
+		t.Close()
 		return nil, err
 	}
 	if t.Data, err = LoadData(&t.Cfg, log); err != nil {
+		t.Close()
 		return nil, err
 	}
 	fmt.Fprintf(log, "%d training images\n", len(t.Data.Clean))
 	if t.Model, err = model.NewDnCNN(cfg.Net(), tb.Options{DType: tb.Float32, Device: dev}, cfg.Seed); err != nil {
+		t.Close()
 		return nil, err
 	}
 	t.Opt = tb.NewAdam(t.Model.Tensors(), tb.AdamConfig{LR: cfg.LR, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8})
@@ -142,6 +152,7 @@ func (t *Trainer) Close() {
 	if t.Model != nil {
 		t.Model.Close()
 	}
+	t.deg.close()
 }
 
 // Train runs the remaining steps, with batches made ahead on other
@@ -212,7 +223,7 @@ func (t *Trainer) interrupted(ctx context.Context, bar *train.Progress) error {
 // trainStep is one optimizer step; a non-finite loss leaves the network
 // as it was, and too many in a row stop the run.
 func (t *Trainer) trainStep(b Batch) (float64, error) {
-	loss, err := step(t.Model, t.Opt, &t.Cfg, t.loss, t.Device, b)
+	loss, err := step(t.Model, t.Opt, &t.Cfg, t.loss, t.Device, t.deg, b)
 	if err != nil {
 		return loss, err
 	}
@@ -229,14 +240,20 @@ func (t *Trainer) trainStep(b Batch) (float64, error) {
 	return loss, nil
 }
 
-// step uploads a batch, runs the forward pass in training mode, backward,
-// and Adam at step b.Step's learning rate.
-func step(m *model.DnCNN, opt *tb.Adam, cfg *Config, kind model.DnCNNLoss, dev tb.Device, b Batch) (loss float64, err error) {
+// step uploads a batch (degrading it with deg when it comes without
+// degraded crops), runs the forward pass in training mode, backward, and
+// Adam at step b.Step's learning rate.
+func step(m *model.DnCNN, opt *tb.Adam, cfg *Config, kind model.DnCNNLoss, dev tb.Device, deg *degrader, b Batch) (loss float64, err error) {
 	n, p := int64(cfg.Batch), int64(cfg.Patch)
 	err = tb.Try(func() {
 		tb.WithScope(func(*tb.Scope) {
-			noisy := tb.FromSlice(b.Noisy, n, 3, p, p).ToDevice(dev)
 			clean := tb.FromSlice(b.Clean, n, 3, p, p).ToDevice(dev)
+			var noisy *tb.Tensor
+			if b.Noisy != nil {
+				noisy = tb.FromSlice(b.Noisy, n, 3, p, p).ToDevice(dev)
+			} else {
+				noisy = deg.degrade(clean, b)
+			}
 			_, l, err := m.Loss(noisy, clean, kind)
 			if err != nil {
 				panic(err)

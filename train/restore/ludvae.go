@@ -1,0 +1,80 @@
+package restore
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/ludvae/ludvae/model"
+	tb "github.com/ludvae/ludvae/torchbind"
+	"github.com/ludvae/ludvae/train"
+	"github.com/ludvae/ludvae/train/images"
+)
+
+// degrader turns a batch's clean crops into LUD-VAE degradations on the
+// device, as the exported generator does in Python (C2N at temperature 1
+// with σx per crop), clamped to [0,1] as synthesized pairs and the
+// Python Dataset are. Models trained with colour normalization (AIM19)
+// have their output mapped back to the degraded statistics, as `ludvae
+// synth` does.
+type degrader struct {
+	m    *model.LUDVAE
+	norm *train.Normalization
+	seed uint64
+}
+
+// loadDegrader reads the LUD-VAE checkpoint cfg names; a σx range left at
+// zero takes the checkpoint's own synthesis range (SIDD's 30–70 for the
+// authors' plain state dicts).
+func loadDegrader(cfg *Config, dev tb.Device) (*degrader, error) {
+	m, err := model.Load(cfg.LUDVAE, tb.Options{DType: tb.Float32, Device: dev})
+	if err != nil {
+		return nil, fmt.Errorf("--ludvae: %w", err)
+	}
+	saved, norm, err := train.ReadCheckpointConfig(cfg.LUDVAE)
+	switch {
+	case errors.Is(err, train.ErrNotCheckpoint):
+		saved, norm = train.Defaults(), nil
+		saved.SynthSigma = [2]float64{30, 70}
+	case err != nil:
+		m.Close()
+		return nil, fmt.Errorf("--ludvae: %w", err)
+	}
+	if cfg.SigmaX == [2]float64{} {
+		cfg.SigmaX = saved.SynthSigma
+	}
+	return &degrader{m: m, norm: norm, seed: cfg.Seed}, nil
+}
+
+// degrade returns the degraded version of clean [N,3,P,P] for batch b;
+// its noise comes from the counter-based generator keyed by (seed, step),
+// so a resumed run draws the same. It runs inside tb.Try.
+func (g *degrader) degrade(clean *tb.Tensor, b Batch) *tb.Tensor {
+	sigma := tb.FromSlice(b.SigmaX).ToDevice(clean.Device())
+	y, err := g.m.Translate(clean, sigma, 1, model.Noise{Seed: g.seed, Stream: uint64(b.Step)})
+	if err != nil {
+		panic(err)
+	}
+	if g.norm == nil {
+		return y.Clamp(0, 1)
+	}
+	return g.mapBack(y)
+}
+
+// mapBack maps every crop to the degraded domain's colour statistics (and
+// clamps), on the CPU, as synthesis does.
+func (g *degrader) mapBack(y *tb.Tensor) *tb.Tensor {
+	s := y.Shape()
+	pix := y.ToDevice(tb.CPU).Float32s()
+	n := int(s[1] * s[2] * s[3])
+	for i := 0; i < int(s[0]); i++ {
+		g.norm.FromClean(&images.Image{W: int(s[3]), H: int(s[2]), Pix: pix[i*n : (i+1)*n]})
+	}
+	return tb.FromSlice(pix, s...).ToDevice(y.Device())
+}
+
+// close frees the model.
+func (g *degrader) close() {
+	if g != nil {
+		g.m.Close()
+	}
+}
