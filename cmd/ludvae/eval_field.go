@@ -16,10 +16,10 @@ import (
 // real noise itself, is not measured.
 type fieldScores [][]noisestats.Field
 
-func newFieldScores(sources, images int) fieldScores {
+func newFieldScores(sources, n int) fieldScores {
 	f := make(fieldScores, sources)
 	for s := 1; s < sources; s++ {
-		f[s] = make([]noisestats.Field, images)
+		f[s] = make([]noisestats.Field, n)
 	}
 	return f
 }

@@ -25,9 +25,9 @@ func runRestore(args []string) error {
 	})
 }
 
-// restoreCommand parses a restore subcommand; train runs the training (a
+// restoreCommand parses a restore subcommand; run runs the training (a
 // parameter so that tests can stop at the parsed configuration).
-func restoreCommand(args []string, log io.Writer, train func(context.Context, restore.Config, io.Writer) error) error {
+func restoreCommand(args []string, log io.Writer, run func(context.Context, restore.Config, io.Writer) error) error {
 	if len(args) == 0 || (args[0] != "train" && args[0] != "test" && args[0] != "export") {
 		fmt.Fprint(log, `usage: ludvae restore train --pairs DIR | --clean DIR (--sigma MIN,MAX | --ludvae CKPT) --out RUNDIR [flags]
        ludvae restore test --model CKPT --in DIR --out DIR [--tile 512]
@@ -45,7 +45,7 @@ denoises a folder with it, or exports it as TorchScript. Run
 	case "export":
 		return restoreExport(args[1:], log)
 	}
-	return restoreTrain(args[1:], log, train)
+	return restoreTrain(args[1:], log, run)
 }
 
 func restoreTrain(args []string, log io.Writer, run func(context.Context, restore.Config, io.Writer) error) error {

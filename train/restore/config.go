@@ -43,8 +43,8 @@ type Config struct {
 	SkipBad          bool
 }
 
-// Defaults returns the authors' recipe; Steps is the scheduler's second
-// stage doubled (their options stop nowhere: KAIR trains until stopped).
+// Defaults returns the authors' recipe. Steps (50,000, twice the
+// milestone) is ours: KAIR's loop runs until it is stopped.
 func Defaults() Config {
 	return Config{
 		Features: model.DefaultDnCNN.Features, Layers: model.DefaultDnCNN.Layers,
