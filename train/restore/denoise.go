@@ -21,17 +21,18 @@ import (
 // output equals whole-image output up to rounding.
 func Denoise(m *model.DnCNN, img *images.Image, tile int) (*images.Image, error) {
 	out := &images.Image{W: img.W, H: img.H}
-	err := tb.Try(func() {
+	err := tb.Do(func() (err error) {
 		tb.WithScope(func(*tb.Scope) {
 			x := tb.FromSlice(img.Pix, 1, 3, int64(img.H), int64(img.W)).To(m.Options().DType, m.Options().Device)
-			y, err := synth.Tiled(x, tile, m.Config.Layers, model.Noise{}, func(in *tb.Tensor, _ model.Noise) (*tb.Tensor, error) {
+			var y *tb.Tensor
+			y, err = synth.Tiled(x, tile, m.Config.Layers, model.Noise{}, func(in *tb.Tensor, _ model.Noise) (*tb.Tensor, error) {
 				return m.Denoise(in)
 			})
-			if err != nil {
-				panic(err)
+			if err == nil {
+				out.Pix = y.ToDevice(tb.CPU).ToDType(tb.Float32).Float32s()
 			}
-			out.Pix = y.ToDevice(tb.CPU).ToDType(tb.Float32).Float32s()
 		})
+		return err
 	})
 	return out, err
 }

@@ -47,17 +47,18 @@ func loadDegrader(cfg *Config, dev tb.Device) (*degrader, error) {
 
 // degrade returns the degraded version of clean [N,3,P,P] for batch b;
 // its noise comes from the counter-based generator keyed by (seed, step),
-// so a resumed run draws the same. It runs inside tb.Try.
-func (g *degrader) degrade(clean *tb.Tensor, b Batch) *tb.Tensor {
+// so a resumed run draws the same. Its operations panic with
+// *tb.Error: it runs inside tb.Do.
+func (g *degrader) degrade(clean *tb.Tensor, b Batch) (*tb.Tensor, error) {
 	sigma := tb.FromSlice(b.SigmaX).ToDevice(clean.Device())
 	y, err := g.m.Translate(clean, sigma, 1, model.Noise{Seed: g.seed, Stream: uint64(b.Step)})
 	if err != nil {
-		panic(err)
+		return nil, fmt.Errorf("--ludvae: %w", err)
 	}
 	if g.norm == nil {
-		return y.Clamp(0, 1)
+		return y.Clamp(0, 1), nil
 	}
-	return g.mapBack(y)
+	return g.mapBack(y), nil
 }
 
 // mapBack maps every crop to the degraded domain's colour statistics (and

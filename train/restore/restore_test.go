@@ -327,7 +327,11 @@ func TestLUDVAEOnTheFly(t *testing.T) {
 		err := tb.Try(func() {
 			tb.WithScope(func(*tb.Scope) {
 				clean := tb.FromSlice(b.Clean, n, 3, p, p)
-				got := deg.degrade(clean, b).Float32s()
+				y, err := deg.degrade(clean, b)
+				if err != nil {
+					panic(err)
+				}
+				got := y.Float32s()
 				want, err := ref.Translate(clean, tb.FromSlice(b.SigmaX), 1, model.Noise{Seed: cfg.Seed, Stream: uint64(s)})
 				if err != nil {
 					panic(err)

@@ -245,18 +245,17 @@ func (t *Trainer) trainStep(b Batch) (float64, error) {
 // Adam at step b.Step's learning rate.
 func step(m *model.DnCNN, opt *tb.Adam, cfg *Config, kind model.DnCNNLoss, dev tb.Device, deg *degrader, b Batch) (loss float64, err error) {
 	n, p := int64(cfg.Batch), int64(cfg.Patch)
-	err = tb.Try(func() {
+	err = tb.Do(func() (err error) {
 		tb.WithScope(func(*tb.Scope) {
 			clean := tb.FromSlice(b.Clean, n, 3, p, p).ToDevice(dev)
-			var noisy *tb.Tensor
+			var noisy, l *tb.Tensor
 			if b.Noisy != nil {
 				noisy = tb.FromSlice(b.Noisy, n, 3, p, p).ToDevice(dev)
-			} else {
-				noisy = deg.degrade(clean, b)
+			} else if noisy, err = deg.degrade(clean, b); err != nil {
+				return
 			}
-			_, l, err := m.Loss(noisy, clean, kind)
-			if err != nil {
-				panic(err)
+			if _, l, err = m.Loss(noisy, clean, kind); err != nil {
+				return
 			}
 			opt.ZeroGrad()
 			l.Backward()
@@ -267,6 +266,7 @@ func step(m *model.DnCNN, opt *tb.Adam, cfg *Config, kind model.DnCNNLoss, dev t
 			opt.Config.LR = cfg.LearningRate(b.Step)
 			opt.Step()
 		})
+		return err
 	})
 	if err != nil {
 		return loss, fmt.Errorf("step %d: %w", b.Step, err)
