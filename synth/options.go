@@ -96,14 +96,14 @@ func (o *Options) validateFinite() error {
 // ludvae checkpoint's "synthesis" entry; a plain state dict has none and
 // leaves o unchanged. Flags the user gave are applied afterwards by the CLI.
 func (o *Options) CheckpointDefaults(path string) error {
-	cfg, norm, err := train.ReadCheckpointConfig(path)
+	syn, err := train.ReadSynthesis(path)
 	if errors.Is(err, train.ErrNotCheckpoint) {
 		return nil // the authors' plain state dicts carry no defaults
 	}
 	if err != nil {
 		return fmt.Errorf("--model: %w", err)
 	}
-	o.SigmaMin, o.SigmaMax = cfg.SynthSigma[0], cfg.SynthSigma[1]
-	o.Norm = norm
+	o.SigmaMin, o.SigmaMax, o.Temperature = syn.SigmaMin, syn.SigmaMax, syn.Temperature
+	o.Norm = syn.Norm
 	return nil
 }

@@ -78,6 +78,43 @@ func Checkpoints(dir string) ([]string, error) {
 	return ms, nil
 }
 
+// Synthesis is a checkpoint's "synthesis" entry: the model's defaults for
+// `ludvae synth`.
+type Synthesis struct {
+	SigmaMin, SigmaMax float64 // σx range, per image
+	Temperature        float64
+	Norm               *Normalization // the colour statistics, or nil
+}
+
+// ReadSynthesis reads a checkpoint's "synthesis" entry; a plain state dict
+// gives ErrNotCheckpoint.
+func ReadSynthesis(path string) (Synthesis, error) {
+	d, err := tb.LoadDict(path)
+	if err != nil {
+		return Synthesis{}, err
+	}
+	defer tb.CloseAll(d)
+	v, _ := d.Get("synthesis")
+	sd, ok := v.(*tb.Dict)
+	if !ok {
+		return Synthesis{}, fmt.Errorf("%s: %w (no \"synthesis\")", path, ErrNotCheckpoint)
+	}
+	var syn Synthesis
+	for _, f := range []struct {
+		key string
+		to  *float64
+	}{{"sigma_min", &syn.SigmaMin}, {"sigma_max", &syn.SigmaMax}, {"temperature", &syn.Temperature}} {
+		x, _ := sd.Get(f.key)
+		var ok bool
+		if *f.to, ok = number(x); !ok {
+			return Synthesis{}, fmt.Errorf("%s: synthesis %q is %T %v, not a number", path, f.key, x, x)
+		}
+	}
+	nv, _ := sd.Get("normalization")
+	syn.Norm = normFromDict(nv)
+	return syn, nil
+}
+
 // ErrNotCheckpoint says a file is a state dict but not a ludvae checkpoint
 // (the authors' plain state dicts, for example).
 var ErrNotCheckpoint = errors.New("not a ludvae checkpoint")
@@ -105,7 +142,15 @@ func readCheckpoint(path string) (*tb.Dict, Checkpoint, error) {
 		tb.CloseAll(d)
 		return nil, c, fmt.Errorf("%s: %w (no \"config\")", path, ErrNotCheckpoint)
 	}
-	c.Config = configFromDict(cd.(*tb.Dict))
+	cfgDict, ok := cd.(*tb.Dict)
+	if !ok {
+		tb.CloseAll(d)
+		return nil, c, fmt.Errorf("%s: \"config\" is a %T, not a dict", path, cd)
+	}
+	if c.Config, err = configFromDict(cfgDict); err != nil {
+		tb.CloseAll(d)
+		return nil, c, fmt.Errorf("%s: %w", path, err)
+	}
 	step, _ := d.Get("step")
 	s, _ := step.(int64)
 	c.Step = int(s)
@@ -134,15 +179,26 @@ func applyCheckpoint(path string, d *tb.Dict, m *model.LUDVAE, opt *tb.Adam) err
 	return nil
 }
 
-// configDict writes Config's fields under snake_case names.
-func configDict(c Config) *tb.Dict {
-	d := tb.NewDict()
-	v := reflect.ValueOf(c)
+// configFields lists Config's fields that belong to the run, each under
+// its json name: the one schema of config.json and of a checkpoint's
+// "config" entry.
+func configFields(v reflect.Value) (names []string, fields []reflect.Value) {
 	for i := 0; i < v.NumField(); i++ {
-		if v.Type().Field(i).Tag.Get("json") == "-" {
+		name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ",")
+		if name == "" || name == "-" {
 			continue // a choice of this start, not part of the run
 		}
-		f := v.Field(i)
+		names, fields = append(names, name), append(fields, v.Field(i))
+	}
+	return names, fields
+}
+
+// configDict writes Config's fields under their json names, as pickle
+// values: ints as int64, floats as float64, lists as lists.
+func configDict(c Config) *tb.Dict {
+	d := tb.NewDict()
+	names, fields := configFields(reflect.ValueOf(c))
+	for i, f := range fields {
 		var x any
 		switch f.Kind() {
 		case reflect.Int:
@@ -158,8 +214,7 @@ func configDict(c Config) *tb.Dict {
 		case reflect.Slice, reflect.Array:
 			l := make([]any, f.Len())
 			for j := range l {
-				e := f.Index(j)
-				if e.Kind() == reflect.Int {
+				if e := f.Index(j); e.Kind() == reflect.Int {
 					l[j] = e.Int()
 				} else {
 					l[j] = e.Float()
@@ -167,78 +222,87 @@ func configDict(c Config) *tb.Dict {
 			}
 			x = l
 		}
-		d.Set(snake(v.Type().Field(i).Name), x)
+		d.Set(names[i], x)
 	}
 	return d
 }
 
-func configFromDict(d *tb.Dict) Config {
+// configFromDict reads what configDict wrote; a key missing (an older
+// checkpoint) keeps its default, and a value of the wrong type is an error
+// naming the key.
+func configFromDict(d *tb.Dict) (Config, error) {
 	c := Defaults()
-	v := reflect.ValueOf(&c).Elem()
-	for i := 0; i < v.NumField(); i++ {
-		x, ok := d.Get(snake(v.Type().Field(i).Name))
+	names, fields := configFields(reflect.ValueOf(&c).Elem())
+	for i, f := range fields {
+		x, ok := d.Get(names[i])
 		if !ok {
 			continue
 		}
-		f := v.Field(i)
-		switch f.Kind() {
-		case reflect.Int:
-			if n, ok := x.(int64); ok {
-				f.SetInt(n)
-			}
-		case reflect.Uint64:
-			if n, ok := x.(int64); ok {
-				f.SetUint(uint64(n))
-			}
-		case reflect.Float64:
-			f.SetFloat(number(x))
-		case reflect.String:
-			if s, ok := x.(string); ok {
-				f.SetString(s)
-			}
-		case reflect.Bool:
-			if b, ok := x.(bool); ok {
-				f.SetBool(b)
-			}
-		case reflect.Slice:
-			l, _ := x.([]any)
-			s := reflect.MakeSlice(f.Type(), len(l), len(l))
-			for j, e := range l {
-				s.Index(j).SetInt(int64(number(e)))
-			}
-			f.Set(s)
-		case reflect.Array:
-			l, _ := x.([]any)
-			for j := 0; j < f.Len() && j < len(l); j++ {
-				f.Index(j).SetFloat(number(l[j]))
+		if err := setField(f, x); err != nil {
+			return c, fmt.Errorf("config %q: %w", names[i], err)
+		}
+	}
+	return c, nil
+}
+
+// setField stores a pickle value in a Config field of a matching kind.
+func setField(f reflect.Value, x any) error {
+	bad := fmt.Errorf("%T %v where a %s belongs", x, x, f.Type())
+	switch f.Kind() {
+	case reflect.Int, reflect.Uint64:
+		n, ok := x.(int64)
+		if !ok || (f.Kind() == reflect.Uint64 && n < 0) {
+			return bad
+		}
+		if f.Kind() == reflect.Int {
+			f.SetInt(n)
+		} else {
+			f.SetUint(uint64(n))
+		}
+	case reflect.Float64:
+		v, ok := number(x)
+		if !ok {
+			return bad
+		}
+		f.SetFloat(v)
+	case reflect.String:
+		v, ok := x.(string)
+		if !ok {
+			return bad
+		}
+		f.SetString(v)
+	case reflect.Bool:
+		v, ok := x.(bool)
+		if !ok {
+			return bad
+		}
+		f.SetBool(v)
+	case reflect.Slice, reflect.Array:
+		l, ok := x.([]any)
+		if !ok || (f.Kind() == reflect.Array && len(l) != f.Len()) {
+			return bad
+		}
+		if f.Kind() == reflect.Slice {
+			f.Set(reflect.MakeSlice(f.Type(), len(l), len(l)))
+		}
+		for j, e := range l {
+			if err := setField(f.Index(j), e); err != nil {
+				return bad
 			}
 		}
 	}
-	return c
+	return nil
 }
 
-func number(x any) float64 {
+// number is a pickle int or float as a float64.
+func number(x any) (float64, bool) {
 	switch n := x.(type) {
 	case float64:
-		return n
+		return n, true
 	case int64:
-		return float64(n)
+		return float64(n), true
 	}
-	return 0
-}
-
-// snake turns a Go field name into snake_case: SigmaX → sigma_x, LRMilestones → lr_milestones.
-func snake(name string) string {
-	var b strings.Builder
-	rs := []rune(name)
-	for i, r := range rs {
-		upper := r >= 'A' && r <= 'Z'
-		if upper && i > 0 && (rs[i-1] < 'A' || rs[i-1] > 'Z' || (i+1 < len(rs) && rs[i+1] >= 'a' && rs[i+1] <= 'z')) {
-			b.WriteByte('_')
-		}
-		b.WriteString(strings.ToLower(string(r)))
-	}
-	return b.String()
+	return 0, false
 }
 
 func normDict(n *Normalization) any {
@@ -268,7 +332,7 @@ func normFromDict(v any) *Normalization {
 		l, _ := d.Get(kv.k)
 		for i, e := range tb.AsList(l) {
 			if i < 3 {
-				kv.v[i] = number(e)
+				kv.v[i], _ = number(e)
 			}
 		}
 	}

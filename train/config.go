@@ -16,38 +16,39 @@ import (
 // Config is everything a training run depends on. It is written to the run
 // folder and into every checkpoint.
 type Config struct {
-	Clean, Noisy string // image folders (searched recursively), or image stores
-	Out          string // run folder
-	StoreDir     string // where the folders' image stores are kept ("": beside each folder; store.PathFor)
+	Clean    string `json:"clean"`     // image folder (searched recursively), or its image store
+	Noisy    string `json:"noisy"`     // the same for the degraded domain
+	Out      string `json:"out"`       // run folder
+	StoreDir string `json:"store_dir"` // where the folders' image stores are kept ("": beside each folder; store.PathFor)
 
-	Preset       string
-	Filters      int
-	Levels       int
-	Patch        int        // crop size
-	Batch        int        // samples per step, each clean or degraded with probability ½
-	Steps        int        // total optimizer steps
-	LR           float64    // Adam learning rate
-	LRMilestones []int      // steps at which the rate is halved
-	LRGamma      float64    // factor at each milestone
-	KLWeight     float64    // final weight of the KL term
-	KLWarmup     int        // steps of linear warm-up of the KL weight
-	SigmaX       float64    // h-noise σ for clean images (0–255 scale)
-	SigmaY       float64    // h-noise σ for degraded images
-	SynthSigma   [2]float64 // σx range used when synthesizing (per image, uniform)
-	Normalize    string     // "none" or "auto": map degraded colours to the clean domain's statistics
-	Downscale    int        // downscale clean images by this factor (MATLAB bicubic), 1 = none
-	Seed         uint64
-	Device       string
-	Precision    string // fp32 (default), tf32 or bf16
-	CUDAGraphs   bool   // on CUDA, replay each step as a CUDA graph (graph.go)
-	Threads      int
-	SaveEvery    int
-	SampleEvery  int
-	LogEvery     int
-	Keep         int // checkpoints kept
-	MaxBadSteps  int // consecutive non-finite losses tolerated
-	SkipBad      bool
-	Override     bool `json:"-"` // resume even if run settings changed (resume.go); not part of the run
+	Preset       string     `json:"preset"`
+	Filters      int        `json:"filters"`
+	Levels       int        `json:"levels"`
+	Patch        int        `json:"patch"`         // crop size
+	Batch        int        `json:"batch"`         // samples per step, each clean or degraded with probability ½
+	Steps        int        `json:"steps"`         // total optimizer steps
+	LR           float64    `json:"lr"`            // Adam learning rate
+	LRMilestones []int      `json:"lr_milestones"` // steps at which the rate is halved
+	LRGamma      float64    `json:"lr_gamma"`      // factor at each milestone
+	KLWeight     float64    `json:"kl_weight"`     // final weight of the KL term
+	KLWarmup     int        `json:"kl_warmup"`     // steps of linear warm-up of the KL weight
+	SigmaX       float64    `json:"sigma_x"`       // h-noise σ for clean images (0–255 scale)
+	SigmaY       float64    `json:"sigma_y"`       // h-noise σ for degraded images
+	SynthSigma   [2]float64 `json:"synth_sigma"`   // σx range used when synthesizing (per image, uniform)
+	Normalize    string     `json:"normalize"`     // "none" or "auto": map degraded colours to the clean domain's statistics
+	Downscale    int        `json:"downscale"`     // downscale clean images by this factor (MATLAB bicubic), 1 = none
+	Seed         uint64     `json:"seed"`
+	Device       string     `json:"device"`
+	Precision    string     `json:"precision"`   // fp32 (default), tf32 or bf16
+	CUDAGraphs   bool       `json:"cuda_graphs"` // on CUDA, replay each step as a CUDA graph (graph.go)
+	Threads      int        `json:"threads"`
+	SaveEvery    int        `json:"save_every"`
+	SampleEvery  int        `json:"sample_every"`
+	LogEvery     int        `json:"log_every"`
+	Keep         int        `json:"keep"`          // checkpoints kept
+	MaxBadSteps  int        `json:"max_bad_steps"` // consecutive non-finite losses tolerated
+	SkipBad      bool       `json:"skip_bad"`
+	Override     bool       `json:"-"` // resume even if run settings changed (resume.go); not part of the run
 }
 
 // Preset is a dataset's published setting.

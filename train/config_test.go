@@ -2,6 +2,7 @@ package train
 
 import (
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -68,10 +69,34 @@ func TestPresetsAndValidation(t *testing.T) {
 	}
 }
 
-func TestSnakeNames(t *testing.T) {
+// TestConfigKeysKeepTheirNames: every field's json name is the snake_case
+// name checkpoints have always stored it under, so older checkpoints load.
+func TestConfigKeysKeepTheirNames(t *testing.T) {
 	for in, want := range map[string]string{"SigmaX": "sigma_x", "LRMilestones": "lr_milestones", "KLWarmup": "kl_warmup", "Seed": "seed", "SaveEvery": "save_every"} {
 		if got := snake(in); got != want {
 			t.Errorf("snake(%s) = %s, want %s", in, got, want)
 		}
 	}
+	typ := reflect.TypeOf(Config{})
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		if tag := f.Tag.Get("json"); tag != "-" && tag != snake(f.Name) {
+			t.Errorf("field %s is stored as %q, older checkpoints as %q", f.Name, tag, snake(f.Name))
+		}
+	}
+}
+
+// snake is the name older ludvae stored a field under: SigmaX → sigma_x,
+// LRMilestones → lr_milestones.
+func snake(name string) string {
+	var b strings.Builder
+	rs := []rune(name)
+	for i, r := range rs {
+		upper := r >= 'A' && r <= 'Z'
+		if upper && i > 0 && (rs[i-1] < 'A' || rs[i-1] > 'Z' || (i+1 < len(rs) && rs[i+1] >= 'a' && rs[i+1] <= 'z')) {
+			b.WriteByte('_')
+		}
+		b.WriteString(strings.ToLower(string(r)))
+	}
+	return b.String()
 }

@@ -108,7 +108,7 @@ func checkResume(saved Checkpoint, cfg *Config, log io.Writer) ([]Override, erro
 // and every setting changed with --override, oldest first.
 type runRecord struct {
 	Config
-	Overrides []Override `json:",omitempty"`
+	Overrides []Override `json:"overrides,omitempty"`
 }
 
 // writeRunRecord writes config.json; a resumed run keeps the overrides

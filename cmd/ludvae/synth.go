@@ -50,8 +50,12 @@ func runSynth(args []string) error {
 		return err
 	}
 	if o.Model != "" {
+		temperature := o.Temperature // the flag's, if given, wins over the checkpoint's
 		if err := o.CheckpointDefaults(o.Model); err != nil {
 			return err
+		}
+		if fs.Changed("temperature") {
+			o.Temperature = temperature
 		}
 	}
 	if o.Mode == "n2c" { // the authors' N2C: h(y) adds no noise
