@@ -44,7 +44,7 @@ CUDART = $(or $(CUDART_FOUND),$(error $(CUDART_MISSING): set CUDA_HOME to the to
 comma := ,
 # GPU=0 forces a CPU shim even when libtorch and nvcc could build a CUDA one.
 GPU ?= auto
-APT_PACKAGES := libtorch-dev libjpeg62-turbo-dev python3-torch python3-numpy python3-pil python3-opencv g++ make
+APT_PACKAGES := libtorch-dev libgloo-dev libjpeg62-turbo-dev python3-torch python3-numpy python3-pil python3-opencv g++ make
 PY ?= /usr/bin/python3
 BENCH_FLAGS ?= --device cpu
 
@@ -84,8 +84,14 @@ CXXFLAGS += -fopenmp
 LDLIBS += -fopenmp
 endif
 OBJS := $(patsubst torchbind/shim/%.cpp,$(BUILD)/%.o,$(SHIM_SRC))
+# NCCL for distributed training (dist.cpp): nccl.h from a pip torch's
+# nvidia/nccl package, the toolkit, or the system.
+NCCL_INC ?= $(firstword $(wildcard $(TORCH_LIBDIR)/../../nvidia/nccl/include $(CUDA_HOME)/include/nccl.h /usr/include/nccl.h))
 ifeq ($(WITH_CUDA),1)
 CXXFLAGS += -DLV_WITH_CUDA $(CUDA_INC)
+ifneq ($(NCCL_INC),)
+CXXFLAGS += -DLV_WITH_NCCL $(if $(filter %/include,$(NCCL_INC)),-isystem $(NCCL_INC))
+endif
 LDLIBS += -ltorch_cuda -lc10_cuda $(CUDART)
 OBJS += $(patsubst torchbind/shim/%.cu,$(BUILD)/%.cu.o,$(SHIM_CU))
 endif
@@ -101,6 +107,7 @@ all: build
 deps:
 	@missing=""; \
 	if [ -z "$(LIBTORCH)" ] && [ ! -f /usr/include/torch/script.h ]; then missing="$$missing libtorch-dev"; fi; \
+	if [ -z "$(LIBTORCH)" ] && [ ! -f /usr/include/gloo/context.h ]; then missing="$$missing libgloo-dev"; fi; \
 	if [ ! -f /usr/include/jpeglib.h ]; then missing="$$missing libjpeg62-turbo-dev"; fi; \
 	if ! $(PY) -c "import torch, numpy, PIL, cv2" >/dev/null 2>&1; then missing="$$missing python3-torch python3-numpy python3-pil python3-opencv"; fi; \
 	if ! command -v $(CXX) >/dev/null 2>&1; then missing="$$missing g++"; fi; \

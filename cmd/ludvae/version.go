@@ -17,6 +17,8 @@ func runVersion(args []string) error {
 		return err
 	}
 	fmt.Printf("libtorch %s\nshim build: %s\n", torchbind.LibtorchVersion(), torchbind.BuildKind())
+	gloo, nccl := torchbind.DistBackends()
+	fmt.Printf("distributed: gloo %s, nccl %s\n", yesNo(gloo), yesNo(nccl))
 	torchbind.SetNumThreads(0)
 	fmt.Printf("devices: cpu (%d threads)", torchbind.NumThreads())
 	for i := 0; i < torchbind.CUDADeviceCount(); i++ {
@@ -28,4 +30,11 @@ func runVersion(args []string) error {
 	}
 	fmt.Println()
 	return nil
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }

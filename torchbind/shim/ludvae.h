@@ -176,6 +176,24 @@ lv_err lv_graph_end(lv_graph g, int capture);
 lv_err lv_graph_replay(lv_graph g);
 void lv_graph_free(lv_graph g);
 
+/* ---- distributed (dist.cpp): torch.distributed's default process group ----
+ * lv_dist_new does what torch 1.13's init_process_group(backend, env://)
+ * does: a TCPStore at host:port (hosted by rank 0, or, with agent_store, by
+ * torchrun's agent under "/worker/attempt_<attempt>"), the group's keys
+ * under "default_pg" then "0", the store-based barrier and the sequence
+ * number; so Go and Python ranks can join one group. backend: "gloo" (CPU
+ * tensors) or "nccl" (CUDA tensors; CUDA shims built with NCCL). timeout_ms
+ * bounds the rendezvous and every collective. Collectives work in place and
+ * return when done; every rank must call them in the same order. */
+typedef struct lv_pg_s *lv_pg;
+void lv_dist_backends(int *gloo, int *nccl); /* 1 where built in */
+lv_err lv_dist_new(const char *backend, const char *host, int port, int rank, int world,
+                   int agent_store, int attempt, int64_t timeout_ms, lv_pg *out);
+lv_err lv_dist_allreduce(lv_pg g, lv_tensor t); /* sum */
+lv_err lv_dist_broadcast(lv_pg g, lv_tensor t, int root);
+lv_err lv_dist_barrier(lv_pg g);
+void lv_dist_free(lv_pg g);
+
 /* ---- TorchScript ---- */
 lv_err lv_jit_new(const char *qualified_name, lv_jit *out);
 lv_err lv_jit_load(const char *path, int dev_type, int dev_index, lv_jit *out);
