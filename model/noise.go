@@ -13,7 +13,12 @@ type Noise struct {
 	Seed   uint64
 	Stream uint64   // this call's stream (a training step, an image); sites get sub-streams
 	Origin [4]int64 // global (n, c, y, x) of element [0,0,0,0], for tiles of a larger image
-	Eps    map[Site]*tb.Tensor
+	// SubsetRow replaces Origin's row at the posterior sites, which draw
+	// only the degraded rows, numbered among themselves: a data-parallel
+	// rank's share of a batch sets it to the count of degraded rows before
+	// its own, so each sample's noise is that of the whole batch's run.
+	SubsetRow int64
+	Eps       map[Site]*tb.Tensor
 	// StreamAdd, when not nil, is one int64 on the device that the kernels
 	// add to the sites' streams when they run: with Stream 0 and the value
 	// 16·s, the noise of stream s, so that a recorded CUDA graph draws a
@@ -54,7 +59,17 @@ const StreamStride = 16
 
 // key is the counter-generator key of a site.
 func (n Noise) key(site Site) tb.NoiseKey {
-	return tb.NoiseKey{Seed: n.Seed, Stream: n.Stream*StreamStride + uint64(site), Origin: n.Origin, StreamAdd: n.StreamAdd}
+	o := n.Origin
+	if site.isPost() {
+		o[0] = n.SubsetRow
+	}
+	return tb.NoiseKey{Seed: n.Seed, Stream: n.Stream*StreamStride + uint64(site), Origin: o, StreamAdd: n.StreamAdd}
+}
+
+// isPost reports whether s is a posterior site, which draws the degraded
+// rows only.
+func (s Site) isPost() bool {
+	return s != HSite && s <= MaxLevels
 }
 
 // eps returns the explicit ε of a site (rows picked by idx when not nil), or

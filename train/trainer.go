@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime"
 	"time"
 
 	"github.com/ludvae/ludvae/model"
 	tb "github.com/ludvae/ludvae/torchbind"
+	"github.com/ludvae/ludvae/train/dist"
 	"github.com/ludvae/ludvae/train/images"
 	"github.com/ludvae/ludvae/train/pidlock"
 )
@@ -30,9 +30,10 @@ type Trainer struct {
 	csv       *csvLog
 	samples   *sampler
 	stepper   stepper
-	lock      *pidlock.Lock // the run folder's, held until Close
+	lock      *pidlock.Lock // the run folder's, held until Close (rank 0's alone)
 	bad       int           // consecutive non-finite losses
 	afterStep func(int)     // test hook: called after each step
+	group     *dist.Group   // nil in a single-process run (dist.go)
 }
 
 // ErrTooManyBadSteps stops a run whose loss stays non-finite.
@@ -55,9 +56,20 @@ func Run(ctx context.Context, cfg Config, log io.Writer) error {
 // and resumes from the newest checkpoint if there is one and its run is
 // this one (resume.go). Cancelling ctx stops it while it builds the
 // image stores.
-func NewTrainer(ctx context.Context, cfg Config, log io.Writer) (_ *Trainer, err error) {
+func NewTrainer(ctx context.Context, cfg Config, log io.Writer) (*Trainer, error) {
+	return newTrainer(ctx, cfg, log, nil)
+}
+
+// newTrainer is NewTrainer as one rank of group g, or alone when g is nil.
+// In a group rank 0 alone locks and writes the run folder (dist.go).
+func newTrainer(ctx context.Context, cfg Config, log io.Writer, g *dist.Group) (_ *Trainer, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if g != nil {
+		if err := startDistributed(&cfg, g); err != nil {
+			return nil, err
+		}
 	}
 	tb.SetNumThreads(cfg.Threads)
 	dev, err := tb.ParseDevice(cfg.Device)
@@ -67,7 +79,7 @@ func NewTrainer(ctx context.Context, cfg Config, log io.Writer) (_ *Trainer, err
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("--out: %w", err)
 	}
-	lock, err := lockRun(cfg.Out)
+	lock, err := lockRunAsLeader(cfg.Out, g)
 	if err != nil {
 		return nil, err
 	}
@@ -76,10 +88,10 @@ func NewTrainer(ctx context.Context, cfg Config, log io.Writer) (_ *Trainer, err
 			lock.Release()
 		}
 	}()
-	if err := removeLeftovers(cfg.Out, log); err != nil {
+	if err := removeLeftoversAsLeader(cfg.Out, log, g); err != nil {
 		return nil, err
 	}
-	t := &Trainer{Cfg: cfg, Device: dev, Log: log, lock: lock}
+	t := &Trainer{Cfg: cfg, Device: dev, Log: log, lock: lock, group: g}
 	ckpts, err := Checkpoints(cfg.Out)
 	if err != nil {
 		return nil, err
@@ -99,7 +111,7 @@ func NewTrainer(ctx context.Context, cfg Config, log io.Writer) (_ *Trainer, err
 		}
 	}
 	// Written once the run folder's own run is known to be this one.
-	if err := writeRunRecord(cfg.Out, cfg, resume != nil, overrides); err != nil {
+	if err := t.leaderDo(func() error { return writeRunRecord(cfg.Out, cfg, resume != nil, overrides) }); err != nil {
 		return nil, fmt.Errorf("--out %s is not writable: %w", cfg.Out, err)
 	}
 	fmt.Fprintf(log, "opening images from %s and %s\n", cfg.Clean, cfg.Noisy)
@@ -131,8 +143,7 @@ func NewTrainer(ctx context.Context, cfg Config, log io.Writer) (_ *Trainer, err
 		}
 		fmt.Fprintf(log, "resuming from %s (step %d)\n", last, t.Step)
 	}
-	t.stepper = newStepper(t.Model, t.Opt, &t.Cfg, dev, t.Data.Norm != nil, log)
-	if t.csv, err = openCSV(filepath.Join(cfg.Out, "log.csv"), t.Step); err != nil {
+	if err := t.startStepper(); err != nil {
 		t.Close()
 		return nil, err
 	}
@@ -201,19 +212,19 @@ func (t *Trainer) Train(ctx context.Context) error {
 				status = fmt.Sprintf("loss %.5f rec %.5f kl %.3f lr %.1e", st.total, st.rec, st.kl, st.lr)
 			}
 			bar.Set(t.Step, status)
-			if t.Step%cfg.LogEvery == 0 || t.Step == cfg.Steps {
+			if t.csv != nil && (t.Step%cfg.LogEvery == 0 || t.Step == cfg.Steps) {
 				rate := float64(t.Step-startStep) / time.Since(start).Seconds()
 				if err := t.csv.Write(st, rate); err != nil {
 					return err
 				}
 			}
-			if cfg.SampleEvery > 0 && (t.Step%cfg.SampleEvery == 0 || t.Step == cfg.Steps) {
+			if t.group.Leader() && cfg.SampleEvery > 0 && (t.Step%cfg.SampleEvery == 0 || t.Step == cfg.Steps) {
 				if err := t.samples.Write(t.Step, t.csv.rows); err != nil {
 					return err
 				}
 			}
 			if t.Step%cfg.SaveEvery == 0 || t.Step == cfg.Steps {
-				if err := t.save(); err != nil {
+				if err := t.leaderDo(t.save); err != nil {
 					return err
 				}
 			}
@@ -230,7 +241,7 @@ func (t *Trainer) Train(ctx context.Context) error {
 // interrupted saves a checkpoint of the steps done and returns ctx's error.
 func (t *Trainer) interrupted(ctx context.Context, bar *Progress) error {
 	bar.Interrupt()
-	if err := t.save(); err != nil {
+	if err := t.leaderDo(t.save); err != nil {
 		return fmt.Errorf("interrupted at step %d, and saving failed: %w", t.Step, err)
 	}
 	fmt.Fprintf(t.Log, "interrupted at step %d; run the same command again to resume\n", t.Step)

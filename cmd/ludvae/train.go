@@ -8,10 +8,12 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/ludvae/ludvae/train"
+	"github.com/ludvae/ludvae/train/dist"
 	"github.com/ludvae/ludvae/train/prepare"
 	"github.com/ludvae/ludvae/train/store"
 )
@@ -50,6 +52,7 @@ func runTrain(args []string) error {
 	fs.IntVar(&cfg.MaxBadSteps, "max-bad-steps", cfg.MaxBadSteps, "consecutive non-finite losses before stopping")
 	fs.BoolVar(&cfg.SkipBad, "skip-bad", false, "skip (and report) unreadable or too-small images instead of stopping")
 	fs.BoolVar(&cfg.Override, "override", false, "resume even though settings that shape the run (data, crops, batch, schedule, sigmas, preset, seed) changed; the changes are recorded in config.json")
+	distTimeout := fs.Duration("dist-timeout", 30*time.Minute, "under torchrun or srun (RANK/WORLD_SIZE or SLURM_PROCID/SLURM_NTASKS, with MASTER_ADDR/MASTER_PORT): how long a rank waits for the others at the rendezvous and at each collective")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: ludvae train --clean DIR --noisy DIR --out RUNDIR [--preset sidd|aim19|ntire20] [flags]")
 		fs.PrintDefaults()
@@ -88,7 +91,15 @@ func runTrain(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := train.Run(ctx, cfg, os.Stderr)
+	env, distributed, err := dist.FromEnv(os.Getenv)
+	switch {
+	case err != nil:
+		return fmt.Errorf("distributed launch: %w", err)
+	case distributed:
+		err = train.RunDistributed(ctx, cfg, os.Stderr, env, *distTimeout)
+	default:
+		err = train.Run(ctx, cfg, os.Stderr)
+	}
 	if errors.Is(err, context.Canceled) {
 		os.Exit(130)
 	}

@@ -1,0 +1,241 @@
+package train
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"path/filepath"
+	"time"
+
+	"github.com/ludvae/ludvae/model"
+	tb "github.com/ludvae/ludvae/torchbind"
+	"github.com/ludvae/ludvae/train/dist"
+	"github.com/ludvae/ludvae/train/pidlock"
+)
+
+// RunDistributed trains as Run does, as one rank of a data-parallel job
+// (env from dist.FromEnv): --batch stays the global batch, each rank
+// computes its share of every batch, and the gradients are summed over the
+// ranks before the same Adam update on each. Rank 0 alone writes the run
+// folder and the log; a CUDA rank uses cuda:LOCAL_RANK and NCCL, a CPU rank
+// Gloo. timeout bounds the rendezvous and every collective.
+func RunDistributed(ctx context.Context, cfg Config, log io.Writer, env dist.Env, timeout time.Duration) error {
+	dev, err := tb.ParseDevice(cfg.Device)
+	if err != nil {
+		return fmt.Errorf("--device: %w", err)
+	}
+	backend := "gloo"
+	if dev.IsCUDA() {
+		backend, cfg.Device = "nccl", fmt.Sprintf("cuda:%d", env.LocalRank)
+	}
+	g, err := dist.Join(env, backend, timeout)
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+	if !g.Leader() {
+		log = io.Discard
+	}
+	lo, hi := env.Share(cfg.Batch)
+	fmt.Fprintf(log, "distributed: %s, %s; rank 0 takes %d of every global batch of %d\n", env, backend, hi-lo, cfg.Batch)
+	t, err := newTrainer(ctx, cfg, log, g)
+	if err != nil {
+		return fmt.Errorf("rank %d: %w", env.Rank, err)
+	}
+	defer t.Close()
+	if err := t.Train(ctx); err != nil {
+		return fmt.Errorf("rank %d: %w", env.Rank, err)
+	}
+	if s, ok := t.stepper.(*distStepper); ok && s.steps > 0 {
+		fmt.Fprintf(log, "gradient all-reduce: %.1f ms of a %.1f ms step (%.0f %%)\n", s.reduceMS(), s.stepMS(), 100*s.reduceMS()/s.stepMS())
+	}
+	return nil
+}
+
+// startDistributed checks, before anything is read or written, that every
+// rank runs the same configuration and can take a share of the batch, and
+// returns the data-parallel stepper's place in the group.
+func startDistributed(cfg *Config, g *dist.Group) error {
+	if cfg.Batch < g.Env.World {
+		return fmt.Errorf("--batch %d is the global batch: it needs at least one sample for each of the %d ranks", cfg.Batch, g.Env.World)
+	}
+	return g.Agree("configuration (flags such as --filters, --batch or the folders)", cfg.distHash())
+}
+
+// distHash is a hash of everything that must be equal on every rank: the
+// configuration without the per-rank device and thread count.
+func (c Config) distHash() uint64 {
+	c.Device, c.Threads = "", 0
+	data, err := json.Marshal(c)
+	if err != nil {
+		panic(err) // a Config always marshals
+	}
+	sum := sha256.Sum256(data)
+	return binary.LittleEndian.Uint64(sum[:8])
+}
+
+// share is rows [lo, hi) of a global batch: this rank's crops.
+func (b Batch) share(lo, hi, patch int) Batch {
+	n := 3 * patch * patch
+	return Batch{Step: b.Step, Pix: b.Pix[lo*n : hi*n], Degraded: b.Degraded[lo:hi], Norm: b.Norm}
+}
+
+func count(bs []bool) int {
+	n := 0
+	for _, b := range bs {
+		if b {
+			n++
+		}
+	}
+	return n
+}
+
+// distStepper takes data-parallel steps op by op. Each rank's loss is its
+// share of the global batch's loss (rec weighted by its rows' fraction, the
+// KL sum divided by the whole batch's degraded count), so the gradients'
+// sum over the ranks is the global batch's gradient, up to float rounding.
+// The sum is one flat all-reduce per 25 MiB bucket after backward (not
+// overlapped with it); reduce is its measured time.
+type distStepper struct {
+	m             *model.LUDVAE
+	opt           *tb.Adam
+	cfg           *Config
+	dev           tb.Device
+	g             *dist.Group
+	steps         int
+	reduce, total time.Duration
+}
+
+func (s *distStepper) close() {}
+
+func (s *distStepper) reduceMS() float64 {
+	return float64(s.reduce.Microseconds()) / 1e3 / float64(s.steps)
+}
+func (s *distStepper) stepMS() float64 {
+	return float64(s.total.Microseconds()) / 1e3 / float64(s.steps)
+}
+
+// step is one data-parallel step on global batch b.
+func (s *distStepper) step(b Batch) (st stepStats, err error) {
+	start := time.Now()
+	cfg := s.cfg
+	st = stepStats{step: b.Step, klWeight: cfg.KLWeightAt(b.Step), lr: cfg.LearningRate(b.Step)}
+	n := len(b.Degraded)
+	lo, hi := s.g.Env.Share(n)
+	mAll, mBefore := count(b.Degraded), count(b.Degraded[:lo])
+	tb.WithScope(func(*tb.Scope) {
+		err = tb.Do(func() error {
+			in := upload(cfg, s.dev, b.share(lo, hi, cfg.Patch))
+			// The noise of the whole batch's rows: h at row lo on, the
+			// posterior sites at this share's first degraded row.
+			in.noise.Origin[0], in.noise.SubsetRow = int64(lo), int64(mBefore)
+			l, err := in.loss(s.m, cfg, s.dev)
+			if err != nil {
+				return err
+			}
+			rec := l.Rec.MulScalar(float64(hi-lo) / float64(n))
+			kl := l.KLSum.MulScalar(0)
+			if mAll > 0 {
+				x := in.x.Shape()
+				kl = l.KLSum.DivScalar(float64(int64(mAll) * x[1] * x[2] * x[3]))
+			}
+			total := model.Losses{Rec: rec, KL: kl}.Total(st.klWeight)
+			s.opt.ZeroGrad()
+			total.Backward()
+			if err := s.m.FillMissingGrads(); err != nil {
+				return err
+			}
+			t0 := time.Now()
+			losses := tb.FromSlice([]float64{total.Item(), rec.Item(), kl.Item()})
+			if err := s.sumGrads(losses); err != nil {
+				return err
+			}
+			s.reduce += time.Since(t0)
+			v := losses.Float64s()
+			st.total, st.rec, st.kl = v[0], v[1], v[2]
+			// Every rank sees the same sums, so all skip a bad step together.
+			st.finite = !math.IsNaN(st.total) && !math.IsInf(st.total, 0)
+			if !st.finite {
+				s.opt.ZeroGrad()
+				return nil
+			}
+			s.opt.Config.LR = st.lr
+			s.opt.Step()
+			return nil
+		})
+	})
+	if err != nil {
+		return st, fmt.Errorf("step %d: %w", b.Step, err)
+	}
+	s.steps++
+	s.total += time.Since(start)
+	return st, nil
+}
+
+// sumGrads sums the parameters' gradients and the step's losses over the ranks.
+func (s *distStepper) sumGrads(losses *tb.Tensor) error {
+	grads := make([]*tb.Tensor, len(s.opt.Params))
+	for i, p := range s.opt.Params {
+		grads[i] = p.Grad()
+	}
+	defer tb.CloseAll(grads)
+	if err := s.g.AllReduceFlat(grads, dist.BucketBytes); err != nil {
+		return fmt.Errorf("gradients: %w", err)
+	}
+	if err := s.g.PG.AllReduceSum(losses); err != nil {
+		return fmt.Errorf("losses: %w", err)
+	}
+	return nil
+}
+
+// leaderDo runs f on the rank that writes the run folder (every
+// single-process run), and nothing elsewhere.
+func (t *Trainer) leaderDo(f func() error) error {
+	if !t.group.Leader() {
+		return nil
+	}
+	return f()
+}
+
+// startStepper picks the stepper and opens the log: the op-by-op or CUDA
+// graph stepper alone, the data-parallel one in a group, where only rank 0
+// logs and every rank checks that all resume from the same step.
+func (t *Trainer) startStepper() (err error) {
+	if t.group == nil {
+		t.stepper = newStepper(t.Model, t.Opt, &t.Cfg, t.Device, t.Data.Norm != nil, t.Log)
+	} else {
+		if err := t.group.Agree("resumed step (their run folders' newest checkpoints)", uint64(t.Step)); err != nil {
+			return err
+		}
+		if t.Cfg.CUDAGraphs && t.Device.IsCUDA() {
+			fmt.Fprintln(t.Log, "CUDA graphs are off: distributed training takes its steps op by op")
+		}
+		t.stepper = &distStepper{m: t.Model, opt: t.Opt, cfg: &t.Cfg, dev: t.Device, g: t.group}
+	}
+	return t.leaderDo(func() (err error) {
+		t.csv, err = openCSV(filepath.Join(t.Cfg.Out, "log.csv"), t.Step)
+		return err
+	})
+}
+
+// lockRunAsLeader locks the run folder on the rank that writes it: the
+// other ranks of a machine share the folder and must not be refused.
+func lockRunAsLeader(dir string, g *dist.Group) (*pidlock.Lock, error) {
+	if !g.Leader() {
+		return nil, nil
+	}
+	return lockRun(dir)
+}
+
+// removeLeftoversAsLeader clears a killed trainer's temporary files, on the
+// rank that writes the folder only.
+func removeLeftoversAsLeader(dir string, log io.Writer, g *dist.Group) error {
+	if !g.Leader() {
+		return nil
+	}
+	return removeLeftovers(dir, log)
+}

@@ -1,0 +1,69 @@
+package dist
+
+import (
+	"fmt"
+	"time"
+
+	tb "github.com/ludvae/ludvae/torchbind"
+)
+
+// Group is this rank's membership of the job's process group.
+type Group struct {
+	PG      *tb.ProcessGroup
+	Env     Env
+	Backend string
+}
+
+// Join opens the process group of e with backend ("gloo" or "nccl"),
+// waiting at most timeout for the other ranks. Its error names the store's
+// address and the variables it came from, so a rank that cannot reach
+// MASTER_ADDR:MASTER_PORT says which settings it used.
+func Join(e Env, backend string, timeout time.Duration) (*Group, error) {
+	pg, err := tb.NewProcessGroup(tb.GroupOptions{
+		Backend: backend, Host: e.Addr, Port: e.Port, Rank: e.Rank, World: e.World,
+		AgentStore: e.AgentStore, Attempt: e.Attempt, Timeout: timeout,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("rank %d of %d could not join the %s process group through the store at MASTER_ADDR:MASTER_PORT = %s:%d within %v (values from %v): %w",
+			e.Rank, e.World, backend, e.Addr, e.Port, timeout, e.Vars, err)
+	}
+	return &Group{PG: pg, Env: e, Backend: backend}, nil
+}
+
+// Close leaves the group; it is idempotent and accepts nil.
+func (g *Group) Close() {
+	if g != nil {
+		g.PG.Close()
+	}
+}
+
+// Leader reports whether this rank writes the run's files (rank 0; a nil
+// group is a single-process run).
+func (g *Group) Leader() bool { return g == nil || g.Env.Rank == 0 }
+
+// Agree refuses, on every rank, a job whose ranks hold different values v
+// of what (a hash of their configuration, the step they resume from):
+// rank 0's value is broadcast and each rank's verdict summed, so that all
+// ranks stop together instead of the odd one alone while the others wait.
+func (g *Group) Agree(what string, v uint64) error {
+	// Two int32 halves: every backend broadcasts int32.
+	h := tb.FromSlice([]int32{int32(v >> 32), int32(v)})
+	defer h.Close()
+	if err := g.PG.Broadcast(h, 0); err != nil {
+		return fmt.Errorf("comparing the ranks' %s: %w", what, err)
+	}
+	got := tb.Values[int32](h)
+	n := tb.FromSlice([]float64{0})
+	defer n.Close()
+	if uint64(uint32(got[0]))<<32|uint64(uint32(got[1])) != v {
+		n.AddScalarInPlace(1)
+	}
+	if err := g.PG.AllReduceSum(n); err != nil {
+		return fmt.Errorf("comparing the ranks' %s: %w", what, err)
+	}
+	if differ := n.Float64s()[0]; differ > 0 {
+		return fmt.Errorf("%g of the %d ranks differ from rank 0 in their %s: every rank must run the same command on the same run folder",
+			differ, g.Env.World, what)
+	}
+	return nil
+}

@@ -1,0 +1,203 @@
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ludvae/ludvae/torchbind/pyref"
+	"github.com/ludvae/ludvae/train/dist"
+)
+
+// rankConfigVar, when set, makes this test binary one rank of a
+// distributed run of the JSON Config it holds (TestMain), launched by
+// startRanks with the variables torchrun sets.
+const rankConfigVar = "LUDVAE_TEST_RANK_CONFIG"
+
+func TestMain(m *testing.M) {
+	if js := os.Getenv(rankConfigVar); js != "" {
+		os.Exit(runRank(js))
+	}
+	os.Exit(m.Run())
+}
+
+// runRank is one rank's process: it trains as `ludvae train` does under
+// torchrun and reports an error on stderr.
+func runRank(js string) int {
+	var cfg Config
+	if err := json.Unmarshal([]byte(js), &cfg); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	env, ok, err := dist.FromEnv(os.Getenv)
+	if err == nil && !ok {
+		err = fmt.Errorf("no RANK or WORLD_SIZE")
+	}
+	if err == nil {
+		err = RunDistributed(context.Background(), cfg, io.Discard, env, 60*time.Second)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// startRanks runs one process per config as the ranks of one job over
+// loopback (Gloo), and returns each one's error with its stderr.
+func startRanks(t *testing.T, cfgs ...Config) []error {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	errs := make([]error, len(cfgs))
+	var wg sync.WaitGroup
+	for r, cfg := range cfgs {
+		js, _ := json.Marshal(cfg)
+		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), rankConfigVar+"="+string(js), "RANK="+strconv.Itoa(r),
+			"LOCAL_RANK="+strconv.Itoa(r), "WORLD_SIZE="+strconv.Itoa(len(cfgs)),
+			"MASTER_ADDR=127.0.0.1", "MASTER_PORT="+strconv.Itoa(port), "GLOO_SOCKET_IFNAME=lo")
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := cmd.Run(); err != nil {
+				errs[r] = fmt.Errorf("rank %d: %v: %s", r, err, stderr.String())
+			}
+		}()
+	}
+	wg.Wait()
+	return errs
+}
+
+// distConfig is tinyConfig for 20 steps, a global batch of 5 (shares of 2
+// and 3: unequal shares must weigh right) and a KL weight from step 1, on
+// one thread per process.
+func distConfig(t *testing.T) Config {
+	c := tinyConfig(t)
+	c.Steps, c.SaveEvery, c.Batch, c.Threads = 20, 20, 5, 1
+	c.KLWarmup, c.KLWeight = 0, 1e-2
+	return c
+}
+
+// TestDataParallelMatchesOneProcess: two Gloo ranks at a global batch of 5
+// log the one-process run's losses within 1e-5 relative over 20 steps and
+// end with its parameters within 1e-5 (read back by Python's torch), and
+// only rank 0 writes the run folder.
+func TestDataParallelMatchesOneProcess(t *testing.T) {
+	one := distConfig(t)
+	two := one
+	two.Out = filepath.Join(t.TempDir(), "two")
+	if err := Run(context.Background(), one, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range startRanks(t, two, two) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	compareLogs(t, one.Out, two.Out, 20)
+	ca, _ := Checkpoints(one.Out)
+	cb, _ := Checkpoints(two.Out)
+	got := pyref.Run(t, `
+import sys, torch
+a, b = (torch.load(p)["model"] for p in sys.argv[1:3])
+assert a.keys() == b.keys()
+print(max(((a[k] - b[k]).abs() / a[k].abs().clamp(min=1)).max().item() for k in a))
+`, ca[len(ca)-1], cb[len(cb)-1])
+	if d, err := strconv.ParseFloat(got, 64); err != nil || d > 1e-5 {
+		t.Errorf("parameters after 20 steps differ by %s (relative, at least 1 in the denominator), want ≤ 1e-5", got)
+	}
+	t.Logf("parameters after 20 steps: largest relative difference %s", got)
+	entries, _ := os.ReadDir(two.Out)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if want := "ckpt_00000020.pth config.json log.csv"; strings.Join(names, " ") != want {
+		t.Errorf("two ranks' run folder holds %v, want %s", names, want)
+	}
+}
+
+// TestDataParallelRefusesDifferentSettings: ranks started with different
+// --filters stop at the start, both saying why.
+func TestDataParallelRefusesDifferentSettings(t *testing.T) {
+	a := distConfig(t)
+	b := a
+	b.Filters = 8
+	for r, err := range startRanks(t, a, b) {
+		if err == nil || !strings.Contains(err.Error(), "differ from rank 0 in their configuration") {
+			t.Errorf("rank %d: %v", r, err)
+		}
+	}
+}
+
+// compareLogs checks that two runs logged the same loss, rec and kl for
+// steps 1..n, within 1e-5 relative.
+func compareLogs(t *testing.T, dirA, dirB string, n int) {
+	t.Helper()
+	a, b := readLosses(t, dirA), readLosses(t, dirB)
+	if len(a) != n || len(b) != n {
+		t.Fatalf("log.csv rows: %d and %d, want %d", len(a), len(b), n)
+	}
+	worst := 0.0
+	for s := 1; s <= n; s++ {
+		x, y := strings.Split(a[strconv.Itoa(s)], ","), strings.Split(b[strconv.Itoa(s)], ",")
+		for i, name := range []string{"loss", "rec", "kl"} {
+			u, _ := strconv.ParseFloat(x[i], 64)
+			v, _ := strconv.ParseFloat(y[i], 64)
+			if u != v {
+				worst = math.Max(worst, math.Abs(u-v)/math.Abs(u))
+			}
+			if math.Abs(u-v) > 1e-5*math.Abs(u) {
+				t.Errorf("step %d %s: %v, against %v", s, name, u, v)
+			}
+		}
+	}
+	t.Logf("losses over %d steps: largest relative difference %.2g", n, worst)
+}
+
+// TestResumeAtAnotherWorldSize: a run taken by one process to step 7, by
+// two ranks to step 14, and by one process again to step 20 logs the
+// uninterrupted run's losses.
+func TestResumeAtAnotherWorldSize(t *testing.T) {
+	whole := distConfig(t)
+	if err := Run(context.Background(), whole, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	part := whole
+	part.Out = filepath.Join(t.TempDir(), "part")
+	part.Steps = 7
+	if err := Run(context.Background(), part, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	part.Steps = 14
+	for _, err := range startRanks(t, part, part) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	part.Steps = 20
+	if err := Run(context.Background(), part, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	compareLogs(t, whole.Out, part.Out, 20)
+}
