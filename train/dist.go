@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -47,7 +48,18 @@ func RunDistributed(ctx context.Context, cfg Config, log io.Writer, env dist.Env
 		return fmt.Errorf("rank %d: %w", env.Rank, err)
 	}
 	defer t.Close()
-	if err := t.Train(ctx); err != nil {
+	// A signal may reach one rank, or reach the ranks at different steps:
+	// the ranks agree at each step whether any was interrupted, and all
+	// stop after the same one (rank 0 saving it).
+	stopCtx, stop := context.WithCancel(context.Background())
+	defer stop()
+	if s, ok := t.stepper.(*distStepper); ok {
+		s.interrupt, s.stop = ctx.Done(), stop
+	}
+	if err := t.Train(stopCtx); err != nil {
+		if errors.Is(err, context.Canceled) {
+			return err
+		}
 		return fmt.Errorf("rank %d: %w", env.Rank, err)
 	}
 	if s, ok := t.stepper.(*distStepper); ok && s.steps > 0 {
@@ -108,6 +120,10 @@ type distStepper struct {
 	g             *dist.Group
 	steps         int
 	reduce, total time.Duration
+	// interrupt is closed when this rank is asked to stop; stop ends
+	// training after the step in which any rank was.
+	interrupt <-chan struct{}
+	stop      func()
 }
 
 func (s *distStepper) close() {}
@@ -150,13 +166,15 @@ func (s *distStepper) step(b Batch) (st stepStats, err error) {
 				return err
 			}
 			t0 := time.Now()
-			losses := tb.FromSlice([]float64{total.Item(), rec.Item(), kl.Item()})
-			if err := s.sumGrads(losses); err != nil {
+			v, err := s.sumGrads(total.Item(), rec.Item(), kl.Item(), s.interrupted())
+			if err != nil {
 				return err
 			}
 			s.reduce += time.Since(t0)
-			v := losses.Float64s()
 			st.total, st.rec, st.kl = v[0], v[1], v[2]
+			if v[3] > 0 && s.stop != nil {
+				s.stop()
+			}
 			// Every rank sees the same sums, so all skip a bad step together.
 			st.finite = !math.IsNaN(st.total) && !math.IsInf(st.total, 0)
 			if !st.finite {
@@ -176,20 +194,34 @@ func (s *distStepper) step(b Batch) (st stepStats, err error) {
 	return st, nil
 }
 
-// sumGrads sums the parameters' gradients and the step's losses over the ranks.
-func (s *distStepper) sumGrads(losses *tb.Tensor) error {
+// interrupted is 1 once this rank was asked to stop, else 0.
+func (s *distStepper) interrupted() float64 {
+	select {
+	case <-s.interrupt:
+		return 1
+	default:
+		return 0
+	}
+}
+
+// sumGrads sums the parameters' gradients and the step's numbers over the
+// ranks. A rank that died leaves the others here: Gloo reports the closed
+// connection at once, NCCL and a hung rank reach --dist-timeout.
+func (s *distStepper) sumGrads(numbers ...float64) ([]float64, error) {
 	grads := make([]*tb.Tensor, len(s.opt.Params))
 	for i, p := range s.opt.Params {
 		grads[i] = p.Grad()
 	}
 	defer tb.CloseAll(grads)
+	hint := "another rank may have stopped: its own output says why"
 	if err := s.g.AllReduceFlat(grads, dist.BucketBytes); err != nil {
-		return fmt.Errorf("gradients: %w", err)
+		return nil, fmt.Errorf("summing the gradients over %d ranks (%s): %w", s.g.Env.World, hint, err)
 	}
-	if err := s.g.PG.AllReduceSum(losses); err != nil {
-		return fmt.Errorf("losses: %w", err)
+	v, err := s.g.Sum(numbers)
+	if err != nil {
+		return nil, fmt.Errorf("summing the losses over %d ranks (%s): %w", s.g.Env.World, hint, err)
 	}
-	return nil
+	return v, nil
 }
 
 // leaderDo runs f on the rank that writes the run folder (every

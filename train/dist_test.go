@@ -3,16 +3,19 @@ package train
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"net"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -24,6 +27,9 @@ import (
 // distributed run of the JSON Config it holds (TestMain), launched by
 // startRanks with the variables torchrun sets.
 const rankConfigVar = "LUDVAE_TEST_RANK_CONFIG"
+
+// rankTimeoutVar sets the ranks' --dist-timeout (default 60 s).
+const rankTimeoutVar = "LUDVAE_TEST_RANK_TIMEOUT"
 
 func TestMain(m *testing.M) {
 	if js := os.Getenv(rankConfigVar); js != "" {
@@ -44,8 +50,17 @@ func runRank(js string) int {
 	if err == nil && !ok {
 		err = fmt.Errorf("no RANK or WORLD_SIZE")
 	}
+	timeout := 60 * time.Second
+	if v := os.Getenv(rankTimeoutVar); v != "" {
+		timeout, _ = time.ParseDuration(v)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
 	if err == nil {
-		err = RunDistributed(context.Background(), cfg, io.Discard, env, 60*time.Second)
+		err = RunDistributed(ctx, cfg, io.Discard, env, timeout)
+	}
+	if errors.Is(err, context.Canceled) {
+		return 130 // as the CLI
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -54,9 +69,15 @@ func runRank(js string) int {
 	return 0
 }
 
-// startRanks runs one process per config as the ranks of one job over
-// loopback (Gloo), and returns each one's error with its stderr.
-func startRanks(t *testing.T, cfgs ...Config) []error {
+// rank is one launched rank's process and its standard error.
+type rank struct {
+	cmd    *exec.Cmd
+	stderr *strings.Builder
+}
+
+// launchRanks starts one process per config as the ranks of one job over
+// loopback (Gloo), with extra environment variables; ctx kills them.
+func launchRanks(t *testing.T, ctx context.Context, extra []string, cfgs ...Config) []rank {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -64,23 +85,37 @@ func startRanks(t *testing.T, cfgs ...Config) []error {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
+	var ranks []rank
+	for r, cfg := range cfgs {
+		js, _ := json.Marshal(cfg)
+		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+		cmd.Env = append(append(os.Environ(), rankConfigVar+"="+string(js), "RANK="+strconv.Itoa(r),
+			"LOCAL_RANK="+strconv.Itoa(r), "WORLD_SIZE="+strconv.Itoa(len(cfgs)),
+			"MASTER_ADDR=127.0.0.1", "MASTER_PORT="+strconv.Itoa(port), "GLOO_SOCKET_IFNAME=lo"), extra...)
+		rk := rank{cmd, &strings.Builder{}}
+		cmd.Stderr = rk.stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		ranks = append(ranks, rk)
+	}
+	return ranks
+}
+
+// startRanks runs one process per config as the ranks of one job and
+// returns each one's error with its stderr.
+func startRanks(t *testing.T, cfgs ...Config) []error {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	errs := make([]error, len(cfgs))
 	var wg sync.WaitGroup
-	for r, cfg := range cfgs {
-		js, _ := json.Marshal(cfg)
-		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), rankConfigVar+"="+string(js), "RANK="+strconv.Itoa(r),
-			"LOCAL_RANK="+strconv.Itoa(r), "WORLD_SIZE="+strconv.Itoa(len(cfgs)),
-			"MASTER_ADDR=127.0.0.1", "MASTER_PORT="+strconv.Itoa(port), "GLOO_SOCKET_IFNAME=lo")
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
+	for r, rk := range launchRanks(t, ctx, nil, cfgs...) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := cmd.Run(); err != nil {
-				errs[r] = fmt.Errorf("rank %d: %v: %s", r, err, stderr.String())
+			if err := rk.cmd.Wait(); err != nil {
+				errs[r] = fmt.Errorf("rank %d: %v: %s", r, err, rk.stderr.String())
 			}
 		}()
 	}
@@ -200,4 +235,111 @@ func TestResumeAtAnotherWorldSize(t *testing.T) {
 		t.Fatal(err)
 	}
 	compareLogs(t, whole.Out, part.Out, 20)
+}
+
+// waitForSteps waits until dir's log.csv has n steps.
+func waitForSteps(t *testing.T, dir string, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		data, _ := os.ReadFile(filepath.Join(dir, "log.csv"))
+		if strings.Count(string(data), "\n") > n {
+			return
+		}
+	}
+	t.Fatalf("%s: no %d steps logged within 2 minutes", dir, n)
+}
+
+// exitWithin waits for a rank to exit and returns its exit code, failing
+// the test after limit.
+func exitWithin(t *testing.T, rk rank, limit time.Duration) int {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- rk.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0
+	case <-time.After(limit):
+		rk.cmd.Process.Kill()
+		<-done
+		t.Fatalf("still running %v later:\n%s", limit, rk.stderr.String())
+		return -1
+	}
+}
+
+// newestStep reads the newest checkpoint with Python's torch and returns its step.
+func newestStep(t *testing.T, dir string) string {
+	t.Helper()
+	ck, err := Checkpoints(dir)
+	if err != nil || len(ck) == 0 {
+		t.Fatalf("no checkpoint in %s: %v", dir, err)
+	}
+	return pyref.Run(t, "import sys, torch; d = torch.load(sys.argv[1]); print(d['step'], len(d['model']))", ck[len(ck)-1])
+}
+
+// TestRankFailureStopsTheOthers: when rank 1 is killed (SIGKILL) or hangs
+// (SIGSTOP), rank 0 stops with an error naming the all-reduce (Gloo sees a
+// killed peer's closed connection at once, a hung one at the ranks' 10 s
+// --dist-timeout), and its last checkpoint stays readable.
+func TestRankFailureStopsTheOthers(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGSTOP} {
+		t.Run(sig.String(), func(t *testing.T) {
+			cfg := distConfig(t)
+			cfg.Steps, cfg.SaveEvery = 1_000_000, 3
+			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+			defer cancel()
+			ranks := launchRanks(t, ctx, []string{rankTimeoutVar + "=10s"}, cfg, cfg)
+			defer func() {
+				ranks[1].cmd.Process.Kill()
+				ranks[1].cmd.Wait()
+			}()
+			waitForSteps(t, cfg.Out, 5)
+			if err := ranks[1].cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			if code := exitWithin(t, ranks[0], 40*time.Second); code != 1 {
+				t.Errorf("rank 0 exited with %d, want 1", code)
+			}
+			msg := ranks[0].stderr.String()
+			if !strings.Contains(msg, "over 2 ranks (another rank may have stopped") || !strings.Contains(msg, "all-reduce") {
+				t.Errorf("rank 0's error does not name the all-reduce:\n%s", msg)
+			}
+			if sig == syscall.SIGSTOP && !strings.Contains(msg, "Timed out waiting 10000ms") {
+				t.Errorf("a hung rank 1 did not make rank 0 reach its 10 s timeout:\n%s", msg)
+			}
+			t.Logf("rank 0 stopped %v after rank 1's %v: %s", time.Since(start).Round(time.Millisecond), sig, strings.TrimSpace(msg))
+			t.Logf("newest checkpoint (step, tensors): %s", newestStep(t, cfg.Out))
+		})
+	}
+}
+
+// TestSignalStopsAllRanks: SIGTERM to rank 1 alone stops both ranks after
+// the same step (exit 130), rank 0 saving that step once.
+func TestSignalStopsAllRanks(t *testing.T) {
+	cfg := distConfig(t)
+	cfg.Steps, cfg.SaveEvery = 1_000_000, 1_000_000
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	ranks := launchRanks(t, ctx, nil, cfg, cfg)
+	waitForSteps(t, cfg.Out, 5)
+	if err := ranks[1].cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	for r, rk := range ranks {
+		if code := exitWithin(t, rk, 60*time.Second); code != 130 {
+			t.Errorf("rank %d exited with %d, want 130:\n%s", r, code, rk.stderr.String())
+		}
+	}
+	logged := len(readLosses(t, cfg.Out))
+	ck, _ := Checkpoints(cfg.Out)
+	if len(ck) != 1 || stepOf(ck[0]) != logged {
+		t.Errorf("checkpoints %v after %d logged steps, want one at step %d", ck, logged, logged)
+	}
+	t.Logf("stopped after step %d; checkpoint (step, tensors): %s", logged, newestStep(t, cfg.Out))
 }

@@ -12,6 +12,9 @@ type Group struct {
 	PG      *tb.ProcessGroup
 	Env     Env
 	Backend string
+	// Device holds the tensors of the group's own collectives (Agree,
+	// Flags): NCCL reduces CUDA tensors only, on cuda:LOCAL_RANK.
+	Device tb.Device
 }
 
 // Join opens the process group of e with backend ("gloo" or "nccl"),
@@ -27,7 +30,11 @@ func Join(e Env, backend string, timeout time.Duration) (*Group, error) {
 		return nil, fmt.Errorf("rank %d of %d could not join the %s process group through the store at MASTER_ADDR:MASTER_PORT = %s:%d within %v (values from %v): %w",
 			e.Rank, e.World, backend, e.Addr, e.Port, timeout, e.Vars, err)
 	}
-	return &Group{PG: pg, Env: e, Backend: backend}, nil
+	g := &Group{PG: pg, Env: e, Backend: backend, Device: tb.CPU}
+	if backend == "nccl" {
+		g.Device = tb.CUDA(e.LocalRank)
+	}
+	return g, nil
 }
 
 // Close leaves the group; it is idempotent and accepts nil.
@@ -47,23 +54,53 @@ func (g *Group) Leader() bool { return g == nil || g.Env.Rank == 0 }
 // ranks stop together instead of the odd one alone while the others wait.
 func (g *Group) Agree(what string, v uint64) error {
 	// Two int32 halves: every backend broadcasts int32.
-	h := tb.FromSlice([]int32{int32(v >> 32), int32(v)})
-	defer h.Close()
-	if err := g.PG.Broadcast(h, 0); err != nil {
+	h, err := onDevice(g, []int32{int32(v >> 32), int32(v)})
+	if err == nil {
+		defer h.Close()
+		err = g.PG.Broadcast(h, 0)
+	}
+	if err != nil {
 		return fmt.Errorf("comparing the ranks' %s: %w", what, err)
 	}
 	got := tb.Values[int32](h)
-	n := tb.FromSlice([]float64{0})
-	defer n.Close()
+	differ := 0.0
 	if uint64(uint32(got[0]))<<32|uint64(uint32(got[1])) != v {
-		n.AddScalarInPlace(1)
+		differ = 1
 	}
-	if err := g.PG.AllReduceSum(n); err != nil {
+	sums, err := g.Sum([]float64{differ})
+	if err != nil {
 		return fmt.Errorf("comparing the ranks' %s: %w", what, err)
 	}
-	if differ := n.Float64s()[0]; differ > 0 {
+	if sums[0] > 0 {
 		return fmt.Errorf("%g of the %d ranks differ from rank 0 in their %s: every rank must run the same command on the same run folder",
-			differ, g.Env.World, what)
+			sums[0], g.Env.World, what)
 	}
 	return nil
+}
+
+// Sum returns the sums of vs over the ranks (losses, flags).
+func (g *Group) Sum(vs []float64) ([]float64, error) {
+	t, err := onDevice(g, vs)
+	if err != nil {
+		return nil, err
+	}
+	defer t.Close()
+	if err := g.PG.AllReduceSum(t); err != nil {
+		return nil, err
+	}
+	return t.Float64s(), nil
+}
+
+// onDevice is vs as a tensor on the group's device.
+func onDevice[T tb.Element](g *Group, vs []T) (t *tb.Tensor, err error) {
+	err = tb.Try(func() {
+		host := tb.FromSlice(vs)
+		if g.Device == tb.CPU {
+			t = host
+			return
+		}
+		defer host.Close()
+		t = host.ToDevice(g.Device)
+	})
+	return t, err
 }
