@@ -84,14 +84,14 @@ CXXFLAGS += -fopenmp
 LDLIBS += -fopenmp
 endif
 OBJS := $(patsubst torchbind/shim/%.cpp,$(BUILD)/%.o,$(SHIM_SRC))
-# NCCL for distributed training (dist.cpp): nccl.h from a pip torch's
-# nvidia/nccl package, the toolkit, or the system.
-NCCL_INC ?= $(firstword $(wildcard $(TORCH_LIBDIR)/../../nvidia/nccl/include $(CUDA_HOME)/include/nccl.h /usr/include/nccl.h))
+# dist.cpp's ProcessGroupNCCL needs nccl.h and, through ATen's
+# CUDAContext.h, the cuBLAS/cuSPARSE/cuSOLVER headers: a pip torch keeps
+# them in its nvidia/*/include folders (after the toolkit's, so that the
+# toolkit's CUDA headers win). dist.cpp leaves NCCL out when any is missing.
+NVIDIA_INC = $(wildcard $(TORCH_LIBDIR)/../../nvidia/*/include)
 ifeq ($(WITH_CUDA),1)
 CXXFLAGS += -DLV_WITH_CUDA $(CUDA_INC)
-ifneq ($(NCCL_INC),)
-CXXFLAGS += -DLV_WITH_NCCL $(if $(filter %/include,$(NCCL_INC)),-isystem $(NCCL_INC))
-endif
+$(BUILD)/dist.o: CXXFLAGS += $(addprefix -isystem ,$(NVIDIA_INC))
 LDLIBS += -ltorch_cuda -lc10_cuda $(CUDART)
 OBJS += $(patsubst torchbind/shim/%.cu,$(BUILD)/%.cu.o,$(SHIM_CU))
 endif

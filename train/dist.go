@@ -25,6 +25,10 @@ import (
 // folder and the log; a CUDA rank uses cuda:LOCAL_RANK and NCCL, a CPU rank
 // Gloo. timeout bounds the rendezvous and every collective.
 func RunDistributed(ctx context.Context, cfg Config, log io.Writer, env dist.Env, timeout time.Duration) error {
+	// A bad command fails here, before it makes the other ranks wait.
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
 	dev, err := tb.ParseDevice(cfg.Device)
 	if err != nil {
 		return fmt.Errorf("--device: %w", err)

@@ -34,8 +34,12 @@
 #define LV_GLOO 0
 #endif
 
-// NCCL only in a CUDA shim whose build found nccl.h (Makefile: LV_WITH_NCCL).
-#if LV_WITH_C10D && defined(LV_WITH_CUDA) && defined(LV_WITH_NCCL)
+// NCCL only in a CUDA shim, when its headers and those ProcessGroupNCCL.hpp
+// pulls in through ATen/cuda/CUDAContext.h are there (Makefile: NVIDIA_INC).
+#if LV_WITH_C10D && defined(LV_WITH_CUDA) && __has_include(<nccl.h>) && \
+    __has_include(<cublas_v2.h>) && __has_include(<cusparse.h>) &&     \
+    __has_include(<cusolverDn.h>) &&                                   \
+    __has_include(<torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>)
 #ifndef USE_C10D_NCCL
 #define USE_C10D_NCCL
 #endif
