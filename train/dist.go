@@ -10,6 +10,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/ludvae/ludvae/model"
@@ -32,6 +33,11 @@ func RunDistributed(ctx context.Context, cfg Config, log io.Writer, env dist.Env
 	dev, err := tb.ParseDevice(cfg.Device)
 	if err != nil {
 		return fmt.Errorf("--device: %w", err)
+	}
+	if cfg.Threads <= 0 {
+		// The machine's CPUs shared among its ranks, as torchrun's
+		// OMP_NUM_THREADS=1 intends, instead of each rank taking all.
+		cfg.Threads = max(1, runtime.NumCPU()/env.LocalWorld)
 	}
 	backend := "gloo"
 	if dev.IsCUDA() {

@@ -54,8 +54,12 @@ func TestFromEnv(t *testing.T) {
 	}
 	e, _, _ := FromEnv(envOf(with(map[string]string{"RANK": "1", "WORLD_SIZE": "2",
 		"TORCHELASTIC_USE_AGENT_STORE": "True", "TORCHELASTIC_RESTART_COUNT": "2"})))
-	if !e.AgentStore || e.Attempt != 2 {
+	if !e.AgentStore || e.Attempt != 2 || e.LocalWorld != 1 {
 		t.Errorf("torchrun's agent store: %+v", e)
+	}
+	e, _, _ = FromEnv(envOf(with(map[string]string{"SLURM_PROCID": "1", "SLURM_NTASKS": "8", "SLURM_NTASKS_PER_NODE": "4"})))
+	if e.LocalWorld != 4 {
+		t.Errorf("SLURM_NTASKS_PER_NODE=4: local world %d", e.LocalWorld)
 	}
 }
 

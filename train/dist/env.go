@@ -15,8 +15,11 @@ import (
 // Env is one rank's place in a job, as its launcher described it.
 type Env struct {
 	Rank, World, LocalRank int
-	Addr                   string // the rendezvous store's host (MASTER_ADDR)
-	Port                   int    // and port (MASTER_PORT)
+	// LocalWorld is the number of ranks on this machine (torchrun's
+	// LOCAL_WORLD_SIZE, Slurm's SLURM_NTASKS_PER_NODE), 1 when not said.
+	LocalWorld int
+	Addr       string // the rendezvous store's host (MASTER_ADDR)
+	Port       int    // and port (MASTER_PORT)
 	// AgentStore: torchrun's agent hosts the store (its static rendezvous
 	// sets TORCHELASTIC_USE_AGENT_STORE), restart Attempt of the job.
 	AgentStore bool
@@ -31,19 +34,25 @@ type Env struct {
 // SLURM_NTASKS and SLURM_LOCALID count, but only with MASTER_ADDR and
 // MASTER_PORT set, so that an ordinary job under Slurm is not distributed.
 func FromEnv(getenv func(string) string) (e Env, ok bool, err error) {
-	names := [3]string{"RANK", "WORLD_SIZE", "LOCAL_RANK"}
+	names := [4]string{"RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE"}
 	switch {
 	case getenv("RANK") != "" || getenv("WORLD_SIZE") != "":
 	case getenv("SLURM_PROCID") != "" && (getenv("MASTER_ADDR") != "" || getenv("MASTER_PORT") != ""):
-		names = [3]string{"SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID"}
+		names = [4]string{"SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID", "SLURM_NTASKS_PER_NODE"}
 	default:
 		return Env{}, false, nil
 	}
-	e.Vars = append(names[:], "MASTER_ADDR", "MASTER_PORT")
+	e.Vars = append(names[:3:3], "MASTER_ADDR", "MASTER_PORT")
 	r := reader{getenv: getenv}
 	e.Rank = r.int(names[0], -1)
 	e.World = r.int(names[1], -1)
 	e.LocalRank = r.int(names[2], 0)
+	// Only a thread-count hint: a value it cannot read counts as 1.
+	if n, err := strconv.Atoi(getenv(names[3])); err == nil && n > 0 {
+		e.LocalWorld = n
+	} else {
+		e.LocalWorld = 1
+	}
 	e.Addr = r.str("MASTER_ADDR")
 	e.Port = r.int("MASTER_PORT", -1)
 	e.AgentStore = getenv("TORCHELASTIC_USE_AGENT_STORE") == "True"
