@@ -16,6 +16,7 @@
 #if __has_include(<torch/csrc/distributed/c10d/TCPStore.hpp>)
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/csrc/distributed/c10d/Types.hpp>
 #define LV_WITH_C10D 1
 #else
 #define LV_WITH_C10D 0
@@ -199,6 +200,7 @@ lv_err lv_dist_allreduce(lv_pg g, lv_tensor t) {
     run(g, [&](auto &pg) { return pg.allreduce(ts, c10d::AllreduceOptions()); });
 #else
     (void)g, (void)t;
+    TORCH_CHECK(false, "distributed: no c10d in this shim");
 #endif
   })
 }
@@ -212,6 +214,7 @@ lv_err lv_dist_broadcast(lv_pg g, lv_tensor t, int root) {
     run(g, [&](auto &pg) { return pg.broadcast(ts, o); });
 #else
     (void)g, (void)t, (void)root;
+    TORCH_CHECK(false, "distributed: no c10d in this shim");
 #endif
   })
 }
@@ -222,6 +225,7 @@ lv_err lv_dist_barrier(lv_pg g) {
     run(g, [&](auto &pg) { return pg.barrier(c10d::BarrierOptions()); });
 #else
     (void)g;
+    TORCH_CHECK(false, "distributed: no c10d in this shim");
 #endif
   })
 }
