@@ -103,7 +103,7 @@ func (c Config) distHash() uint64 {
 // share is rows [lo, hi) of a global batch: this rank's crops.
 func (b Batch) share(lo, hi, patch int) Batch {
 	n := 3 * patch * patch
-	return Batch{Step: b.Step, Pix: b.Pix[lo*n : hi*n], Degraded: b.Degraded[lo:hi], Norm: b.Norm}
+	return Batch{Step: b.Step, Pix: b.Pix[lo*n : hi*n], Degraded: b.Degraded[lo:hi], Norm: b.Norm, Err: b.Err}
 }
 
 func count(bs []bool) int {

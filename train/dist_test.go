@@ -167,7 +167,9 @@ print(max(((a[k] - b[k]).abs() / a[k].abs().clamp(min=1)).max().item() for k in 
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	if want := "ckpt_00000020.pth config.json log.csv"; strings.Join(names, " ") != want {
+	// train.lock is rank 0's alone: had rank 1 also locked the folder,
+	// one of the two would have been refused.
+	if want := "ckpt_00000020.pth config.json log.csv train.lock"; strings.Join(names, " ") != want {
 		t.Errorf("two ranks' run folder holds %v, want %s", names, want)
 	}
 }
