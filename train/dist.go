@@ -85,19 +85,23 @@ func startDistributed(cfg *Config, g *dist.Group) error {
 	if cfg.Batch < g.Env.World {
 		return fmt.Errorf("--batch %d is the global batch: it needs at least one sample for each of the %d ranks", cfg.Batch, g.Env.World)
 	}
-	return g.Agree("configuration (flags such as --filters, --batch or the folders)", cfg.distHash())
+	h, err := cfg.distHash()
+	if err != nil {
+		return err
+	}
+	return g.Agree("configuration (flags such as --filters, --batch or the folders)", h)
 }
 
 // distHash is a hash of everything that must be equal on every rank: the
 // configuration without the per-rank device and thread count.
-func (c Config) distHash() uint64 {
+func (c Config) distHash() (uint64, error) {
 	c.Device, c.Threads = "", 0
 	data, err := json.Marshal(c)
 	if err != nil {
-		panic(err) // a Config always marshals
+		return 0, fmt.Errorf("hashing the configuration: %w", err)
 	}
 	sum := sha256.Sum256(data)
-	return binary.LittleEndian.Uint64(sum[:8])
+	return binary.LittleEndian.Uint64(sum[:8]), nil
 }
 
 // share is rows [lo, hi) of a global batch: this rank's crops.
