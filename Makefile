@@ -4,7 +4,7 @@
 #   make deps     install libtorch-dev, libjpeg62-turbo-dev, python3-torch, ... through apt if missing
 #   make shim     bin/libludvae_shim.so (CPU, or CUDA when libtorch has CUDA and nvcc exists)
 #   make build    bin/ludvae
-#   make demo     the whole job on scikit-image's sample photos (from Debian's archive), on the CPU (about 3 minutes)
+#   make demo     the whole job on scikit-image's sample photos (from Debian's archive), on the CPU (about 6 minutes on a 2-core machine)
 #   make test     deps, shim and build, then go vet and every Go test (Python's torch checks our files)
 #   make bench    benchmarks: fused kernels, data loader, JPEG decoding, ludvae vs PyTorch eager,
 #                 then bench-data
