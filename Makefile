@@ -152,13 +152,9 @@ build: shim
 vet: shim
 	$(GO) vet ./...
 
-# -p 1: one package's tests at a time. Run beside another package's
-# libtorch tests on 2 cores, the exact-resume tests (TestResumeReproducesLosses,
-# TestKill9ResumesExactly) have seen a loss differ at 1.5e-7; alone they
-# have not (cause not yet found).
 test: build
 	$(GO) vet ./...
-	$(GO) test -count=1 -p 1 -timeout 30m ./...
+	$(GO) test -count=1 -timeout 30m ./...
 
 # bench: the fused kernels against their composite formulas, the data
 # loader, then ludvae against PyTorch eager (model/python/bench_eager.py) on

@@ -177,6 +177,13 @@ func (t *Trainer) Close() {
 // Train runs the remaining steps.
 func (t *Trainer) Train(ctx context.Context) error {
 	defer tb.LockThread()()
+	// OpenMP's thread count is per OS thread: set it on the one the steps
+	// run on, not only on whichever thread NewTrainer ran on. Otherwise a
+	// step can run with a count another run left on this thread (a test
+	// with --threads 1, say), and split its sums differently: a resumed
+	// run's loss then differed from the uninterrupted one's in the last
+	// bits.
+	tb.SetNumThreads(t.Cfg.Threads)
 	cfg := &t.Cfg
 	if t.Step >= cfg.Steps {
 		fmt.Fprintf(t.Log, "nothing to do: %s is at step %d of %d\n", cfg.Out, t.Step, cfg.Steps)
