@@ -5,7 +5,6 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
-	"strings"
 
 	tb "github.com/ludvae/ludvae/torchbind"
 )
@@ -109,7 +108,7 @@ func InferDnCNNConfig(sd *tb.Dict) (DnCNNConfig, error) {
 // DnCNNFromStateDict builds a DnCNN of the size sd implies and loads it,
 // with dtype and device o.
 func DnCNNFromStateDict(sd *tb.Dict, o tb.Options) (*DnCNN, error) {
-	sd = unwrapDnCNN(sd)
+	sd = unwrapStateDict(sd, "model.0.weight")
 	cfg, err := InferDnCNNConfig(sd)
 	if err != nil {
 		return nil, err
@@ -139,28 +138,4 @@ func LoadDnCNN(path string, o tb.Options) (*DnCNN, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return m, nil
-}
-
-// unwrapDnCNN finds the state dict in a container and strips "module.".
-func unwrapDnCNN(d *tb.Dict) *tb.Dict {
-	for _, k := range []string{"model", "state_dict", "params"} {
-		if inner, ok := d.Get(k); ok {
-			if sd, ok := inner.(*tb.Dict); ok {
-				d = sd
-				break
-			}
-		}
-	}
-	if _, ok := d.Get("module.model.0.weight"); !ok {
-		return d
-	}
-	out := tb.NewDict()
-	out.Ordered = d.Ordered
-	for i, k := range d.Keys {
-		if name, ok := k.(string); ok {
-			k = strings.TrimPrefix(name, "module.")
-		}
-		out.Set(k, d.Values[i])
-	}
-	return out
 }

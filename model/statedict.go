@@ -120,17 +120,18 @@ func Load(path string, o tb.Options) (*LUDVAE, error) {
 		return nil, err
 	}
 	defer tb.CloseAll(d)
-	m, err := FromStateDict(unwrapStateDict(d), o)
+	m, err := FromStateDict(unwrapStateDict(d, "inconv.weight"), o)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return m, nil
 }
 
-// unwrapStateDict finds the network's state dict in the containers people
+// unwrapStateDict finds a network's state dict in the containers people
 // save it in: a ludvae checkpoint ("model"), {"state_dict": ...},
-// {"params": ...} (BasicSR), and keys prefixed "module." by DataParallel.
-func unwrapStateDict(d *tb.Dict) *tb.Dict {
+// {"params": ...} (BasicSR), and keys prefixed "module." by DataParallel,
+// which it strips when "module."+first (the network's first key) is there.
+func unwrapStateDict(d *tb.Dict, first string) *tb.Dict {
 	for _, k := range []string{"model", "state_dict", "params"} {
 		if inner, ok := d.Get(k); ok {
 			if sd, ok := inner.(*tb.Dict); ok {
@@ -139,7 +140,7 @@ func unwrapStateDict(d *tb.Dict) *tb.Dict {
 			}
 		}
 	}
-	if _, ok := d.Get("module.inconv.weight"); !ok {
+	if _, ok := d.Get("module." + first); !ok {
 		return d
 	}
 	out := tb.NewDict()
