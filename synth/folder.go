@@ -15,8 +15,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/ludvae/ludvae/train"
-	"github.com/ludvae/ludvae/train/images"
+	"github.com/ludvae/ludvae/model"
+	"github.com/ludvae/ludvae/model/images"
 )
 
 // Settings is the file in --out that says which run its pairs belong to:
@@ -39,7 +39,7 @@ type settings struct {
 	Tile           int                  `json:"tile"`
 	Precision      string               `json:"precision"`
 	Device         string               `json:"device"`
-	Normalization  *train.Normalization `json:"normalization"`
+	Normalization  *model.Normalization `json:"normalization"`
 }
 
 // runSettings describes this run (device is the resolved device type).

@@ -9,7 +9,7 @@ import (
 	"sort"
 	"strconv"
 
-	"github.com/ludvae/ludvae/train/images"
+	"github.com/ludvae/ludvae/model/images"
 )
 
 var shardManifest = regexp.MustCompile(`^manifest-shard-(\d+)-of-(\d+)\.jsonl$`)

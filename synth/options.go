@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/ludvae/ludvae/train"
+	"github.com/ludvae/ludvae/model"
 )
 
 // Options configure a synthesis run.
@@ -25,7 +25,7 @@ type Options struct {
 	Device         string
 	Precision      string // fp32, tf32 or bf16
 	Threads        int
-	Norm           *train.Normalization // colour statistics the model was trained in: N2C inputs are mapped to them, C2N outputs back (nil: none)
+	Norm           *model.Normalization // colour statistics the model was trained in: N2C inputs are mapped to them, C2N outputs back (nil: none)
 	Overwrite      bool                 // replace the pairs of another run found in Out (otherwise refused)
 	Shard, Shards  int                  // this process does the images whose index is Shard modulo Shards (Shards <= 1: all)
 }
@@ -96,8 +96,8 @@ func (o *Options) validateFinite() error {
 // ludvae checkpoint's "synthesis" entry; a plain state dict has none and
 // leaves o unchanged. Flags the user gave are applied afterwards by the CLI.
 func (o *Options) CheckpointDefaults(path string) error {
-	syn, err := train.ReadSynthesis(path)
-	if errors.Is(err, train.ErrNotCheckpoint) {
+	syn, err := model.ReadSynthesis(path)
+	if errors.Is(err, model.ErrNotCheckpoint) {
 		return nil // the authors' plain state dicts carry no defaults
 	}
 	if err != nil {

@@ -19,8 +19,8 @@ import (
 	"time"
 
 	"github.com/ludvae/ludvae/model"
+	"github.com/ludvae/ludvae/model/images"
 	tb "github.com/ludvae/ludvae/torchbind"
-	"github.com/ludvae/ludvae/train/images"
 )
 
 // tree reads every file under dir, by '/'-separated relative path.

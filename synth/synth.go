@@ -8,9 +8,9 @@ import (
 	"strings"
 
 	"github.com/ludvae/ludvae/model"
+	"github.com/ludvae/ludvae/model/images"
+	"github.com/ludvae/ludvae/model/job"
 	tb "github.com/ludvae/ludvae/torchbind"
-	"github.com/ludvae/ludvae/train"
-	"github.com/ludvae/ludvae/train/images"
 )
 
 // Output layout, read as it is by KAIR (dataroot_H / dataroot_L) and by
@@ -45,8 +45,8 @@ type Record struct {
 	SRScale      int     `json:"sr_scale"`
 }
 
-// job is one input image, decoded ahead of the model.
-type job struct {
+// decoded is one input image, decoded ahead of the model.
+type decoded struct {
 	in  input
 	img *images.Image // input to the model (LR for SR)
 	hr  *images.Image // the clean target (HR for SR, else img)
@@ -146,7 +146,7 @@ func (o *Options) synthesize(ctx context.Context, m *model.LUDVAE, dev tb.Device
 	queue := make(chan *pending, 2*runtime.NumCPU())
 	committed := make(chan struct{})
 	go func() { c.run(queue); close(committed) }()
-	bar := train.NewProgress(log, len(mine), "synth", "img")
+	bar := job.NewProgress(log, len(mine), "synth", "img")
 	bar.Start(done)
 	err := o.produce(runCtx, m, dev, in, mine[done:], queue, func(n int) { bar.Set(done+n, "") })
 	close(queue)
@@ -172,7 +172,7 @@ func (o *Options) produce(ctx context.Context, m *model.LUDVAE, dev tb.Device, i
 			order = append(order, i)
 		}
 	}
-	jobs := train.Ahead(ctx, 0, len(order)-1, 2*runtime.NumCPU(), func(i int) job { return decode(in[order[i]], o.SRScale) })
+	jobs := job.Ahead(ctx, 0, len(order)-1, 2*runtime.NumCPU(), func(i int) decoded { return decode(in[order[i]], o.SRScale) })
 	slots := make(chan struct{}, 2*runtime.NumCPU()) // bounds the images waiting to be encoded
 	next := 0
 	for j := range jobs {
@@ -263,15 +263,15 @@ func (o *Options) translate(ctx context.Context, m *model.LUDVAE, dev tb.Device,
 }
 
 // decode reads an input; for super-resolution it also makes the LR input.
-func decode(in input, srScale int) job {
+func decode(in input, srScale int) decoded {
 	img, err := images.Load(in.path)
 	if err != nil {
-		return job{in: in, err: err}
+		return decoded{in: in, err: err}
 	}
-	j := job{in: in, img: img, hr: img}
+	j := decoded{in: in, img: img, hr: img}
 	if srScale > 1 {
 		if img.W < srScale || img.H < srScale {
-			return job{in: in, err: fmt.Errorf("%s: %dx%d is smaller than --sr-scale %d allows (at least %d pixels a side)", in.path, img.W, img.H, srScale, srScale)}
+			return decoded{in: in, err: fmt.Errorf("%s: %dx%d is smaller than --sr-scale %d allows (at least %d pixels a side)", in.path, img.W, img.H, srScale, srScale)}
 		}
 		if img.W%srScale != 0 || img.H%srScale != 0 {
 			// crop HR to a multiple of the scale, as SR data preparation does

@@ -12,10 +12,9 @@ import (
 	"testing"
 
 	"github.com/ludvae/ludvae/model"
+	"github.com/ludvae/ludvae/model/images"
 	tb "github.com/ludvae/ludvae/torchbind"
 	"github.com/ludvae/ludvae/torchbind/pyref"
-	"github.com/ludvae/ludvae/train"
-	"github.com/ludvae/ludvae/train/images"
 )
 
 // TestTiledEqualsWhole checks that tile-by-tile synthesis equals the
@@ -197,7 +196,7 @@ func TestRunNormalization(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	norm := train.AIM19Normalization
+	norm := model.AIM19Normalization
 	// The untrained model's outputs are negative: clamping before the map
 	// back shows. With outconv's bias at 0.5 they are mid grey, where a map
 	// back shows. (An untrained model hardly depends on its input, so the
@@ -311,7 +310,7 @@ func TestN2CInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	norm := train.AIM19Normalization
+	norm := model.AIM19Normalization
 	noise := model.Noise{Seed: 8, Stream: 3}
 	asImage := func(x *tb.Tensor) *images.Image {
 		return &images.Image{W: int(x.Size(3)), H: int(x.Size(2)), Pix: x.Float32s()}

@@ -1,7 +1,6 @@
 package train
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -31,7 +30,7 @@ const checkpointPattern = "ckpt_%08d.pth"
 type Checkpoint struct {
 	Step   int
 	Config Config
-	Norm   *Normalization
+	Norm   *model.Normalization
 }
 
 // SaveCheckpoint writes a checkpoint atomically (temp file, fsync, rename)
@@ -46,14 +45,9 @@ func SaveCheckpoint(dir string, c Checkpoint, m *model.LUDVAE, opt *tb.Adam, kee
 	rng.Set("kind", "counter: batches from PCG(seed, step), noise from Philox(seed, stream(step, site))")
 	d.Set("rng", rng)
 	d.Set("config", configDict(c.Config))
-	d.Set("normalization", normDict(c.Norm))
-	syn := tb.NewDict()
-	syn.Set("sigma_min", c.Config.SynthSigma[0])
-	syn.Set("sigma_max", c.Config.SynthSigma[1])
-	syn.Set("temperature", 1.0)
-	syn.Set("normalization", normDict(c.Norm))
-	syn.Set("downscale", int64(c.Config.Downscale))
-	d.Set("synthesis", syn)
+	d.Set("normalization", c.Norm.Dict())
+	d.Set("synthesis", model.Synthesis{SigmaMin: c.Config.SynthSigma[0], SigmaMax: c.Config.SynthSigma[1],
+		Temperature: 1, Norm: c.Norm, Downscale: c.Config.Downscale}.Dict())
 	path := filepath.Join(dir, fmt.Sprintf(checkpointPattern, c.Step))
 	if err := tb.Save(path, d); err != nil {
 		return "", err
@@ -78,49 +72,8 @@ func Checkpoints(dir string) ([]string, error) {
 	return ms, nil
 }
 
-// Synthesis is a checkpoint's "synthesis" entry: the model's defaults for
-// `ludvae synth`.
-type Synthesis struct {
-	SigmaMin, SigmaMax float64 // σx range, per image
-	Temperature        float64
-	Norm               *Normalization // the colour statistics, or nil
-}
-
-// ReadSynthesis reads a checkpoint's "synthesis" entry; a plain state dict
-// gives ErrNotCheckpoint.
-func ReadSynthesis(path string) (Synthesis, error) {
-	d, err := tb.LoadDict(path)
-	if err != nil {
-		return Synthesis{}, err
-	}
-	defer tb.CloseAll(d)
-	v, _ := d.Get("synthesis")
-	sd, ok := v.(*tb.Dict)
-	if !ok {
-		return Synthesis{}, fmt.Errorf("%s: %w (no \"synthesis\")", path, ErrNotCheckpoint)
-	}
-	var syn Synthesis
-	for _, f := range []struct {
-		key string
-		to  *float64
-	}{{"sigma_min", &syn.SigmaMin}, {"sigma_max", &syn.SigmaMax}, {"temperature", &syn.Temperature}} {
-		x, _ := sd.Get(f.key)
-		var ok bool
-		if *f.to, ok = number(x); !ok {
-			return Synthesis{}, fmt.Errorf("%s: synthesis %q is %T %v, not a number", path, f.key, x, x)
-		}
-	}
-	nv, _ := sd.Get("normalization")
-	syn.Norm = normFromDict(nv)
-	return syn, nil
-}
-
-// ErrNotCheckpoint says a file is a state dict but not a ludvae checkpoint
-// (the authors' plain state dicts, for example).
-var ErrNotCheckpoint = errors.New("not a ludvae checkpoint")
-
 // ReadCheckpointConfig reads only the configuration of a checkpoint.
-func ReadCheckpointConfig(path string) (Config, *Normalization, error) {
+func ReadCheckpointConfig(path string) (Config, *model.Normalization, error) {
 	d, c, err := readCheckpoint(path)
 	if err != nil {
 		return Config{}, nil, err
@@ -140,7 +93,7 @@ func readCheckpoint(path string) (*tb.Dict, Checkpoint, error) {
 	cd, ok := d.Get("config")
 	if !ok {
 		tb.CloseAll(d)
-		return nil, c, fmt.Errorf("%s: %w (no \"config\")", path, ErrNotCheckpoint)
+		return nil, c, fmt.Errorf("%s: %w (no \"config\")", path, model.ErrNotCheckpoint)
 	}
 	cfgDict, ok := cd.(*tb.Dict)
 	if !ok {
@@ -155,7 +108,7 @@ func readCheckpoint(path string) (*tb.Dict, Checkpoint, error) {
 	s, _ := step.(int64)
 	c.Step = int(s)
 	nv, _ := d.Get("normalization")
-	c.Norm = normFromDict(nv)
+	c.Norm = model.NormalizationFromDict(nv)
 	return d, c, nil
 }
 
@@ -164,7 +117,7 @@ func applyCheckpoint(path string, d *tb.Dict, m *model.LUDVAE, opt *tb.Adam) err
 	v, _ := d.Get("model")
 	sd, ok := v.(*tb.Dict)
 	if !ok {
-		return fmt.Errorf("%s: %w (no \"model\" dict)", path, ErrNotCheckpoint)
+		return fmt.Errorf("%s: %w (no \"model\" dict)", path, model.ErrNotCheckpoint)
 	}
 	if err := m.LoadStateDict(sd); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
@@ -260,7 +213,7 @@ func setField(f reflect.Value, x any) error {
 			f.SetUint(uint64(n))
 		}
 	case reflect.Float64:
-		v, ok := number(x)
+		v, ok := model.Number(x)
 		if !ok {
 			return bad
 		}
@@ -292,49 +245,4 @@ func setField(f reflect.Value, x any) error {
 		}
 	}
 	return nil
-}
-
-// number is a pickle int or float as a float64.
-func number(x any) (float64, bool) {
-	switch n := x.(type) {
-	case float64:
-		return n, true
-	case int64:
-		return float64(n), true
-	}
-	return 0, false
-}
-
-func normDict(n *Normalization) any {
-	if n == nil {
-		return nil
-	}
-	d := tb.NewDict()
-	for _, kv := range []struct {
-		k string
-		v [3]float64
-	}{{"clean_mean", n.CleanMean}, {"clean_std", n.CleanStd}, {"noisy_mean", n.NoisyMean}, {"noisy_std", n.NoisyStd}} {
-		d.Set(kv.k, []any{kv.v[0], kv.v[1], kv.v[2]})
-	}
-	return d
-}
-
-func normFromDict(v any) *Normalization {
-	d, ok := v.(*tb.Dict)
-	if !ok {
-		return nil
-	}
-	n := &Normalization{}
-	for _, kv := range []struct {
-		k string
-		v *[3]float64
-	}{{"clean_mean", &n.CleanMean}, {"clean_std", &n.CleanStd}, {"noisy_mean", &n.NoisyMean}, {"noisy_std", &n.NoisyStd}} {
-		l, _ := d.Get(kv.k)
-		for i, e := range tb.AsList(l) {
-			if i < 3 {
-				kv.v[i], _ = number(e)
-			}
-		}
-	}
-	return n
 }

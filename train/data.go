@@ -7,7 +7,9 @@ import (
 	"io"
 	"math/rand/v2"
 
-	"github.com/ludvae/ludvae/train/images"
+	"github.com/ludvae/ludvae/model"
+	"github.com/ludvae/ludvae/model/images"
+	"github.com/ludvae/ludvae/model/job"
 	"github.com/ludvae/ludvae/train/store"
 )
 
@@ -15,8 +17,8 @@ import (
 // Nothing of the pixels is held in memory: crops are read from the stores
 // with positioned reads.
 type Data struct {
-	Clean, Noisy []*store.Image // the usable images, in sorted source order
-	Norm         *Normalization // nil without --normalize auto
+	Clean, Noisy []*store.Image       // the usable images, in sorted source order
+	Norm         *model.Normalization // nil without --normalize auto
 	stores       []*store.Store
 }
 
@@ -43,7 +45,7 @@ func LoadData(ctx context.Context, cfg *Config, log io.Writer) (*Data, error) {
 		return nil, err
 	}
 	if cfg.Normalize == "auto" {
-		d.Norm = &Normalization{}
+		d.Norm = &model.Normalization{}
 		d.Norm.CleanMean, d.Norm.CleanStd = storeStats(d.Clean)
 		d.Norm.NoisyMean, d.Norm.NoisyStd = storeStats(d.Noisy)
 	}
@@ -140,12 +142,12 @@ func BuildStore(ctx context.Context, flag, dir string, downscale int, storeDir s
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", flag, err)
 	}
-	var bar *Progress
+	var bar *job.Progress
 	sum, err := store.Build(ctx, sdir, dir, store.Options{
 		Downscale: downscale, Log: log,
 		Progress: func(done, total int) {
 			if bar == nil {
-				bar = NewProgress(log, total, "decoding "+flag, "img")
+				bar = job.NewProgress(log, total, "decoding "+flag, "img")
 				bar.Start(0)
 			}
 			bar.Set(done, "")
@@ -171,8 +173,8 @@ type Batch struct {
 	Step     int
 	Pix      []float32 // N×3×P×P in [0,1], as read
 	Degraded []bool
-	Norm     *Normalization // the degraded crops' map to the clean statistics, or nil
-	Err      error          // a crop could not be read from its store
+	Norm     *model.Normalization // the degraded crops' map to the clean statistics, or nil
+	Err      error                // a crop could not be read from its store
 }
 
 // MakeBatch draws the batch of a step. Every draw comes from a generator
@@ -216,5 +218,5 @@ func (c *cropper) randomAugmented(dst *images.Image, m *store.Image, rng *rand.R
 // Batches makes the batches of steps from..to (inclusive) ahead of the model
 // on worker goroutines and delivers them in order, prefetch at most in flight.
 func (d *Data) Batches(ctx context.Context, cfg *Config, from, to, prefetch int) <-chan Batch {
-	return Ahead(ctx, from, to, prefetch, func(s int) Batch { return d.MakeBatch(cfg, s) })
+	return job.Ahead(ctx, from, to, prefetch, func(s int) Batch { return d.MakeBatch(cfg, s) })
 }

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ludvae/ludvae/train/images"
+	"github.com/ludvae/ludvae/model/images"
 	"github.com/ludvae/ludvae/train/store"
 )
 

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ludvae/ludvae/train/images"
+	"github.com/ludvae/ludvae/model/images"
 )
 
 func TestDataErrors(t *testing.T) {

@@ -8,7 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/ludvae/ludvae/train/images"
+	"github.com/ludvae/ludvae/model"
+	"github.com/ludvae/ludvae/model/images"
 )
 
 // writeImages writes n generated PNGs of size w×h: smooth colour fields,
@@ -81,7 +82,7 @@ func decodeAll(t testing.TB, dir string, k int) []*images.Image {
 
 // inMemoryNormalization is --normalize auto computed over decoded images,
 // pixel by pixel: the reference for the statistics from a store's sums.
-func inMemoryNormalization(clean, noisy []*images.Image) *Normalization {
+func inMemoryNormalization(clean, noisy []*images.Image) *model.Normalization {
 	stats := func(imgs []*images.Image) (mean, std [3]float64) {
 		var sum, sq [3]float64
 		var count float64
@@ -96,7 +97,7 @@ func inMemoryNormalization(clean, noisy []*images.Image) *Normalization {
 		}
 		return meanStd(sum, sq, count)
 	}
-	n := &Normalization{}
+	n := &model.Normalization{}
 	n.CleanMean, n.CleanStd = stats(clean)
 	n.NoisyMean, n.NoisyStd = stats(noisy)
 	return n

@@ -7,8 +7,8 @@ import (
 	"path/filepath"
 
 	"github.com/ludvae/ludvae/model"
+	"github.com/ludvae/ludvae/model/images"
 	tb "github.com/ludvae/ludvae/torchbind"
-	"github.com/ludvae/ludvae/train/images"
 	"github.com/ludvae/ludvae/train/store"
 )
 

@@ -82,7 +82,7 @@ func TestCheckpointBeforeSchemaLoads(t *testing.T) {
 	if err := applyCheckpoint(path, d, m, opt); err != nil {
 		t.Fatal(err)
 	}
-	syn, err := ReadSynthesis(path)
+	syn, err := model.ReadSynthesis(path)
 	if err != nil || syn.SigmaMin != 15 || syn.SigmaMax != 15 || syn.Temperature != 1 || syn.Norm == nil || *syn.Norm != *saved.Norm {
 		t.Fatalf("synthesis %+v, %v", syn, err)
 	}

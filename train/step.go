@@ -102,7 +102,7 @@ func (in stepTensors) inputs(m *model.LUDVAE) (x, h *tb.Tensor, err error) {
 		return nil, nil, err
 	}
 	if in.rowMap != nil {
-		xh := ApplyRowMap(in.rowMap, x, h)
+		xh := model.ApplyRowMap(in.rowMap, x, h)
 		x, h = xh[0], xh[1]
 	}
 	return x, h, nil

@@ -11,9 +11,10 @@ import (
 	"time"
 
 	"github.com/ludvae/ludvae/model"
+	"github.com/ludvae/ludvae/model/images"
+	"github.com/ludvae/ludvae/model/job"
 	tb "github.com/ludvae/ludvae/torchbind"
 	"github.com/ludvae/ludvae/train/dist"
-	"github.com/ludvae/ludvae/train/images"
 	"github.com/ludvae/ludvae/train/pidlock"
 )
 
@@ -192,7 +193,7 @@ func (t *Trainer) Train(ctx context.Context) error {
 	bctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	batches := t.Data.Batches(bctx, cfg, t.Step+1, cfg.Steps, 2*runtime.NumCPU())
-	bar := NewProgress(t.Log, cfg.Steps, "train", "step")
+	bar := job.NewProgress(t.Log, cfg.Steps, "train", "step")
 	bar.Start(t.Step)
 	start, startStep := time.Now(), t.Step
 	for t.Step < cfg.Steps {
@@ -246,7 +247,7 @@ func (t *Trainer) Train(ctx context.Context) error {
 }
 
 // interrupted saves a checkpoint of the steps done and returns ctx's error.
-func (t *Trainer) interrupted(ctx context.Context, bar *Progress) error {
+func (t *Trainer) interrupted(ctx context.Context, bar *job.Progress) error {
 	bar.Interrupt()
 	if err := t.leaderDo(t.save); err != nil {
 		return fmt.Errorf("interrupted at step %d, and saving failed: %w", t.Step, err)

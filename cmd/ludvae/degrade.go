@@ -12,8 +12,8 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/ludvae/ludvae/model/images"
 	"github.com/ludvae/ludvae/synth/degrade"
-	"github.com/ludvae/ludvae/train/images"
 )
 
 // runDegrade is `ludvae degrade`: a hand-written degradation of every image

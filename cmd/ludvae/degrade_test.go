@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/ludvae/ludvae/train/images"
+	"github.com/ludvae/ludvae/model/images"
 )
 
 func TestDegradeCommand(t *testing.T) {

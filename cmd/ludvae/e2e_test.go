@@ -10,8 +10,8 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/ludvae/ludvae/model/images"
 	"github.com/ludvae/ludvae/torchbind/pyref"
-	"github.com/ludvae/ludvae/train/images"
 )
 
 // writePhotos writes n generated RGB images: smooth colour fields, with

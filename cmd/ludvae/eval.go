@@ -16,9 +16,9 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/ludvae/ludvae/model/images"
 	"github.com/ludvae/ludvae/synth/metrics"
 	"github.com/ludvae/ludvae/synth/noisestats"
-	"github.com/ludvae/ludvae/train/images"
 )
 
 // runEval is `ludvae eval` (PSNR/SSIM of restored images against the

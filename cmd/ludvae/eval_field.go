@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/ludvae/ludvae/model/images"
 	"github.com/ludvae/ludvae/synth/noisestats"
-	"github.com/ludvae/ludvae/train/images"
 )
 
 // fieldScores holds, per source and image, DANet's AKLD and NAFlow's KLD

@@ -14,10 +14,10 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/ludvae/ludvae/model/images"
 	"github.com/ludvae/ludvae/synth/degrade"
 	"github.com/ludvae/ludvae/synth/metrics"
 	"github.com/ludvae/ludvae/synth/noisestats"
-	"github.com/ludvae/ludvae/train/images"
 )
 
 // cliTestImage returns a w×h image of uniform random values.

@@ -77,12 +77,12 @@ const normalizationValues = "checkpoint, none, aim19 (the authors' AIM19 model) 
 
 // exportNormalization resolves --normalization for the model file:
 // "checkpoint" is the checkpoint's statistics, none for a plain state dict.
-func exportNormalization(spec, modelPath string) (*train.Normalization, error) {
+func exportNormalization(spec, modelPath string) (*model.Normalization, error) {
 	if spec != "checkpoint" {
-		return train.ParseNormalization(spec)
+		return model.ParseNormalization(spec)
 	}
 	_, n, err := train.ReadCheckpointConfig(modelPath)
-	if errors.Is(err, train.ErrNotCheckpoint) {
+	if errors.Is(err, model.ErrNotCheckpoint) {
 		return nil, nil
 	}
 	if err != nil {

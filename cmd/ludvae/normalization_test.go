@@ -20,7 +20,7 @@ import (
 func TestExportNormalization(t *testing.T) {
 	dir := t.TempDir()
 	plain := filepath.Join(pyref.Root(), "testdata", "official", "f8_state_dict.pth")
-	stats := train.Normalization{CleanMean: [3]float64{0.5, 0.5, 0.5}, CleanStd: [3]float64{0.2, 0.2, 0.2},
+	stats := model.Normalization{CleanMean: [3]float64{0.5, 0.5, 0.5}, CleanStd: [3]float64{0.2, 0.2, 0.2},
 		NoisyMean: [3]float64{0.4, 0.5, 0.6}, NoisyStd: [3]float64{0.1, 0.2, 0.4}}
 	m, err := model.Load(plain, tb.Options{})
 	if err != nil {
@@ -32,7 +32,7 @@ func TestExportNormalization(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	aim := train.AIM19Normalization.FromCleanMap()
+	aim := model.AIM19Normalization.FromCleanMap()
 	cases := []struct {
 		name, model, spec string
 		want              *model.ColourMap // nil: no map

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ludvae/ludvae/model/images"
 	tb "github.com/ludvae/ludvae/torchbind"
-	"github.com/ludvae/ludvae/train/images"
 	"github.com/ludvae/ludvae/train/restore"
 )
 

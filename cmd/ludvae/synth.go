@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/ludvae/ludvae/model"
 	"github.com/ludvae/ludvae/synth"
-	"github.com/ludvae/ludvae/train"
 )
 
 func runSynth(args []string) error {
@@ -62,7 +62,7 @@ func runSynth(args []string) error {
 		o.SigmaMin, o.SigmaMax = 0, 0
 	}
 	if *norm != "checkpoint" {
-		n, err := train.ParseNormalization(*norm)
+		n, err := model.ParseNormalization(*norm)
 		if err != nil {
 			return err
 		}

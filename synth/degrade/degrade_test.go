@@ -6,8 +6,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/ludvae/ludvae/model/images"
 	"github.com/ludvae/ludvae/synth/noisestats"
-	"github.com/ludvae/ludvae/train/images"
 )
 
 func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0xdead)) }

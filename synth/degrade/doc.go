@@ -12,7 +12,7 @@ package degrade
 import (
 	"math/rand/v2"
 
-	"github.com/ludvae/ludvae/train/images"
+	"github.com/ludvae/ludvae/model/images"
 )
 
 // Degrader is a degradation of clean images.

@@ -5,7 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"github.com/ludvae/ludvae/train/images"
+	"github.com/ludvae/ludvae/model/images"
 )
 
 // Gaussian is additive white Gaussian noise (AWGN), the usual synthetic

@@ -5,8 +5,8 @@ import (
 	"math"
 	"testing"
 
+	"github.com/ludvae/ludvae/model/images"
 	"github.com/ludvae/ludvae/torchbind/pickle"
-	"github.com/ludvae/ludvae/train/images"
 )
 
 // referencePath holds KAIR's reference vectors (DESIGN.md §5): crop_uint8

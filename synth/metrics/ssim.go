@@ -4,7 +4,7 @@ import (
 	"math"
 	"sync"
 
-	"github.com/ludvae/ludvae/train/images"
+	"github.com/ludvae/ludvae/model/images"
 )
 
 // SSIMWindow is the side of SSIM's window: a measured region (after the

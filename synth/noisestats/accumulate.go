@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/ludvae/ludvae/train/images"
+	"github.com/ludvae/ludvae/model/images"
 )
 
 // Channels is the number of colour channels measured (RGB).

@@ -4,7 +4,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/ludvae/ludvae/train/images"
+	"github.com/ludvae/ludvae/model/images"
 )
 
 // addPair returns degraded = clean + noise.

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/ludvae/ludvae/train/images"
+	"github.com/ludvae/ludvae/model/images"
 )
 
 // akldKernel is OpenCV's getGaussianKernel(7, -1), the window DANet's

@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/ludvae/ludvae/train/images"
+	"github.com/ludvae/ludvae/model/images"
 )
 
 // pythonBin is the interpreter with Debian's python3-opencv, python3-numpy

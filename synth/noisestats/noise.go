@@ -3,7 +3,7 @@ package noisestats
 import (
 	"fmt"
 
-	"github.com/ludvae/ludvae/train/images"
+	"github.com/ludvae/ludvae/model/images"
 )
 
 // Noise returns degraded − clean, computed in float32 as PyTorch computes

@@ -8,10 +8,10 @@ import (
 	"strings"
 
 	"github.com/ludvae/ludvae/model"
+	"github.com/ludvae/ludvae/model/images"
+	"github.com/ludvae/ludvae/model/job"
 	"github.com/ludvae/ludvae/synth"
 	tb "github.com/ludvae/ludvae/torchbind"
-	"github.com/ludvae/ludvae/train"
-	"github.com/ludvae/ludvae/train/images"
 )
 
 // Denoise runs the network in evaluation mode over img, tile×tile pixels
@@ -65,7 +65,7 @@ func Test(o TestOptions, log io.Writer) error {
 	if len(paths) == 0 {
 		return fmt.Errorf("--in %s: no images", o.In)
 	}
-	bar := train.NewProgress(log, len(paths), "restore test", "img")
+	bar := job.NewProgress(log, len(paths), "restore test", "img")
 	for i, p := range paths {
 		if err := denoiseFile(m, p, o); err != nil {
 			bar.Interrupt()

@@ -5,9 +5,9 @@ import (
 	"fmt"
 
 	"github.com/ludvae/ludvae/model"
+	"github.com/ludvae/ludvae/model/images"
 	tb "github.com/ludvae/ludvae/torchbind"
 	"github.com/ludvae/ludvae/train"
-	"github.com/ludvae/ludvae/train/images"
 )
 
 // degrader turns a batch's clean crops into LUD-VAE degradations on the
@@ -18,7 +18,7 @@ import (
 // synth` does.
 type degrader struct {
 	m    *model.LUDVAE
-	norm *train.Normalization
+	norm *model.Normalization
 	seed uint64
 }
 
@@ -32,7 +32,7 @@ func loadDegrader(cfg *Config, dev tb.Device) (*degrader, error) {
 	}
 	saved, norm, err := train.ReadCheckpointConfig(cfg.LUDVAE)
 	switch {
-	case errors.Is(err, train.ErrNotCheckpoint):
+	case errors.Is(err, model.ErrNotCheckpoint):
 		saved, norm = train.Defaults(), nil
 		saved.SynthSigma = [2]float64{30, 70}
 	case err != nil:

@@ -13,9 +13,9 @@ import (
 	"testing"
 
 	"github.com/ludvae/ludvae/model"
+	"github.com/ludvae/ludvae/model/images"
 	tb "github.com/ludvae/ludvae/torchbind"
 	"github.com/ludvae/ludvae/torchbind/pyref"
-	"github.com/ludvae/ludvae/train/images"
 )
 
 // randomImage is a w×h image of uniform values, quantized to 8 bits as a

@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/ludvae/ludvae/model"
+	"github.com/ludvae/ludvae/model/images"
+	"github.com/ludvae/ludvae/model/job"
 	tb "github.com/ludvae/ludvae/torchbind"
-	"github.com/ludvae/ludvae/train"
-	"github.com/ludvae/ludvae/train/images"
 )
 
 // Trainer runs the optimization of one denoiser run folder.
@@ -166,8 +166,8 @@ func (t *Trainer) Train(ctx context.Context) error {
 	}
 	bctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	batches := train.Ahead(bctx, t.Step+1, cfg.Steps, 2*runtime.NumCPU(), func(s int) Batch { return t.Data.MakeBatch(cfg, s) })
-	bar := train.NewProgress(t.Log, cfg.Steps, "restore train", "step")
+	batches := job.Ahead(bctx, t.Step+1, cfg.Steps, 2*runtime.NumCPU(), func(s int) Batch { return t.Data.MakeBatch(cfg, s) })
+	bar := job.NewProgress(t.Log, cfg.Steps, "restore train", "step")
 	bar.Start(t.Step)
 	start, startStep := time.Now(), t.Step
 	for t.Step < cfg.Steps {
@@ -211,7 +211,7 @@ func (t *Trainer) afterStep(loss, rate float64) error {
 }
 
 // interrupted saves a checkpoint of the steps done and returns ctx's error.
-func (t *Trainer) interrupted(ctx context.Context, bar *train.Progress) error {
+func (t *Trainer) interrupted(ctx context.Context, bar *job.Progress) error {
 	bar.Interrupt()
 	if err := saveCheckpoint(&t.Cfg, t.Step, t.Model, t.Opt); err != nil {
 		return fmt.Errorf("interrupted at step %d, and saving failed: %w", t.Step, err)

@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/ludvae/ludvae/train/images"
+	"github.com/ludvae/ludvae/model/images"
 )
 
 // Store is an open image store. Its images are read with positioned reads,

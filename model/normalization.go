@@ -1,17 +1,14 @@
-package train
+package model
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"os"
 
-	"github.com/ludvae/ludvae/model"
+	"github.com/ludvae/ludvae/model/images"
 	tb "github.com/ludvae/ludvae/torchbind"
-	"github.com/ludvae/ludvae/train/images"
-	"github.com/ludvae/ludvae/train/store"
 )
 
 // Normalization maps the degraded domain's per-channel mean and standard
@@ -19,31 +16,6 @@ import (
 // clamped to [0,1]; synthetic outputs are mapped back with FromClean.
 type Normalization struct {
 	CleanMean, CleanStd, NoisyMean, NoisyStd [3]float64
-}
-
-// storeStats are the per-channel mean and standard deviation of the
-// images' values, from the sums their stores recorded when decoding them.
-func storeStats(imgs []*store.Image) (mean, std [3]float64) {
-	var sum, sq [3]float64
-	var count float64
-	for _, m := range imgs {
-		for c := range 3 {
-			sum[c] += m.Sum[c]
-			sq[c] += m.SumSq[c]
-		}
-		count += float64(m.Width * m.Height)
-	}
-	return meanStd(sum, sq, count)
-}
-
-// meanStd is the mean and (population) standard deviation of count values
-// with these sums, the deviation floored at 1e-6.
-func meanStd(sum, sq [3]float64, count float64) (mean, std [3]float64) {
-	for c := range 3 {
-		mean[c] = sum[c] / count
-		std[c] = math.Sqrt(max(sq[c]/count-mean[c]*mean[c], 1e-12))
-	}
-	return mean, std
 }
 
 // ToClean maps a degraded image to the clean domain's statistics in place.
@@ -78,9 +50,9 @@ func affine(fromMean, fromStd, toMean, toStd [3]float64) (a, b [3]float64) {
 }
 
 // ToCleanMap is ToClean as a map, without the clamp.
-func (n *Normalization) ToCleanMap() *model.ColourMap {
+func (n *Normalization) ToCleanMap() *ColourMap {
 	a, b := affine(n.NoisyMean, n.NoisyStd, n.CleanMean, n.CleanStd)
-	return &model.ColourMap{Scale: a, Shift: b}
+	return &ColourMap{Scale: a, Shift: b}
 }
 
 // ToCleanRows maps the rows marked in rows of each [N, 3, H, W] tensor in ts
@@ -126,9 +98,9 @@ func ApplyRowMap(p *tb.Tensor, ts ...*tb.Tensor) []*tb.Tensor {
 
 // FromCleanMap is FromClean as a map for the exported generator, without
 // the clamp (the generator's output is unclamped).
-func (n *Normalization) FromCleanMap() *model.ColourMap {
+func (n *Normalization) FromCleanMap() *ColourMap {
 	a, b := affine(n.CleanMean, n.CleanStd, n.NoisyMean, n.NoisyStd)
-	return &model.ColourMap{Scale: a, Shift: b}
+	return &ColourMap{Scale: a, Shift: b}
 }
 
 // AIM19Normalization is the statistics the authors hard-code for their

@@ -1,4 +1,4 @@
-package train
+package job
 
 import (
 	"fmt"

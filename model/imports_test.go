@@ -1,0 +1,59 @@
+package model_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestImportsPointOneWay holds the tree to the README's "Code" section:
+// each package may import only the layers below it. It reads the imports
+// from `go list`, so a new file with a wrong import fails here.
+func TestImportsPointOneWay(t *testing.T) {
+	const mod = "github.com/ludvae/ludvae/"
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, mod+"...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	// Each rule: what a package under pkg must not import. The first rule
+	// whose pkg holds a package decides, so the specific ones come first.
+	forbidden := []struct{ pkg, must string }{
+		{"torchbind", "model train synth cmd"},
+		{"model/images", "torchbind model/job train synth cmd"},
+		{"model/job", "torchbind model/images train synth cmd"},
+		{"model", "train synth cmd"},
+		{"synth", "train cmd"},
+		{"train", "cmd"},
+	}
+	checked := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		pkg := strings.TrimPrefix(fields[0], mod)
+		for _, rule := range forbidden {
+			if !under(pkg, rule.pkg) {
+				continue
+			}
+			checked++
+			for _, imp := range fields[1:] {
+				imp, ours := strings.CutPrefix(imp, mod)
+				if !ours {
+					continue
+				}
+				for _, bad := range strings.Fields(rule.must) {
+					if under(imp, bad) && !under(imp, pkg) {
+						t.Errorf("%s imports %s: %s must not depend on %s (README, \"Code\")", pkg, imp, rule.pkg, bad)
+					}
+				}
+			}
+			break
+		}
+	}
+	if checked < 10 {
+		t.Fatalf("only %d packages checked; go list said:\n%s", checked, out)
+	}
+}
+
+// under says whether pkg is p or inside it.
+func under(pkg, p string) bool {
+	return pkg == p || strings.HasPrefix(pkg, p+"/")
+}
