@@ -92,9 +92,12 @@ func (o *Options) validateFinite() error {
 	return nil
 }
 
-// CheckpointDefaults fills σ range, temperature and normalization from a
-// ludvae checkpoint's "synthesis" entry; a plain state dict has none and
-// leaves o unchanged. Flags the user gave are applied afterwards by the CLI.
+// CheckpointDefaults fills σ range, temperature, normalization and, for
+// C2N from a model trained on ×s downscaled clean images, the --sr-scale s
+// from a ludvae checkpoint's "synthesis" entry: such a model degrades LR
+// images, so HR clean images must be downscaled as in its training. A plain
+// state dict has no entry and leaves o unchanged. Flags the user gave are
+// applied afterwards by the CLI.
 func (o *Options) CheckpointDefaults(path string) error {
 	syn, err := model.ReadSynthesis(path)
 	if errors.Is(err, model.ErrNotCheckpoint) {
@@ -105,5 +108,8 @@ func (o *Options) CheckpointDefaults(path string) error {
 	}
 	o.SigmaMin, o.SigmaMax, o.Temperature = syn.SigmaMin, syn.SigmaMax, syn.Temperature
 	o.Norm = syn.Norm
+	if o.Mode == "c2n" {
+		o.SRScale = syn.Downscale
+	}
 	return nil
 }

@@ -26,7 +26,7 @@ func runSynth(args []string) error {
 	fs.Float64Var(&o.TemperatureMax, "temperature-max", 0, "draw each sample's temperature uniformly from --temperature to this (the authors' DnD data: 1 to 3)")
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "seed: the same seed gives byte-identical outputs")
 	fs.StringVar(&o.Mode, "mode", o.Mode, "c2n (clean to degraded) or n2c (degraded to clean estimate)")
-	fs.IntVar(&o.SRScale, "sr-scale", o.SRScale, "super-resolution: downscale HR clean images by this factor (MATLAB bicubic) before C2N")
+	fs.IntVar(&o.SRScale, "sr-scale", o.SRScale, "super-resolution: downscale HR clean images by this factor (MATLAB bicubic) before C2N; default: the checkpoint's training --downscale, else 1")
 	fs.IntVar(&o.Tile, "tile", o.Tile, "tile size in pixels for large images (0 = whole images); below the network's margin (8 pixels per level) it is raised to it")
 	fs.StringVar(&o.Device, "device", o.Device, "cpu, cuda, cuda:N or auto")
 	fs.StringVar(&o.Precision, "precision", o.Precision, "fp32, tf32 (TF32 tensor cores on CUDA) or bf16 (autocast)")
@@ -50,12 +50,15 @@ func runSynth(args []string) error {
 		return err
 	}
 	if o.Model != "" {
-		temperature := o.Temperature // the flag's, if given, wins over the checkpoint's
+		temperature, srScale := o.Temperature, o.SRScale // the flags', if given, win over the checkpoint's
 		if err := o.CheckpointDefaults(o.Model); err != nil {
 			return err
 		}
 		if fs.Changed("temperature") {
 			o.Temperature = temperature
+		}
+		if fs.Changed("sr-scale") {
+			o.SRScale = srScale
 		}
 	}
 	if o.Mode == "n2c" { // the authors' N2C: h(y) adds no noise
