@@ -20,7 +20,14 @@ type Data struct {
 	Clean, Noisy []*store.Image       // the usable images, in sorted source order
 	Norm         *model.Normalization // nil without --normalize auto
 	stores       []*store.Store
+	rows         [2]int // the rows [lo, hi) of each batch MakeBatch reads; {0, 0}: all
 }
+
+// ReadRows makes MakeBatch read the pixels of rows [lo, hi) of each batch
+// only: a rank of a data-parallel run, whose share they are. The other
+// rows' random draws are still made, so the rows read are those of the
+// whole batch.
+func (d *Data) ReadRows(lo, hi int) { d.rows = [2]int{lo, hi} }
 
 // LoadData opens both domains' image stores. A folder of images gets its
 // store built, or brought up to date, first (store.PathFor says where);
@@ -171,8 +178,10 @@ func BuildStore(ctx context.Context, flag, dir string, downscale int, storeDir s
 // clean or the degraded domain.
 type Batch struct {
 	Step     int
-	Pix      []float32 // N×3×P×P in [0,1], as read
-	Degraded []bool
+	Lo       int       // the row Pix starts at (a rank's share starts past 0)
+	Pix      []float32 // rows Lo… of the N×3×P×P crops in [0,1], as read
+	Degraded []bool    // all N rows'
+
 	Norm     *model.Normalization // the degraded crops' map to the clean statistics, or nil
 	Err      error                // a crop could not be read from its store
 }
@@ -185,8 +194,12 @@ type Batch struct {
 // the crops that decoding the files gave.
 func (d *Data) MakeBatch(cfg *Config, step int) Batch {
 	rng := rand.New(rand.NewPCG(cfg.Seed, uint64(step)))
-	p := cfg.Patch
-	b := Batch{Step: step, Pix: make([]float32, cfg.Batch*3*p*p), Degraded: make([]bool, cfg.Batch), Norm: d.Norm}
+	p, n := cfg.Patch, 3*cfg.Patch*cfg.Patch
+	lo, hi := 0, cfg.Batch
+	if d.rows != [2]int{} {
+		lo, hi = d.rows[0], d.rows[1]
+	}
+	b := Batch{Step: step, Lo: lo, Pix: make([]float32, (hi-lo)*n), Degraded: make([]bool, cfg.Batch), Norm: d.Norm}
 	var c cropper
 	for i := range cfg.Batch {
 		deg := rng.IntN(2) == 1
@@ -194,11 +207,16 @@ func (d *Data) MakeBatch(cfg *Config, step int) Batch {
 		if deg {
 			pool = d.Noisy
 		}
-		dst := &images.Image{W: p, H: p, Pix: b.Pix[i*3*p*p : (i+1)*3*p*p]}
-		if b.Err = c.randomAugmented(dst, pool[rng.IntN(len(pool))], rng); b.Err != nil {
+		m := pool[rng.IntN(len(pool))]
+		x, y, mode := drawCrop(m, p, rng)
+		b.Degraded[i] = deg
+		if i < lo || i >= hi {
+			continue // another rank's row: drawn, not read
+		}
+		dst := &images.Image{W: p, H: p, Pix: b.Pix[(i-lo)*n : (i-lo+1)*n]}
+		if c.buf, b.Err = m.ReadAugmented(dst, x, y, mode, c.buf); b.Err != nil {
 			return b
 		}
-		b.Degraded[i] = deg
 	}
 	return b
 }
@@ -206,13 +224,11 @@ func (d *Data) MakeBatch(cfg *Config, step int) Batch {
 // cropper reads crops with reused scratch space.
 type cropper struct{ buf []byte }
 
-// randomAugmented reads a random dst-sized crop of m, flipped or rotated
-// by a random augmentation mode, drawn as images.RandomAugmentedCropInto
-// draws.
-func (c *cropper) randomAugmented(dst *images.Image, m *store.Image, rng *rand.Rand) (err error) {
-	x, y := images.RandomOrigin(m.Width, m.Height, dst.W, rng)
-	c.buf, err = m.ReadAugmented(dst, x, y, rng.IntN(images.Modes), c.buf)
-	return err
+// drawCrop draws a random size×size crop of m and its flip or rotation as
+// images.RandomAugmentedCropInto draws them.
+func drawCrop(m *store.Image, size int, rng *rand.Rand) (x, y, mode int) {
+	x, y = images.RandomOrigin(m.Width, m.Height, size, rng)
+	return x, y, rng.IntN(images.Modes)
 }
 
 // Batches makes the batches of steps from..to (inclusive) ahead of the model

@@ -87,6 +87,36 @@ func TestBatchesAreDeterministicAndBalanced(t *testing.T) {
 	}
 }
 
+// TestReadRows: a rank that reads only its rows of each batch gets the
+// pixels the whole batch has in those rows, bit for bit, and every row's
+// domain: the rows it skips are drawn all the same.
+func TestReadRows(t *testing.T) {
+	c := tinyConfig(t)
+	d, err := LoadData(t.Context(), &c, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Batch = 10
+	n := 3 * c.Patch * c.Patch
+	for _, r := range [][2]int{{0, 4}, {4, 7}, {7, 10}, {9, 10}} {
+		for step := 1; step <= 3; step++ {
+			d.ReadRows(0, 0)
+			whole := d.MakeBatch(&c, step)
+			d.ReadRows(r[0], r[1])
+			part := d.MakeBatch(&c, step)
+			if part.Err != nil || whole.Err != nil {
+				t.Fatal(part.Err, whole.Err)
+			}
+			if part.Lo != r[0] || len(part.Pix) != (r[1]-r[0])*n || !slices.Equal(part.Pix, whole.Pix[r[0]*n:r[1]*n]) {
+				t.Fatalf("rows %v, step %d: Lo %d, %d values; want %d, %d values equal to the whole batch's", r, step, part.Lo, len(part.Pix), r[0], (r[1]-r[0])*n)
+			}
+			if !slices.Equal(part.Degraded, whole.Degraded) {
+				t.Fatalf("rows %v, step %d: domains %v, whole batch %v", r, step, part.Degraded, whole.Degraded)
+			}
+		}
+	}
+}
+
 // TestNormalization: --normalize auto measures both domains from the
 // stores' sums, equal within 1e-12 relative to the in-memory computation
 // over the decoded images (float64 sums of the same values in another

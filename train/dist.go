@@ -58,6 +58,7 @@ func RunDistributed(ctx context.Context, cfg Config, log io.Writer, env dist.Env
 		return fmt.Errorf("rank %d: %w", env.Rank, err)
 	}
 	defer t.Close()
+	t.Data.ReadRows(lo, hi)
 	// A signal may reach one rank, or reach the ranks at different steps:
 	// the ranks agree at each step whether any was interrupted, and all
 	// stop after the same one (rank 0 saving it).
@@ -104,10 +105,11 @@ func (c Config) distHash() (uint64, error) {
 	return binary.LittleEndian.Uint64(sum[:8]), nil
 }
 
-// share is rows [lo, hi) of a global batch: this rank's crops.
+// share is rows [lo, hi) of a global batch: this rank's crops (b holds
+// them from row b.Lo, all of them or only these).
 func (b Batch) share(lo, hi, patch int) Batch {
 	n := 3 * patch * patch
-	return Batch{Step: b.Step, Pix: b.Pix[lo*n : hi*n], Degraded: b.Degraded[lo:hi], Norm: b.Norm, Err: b.Err}
+	return Batch{Step: b.Step, Lo: lo, Pix: b.Pix[(lo-b.Lo)*n : (hi-b.Lo)*n], Degraded: b.Degraded[lo:hi], Norm: b.Norm, Err: b.Err}
 }
 
 func count(bs []bool) int {
