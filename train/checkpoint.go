@@ -2,10 +2,7 @@ package train
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"reflect"
-	"sort"
 	"strings"
 
 	"github.com/ludvae/ludvae/model"
@@ -33,44 +30,26 @@ type Checkpoint struct {
 	Norm   *model.Normalization
 }
 
+// checkpoints names the LUD-VAE trainer's checkpoints.
+var checkpoints = CheckpointFiles{Pattern: checkpointPattern, NotCheckpoint: model.ErrNotCheckpoint}
+
 // SaveCheckpoint writes a checkpoint atomically (temp file, fsync, rename)
 // and deletes all but the newest keep.
 func SaveCheckpoint(dir string, c Checkpoint, m *model.LUDVAE, opt *tb.Adam, keep int) (string, error) {
-	d := tb.NewDict()
-	d.Set("model", m.StateDict())
-	d.Set("optimizer", opt.StateDict())
-	d.Set("step", int64(c.Step))
-	rng := tb.NewDict()
-	rng.Set("seed", int64(c.Config.Seed))
-	rng.Set("kind", "counter: batches from PCG(seed, step), noise from Philox(seed, stream(step, site))")
-	d.Set("rng", rng)
-	d.Set("config", configDict(c.Config))
-	d.Set("normalization", c.Norm.Dict())
-	d.Set("synthesis", model.Synthesis{SigmaMin: c.Config.SynthSigma[0], SigmaMax: c.Config.SynthSigma[1],
-		Temperature: 1, Norm: c.Norm, Downscale: c.Config.Downscale}.Dict())
-	path := filepath.Join(dir, fmt.Sprintf(checkpointPattern, c.Step))
-	if err := tb.Save(path, d); err != nil {
-		return "", err
-	}
-	olds, err := Checkpoints(dir)
-	if err != nil {
-		return path, err
-	}
-	for i := 0; i+keep < len(olds); i++ {
-		os.Remove(olds[i])
-	}
-	return path, nil
+	return checkpoints.Save(dir, c.Step, m, opt, keep, func(d *tb.Dict) {
+		rng := tb.NewDict()
+		rng.Set("seed", int64(c.Config.Seed))
+		rng.Set("kind", "counter: batches from PCG(seed, step), noise from Philox(seed, stream(step, site))")
+		d.Set("rng", rng)
+		d.Set("config", configDict(c.Config))
+		d.Set("normalization", c.Norm.Dict())
+		d.Set("synthesis", model.Synthesis{SigmaMin: c.Config.SynthSigma[0], SigmaMax: c.Config.SynthSigma[1],
+			Temperature: 1, Norm: c.Norm, Downscale: c.Config.Downscale}.Dict())
+	})
 }
 
 // Checkpoints lists the run's checkpoints, oldest first.
-func Checkpoints(dir string) ([]string, error) {
-	ms, err := filepath.Glob(filepath.Join(dir, "ckpt_*.pth"))
-	if err != nil {
-		return nil, err
-	}
-	sort.Strings(ms)
-	return ms, nil
-}
+func Checkpoints(dir string) ([]string, error) { return checkpoints.List(dir) }
 
 // ReadCheckpointConfig reads only the configuration of a checkpoint.
 func ReadCheckpointConfig(path string) (Config, *model.Normalization, error) {
@@ -114,22 +93,7 @@ func readCheckpoint(path string) (*tb.Dict, Checkpoint, error) {
 
 // applyCheckpoint copies a loaded checkpoint's model and optimizer state.
 func applyCheckpoint(path string, d *tb.Dict, m *model.LUDVAE, opt *tb.Adam) error {
-	v, _ := d.Get("model")
-	sd, ok := v.(*tb.Dict)
-	if !ok {
-		return fmt.Errorf("%s: %w (no \"model\" dict)", path, model.ErrNotCheckpoint)
-	}
-	if err := m.LoadStateDict(sd); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if v, _ := d.Get("optimizer"); opt != nil {
-		if od, ok := v.(*tb.Dict); ok {
-			if err := opt.LoadStateDict(od); err != nil {
-				return fmt.Errorf("%s: optimizer: %w", path, err)
-			}
-		}
-	}
-	return nil
+	return checkpoints.Apply(path, d, m, opt)
 }
 
 // configFields lists Config's fields that belong to the run, each under

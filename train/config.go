@@ -137,10 +137,8 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("%s %s", ch.flag, ch.msg)
 		}
 	}
-	for i, m := range c.LRMilestones {
-		if m < 1 || (i > 0 && m <= c.LRMilestones[i-1]) {
-			return fmt.Errorf("--lr-milestones %v: expected increasing positive steps", c.LRMilestones)
-		}
+	if err := CheckMilestones(c.LRMilestones); err != nil {
+		return err
 	}
 	return (model.Config{Channels: 3, Filters: c.Filters, Levels: c.Levels}).Validate()
 }
@@ -148,17 +146,33 @@ func (c *Config) Validate() error {
 // finite is false for NaN and ±Inf, which flags parse without complaint.
 func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 
-// LearningRate is the rate at step s (1-based), as KAIR's loop sets it: the
-// MultiStepLR scheduler is stepped before each optimizer step, so the rate
-// is already reduced at a milestone step.
+// LearningRate is the rate at step s (1-based).
 func (c *Config) LearningRate(step int) float64 {
-	lr := c.LR
-	for _, m := range c.LRMilestones {
+	return MultiStepLR(c.LR, c.LRMilestones, c.LRGamma, step)
+}
+
+// MultiStepLR is the rate at step s (1-based) as KAIR's loop sets it: lr
+// times gamma for each milestone reached. The MultiStepLR scheduler is
+// stepped before each optimizer step, so the rate is already reduced at a
+// milestone step.
+func MultiStepLR(lr float64, milestones []int, gamma float64, step int) float64 {
+	for _, m := range milestones {
 		if step >= m {
-			lr *= c.LRGamma
+			lr *= gamma
 		}
 	}
 	return lr
+}
+
+// CheckMilestones refuses --lr-milestones that are not increasing
+// positive steps.
+func CheckMilestones(ms []int) error {
+	for i, m := range ms {
+		if m < 1 || (i > 0 && m <= ms[i-1]) {
+			return fmt.Errorf("--lr-milestones %v: expected increasing positive steps", ms)
+		}
+	}
+	return nil
 }
 
 // KLWeightAt is the KL weight at step s: min(s/warmup, 1)·w, the authors'

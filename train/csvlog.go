@@ -9,45 +9,81 @@ import (
 	"time"
 )
 
-// csvLog appends one row per logged step to RUNDIR/log.csv. On resume it
-// drops rows past the checkpoint's step, which the resumed run repeats.
-type csvLog struct {
-	f    *os.File
-	w    *csv.Writer
-	rows []stepStats
+// CSVLog appends one row per logged step to a run folder's log.csv: the
+// step, the step's numbers, steps_per_s and time. On resume it keeps the
+// rows up to the checkpoint's step and drops the later ones, which the run
+// repeats.
+type CSVLog struct {
+	f *os.File
+	w *csv.Writer
 }
 
-var csvHeader = []string{"step", "loss", "rec", "kl", "kl_weight", "lr", "steps_per_s", "time"}
-
-func openCSV(path string, resumeStep int) (*csvLog, error) {
-	l := &csvLog{}
+// OpenCSV (re)writes path with header and the rows of an earlier log up
+// to step resumeStep, which it returns.
+func OpenCSV(path string, header []string, resumeStep int) (*CSVLog, [][]string, error) {
+	var keep [][]string
 	if f, err := os.Open(path); err == nil {
 		recs, _ := csv.NewReader(bufio.NewReader(f)).ReadAll()
 		f.Close()
 		for _, r := range recs[min(1, len(recs)):] {
-			st, ok := parseRow(r)
-			if ok && st.step <= resumeStep {
-				l.rows = append(l.rows, st)
+			if s, err := strconv.Atoi(r[0]); err == nil && s <= resumeStep {
+				keep = append(keep, r)
 			}
 		}
 	}
 	f, err := os.Create(path)
 	if err != nil {
-		return nil, fmt.Errorf("log: %w", err)
+		return nil, nil, fmt.Errorf("log: %w", err)
 	}
-	l.f, l.w = f, csv.NewWriter(f)
-	l.w.Write(csvHeader)
-	for _, st := range l.rows {
-		l.w.Write(formatRow(st, 0))
+	l := &CSVLog{f: f, w: csv.NewWriter(f)}
+	l.w.Write(header)
+	l.w.WriteAll(keep)
+	if err := l.w.Error(); err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("log: %w", err)
 	}
-	l.w.Flush()
-	return l, l.w.Error()
+	return l, keep, nil
 }
 
-func formatRow(st stepStats, rate float64) []string {
-	g := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
-	return []string{strconv.Itoa(st.step), g(st.total), g(st.rec), g(st.kl), g(st.klWeight), g(st.lr),
-		strconv.FormatFloat(rate, 'f', 3, 64), time.Now().UTC().Format(time.RFC3339)}
+// Write logs one step: its numbers in Go's shortest form, which reads
+// back to the same float64, the rate to 3 decimals, the time in UTC.
+func (l *CSVLog) Write(step int, values []float64, rate float64) error {
+	row := []string{strconv.Itoa(step)}
+	for _, v := range values {
+		row = append(row, strconv.FormatFloat(v, 'g', -1, 64))
+	}
+	row = append(row, strconv.FormatFloat(rate, 'f', 3, 64), time.Now().UTC().Format(time.RFC3339))
+	l.w.Write(row)
+	l.w.Flush()
+	if err := l.w.Error(); err != nil {
+		return fmt.Errorf("log: %w", err)
+	}
+	return nil
+}
+
+// Close closes the file.
+func (l *CSVLog) Close() { l.f.Close() }
+
+// lossLog is the LUD-VAE trainer's log, whose rows the loss plot draws.
+type lossLog struct {
+	*CSVLog
+	rows []stepStats
+}
+
+var lossHeader = []string{"step", "loss", "rec", "kl", "kl_weight", "lr", "steps_per_s", "time"}
+
+func openLossLog(path string, resumeStep int) (*lossLog, error) {
+	l, kept, err := OpenCSV(path, lossHeader, resumeStep)
+	if err != nil {
+		return nil, err
+	}
+	ll := &lossLog{CSVLog: l}
+	for _, r := range kept {
+		if st, ok := parseRow(r); ok {
+			ll.rows = append(ll.rows, st)
+		}
+	}
+	return ll, nil
 }
 
 func parseRow(r []string) (stepStats, bool) {
@@ -68,15 +104,7 @@ func parseRow(r []string) (stepStats, bool) {
 }
 
 // Write logs one step.
-func (l *csvLog) Write(st stepStats, rate float64) error {
+func (l *lossLog) Write(st stepStats, rate float64) error {
 	l.rows = append(l.rows, st)
-	l.w.Write(formatRow(st, rate))
-	l.w.Flush()
-	if err := l.w.Error(); err != nil {
-		return fmt.Errorf("log: %w", err)
-	}
-	return nil
+	return l.CSVLog.Write(st.step, []float64{st.total, st.rec, st.kl, st.klWeight, st.lr}, rate)
 }
-
-// Close closes the file.
-func (l *csvLog) Close() { l.f.Close() }

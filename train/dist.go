@@ -265,7 +265,7 @@ func (t *Trainer) startStepper() (err error) {
 		t.stepper = &distStepper{m: t.Model, opt: t.Opt, cfg: &t.Cfg, dev: t.Device, g: t.group}
 	}
 	return t.leaderDo(func() (err error) {
-		t.csv, err = openCSV(filepath.Join(t.Cfg.Out, "log.csv"), t.Step)
+		t.csv, err = openLossLog(filepath.Join(t.Cfg.Out, "log.csv"), t.Step)
 		return err
 	})
 }

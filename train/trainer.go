@@ -3,16 +3,12 @@ package train
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"runtime"
-	"time"
 
 	"github.com/ludvae/ludvae/model"
 	"github.com/ludvae/ludvae/model/images"
-	"github.com/ludvae/ludvae/model/job"
 	tb "github.com/ludvae/ludvae/torchbind"
 	"github.com/ludvae/ludvae/train/dist"
 	"github.com/ludvae/ludvae/train/pidlock"
@@ -28,17 +24,15 @@ type Trainer struct {
 	Step   int // steps done
 	Log    io.Writer
 
-	csv       *csvLog
+	csv       *lossLog
 	samples   *sampler
 	stepper   stepper
 	lock      *pidlock.Lock // the run folder's, held until Close (rank 0's alone)
-	bad       int           // consecutive non-finite losses
-	afterStep func(int)     // test hook: called after each step
-	group     *dist.Group   // nil in a single-process run (dist.go)
+	bad       BadSteps
+	last      stepStats   // the newest step's numbers
+	afterStep func(int)   // test hook: called after each step
+	group     *dist.Group // nil in a single-process run (dist.go)
 }
-
-// ErrTooManyBadSteps stops a run whose loss stays non-finite.
-var ErrTooManyBadSteps = errors.New("too many consecutive non-finite losses")
 
 // Run trains as cfg says, resuming from the newest checkpoint in cfg.Out.
 // Cancelling ctx (SIGINT/SIGTERM in the CLI) saves a checkpoint and returns
@@ -92,7 +86,7 @@ func newTrainer(ctx context.Context, cfg Config, log io.Writer, g *dist.Group) (
 	if err := removeLeftoversAsLeader(cfg.Out, log, g); err != nil {
 		return nil, err
 	}
-	t := &Trainer{Cfg: cfg, Device: dev, Log: log, lock: lock, group: g}
+	t := &Trainer{Cfg: cfg, Device: dev, Log: log, lock: lock, group: g, bad: BadSteps{Max: cfg.MaxBadSteps}}
 	ckpts, err := Checkpoints(cfg.Out)
 	if err != nil {
 		return nil, err
@@ -186,74 +180,38 @@ func (t *Trainer) Train(ctx context.Context) error {
 	// bits.
 	tb.SetNumThreads(t.Cfg.Threads)
 	cfg := &t.Cfg
-	if t.Step >= cfg.Steps {
-		fmt.Fprintf(t.Log, "nothing to do: %s is at step %d of %d\n", cfg.Out, t.Step, cfg.Steps)
-		return nil
+	l := Loop[Batch]{
+		Log: t.Log, Label: "train", Out: cfg.Out, Holds: "checkpoints, log.csv and samples", Last: cfg.Steps,
+		Batch: func(s int) Batch { return t.Data.MakeBatch(cfg, s) },
+		Step:  t.trainStep,
+		After: t.afterEach,
+		Save:  func() error { return t.leaderDo(t.save) },
 	}
-	bctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	batches := t.Data.Batches(bctx, cfg, t.Step+1, cfg.Steps, 2*runtime.NumCPU())
-	bar := job.NewProgress(t.Log, cfg.Steps, "train", "step")
-	bar.Start(t.Step)
-	start, startStep := time.Now(), t.Step
-	for t.Step < cfg.Steps {
-		if ctx.Err() != nil {
-			// checked before select, which picks at random among ready cases
-			return t.interrupted(ctx, bar)
-		}
-		select {
-		case <-ctx.Done():
-			return t.interrupted(ctx, bar)
-		case b := <-batches:
-			if b.Err != nil {
-				bar.Interrupt()
-				return fmt.Errorf("step %d: %w", b.Step, b.Err)
-			}
-			st, err := t.trainStep(b)
-			if err != nil {
-				bar.Interrupt()
-				return err
-			}
-			t.Step = b.Step
-			status := ""
-			if st.finite {
-				status = fmt.Sprintf("loss %.5f rec %.5f kl %.3f lr %.1e", st.total, st.rec, st.kl, st.lr)
-			}
-			bar.Set(t.Step, status)
-			if t.csv != nil && (t.Step%cfg.LogEvery == 0 || t.Step == cfg.Steps) {
-				rate := float64(t.Step-startStep) / time.Since(start).Seconds()
-				if err := t.csv.Write(st, rate); err != nil {
-					return err
-				}
-			}
-			if t.group.Leader() && cfg.SampleEvery > 0 && (t.Step%cfg.SampleEvery == 0 || t.Step == cfg.Steps) {
-				if err := t.samples.Write(t.Step, t.csv.rows); err != nil {
-					return err
-				}
-			}
-			if t.Step%cfg.SaveEvery == 0 || t.Step == cfg.Steps {
-				if err := t.leaderDo(t.save); err != nil {
-					return err
-				}
-			}
-			if t.afterStep != nil {
-				t.afterStep(t.Step)
-			}
-		}
-	}
-	bar.Finish()
-	fmt.Fprintf(t.Log, "done: %d steps; checkpoints, log.csv and samples in %s\n", t.Step, cfg.Out)
-	return nil
+	return l.Run(ctx, &t.Step)
 }
 
-// interrupted saves a checkpoint of the steps done and returns ctx's error.
-func (t *Trainer) interrupted(ctx context.Context, bar *job.Progress) error {
-	bar.Interrupt()
-	if err := t.leaderDo(t.save); err != nil {
-		return fmt.Errorf("interrupted at step %d, and saving failed: %w", t.Step, err)
+// afterEach logs, draws samples and saves as the schedule says.
+func (t *Trainer) afterEach(step int, rate float64) error {
+	cfg := &t.Cfg
+	if t.csv != nil && Due(step, cfg.LogEvery, cfg.Steps) {
+		if err := t.csv.Write(t.last, rate); err != nil {
+			return err
+		}
 	}
-	fmt.Fprintf(t.Log, "interrupted at step %d; run the same command again to resume\n", t.Step)
-	return ctx.Err()
+	if t.group.Leader() && cfg.SampleEvery > 0 && Due(step, cfg.SampleEvery, cfg.Steps) {
+		if err := t.samples.Write(step, t.csv.rows); err != nil {
+			return err
+		}
+	}
+	if Due(step, cfg.SaveEvery, cfg.Steps) {
+		if err := t.leaderDo(t.save); err != nil {
+			return err
+		}
+	}
+	if t.afterStep != nil {
+		t.afterStep(step)
+	}
+	return nil
 }
 
 func (t *Trainer) save() error {
@@ -264,30 +222,28 @@ func (t *Trainer) save() error {
 	return nil
 }
 
-// trainStep is one optimizer step on a batch (Step), and the count of
-// non-finite losses in a row.
-func (t *Trainer) trainStep(b Batch) (stepStats, error) {
-	cfg := &t.Cfg
+// trainStep is one optimizer step on a batch; its numbers are kept for
+// the log.
+func (t *Trainer) trainStep(b Batch) (int, string, error) {
+	if b.Err != nil {
+		return 0, "", fmt.Errorf("step %d: %w", b.Step, b.Err)
+	}
 	st, err := t.stepper.step(b)
 	if err != nil {
-		return st, err
+		return 0, "", err
 	}
+	t.last = st
 	if !st.finite {
-		t.bad++
-		fmt.Fprintf(t.Log, "\nstep %d: non-finite loss (rec %g, kl %g); update skipped (%d in a row)\n", b.Step, st.rec, st.kl, t.bad)
-		if t.bad >= cfg.MaxBadSteps {
-			ckpts, _ := Checkpoints(cfg.Out)
-			last := "none yet"
-			if len(ckpts) > 0 {
-				last = ckpts[len(ckpts)-1]
-			}
-			return st, fmt.Errorf("%w: %d at step %d (--max-bad-steps %d); the last good checkpoint (%s) is intact; try a lower --lr",
-				ErrTooManyBadSteps, t.bad, b.Step, cfg.MaxBadSteps, last)
+		ckpts, _ := Checkpoints(t.Cfg.Out)
+		last := "none yet"
+		if len(ckpts) > 0 {
+			last = ckpts[len(ckpts)-1]
 		}
-		return st, nil
+		what, kept := fmt.Sprintf("(rec %g, kl %g)", st.rec, st.kl), fmt.Sprintf("the last good checkpoint (%s)", last)
+		return b.Step, "", t.bad.Bad(b.Step, t.Log, what, kept)
 	}
-	t.bad = 0
-	return st, nil
+	t.bad.Good()
+	return b.Step, fmt.Sprintf("loss %.5f rec %.5f kl %.3f lr %.1e", st.total, st.rec, st.kl, st.lr), nil
 }
 
 // writeJSON writes v atomically as indented JSON.

@@ -4,12 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"sort"
 
 	"github.com/ludvae/ludvae/model"
 	tb "github.com/ludvae/ludvae/torchbind"
+	"github.com/ludvae/ludvae/train"
 )
 
 // A denoiser checkpoint is a PyTorch zip pickle (torch.load opens it):
@@ -27,6 +25,9 @@ const (
 // ErrNotCheckpoint says a file is not a denoiser checkpoint of ludvae.
 var ErrNotCheckpoint = errors.New("not a ludvae DnCNN checkpoint")
 
+// checkpoints names the denoiser's checkpoints.
+var checkpoints = train.CheckpointFiles{Pattern: checkpointPattern, NotCheckpoint: ErrNotCheckpoint}
+
 // saveCheckpoint writes a checkpoint atomically and deletes all but the
 // newest keep.
 func saveCheckpoint(cfg *Config, step int, m *model.DnCNN, opt *tb.Adam) error {
@@ -34,31 +35,18 @@ func saveCheckpoint(cfg *Config, step int, m *model.DnCNN, opt *tb.Adam) error {
 	if err != nil {
 		return err
 	}
-	d := tb.NewDict()
-	d.Set("model", m.StateDict())
-	d.Set("optimizer", opt.StateDict())
-	d.Set("step", int64(step))
-	d.Set("config", string(js))
-	d.Set("kind", checkpointKind)
-	if err := tb.Save(filepath.Join(cfg.Out, fmt.Sprintf(checkpointPattern, step)), d); err != nil {
-		return fmt.Errorf("saving checkpoint at step %d: %w", step, err)
-	}
-	olds, err := Checkpoints(cfg.Out)
+	_, err = checkpoints.Save(cfg.Out, step, m, opt, cfg.Keep, func(d *tb.Dict) {
+		d.Set("config", string(js))
+		d.Set("kind", checkpointKind)
+	})
 	if err != nil {
-		return err
-	}
-	for i := 0; i+cfg.Keep < len(olds); i++ {
-		os.Remove(olds[i])
+		return fmt.Errorf("saving checkpoint at step %d: %w", step, err)
 	}
 	return nil
 }
 
 // Checkpoints lists a run folder's checkpoints, oldest first.
-func Checkpoints(dir string) ([]string, error) {
-	ms, err := filepath.Glob(filepath.Join(dir, "dncnn_*.pth"))
-	sort.Strings(ms)
-	return ms, err
-}
+func Checkpoints(dir string) ([]string, error) { return checkpoints.List(dir) }
 
 // saved is what a checkpoint holds besides the tensors.
 type saved struct {
@@ -92,21 +80,5 @@ func readCheckpoint(path string) (*tb.Dict, saved, error) {
 
 // applyCheckpoint copies a loaded checkpoint's network and optimizer state.
 func applyCheckpoint(path string, d *tb.Dict, m *model.DnCNN, opt *tb.Adam) error {
-	v, _ := d.Get("model")
-	sd, ok := v.(*tb.Dict)
-	if !ok {
-		return fmt.Errorf("%s: %w (no \"model\" dict)", path, ErrNotCheckpoint)
-	}
-	if err := m.LoadStateDict(sd); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	v, _ = d.Get("optimizer")
-	od, ok := v.(*tb.Dict)
-	if !ok {
-		return fmt.Errorf("%s: %w (no \"optimizer\" dict)", path, ErrNotCheckpoint)
-	}
-	if err := opt.LoadStateDict(od); err != nil {
-		return fmt.Errorf("%s: optimizer: %w", path, err)
-	}
-	return nil
+	return checkpoints.Apply(path, d, m, opt)
 }

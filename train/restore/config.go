@@ -13,6 +13,7 @@ import (
 	"fmt"
 
 	"github.com/ludvae/ludvae/model"
+	"github.com/ludvae/ludvae/train"
 )
 
 // Config is everything a denoiser training run depends on. It is written
@@ -76,10 +77,8 @@ func (c *Config) Validate() error {
 	case c.SaveEvery < 1 || c.LogEvery < 1 || c.Keep < 1 || c.MaxBadSteps < 1:
 		return fmt.Errorf("--save-every, --log-every, --keep and --max-bad-steps must be >= 1")
 	}
-	for i, m := range c.LRMilestones {
-		if m < 1 || (i > 0 && m <= c.LRMilestones[i-1]) {
-			return fmt.Errorf("--lr-milestones %v: expected increasing positive steps", c.LRMilestones)
-		}
+	if err := train.CheckMilestones(c.LRMilestones); err != nil {
+		return err
 	}
 	if _, err := model.ParseDnCNNLoss(c.Loss); err != nil {
 		return fmt.Errorf("--loss: %w", err)
@@ -92,15 +91,7 @@ func (c *Config) Net() model.DnCNNConfig {
 	return model.DnCNNConfig{Channels: 3, Features: c.Features, Layers: c.Layers}
 }
 
-// LearningRate is the rate at step s (1-based) as KAIR's loop sets it: its
-// MultiStepLR scheduler steps before each optimizer step, so a milestone
-// step already uses the reduced rate.
+// LearningRate is the rate at step s (1-based), KAIR's MultiStepLR.
 func (c *Config) LearningRate(step int) float64 {
-	lr := c.LR
-	for _, m := range c.LRMilestones {
-		if step >= m {
-			lr *= c.LRGamma
-		}
-	}
-	return lr
+	return train.MultiStepLR(c.LR, c.LRMilestones, c.LRGamma, step)
 }

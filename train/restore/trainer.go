@@ -3,19 +3,16 @@ package restore
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
-	"runtime"
-	"time"
 
 	"github.com/ludvae/ludvae/model"
 	"github.com/ludvae/ludvae/model/images"
-	"github.com/ludvae/ludvae/model/job"
 	tb "github.com/ludvae/ludvae/torchbind"
+	"github.com/ludvae/ludvae/train"
 )
 
 // Trainer runs the optimization of one denoiser run folder.
@@ -30,12 +27,12 @@ type Trainer struct {
 
 	loss model.DnCNNLoss
 	deg  *degrader // LUD-VAE degradations on the fly, or nil
-	csv  *csvLog
-	bad  int // consecutive non-finite losses
+	csv  *train.CSVLog
+	bad  train.BadSteps
 }
 
 // ErrTooManyBadSteps stops a run whose loss stays non-finite.
-var ErrTooManyBadSteps = errors.New("too many consecutive non-finite losses")
+var ErrTooManyBadSteps = train.ErrTooManyBadSteps
 
 // Run trains as cfg says, resuming from the newest checkpoint in cfg.Out.
 // Cancelling ctx saves a checkpoint and returns ctx's error.
@@ -62,7 +59,7 @@ func NewTrainer(cfg Config, log io.Writer) (*Trainer, error) {
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("--out: %w", err)
 	}
-	t := &Trainer{Cfg: cfg, Device: dev, Log: log}
+	t := &Trainer{Cfg: cfg, Device: dev, Log: log, bad: train.BadSteps{Max: cfg.MaxBadSteps}}
 	t.loss, _ = model.ParseDnCNNLoss(cfg.Loss)
 	resume, last, prev, err := newestCheckpoint(&cfg)
 	if err != nil {
@@ -99,7 +96,7 @@ func NewTrainer(cfg Config, log io.Writer) (*Trainer, error) {
 		t.Step = prev.Step
 		fmt.Fprintf(log, "resuming from %s (step %d)\n", last, t.Step)
 	}
-	if t.csv, err = openCSV(filepath.Join(cfg.Out, "log.csv"), t.Step); err != nil {
+	if t.csv, _, err = train.OpenCSV(filepath.Join(cfg.Out, "log.csv"), csvHeader, t.Step); err != nil {
 		t.Close()
 		return nil, err
 	}
@@ -155,69 +152,40 @@ func (t *Trainer) Close() {
 	t.deg.close()
 }
 
+// csvHeader names log.csv's columns.
+var csvHeader = []string{"step", "loss", "lr", "steps_per_s", "time"}
+
 // Train runs the remaining steps, with batches made ahead on other
 // goroutines.
 func (t *Trainer) Train(ctx context.Context) error {
 	defer tb.LockThread()()
 	cfg := &t.Cfg
-	if t.Step >= cfg.Steps {
-		fmt.Fprintf(t.Log, "nothing to do: %s is at step %d of %d\n", cfg.Out, t.Step, cfg.Steps)
-		return nil
+	var loss float64 // the newest step's
+	l := train.Loop[Batch]{
+		Log: t.Log, Label: "restore train", Out: cfg.Out, Holds: "checkpoints and log.csv", Last: cfg.Steps,
+		Batch: func(s int) Batch { return t.Data.MakeBatch(cfg, s) },
+		Step: func(b Batch) (s int, status string, err error) {
+			loss, err = t.trainStep(b)
+			return b.Step, fmt.Sprintf("loss %.5f lr %.1e", loss, cfg.LearningRate(b.Step)), err
+		},
+		After: func(s int, rate float64) error { return t.afterStep(loss, rate) },
+		Save:  func() error { return saveCheckpoint(cfg, t.Step, t.Model, t.Opt) },
 	}
-	bctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	batches := job.Ahead(bctx, t.Step+1, cfg.Steps, 2*runtime.NumCPU(), func(s int) Batch { return t.Data.MakeBatch(cfg, s) })
-	bar := job.NewProgress(t.Log, cfg.Steps, "restore train", "step")
-	bar.Start(t.Step)
-	start, startStep := time.Now(), t.Step
-	for t.Step < cfg.Steps {
-		if ctx.Err() != nil {
-			return t.interrupted(ctx, bar)
-		}
-		select {
-		case <-ctx.Done():
-			return t.interrupted(ctx, bar)
-		case b := <-batches:
-			loss, err := t.trainStep(b)
-			if err != nil {
-				bar.Interrupt()
-				return err
-			}
-			t.Step = b.Step
-			bar.Set(t.Step, fmt.Sprintf("loss %.5f lr %.1e", loss, cfg.LearningRate(t.Step)))
-			if err := t.afterStep(loss, float64(t.Step-startStep)/time.Since(start).Seconds()); err != nil {
-				return err
-			}
-		}
-	}
-	bar.Finish()
-	fmt.Fprintf(t.Log, "done: %d steps; checkpoints and log.csv in %s\n", t.Step, cfg.Out)
-	return nil
+	return l.Run(ctx, &t.Step)
 }
 
 // afterStep logs and saves as the schedule says.
 func (t *Trainer) afterStep(loss, rate float64) error {
 	cfg := &t.Cfg
-	last := t.Step == cfg.Steps
-	if t.Step%cfg.LogEvery == 0 || last {
-		if err := t.csv.Write(t.Step, loss, cfg.LearningRate(t.Step), rate); err != nil {
+	if train.Due(t.Step, cfg.LogEvery, cfg.Steps) {
+		if err := t.csv.Write(t.Step, []float64{loss, cfg.LearningRate(t.Step)}, rate); err != nil {
 			return err
 		}
 	}
-	if t.Step%cfg.SaveEvery == 0 || last {
+	if train.Due(t.Step, cfg.SaveEvery, cfg.Steps) {
 		return saveCheckpoint(cfg, t.Step, t.Model, t.Opt)
 	}
 	return nil
-}
-
-// interrupted saves a checkpoint of the steps done and returns ctx's error.
-func (t *Trainer) interrupted(ctx context.Context, bar *job.Progress) error {
-	bar.Interrupt()
-	if err := saveCheckpoint(&t.Cfg, t.Step, t.Model, t.Opt); err != nil {
-		return fmt.Errorf("interrupted at step %d, and saving failed: %w", t.Step, err)
-	}
-	fmt.Fprintf(t.Log, "interrupted at step %d; run the same command again to resume\n", t.Step)
-	return ctx.Err()
 }
 
 // trainStep is one optimizer step; a non-finite loss leaves the network
@@ -228,16 +196,10 @@ func (t *Trainer) trainStep(b Batch) (float64, error) {
 		return loss, err
 	}
 	if !math.IsNaN(loss) && !math.IsInf(loss, 0) {
-		t.bad = 0
+		t.bad.Good()
 		return loss, nil
 	}
-	t.bad++
-	fmt.Fprintf(t.Log, "\nstep %d: non-finite loss %g; update skipped (%d in a row)\n", b.Step, loss, t.bad)
-	if t.bad >= t.Cfg.MaxBadSteps {
-		return loss, fmt.Errorf("%w: %d at step %d (--max-bad-steps %d); the last checkpoint is intact; try a lower --lr",
-			ErrTooManyBadSteps, t.bad, b.Step, t.Cfg.MaxBadSteps)
-	}
-	return loss, nil
+	return loss, t.bad.Bad(b.Step, t.Log, fmt.Sprint(loss), "the last checkpoint")
 }
 
 // step uploads a batch (degrading it with deg when it comes without
