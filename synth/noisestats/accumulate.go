@@ -121,27 +121,30 @@ func (a *Accumulator) Stats() *Stats {
 
 // Stats are the noise statistics of a set of image pairs, on the 0–255
 // scale. Channel-indexed arrays are R, G, B; undefined values (an empty
-// bin, no pixels) are NaN.
+// bin, no pixels) are NaN. The json tags are the keys of `ludvae eval
+// noise --json`, which writes NaN as null.
 type Stats struct {
-	Config Config
+	Config Config `json:"-"`
 	// Pairs is the number of image pairs measured and Pixels the number
 	// of pixels per channel.
-	Pairs  int
-	Pixels int64
+	Pairs  int   `json:"-"`
+	Pixels int64 `json:"pixels_per_channel"`
 	// Mean and Std are the mean and standard deviation of the noise per
 	// channel; StdAll pools the three channels.
-	Mean, Std [Channels]float64
-	StdAll    float64
+	Mean   [Channels]float64 `json:"mean"`
+	Std    [Channels]float64 `json:"std"`
+	StdAll float64           `json:"std_all"`
 	// BinStd[c][b] is the noise std of channel c where the clean value of
 	// that channel lies in intensity bin b (see BinEdges); BinCount[c][b]
 	// the number of values it rests on.
-	BinStd   [Channels][]float64
-	BinCount [Channels][]int64
+	BinStd   [Channels][]float64 `json:"bin_std"`
+	BinCount [Channels][]int64   `json:"bin_count"`
 	// CorrH[c][k-1] and CorrV[c][k-1] are the Pearson correlations of the
 	// noise with itself shifted by k pixels horizontally and vertically.
-	CorrH, CorrV [Channels][MaxLag]float64
+	CorrH [Channels][MaxLag]float64 `json:"corr_horizontal"`
+	CorrV [Channels][MaxLag]float64 `json:"corr_vertical"`
 	// Hist[c] is the histogram of the noise of channel c (see Config).
-	Hist [Channels][]int64
+	Hist [Channels][]int64 `json:"-"`
 }
 
 // CorrMean is the correlation at lag (1..MaxLag) averaged over the three

@@ -8,23 +8,30 @@ import (
 // Comparison condenses the noise statistics of a synthetic degradation
 // against the real one on the same clean images. Differences are
 // synthetic − real; everything is on the 0–255 scale except correlations
-// (unitless) and KL (nats).
+// (unitless) and KL (nats). The json tags are the keys of `ludvae eval
+// noise --json`, which gives the differences only.
 type Comparison struct {
 	// Std is the pooled noise std of the real and the synthetic noise and
 	// their difference.
-	RealStd, SynthStd, StdDiff float64
+	RealStd  float64 `json:"-"`
+	SynthStd float64 `json:"-"`
+	StdDiff  float64 `json:"std_diff"`
 	// StdCurveRMSE is the root mean square over channels and intensity
 	// bins (those with at least two values in both) of the difference of
 	// the per-bin std curves: how well the signal dependence matches.
-	StdCurveRMSE float64
+	StdCurveRMSE float64 `json:"std_curve_rmse"`
 	// Corr1 and Corr2 are the lag-1 and lag-2 correlations (averaged over
 	// channels and directions, Stats.CorrMean).
-	RealCorr1, SynthCorr1, Corr1Diff float64
-	RealCorr2, SynthCorr2, Corr2Diff float64
+	RealCorr1  float64 `json:"-"`
+	SynthCorr1 float64 `json:"-"`
+	Corr1Diff  float64 `json:"corr_lag1_diff"`
+	RealCorr2  float64 `json:"-"`
+	SynthCorr2 float64 `json:"-"`
+	Corr2Diff  float64 `json:"corr_lag2_diff"`
 	// KL[c] is KL(real‖synthetic) of channel c's noise histograms and
 	// KLAll that of the three channels pooled.
-	KL    [Channels]float64
-	KLAll float64
+	KL    [Channels]float64 `json:"kl"`
+	KLAll float64           `json:"kl_all"`
 }
 
 // Compare measures synth against real. Both must come from the same Config.

@@ -9,20 +9,22 @@ import (
 // measured; lags 1..MaxLag are reported.
 const MaxLag = 2
 
-// Config sets the binning of the statistics.
+// Config sets the binning of the statistics (its json tags are `ludvae
+// eval noise --json`'s keys).
 type Config struct {
 	// Bins is the number of clean-intensity bins of equal width over [0,1]
 	// (values outside [0,1] go to the edge bins).
-	Bins int
+	Bins int `json:"bins"`
 	// HistLimit and HistStep (0–255 units) define the noise histogram:
 	// bins of width HistStep centred on k·HistStep for |k·HistStep| <=
 	// HistLimit. Values beyond the outermost centres fall into the edge
 	// bins.
-	HistLimit, HistStep float64
+	HistLimit float64 `json:"hist_limit"`
+	HistStep  float64 `json:"hist_step"`
 	// Epsilon is the probability added to every histogram bin (then
 	// renormalized) before the KL divergence, so that empty bins give a
 	// finite value.
-	Epsilon float64
+	Epsilon float64 `json:"kl_epsilon"`
 }
 
 // DefaultConfig returns 16 intensity bins, a noise histogram over

@@ -10,8 +10,8 @@ import (
 // literature (DANet, NAFlow, PNG and the LUD-VAE authors' later work), for
 // a synthetic degradation against the real one: lower is closer.
 type Field struct {
-	AKLD float64 // DANet's average KL divergence of local Gaussians ([AKLD])
-	KLD  float64 // NAFlow's histogram KL divergence ([KLD])
+	AKLD float64 `json:"akld"` // DANet's average KL divergence of local Gaussians ([AKLD])
+	KLD  float64 `json:"kld"`  // NAFlow's histogram KL divergence ([KLD])
 }
 
 // MeasureField returns the Field metrics of one image's real and
