@@ -52,23 +52,24 @@ func bench(args []string, stdout io.Writer) error {
 	size := fs.Int("size", 0, "crop/image size (default: 32 for train, 256 for synth)")
 	iters := fs.Int("iters", 20, "timed iterations")
 	warmup := fs.Int("warmup", 3, "untimed iterations first")
-	device := fs.String("device", "auto", "cpu, cuda, cuda:N or auto")
-	threads := fs.Int("threads", 0, "CPU threads: 0 = one per CPU, at most 4 per CPU")
-	precision := fs.String("precision", "fp32", "fp32, tf32 or bf16 (autocast)")
+	device, threads, precision := new("auto"), new(0), new("fp32")
+	deviceFlag(fs, device)
+	threadsFlag(fs, threads)
+	precisionFlag(fs, precision)
 	layout := fs.String("layout", "nhwc", "weights nchw, or nhwc (channels-last) as train and synth store them")
 	graphs := fs.Bool("cuda-graphs", true, "train on CUDA: replay the step as a CUDA graph, as train does (false: op by op)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: ludvae bench train|synth [flags] (ludvae bench data --help: the training loader)\n\nPrints one JSON line: ms per training step (train) or per synthesized image (synth).")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlagsArgs(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 || (fs.Arg(0) != "train" && fs.Arg(0) != "synth") {
 		fs.Usage()
 		return errors.New("expected train or synth")
 	}
-	if err := checkBenchFlags(*batch, *size, *iters, *warmup, *threads); err != nil {
+	if err := checkBenchFlags(*batch, *size, *iters, *warmup); err != nil {
 		return err
 	}
 	task := fs.Arg(0)
@@ -177,7 +178,7 @@ func bench(args []string, stdout io.Writer) error {
 }
 
 // checkBenchFlags names the first unusable count, before any model is built.
-func checkBenchFlags(batch, size, iters, warmup, threads int) error {
+func checkBenchFlags(batch, size, iters, warmup int) error {
 	switch {
 	case batch < 0:
 		return fmt.Errorf("--batch %d: expected 0 (the task's default) or a positive count", batch)
@@ -188,7 +189,7 @@ func checkBenchFlags(batch, size, iters, warmup, threads int) error {
 	case warmup < 0:
 		return fmt.Errorf("--warmup %d: must not be negative", warmup)
 	}
-	return checkThreads(threads)
+	return nil
 }
 
 // peakRSSMiB is the process's peak resident memory (VmHWM).

@@ -50,12 +50,10 @@ func benchData(args []string, stdout io.Writer) error {
 		fmt.Fprintln(fs.Output(), "usage: ludvae bench data --clean DIR --noisy DIR [flags]\n\nPrints one JSON line: augmented crops per second from the image stores, cold and warm page cache.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	switch {
-	case fs.NArg() > 0:
-		return fmt.Errorf("bench data: unexpected argument %q", fs.Arg(0))
 	case cfg.Clean == "" || cfg.Noisy == "":
 		return errors.New("bench data: --clean and --noisy are required")
 	case cfg.Patch < 1 || cfg.Batch < 1 || *steps < 1 || cfg.Downscale < 1:

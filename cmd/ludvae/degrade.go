@@ -46,11 +46,8 @@ flags:
 `, cam)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err // pflag.ErrHelp after --help: main exits 0
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	switch {
 	case *in == "":

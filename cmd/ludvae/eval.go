@@ -46,7 +46,7 @@ flags:
 `)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlagsArgs(fs, args); err != nil {
 		return err // pflag.ErrHelp after --help: main exits 0
 	}
 	if fs.NArg() > 0 {

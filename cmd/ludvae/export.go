@@ -21,10 +21,7 @@ func runExport(args []string) error {
 		fmt.Fprintln(fs.Output(), "usage: ludvae export --model CKPT [--torchscript OUT.pt] [--pth OUT.pth]")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := noArgs(fs); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *ckpt == "" {

@@ -11,8 +11,9 @@ import (
 
 // TestBadValuesNamed: every command refuses a bad value naming the flag
 // (or the stray argument) before any work: no output folder or file
-// appears. Thread counts outside 0…4 per CPU, non-finite numbers and
-// positional arguments a command does not take are all refused.
+// appears. Thread counts outside 0…4 per CPU, unknown devices and
+// precisions, non-finite numbers and positional arguments a command does
+// not take are all refused.
 func TestBadValuesNamed(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")
@@ -22,6 +23,7 @@ func TestBadValuesNamed(t *testing.T) {
 	evalW := func(args []string) error { return evalCommand(args, io.Discard, io.Discard) }
 	degradeW := func(args []string) error { return degradeCommand(args, io.Discard, io.Discard) }
 	benchW := func(args []string) error { return bench(args, io.Discard) }
+	restoreW := func(args []string) error { return restoreCommand(args, io.Discard, nil) }
 	model := filepath.Join(dir, "m.pth") // never read: the checks come first
 	cases := []struct {
 		name string
@@ -51,6 +53,15 @@ func TestBadValuesNamed(t *testing.T) {
 		{"bench zero iterations", benchW, []string{"train", "--iters", "0"}, "--iters"},
 		{"bench negative batch", benchW, []string{"train", "--batch", "-1"}, "--batch"},
 		{"bench tiny size", benchW, []string{"synth", "--size", "2"}, "--size"},
+		{"train unknown device", runTrain, trainArgs("--device", "tpu"), "--device"},
+		{"train unknown precision", runTrain, trainArgs("--precision", "fp8"), "--precision"},
+		{"synth unknown precision", runSynth, []string{"--model", model, "--clean", dir, "--out", out, "--precision", "fp16"}, "--precision"},
+		{"synth unknown device", runSynth, []string{"--model", model, "--clean", dir, "--out", out, "--device", "cuda:x"}, "--device"},
+		{"restore train huge threads", restoreW, []string{"train", "--pairs", dir, "--out", out, "--threads", "100000"}, "--threads 100000"},
+		{"restore train unknown device", restoreW, []string{"train", "--pairs", dir, "--out", out, "--device", "tpu"}, "--device"},
+		{"restore test negative threads", restoreW, []string{"test", "--model", model, "--in", dir, "--out", out, "--threads", "-1"}, "--threads -1"},
+		{"restore test unknown device", restoreW, []string{"test", "--model", model, "--in", dir, "--out", out, "--device", "gpu"}, "--device"},
+		{"bench threads not a number", benchW, []string{"train", "--threads", "many"}, "--threads"},
 		{"montage huge zoom", runMontage, []string{"--out", filepath.Join(out, "m.png"), "--zoom", "100000", model}, "--zoom"},
 		{"montage short crop", runMontage, []string{"--out", filepath.Join(out, "m.png"), "--crop", "1,2,3", model}, "--crop"},
 		{"montage negative crop", runMontage, []string{"--out", filepath.Join(out, "m.png"), "--crop", "-1,0,8,8", model}, "--crop"},

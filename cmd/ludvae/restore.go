@@ -68,8 +68,8 @@ func restoreTrain(args []string, log io.Writer, run func(context.Context, restor
 	fs.Float64Var(&cfg.LRGamma, "lr-gamma", cfg.LRGamma, "learning-rate factor at each milestone")
 	fs.StringVar(&cfg.Loss, "loss", cfg.Loss, "l1 (KAIR's and the authors' DnCNN options) or l2")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of initialization, crops and noise")
-	fs.StringVar(&cfg.Device, "device", cfg.Device, "cpu, cuda, cuda:N or auto")
-	fs.IntVar(&cfg.Threads, "threads", 0, "CPU threads for libtorch (0 = one per CPU)")
+	deviceFlag(fs, &cfg.Device)
+	threadsFlag(fs, &cfg.Threads)
 	fs.IntVar(&cfg.SaveEvery, "save-every", cfg.SaveEvery, "steps between checkpoints")
 	fs.IntVar(&cfg.LogEvery, "log-every", cfg.LogEvery, "steps between rows of log.csv")
 	fs.IntVar(&cfg.Keep, "keep", cfg.Keep, "checkpoints to keep")
@@ -79,11 +79,8 @@ func restoreTrain(args []string, log io.Writer, run func(context.Context, restor
 		fmt.Fprintln(fs.Output(), "usage: ludvae restore train --pairs DIR | --clean DIR (--sigma MIN,MAX | --ludvae CKPT) --out RUNDIR [flags]")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	if *pairs != "" {
 		cfg.L, cfg.H = filepath.Join(*pairs, "L"), filepath.Join(*pairs, "H")
@@ -128,19 +125,16 @@ func restoreTest(args []string, log io.Writer) error {
 	fs.StringVar(&o.In, "in", "", "folder of degraded images (searched recursively)")
 	fs.StringVar(&o.Out, "out", "", "output folder: the denoised images as 8-bit PNG, same relative paths")
 	fs.IntVar(&o.Tile, "tile", o.Tile, "tile size in pixels for large images (0 = whole images)")
-	fs.StringVar(&o.Device, "device", o.Device, "cpu, cuda, cuda:N or auto")
-	fs.IntVar(&o.Threads, "threads", 0, "CPU threads for libtorch (0 = one per CPU)")
+	deviceFlag(fs, &o.Device)
+	threadsFlag(fs, &o.Threads)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: ludvae restore test --model CKPT --in DIR --out DIR [flags]")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	switch {
-	case fs.NArg() > 0:
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	case o.Model == "" || o.In == "" || o.Out == "":
+	if o.Model == "" || o.In == "" || o.Out == "" {
 		return errors.New("--model, --in and --out are required")
 	}
 	return restore.Test(o, log)

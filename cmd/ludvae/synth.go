@@ -28,9 +28,9 @@ func runSynth(args []string) error {
 	fs.StringVar(&o.Mode, "mode", o.Mode, "c2n (clean to degraded) or n2c (degraded to clean estimate)")
 	fs.IntVar(&o.SRScale, "sr-scale", o.SRScale, "super-resolution: downscale HR clean images by this factor (MATLAB bicubic) before C2N; default: the checkpoint's training --downscale, else 1")
 	fs.IntVar(&o.Tile, "tile", o.Tile, "tile size in pixels for large images (0 = whole images); below the network's margin (8 pixels per level) it is raised to it")
-	fs.StringVar(&o.Device, "device", o.Device, "cpu, cuda, cuda:N or auto")
-	fs.StringVar(&o.Precision, "precision", o.Precision, "fp32, tf32 (TF32 tensor cores on CUDA) or bf16 (autocast)")
-	fs.IntVar(&o.Threads, "threads", 0, "CPU threads for libtorch (0 = one per CPU)")
+	deviceFlag(fs, &o.Device)
+	precisionFlag(fs, &o.Precision)
+	threadsFlag(fs, &o.Threads)
 	norm := fs.String("normalization", "checkpoint", "colour statistics the model was trained in (C2N outputs are mapped back from them, N2C inputs to them): "+normalizationValues)
 	fs.BoolVar(&o.Overwrite, "overwrite", false, "replace another run's pairs in --out (deletes its L/, H/, manifests and synth.json); a folder of this same run is completed without it")
 	shard := fs.String("shard", "", "do one shard of the images: I/N (I from 0); default from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT in a Slurm array")
@@ -40,13 +40,7 @@ func runSynth(args []string) error {
 		fmt.Fprintln(fs.Output(), "usage: ludvae synth --model CKPT --clean DIR --out DIR [flags]")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := noArgs(fs); err != nil {
-		return err
-	}
-	if err := checkThreads(o.Threads); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if o.Model != "" {

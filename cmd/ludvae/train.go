@@ -41,10 +41,10 @@ func runTrain(args []string) error {
 	normalize := fs.String("normalize", "", "none or auto: map degraded colours to the clean statistics (default: the preset's)")
 	downscale := fs.Int("downscale", 0, "downscale clean images by this factor, MATLAB bicubic (default: the preset's; 1 = none)")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of initialization, batches and noise")
-	fs.StringVar(&cfg.Device, "device", cfg.Device, "cpu, cuda, cuda:N or auto")
-	fs.StringVar(&cfg.Precision, "precision", cfg.Precision, "fp32, tf32 (TF32 tensor cores on CUDA) or bf16 (autocast: bfloat16 compute, float32 weights)")
+	deviceFlag(fs, &cfg.Device)
+	precisionFlag(fs, &cfg.Precision)
 	fs.BoolVar(&cfg.CUDAGraphs, "cuda-graphs", cfg.CUDAGraphs, "on CUDA, record the training step as CUDA graphs (one per count of degraded crops in a batch) and replay them; false runs every step op by op")
-	fs.IntVar(&cfg.Threads, "threads", 0, "CPU threads for libtorch: 0 = one per CPU, at most 4 per CPU")
+	threadsFlag(fs, &cfg.Threads)
 	fs.IntVar(&cfg.SaveEvery, "save-every", cfg.SaveEvery, "steps between checkpoints")
 	fs.IntVar(&cfg.SampleEvery, "sample-every", cfg.SampleEvery, "steps between sample grids and loss plots (0 = never)")
 	fs.IntVar(&cfg.LogEvery, "log-every", cfg.LogEvery, "steps between rows of log.csv")
@@ -57,10 +57,7 @@ func runTrain(args []string) error {
 		fmt.Fprintln(fs.Output(), "usage: ludvae train --clean DIR --noisy DIR --out RUNDIR [--preset sidd|aim19|ntire20] [flags]")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := noArgs(fs); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if err := cfg.ApplyPreset(*preset); err != nil {

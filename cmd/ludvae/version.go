@@ -10,10 +10,7 @@ import (
 
 func runVersion(args []string) error {
 	fs := pflag.NewFlagSet("version", pflag.ContinueOnError)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := noArgs(fs); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	fmt.Printf("libtorch %s\nshim build: %s\n", torchbind.LibtorchVersion(), torchbind.BuildKind())
