@@ -3,15 +3,11 @@ package train
 import (
 	"image"
 	"image/color"
-	"image/draw"
 	"math"
 	"strconv"
 
-	"golang.org/x/image/font"
-	"golang.org/x/image/font/basicfont"
-	"golang.org/x/image/math/fixed"
-
 	"github.com/ludvae/ludvae/model/images"
+	"github.com/ludvae/ludvae/model/images/chart"
 )
 
 // plotLosses draws the loss terms against the step on a log scale.
@@ -36,15 +32,15 @@ type lineSeries struct {
 	pts  [][2]float64
 }
 
-// drawLogPlot renders series with a linear x axis and a log10 y axis.
+// drawLogPlot renders series with a linear x axis and a log10 y axis
+// spanning whole decades.
 func drawLogPlot(series []lineSeries, xlabel string, w, h int) *image.RGBA {
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
-	left, right, top, bottom := 70, w-20, 20, h-40
+	img := chart.New(w, h)
+	a := chart.Axes{Left: 70, Top: 20, W: w - 90, H: h - 60, LogY: true}
 	xmin, xmax, ymin, ymax := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
 	for _, s := range series {
 		for _, p := range s.pts {
-			if p[1] > 0 && !math.IsInf(p[1], 0) {
+			if a.Drawable(p[1]) {
 				xmin, xmax = math.Min(xmin, p[0]), math.Max(xmax, p[0])
 				ymin, ymax = math.Min(ymin, math.Log10(p[1])), math.Max(ymax, math.Log10(p[1]))
 			}
@@ -60,75 +56,20 @@ func drawLogPlot(series []lineSeries, xlabel string, w, h int) *image.RGBA {
 	if xmax == xmin {
 		xmax++
 	}
-	px := func(x float64) int { return left + int((x-xmin)/(xmax-xmin)*float64(right-left)) }
-	py := func(ly float64) int { return bottom - int((ly-ymin)/(ymax-ymin)*float64(bottom-top)) }
-	grey := color.RGBA{200, 200, 200, 255}
+	a.XMin, a.XMax, a.YMin, a.YMax = xmin, xmax, math.Pow(10, ymin), math.Pow(10, ymax)
+	black, grey := color.RGBA{0, 0, 0, 255}, color.RGBA{200, 200, 200, 255}
 	for d := ymin; d <= ymax; d++ {
-		line(img, left, py(d), right, py(d), grey)
-		label(img, 5, py(d)+4, "1e"+strconv.Itoa(int(d)), color.Black)
+		y := a.Y(math.Pow(10, d))
+		chart.HLine(img, a.Left, a.Left+a.W, y, grey)
+		chart.Text(img, 5, y+4, "1e"+strconv.Itoa(int(d)), black)
 	}
-	line(img, left, bottom, right, bottom, color.Black)
-	line(img, left, top, left, bottom, color.Black)
-	label(img, left, h-15, strconv.Itoa(int(xmin)), color.Black)
-	label(img, right-60, h-15, strconv.Itoa(int(xmax)), color.Black)
-	label(img, (left+right)/2-20, h-15, xlabel, color.Black)
+	a.Frame(img, black)
+	chart.Text(img, a.Left, h-15, strconv.Itoa(int(xmin)), black)
+	chart.Text(img, a.Left+a.W-60, h-15, strconv.Itoa(int(xmax)), black)
+	chart.Text(img, a.Left+a.W/2-20, h-15, xlabel, black)
 	for i, s := range series {
-		label(img, right-150, top+15+15*i, s.name, s.col)
-		prev := image.Point{-1, -1}
-		for _, p := range s.pts {
-			if !(p[1] > 0) || math.IsInf(p[1], 0) {
-				continue
-			}
-			q := image.Point{px(p[0]), py(math.Log10(p[1]))}
-			if prev.X >= 0 {
-				line(img, prev.X, prev.Y, q.X, q.Y, s.col)
-			}
-			prev = q
-		}
+		chart.Text(img, a.Left+a.W-150, a.Top+15+15*i, s.name, s.col)
+		a.Curve(img, s.pts, 1, 0, s.col)
 	}
 	return img
-}
-
-// line draws a segment (Bresenham).
-func line(img *image.RGBA, x0, y0, x1, y1 int, c color.Color) {
-	dx, dy := abs(x1-x0), -abs(y1-y0)
-	sx, sy := sign(x1-x0), sign(y1-y0)
-	err := dx + dy
-	for {
-		img.Set(x0, y0, c)
-		if x0 == x1 && y0 == y1 {
-			return
-		}
-		e2 := 2 * err
-		if e2 >= dy {
-			err += dy
-			x0 += sx
-		}
-		if e2 <= dx {
-			err += dx
-			y0 += sy
-		}
-	}
-}
-
-func label(img *image.RGBA, x, y int, s string, c color.Color) {
-	d := font.Drawer{Dst: img, Src: image.NewUniform(c), Face: basicfont.Face7x13, Dot: fixed.P(x, y)}
-	d.DrawString(s)
-}
-
-func abs(a int) int {
-	if a < 0 {
-		return -a
-	}
-	return a
-}
-
-func sign(a int) int {
-	switch {
-	case a > 0:
-		return 1
-	case a < 0:
-		return -1
-	}
-	return 0
 }

@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/ludvae/ludvae/synth/noisestats"
 	"github.com/ludvae/ludvae/model/images"
+	"github.com/ludvae/ludvae/synth/noisestats"
 )
 
 // evalNoiseCommand is `ludvae eval noise`.

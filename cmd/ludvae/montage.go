@@ -3,17 +3,13 @@ package main
 import (
 	"errors"
 	"fmt"
-	"image"
 	"image/color"
-	"image/draw"
 	"path/filepath"
 
 	"github.com/spf13/pflag"
-	"golang.org/x/image/font"
-	"golang.org/x/image/font/basicfont"
-	"golang.org/x/image/math/fixed"
 
 	"github.com/ludvae/ludvae/model/images"
+	"github.com/ludvae/ludvae/model/images/chart"
 )
 
 // maxZoom and maxMontagePixels bound a montage to what fits in memory
@@ -78,8 +74,7 @@ func runMontage(args []string) error {
 		return fmt.Errorf("--zoom %d: the montage of %d %dx%d crops would be %d megapixels (at most %d); zoom less or crop smaller",
 			*zoom, len(tiles), tiles[0].W, tiles[0].H, px>>20, maxMontagePixels>>20)
 	}
-	dst := image.NewRGBA(image.Rect(0, 0, len(tiles)*(tw+gap)-gap, th+labelH))
-	draw.Draw(dst, dst.Bounds(), image.White, image.Point{}, draw.Src)
+	dst := chart.New(len(tiles)*(tw+gap)-gap, th+labelH)
 	for i, t := range tiles {
 		px := images.ToUint8(t)
 		for y := 0; y < th; y++ {
@@ -92,8 +87,7 @@ func runMontage(args []string) error {
 		if len(*labels) > 0 {
 			name = (*labels)[i]
 		}
-		d := font.Drawer{Dst: dst, Src: image.Black, Face: basicfont.Face7x13, Dot: fixed.P(i*(tw+gap)+2, 13)}
-		d.DrawString(name)
+		chart.Text(dst, i*(tw+gap)+2, chart.CharH, name, color.Black)
 	}
 	return images.WritePNG(*out, dst)
 }

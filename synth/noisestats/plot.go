@@ -4,12 +4,9 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"image/draw"
 	"math"
 
-	"golang.org/x/image/font"
-	"golang.org/x/image/font/basicfont"
-	"golang.org/x/image/math/fixed"
+	"github.com/ludvae/ludvae/model/images/chart"
 )
 
 // Series is one named set of statistics to plot.
@@ -70,9 +67,7 @@ func Plot(series []Series) (*image.RGBA, error) {
 	}
 	step, top := niceAxis(ymax)
 
-	W, H := Channels*plotPanelW, plotLegendH+plotPanelH
-	img := image.NewRGBA(image.Rect(0, 0, W, H))
-	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
+	img := chart.New(Channels*plotPanelW, plotLegendH+plotPanelH)
 	grid := color.RGBA{225, 225, 225, 255}
 	axis := color.RGBA{60, 60, 60, 255}
 
@@ -80,49 +75,40 @@ func Plot(series []Series) (*image.RGBA, error) {
 	x := 10
 	for i, s := range series {
 		col := plotColors[i%len(plotColors)]
-		thickLine(img, x, plotLegendH/2, x+24, plotLegendH/2, col)
+		chart.Line(img, x, plotLegendH/2, x+24, plotLegendH/2, 2, col)
 		x += 30
-		drawText(img, x, plotLegendH/2+4, s.Name, axis)
-		x += 7*len(s.Name) + 20
+		chart.Text(img, x, plotLegendH/2+4, s.Name, axis)
+		x += chart.CharW*len(s.Name) + 20
 	}
 
 	for c := 0; c < Channels; c++ {
-		x0, y0 := c*plotPanelW+plotMarginL, plotLegendH+plotMarginT
-		pw, ph := plotPanelW-plotMarginL-plotMarginR, plotPanelH-plotMarginT-plotMarginB
-		px := func(v float64) int { return x0 + int(math.Round(v*float64(pw))) }
-		py := func(v float64) int { return y0 + ph - int(math.Round(v/top*float64(ph))) }
+		a := chart.Axes{
+			Left: c*plotPanelW + plotMarginL, Top: plotLegendH + plotMarginT,
+			W: plotPanelW - plotMarginL - plotMarginR, H: plotPanelH - plotMarginT - plotMarginB,
+			XMin: 0, XMax: 1, YMin: 0, YMax: top,
+		}
+		bottom := a.Top + a.H
 		// Grid and ticks.
 		for t := 0.0; t <= 1+1e-9; t += 0.25 {
-			vline(img, px(t), y0, y0+ph, grid)
+			chart.VLine(img, a.X(t), a.Top, bottom, grid)
 			label := fmt.Sprintf("%.2g", t)
-			drawText(img, px(t)-7*len(label)/2, y0+ph+15, label, axis)
+			chart.Text(img, a.X(t)-chart.CharW*len(label)/2, bottom+15, label, axis)
 		}
 		for t := 0.0; t <= top+1e-9*top; t += step {
-			hline(img, x0, x0+pw, py(t), grid)
+			chart.HLine(img, a.Left, a.Left+a.W, a.Y(t), grid)
 			label := fmt.Sprintf("%g", roundTick(t, step))
-			drawText(img, x0-6-7*len(label), py(t)+4, label, axis)
+			chart.Text(img, a.Left-6-chart.CharW*len(label), a.Y(t)+4, label, axis)
 		}
-		hline(img, x0, x0+pw, y0+ph, axis)
-		vline(img, x0, y0, y0+ph, axis)
-		drawText(img, x0, y0-8, channelNames[c]+": noise std (0-255) vs clean intensity", axis)
-		drawText(img, x0+pw/2-7*7, y0+ph+32, "clean intensity", axis)
+		a.Frame(img, axis)
+		chart.Text(img, a.Left, a.Top-8, channelNames[c]+": noise std (0-255) vs clean intensity", axis)
+		chart.Text(img, a.Left+a.W/2-7*chart.CharW, bottom+32, "clean intensity", axis)
 
 		for i, s := range series {
-			col := plotColors[i%len(plotColors)]
-			prevOK := false
-			var lx, ly int
+			pts := make([][2]float64, len(s.Stats.BinStd[c]))
 			for b, v := range s.Stats.BinStd[c] {
-				if !finite(v) {
-					prevOK = false
-					continue
-				}
-				cx, cy := px((float64(b)+0.5)/float64(bins)), py(v)
-				if prevOK {
-					thickLine(img, lx, ly, cx, cy, col)
-				}
-				fillRect(img, cx-2, cy-2, cx+3, cy+3, col)
-				lx, ly, prevOK = cx, cy, true
+				pts[b] = [2]float64{(float64(b) + 0.5) / float64(bins), v} // the bin's centre
 			}
+			a.Curve(img, pts, 2, 5, plotColors[i%len(plotColors)])
 		}
 	}
 	return img, nil
@@ -151,36 +137,4 @@ func niceAxis(v float64) (step, top float64) {
 // step).
 func roundTick(t, step float64) float64 {
 	return math.Round(t/step) * step
-}
-
-func fillRect(img *image.RGBA, x0, y0, x1, y1 int, c color.RGBA) {
-	draw.Draw(img, image.Rect(x0, y0, x1, y1), &image.Uniform{c}, image.Point{}, draw.Src)
-}
-
-func hline(img *image.RGBA, x0, x1, y int, c color.RGBA) { fillRect(img, x0, y, x1+1, y+1, c) }
-func vline(img *image.RGBA, x, y0, y1 int, c color.RGBA) { fillRect(img, x, y0, x+1, y1+1, c) }
-
-// thickLine draws a 2-pixel-wide straight line from (x0, y0) to (x1, y1).
-func thickLine(img *image.RGBA, x0, y0, x1, y1 int, c color.RGBA) {
-	n := max(abs(x1-x0), abs(y1-y0), 1)
-	for i := 0; i <= n; i++ {
-		t := float64(i) / float64(n)
-		x := int(math.Round(float64(x0) + t*float64(x1-x0)))
-		y := int(math.Round(float64(y0) + t*float64(y1-y0)))
-		fillRect(img, x, y, x+2, y+2, c)
-	}
-}
-
-func abs(v int) int {
-	if v < 0 {
-		return -v
-	}
-	return v
-}
-
-// drawText writes s with its baseline starting at (x, y) in basicfont's
-// 7×13 face (ASCII only).
-func drawText(img *image.RGBA, x, y int, s string, c color.RGBA) {
-	d := font.Drawer{Dst: img, Src: &image.Uniform{c}, Face: basicfont.Face7x13, Dot: fixed.P(x, y)}
-	d.DrawString(s)
 }
