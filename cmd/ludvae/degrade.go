@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ludvae/ludvae/model/images"
+	"github.com/ludvae/ludvae/model/job"
 	"github.com/ludvae/ludvae/synth/degrade"
 )
 
@@ -90,7 +91,7 @@ flags:
 		return err
 	}
 	keys := commonKeys(idx)
-	err = forEachParallel(len(keys), *workers, func(_, i int) error {
+	err = job.ForEach(len(keys), *workers, func(_, i int) error {
 		k := keys[i]
 		img, err := images.Load(idx[k])
 		if err != nil {

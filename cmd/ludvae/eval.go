@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ludvae/ludvae/model/images"
+	"github.com/ludvae/ludvae/model/job"
 	"github.com/ludvae/ludvae/synth/metrics"
 )
 
@@ -79,7 +80,7 @@ flags:
 	}
 
 	results := make([]imageScore, len(keys))
-	err = forEachParallel(len(keys), *workers, func(_, i int) error {
+	err = job.ForEach(len(keys), *workers, func(_, i int) error {
 		r, err := scorePair(rest[keys[i]], tru[keys[i]], *border, *yOnly)
 		if err != nil {
 			return err

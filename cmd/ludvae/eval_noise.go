@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ludvae/ludvae/model/images"
+	"github.com/ludvae/ludvae/model/job"
 	"github.com/ludvae/ludvae/synth/noisestats"
 )
 
@@ -114,7 +115,7 @@ flags:
 		}
 	}
 	fields := newFieldScores(len(sources), len(keys))
-	err = forEachParallel(len(keys), nw, func(w, i int) error {
+	err = job.ForEach(len(keys), nw, func(w, i int) error {
 		k := keys[i]
 		cl, err := images.Load(cleanIdx[k])
 		if err != nil {

@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"sync"
+
+	"github.com/ludvae/ludvae/model/job"
 )
 
 // Imresize resizes m by scale with MATLAB's imresize bicubic method and
@@ -39,58 +40,45 @@ func Imresize(m *Image, scale float64) *Image {
 	nb := (outH + block - 1) / block
 	jobs := Channels * nb
 	workers := min(runtime.GOMAXPROCS(0), jobs)
-	var next int
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			tmp := make([]float64, block*m.W)
-			acc := make([]float64, m.W)
-			for {
-				mu.Lock()
-				j := next
-				next++
-				mu.Unlock()
-				if j >= jobs {
-					return
-				}
-				c, b := j/nb, j%nb
-				src, dst := m.Plane(c), out.Plane(c)
-				i0, i1 := b*block, min((b+1)*block, outH)
-				for i := i0; i < i1; i++ {
-					clear(acc)
-					for k, w := range rows.w[i] {
-						r := src[rows.idx[i][k]*m.W : (rows.idx[i][k]+1)*m.W]
-						for x, v := range r {
-							acc[x] += w * float64(v)
-						}
-					}
-					copy(tmp[(i-i0)*m.W:], acc)
-				}
-				for i := i0; i < i1; i++ {
-					t := tmp[(i-i0)*m.W : (i-i0+1)*m.W]
-					d := dst[i*outW : (i+1)*outW]
-					for jx := range d {
-						var s float64
-						if cols.contiguous[jx] {
-							seg := t[cols.idx[jx][0] : cols.idx[jx][0]+len(cols.w[jx])]
-							for k, w := range cols.w[jx] {
-								s += w * seg[k]
-							}
-						} else {
-							for k, w := range cols.w[jx] {
-								s += w * t[cols.idx[jx][k]]
-							}
-						}
-						d[jx] = float32(s)
-					}
+	tmps, accs := make([][]float64, workers), make([][]float64, workers)
+	for w := range workers {
+		tmps[w], accs[w] = make([]float64, block*m.W), make([]float64, m.W)
+	}
+	job.ForEach(jobs, workers, func(w, j int) error {
+		tmp, acc := tmps[w], accs[w]
+		c, b := j/nb, j%nb
+		src, dst := m.Plane(c), out.Plane(c)
+		i0, i1 := b*block, min((b+1)*block, outH)
+		for i := i0; i < i1; i++ {
+			clear(acc)
+			for k, w := range rows.w[i] {
+				r := src[rows.idx[i][k]*m.W : (rows.idx[i][k]+1)*m.W]
+				for x, v := range r {
+					acc[x] += w * float64(v)
 				}
 			}
-		}()
-	}
-	wg.Wait()
+			copy(tmp[(i-i0)*m.W:], acc)
+		}
+		for i := i0; i < i1; i++ {
+			t := tmp[(i-i0)*m.W : (i-i0+1)*m.W]
+			d := dst[i*outW : (i+1)*outW]
+			for jx := range d {
+				var s float64
+				if cols.contiguous[jx] {
+					seg := t[cols.idx[jx][0] : cols.idx[jx][0]+len(cols.w[jx])]
+					for k, w := range cols.w[jx] {
+						s += w * seg[k]
+					}
+				} else {
+					for k, w := range cols.w[jx] {
+						s += w * t[cols.idx[jx][k]]
+					}
+				}
+				d[jx] = float32(s)
+			}
+		}
+		return nil
+	})
 	return out
 }
 

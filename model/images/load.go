@@ -2,8 +2,8 @@ package images
 
 import (
 	"runtime"
-	"sync"
-	"sync/atomic"
+
+	"github.com/ludvae/ludvae/model/job"
 )
 
 // LoadAll decodes paths with Load in parallel (runtime.NumCPU() goroutines)
@@ -19,40 +19,16 @@ import (
 func LoadAll(paths []string, skipBad bool, minSize int) (imgs []*Image, skipped []error, err error) {
 	out := make([]*Image, len(paths))
 	errs := make([]error, len(paths))
-	var next atomic.Int64
-	// firstBad is the lowest failed index so far; workers stop taking new
-	// paths past it when not skipping. Paths are taken in increasing order,
-	// so every path before a failure is still decoded and the error
-	// reported is deterministic.
-	var firstBad atomic.Int64
-	firstBad.Store(int64(len(paths)))
-	workers := min(runtime.NumCPU(), len(paths))
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(len(paths)) || (!skipBad && i > firstBad.Load()) {
-					return
-				}
-				m, err := load(paths[i], minSize)
-				if err != nil {
-					errs[i] = err
-					for {
-						cur := firstBad.Load()
-						if i >= cur || firstBad.CompareAndSwap(cur, i) {
-							break
-						}
-					}
-					continue
-				}
-				out[i] = m
-			}
-		}()
-	}
-	wg.Wait()
+	// Paths are taken in increasing order and, when not skipping, none
+	// after a failure: every path before the first failure is still
+	// decoded, and the error reported is deterministic.
+	job.ForEach(len(paths), min(runtime.NumCPU(), len(paths)), func(_, i int) error {
+		out[i], errs[i] = load(paths[i], minSize)
+		if skipBad {
+			return nil
+		}
+		return errs[i]
+	})
 	imgs = out[:0]
 	for i := range paths {
 		if errs[i] != nil {

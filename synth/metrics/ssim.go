@@ -2,9 +2,9 @@ package metrics
 
 import (
 	"math"
-	"sync"
 
 	"github.com/ludvae/ludvae/model/images"
+	"github.com/ludvae/ludvae/model/job"
 )
 
 // SSIMWindow is the side of SSIM's window: a measured region (after the
@@ -76,8 +76,7 @@ func ssimChannels(h, w, c, border int, at func(i int) (float64, float64)) float6
 		return math.NaN()
 	}
 	vals := make([]float64, c)
-	var wg sync.WaitGroup
-	for k := 0; k < c; k++ {
+	job.ForEach(c, c, func(_, k int) error {
 		x := make([]float64, ch*cw)
 		y := make([]float64, ch*cw)
 		for r := 0; r < ch; r++ {
@@ -85,13 +84,9 @@ func ssimChannels(h, w, c, border int, at func(i int) (float64, float64)) float6
 				x[r*cw+col], y[r*cw+col] = at(((r+border)*w+col+border)*c + k)
 			}
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			vals[k] = ssimPlane(x, y, ch, cw)
-		}()
-	}
-	wg.Wait()
+		vals[k] = ssimPlane(x, y, ch, cw)
+		return nil
+	})
 	var sum float64
 	for _, v := range vals {
 		sum += v
