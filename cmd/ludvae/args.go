@@ -54,7 +54,8 @@ func (e valueError) Unwrap() error { return e.error }
 
 // deviceFlag declares --device: cpu, cuda, cuda:N or auto (tb.ParseDevice).
 func deviceFlag(fs *pflag.FlagSet, p *string) {
-	fs.Var(deviceValue{p}, "device", "cpu, cuda, cuda:N or auto")
+	fs.Var(checkedString{p, "--device", func(s string) error { _, err := tb.ParseDevice(s); return err }},
+		"device", "cpu, cuda, cuda:N or auto")
 }
 
 // threadsFlag declares --threads: libtorch's CPU thread count.
@@ -64,16 +65,22 @@ func threadsFlag(fs *pflag.FlagSet, p *int) {
 
 // precisionFlag declares --precision: fp32, tf32 or bf16 (tb.ParsePrecision).
 func precisionFlag(fs *pflag.FlagSet, p *string) {
-	fs.Var(precisionValue{p}, "precision", "fp32, tf32 (TF32 tensor cores on CUDA) or bf16 (autocast: bfloat16 compute, float32 weights)")
+	fs.Var(checkedString{p, "--precision", func(s string) error { _, err := tb.ParsePrecision(s); return err }},
+		"precision", "fp32, tf32 (TF32 tensor cores on CUDA) or bf16 (autocast: bfloat16 compute, float32 weights)")
 }
 
-type deviceValue struct{ p *string }
+// checkedString is a string flag whose values check must accept.
+type checkedString struct {
+	p     *string
+	flag  string
+	check func(string) error
+}
 
-func (v deviceValue) String() string { return *v.p }
-func (v deviceValue) Type() string   { return "string" }
-func (v deviceValue) Set(s string) error {
-	if _, err := tb.ParseDevice(s); err != nil {
-		return valueError{fmt.Errorf("--device: %w", err)}
+func (v checkedString) String() string { return *v.p }
+func (v checkedString) Type() string   { return "string" }
+func (v checkedString) Set(s string) error {
+	if err := v.check(s); err != nil {
+		return valueError{fmt.Errorf("%s: %w", v.flag, err)}
 	}
 	*v.p = s
 	return nil
@@ -92,18 +99,6 @@ func (v threadsValue) Set(s string) error {
 		return valueError{err}
 	}
 	*v.p = n
-	return nil
-}
-
-type precisionValue struct{ p *string }
-
-func (v precisionValue) String() string { return *v.p }
-func (v precisionValue) Type() string   { return "string" }
-func (v precisionValue) Set(s string) error {
-	if _, err := tb.ParsePrecision(s); err != nil {
-		return valueError{fmt.Errorf("--precision: %w", err)}
-	}
-	*v.p = s
 	return nil
 }
 
