@@ -181,15 +181,12 @@ func (o *Options) produce(ctx context.Context, m *model.LUDVAE, dev tb.Device, i
 		}
 		for ; next < len(todo) && int(todo[next].Stream)/o.Samples == j.in.index; next++ {
 			rec := todo[next]
-			out, err := o.translate(ctx, m, dev, j.img, rec)
+			out, err := o.Translate(ctx, m, dev, j.img, rec)
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
 			if err != nil {
 				return fmt.Errorf("%s: %w", j.in.path, err)
-			}
-			if o.mapsBack() {
-				o.Norm.FromClean(out) // and clamps, as the authors clamp only when saving
 			}
 			p := &pending{rec: rec, done: make(chan error, 1)}
 			slots <- struct{}{}
@@ -224,10 +221,12 @@ func (o *Options) report(listed, total, made int, err error, log io.Writer) {
 	}
 }
 
-// translate runs the model on one image, tile by tile; its output is clamped
-// to [0, 1] unless it is still to be mapped back (mapsBack). A cancelled ctx
-// stops it between tiles.
-func (o *Options) translate(ctx context.Context, m *model.LUDVAE, dev tb.Device, img *images.Image, rec Record) (out *images.Image, err error) {
+// Translate makes one output image from one input as `ludvae synth` does
+// (and `ludvae bench synth` times): the model run tile by tile at
+// o.Precision, the output clamped to [0, 1], or mapped back to the
+// degraded colour statistics (mapsBack), which clamps too, as the authors
+// clamp only when saving. A cancelled ctx stops it between tiles.
+func (o *Options) Translate(ctx context.Context, m *model.LUDVAE, dev tb.Device, img *images.Image, rec Record) (out *images.Image, err error) {
 	tb.WithScope(func(*tb.Scope) {
 		err = tb.Do(func() error {
 			x := tb.FromSlice(img.Pix, 1, 3, int64(img.H), int64(img.W)).ToDevice(dev).ChannelsLast()
@@ -259,6 +258,9 @@ func (o *Options) translate(ctx context.Context, m *model.LUDVAE, dev tb.Device,
 			return nil
 		})
 	})
+	if err == nil && o.mapsBack() {
+		o.Norm.FromClean(out)
+	}
 	return out, err
 }
 

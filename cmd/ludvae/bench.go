@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ludvae/ludvae/model"
+	"github.com/ludvae/ludvae/model/images"
+	"github.com/ludvae/ludvae/synth"
 	tb "github.com/ludvae/ludvae/torchbind"
 	"github.com/ludvae/ludvae/train"
 )
@@ -58,6 +61,7 @@ func bench(args []string, stdout io.Writer) error {
 	precisionFlag(fs, precision)
 	layout := fs.String("layout", "nhwc", "weights nchw, or nhwc (channels-last) as train and synth store them")
 	graphs := fs.Bool("cuda-graphs", true, "train on CUDA: replay the step as a CUDA graph, as train does (false: op by op)")
+	tile := fs.Int("tile", synth.DefaultTile, "synth: tile size in pixels, as `ludvae synth --tile` (0 = whole images)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: ludvae bench train|synth [flags] (ludvae bench data --help: the training loader)\n\nPrints one JSON line: ms per training step (train) or per synthesized image (synth).")
 		fs.PrintDefaults()
@@ -69,7 +73,7 @@ func bench(args []string, stdout io.Writer) error {
 		fs.Usage()
 		return errors.New("expected train or synth")
 	}
-	if err := checkBenchFlags(*batch, *size, *iters, *warmup); err != nil {
+	if err := checkBenchFlags(*batch, *size, *iters, *warmup, *tile); err != nil {
 		return err
 	}
 	task := fs.Arg(0)
@@ -130,22 +134,22 @@ func bench(args []string, stdout io.Writer) error {
 			return err
 		}
 	} else {
+		// synth's own path for each image: upload, tiles, download
+		o := synth.Defaults()
+		o.Tile, o.Precision = *tile, string(prec)
+		rng := rand.New(rand.NewPCG(1, 2))
+		img := &images.Image{W: int(s), H: int(s), Pix: make([]float32, 3*s*s)}
+		for j := range img.Pix {
+			img.Pix[j] = rng.Float32()
+		}
 		step = func(i int) error {
-			var err error
-			tb.WithScope(func(*tb.Scope) {
-				err = tb.Do(func() error {
-					x := tb.Rand([]int64{n, 3, s, s}, tb.Options{Device: dev}, nil).ChannelsLast()
-					var err error
-					tb.WithPrecision(prec, dev, func() {
-						_, err = m.Translate(x, tb.Full([]int64{n}, 50, tb.Options{Device: dev}), 1, model.Noise{Seed: 1, Stream: uint64(i)})
-					})
-					if err == nil {
-						tb.Synchronize(dev)
-					}
+			for b := range n {
+				rec := synth.Record{Sigma: 50, Temperature: 1, Seed: 1, Stream: uint64(i)*uint64(n) + uint64(b)}
+				if _, err := o.Translate(context.Background(), m, dev, img, rec); err != nil {
 					return err
-				})
-			})
-			return err
+				}
+			}
+			return nil
 		}
 	}
 	for i := 0; i < *warmup; i++ {
@@ -178,7 +182,7 @@ func bench(args []string, stdout io.Writer) error {
 }
 
 // checkBenchFlags names the first unusable count, before any model is built.
-func checkBenchFlags(batch, size, iters, warmup int) error {
+func checkBenchFlags(batch, size, iters, warmup, tile int) error {
 	switch {
 	case batch < 0:
 		return fmt.Errorf("--batch %d: expected 0 (the task's default) or a positive count", batch)
@@ -188,6 +192,8 @@ func checkBenchFlags(batch, size, iters, warmup int) error {
 		return fmt.Errorf("--iters %d: time at least one iteration", iters)
 	case warmup < 0:
 		return fmt.Errorf("--warmup %d: must not be negative", warmup)
+	case tile < 0:
+		return fmt.Errorf("--tile %d: must not be negative (0 = whole images)", tile)
 	}
 	return nil
 }

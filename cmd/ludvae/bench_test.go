@@ -19,6 +19,7 @@ func TestBenchPrintsOneJSONLine(t *testing.T) {
 		{[]string{"train"}, "train", "nhwc", 4, 16},
 		{[]string{"train", "--layout", "nchw", "--precision", "bf16"}, "train", "nchw", 4, 16},
 		{[]string{"synth"}, "synth", "nhwc", 1, 16},
+		{[]string{"synth", "--tile", "8", "--batch", "2"}, "synth", "nhwc", 2, 16}, // 4 tiles an image, as synth --tile 8
 	} {
 		var out bytes.Buffer
 		args := append(c.args, "--filters", "8", "--levels", "2", "--size", "16", "--iters", "2", "--warmup", "1", "--device", "cpu")
@@ -44,6 +45,7 @@ func TestBenchPrintsOneJSONLine(t *testing.T) {
 		{[]string{"train", "--layout", "nwhc"}, "--layout"},
 		{[]string{"train", "--precision", "fp8"}, "--precision"},
 		{[]string{"train", "--device", "tpu"}, "--device"},
+		{[]string{"synth", "--tile", "-1"}, "--tile"},
 		{[]string{"infer"}, "train or synth"},
 	} {
 		var out bytes.Buffer
