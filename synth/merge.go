@@ -29,11 +29,7 @@ func Merge(o Options, log io.Writer) error {
 	if err != nil {
 		return err
 	}
-	in, err := listInputs(o.Clean, o.Out)
-	if err != nil {
-		return err
-	}
-	all, err := o.plan(in)
+	_, all, err := o.inputs()
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,16 @@ import (
 	"unicode/utf8"
 )
 
+// inputs lists the input images and plans every pair of the run.
+func (o *Options) inputs() ([]input, []Record, error) {
+	in, err := listInputs(o.Clean, o.Out)
+	if err != nil {
+		return nil, nil, err
+	}
+	all, err := o.plan(in)
+	return in, all, err
+}
+
 // plan lists every pair of the whole run (all shards), in input order:
 // sample k of input i is record i·Samples+k, and its Stream is that same
 // position. Two inputs whose outputs would share a name are refused here,

@@ -69,11 +69,7 @@ func Run(ctx context.Context, o Options, log io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("--device: %w", err)
 	}
-	in, err := listInputs(o.Clean, o.Out)
-	if err != nil {
-		return err
-	}
-	all, err := o.plan(in)
+	in, all, err := o.inputs()
 	if err != nil {
 		return err
 	}

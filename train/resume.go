@@ -119,5 +119,5 @@ func writeRunRecord(dir string, cfg Config, resumed bool, added []Override) erro
 	if b, err := os.ReadFile(path); err == nil && resumed {
 		json.Unmarshal(b, &old) // an unreadable record only loses its history
 	}
-	return writeJSON(path, runRecord{Config: cfg, Overrides: append(old.Overrides, added...)})
+	return WriteJSON(path, runRecord{Config: cfg, Overrides: append(old.Overrides, added...)})
 }

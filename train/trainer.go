@@ -246,8 +246,9 @@ func (t *Trainer) trainStep(b Batch) (int, string, error) {
 	return b.Step, fmt.Sprintf("loss %.5f rec %.5f kl %.3f lr %.1e", st.total, st.rec, st.kl, st.lr), nil
 }
 
-// writeJSON writes v atomically as indented JSON.
-func writeJSON(path string, v any) error {
+// WriteJSON writes v atomically as indented JSON (a run folder's
+// config.json).
+func WriteJSON(path string, v any) error {
 	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err

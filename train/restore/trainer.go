@@ -2,7 +2,6 @@ package restore
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -10,7 +9,6 @@ import (
 	"path/filepath"
 
 	"github.com/ludvae/ludvae/model"
-	"github.com/ludvae/ludvae/model/images"
 	tb "github.com/ludvae/ludvae/torchbind"
 	"github.com/ludvae/ludvae/train"
 )
@@ -124,15 +122,7 @@ func newestCheckpoint(cfg *Config) (*tb.Dict, string, saved, error) {
 
 // writeConfig writes RUNDIR/config.json atomically.
 func writeConfig(cfg *Config) error {
-	data, err := json.MarshalIndent(cfg, "", "  ")
-	if err != nil {
-		return err
-	}
-	err = images.WriteAtomic(filepath.Join(cfg.Out, "config.json"), func(w io.Writer) error {
-		_, err := w.Write(append(data, '\n'))
-		return err
-	})
-	if err != nil {
+	if err := train.WriteJSON(filepath.Join(cfg.Out, "config.json"), cfg); err != nil {
 		return fmt.Errorf("--out %s is not writable: %w", cfg.Out, err)
 	}
 	return nil
