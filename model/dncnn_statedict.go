@@ -108,34 +108,13 @@ func InferDnCNNConfig(sd *tb.Dict) (DnCNNConfig, error) {
 // DnCNNFromStateDict builds a DnCNN of the size sd implies and loads it,
 // with dtype and device o.
 func DnCNNFromStateDict(sd *tb.Dict, o tb.Options) (*DnCNN, error) {
-	sd = unwrapStateDict(sd, "model.0.weight")
-	cfg, err := InferDnCNNConfig(sd)
-	if err != nil {
-		return nil, err
-	}
-	m, err := NewDnCNN(cfg, o, 0)
-	if err != nil {
-		return nil, err
-	}
-	if err := m.LoadStateDict(sd); err != nil {
-		m.Close()
-		return nil, err
-	}
-	return m, nil
+	return buildLoaded(unwrapStateDict(sd, "model.0.weight"), InferDnCNNConfig,
+		func(c DnCNNConfig) (*DnCNN, error) { return NewDnCNN(c, o, 0) })
 }
 
 // LoadDnCNN reads a DnCNN state dict as KAIR saves it (plain, or with
 // DataParallel's "module." prefix), or a container holding it under
 // "model", "state_dict" or "params".
 func LoadDnCNN(path string, o tb.Options) (*DnCNN, error) {
-	d, err := tb.LoadDict(path)
-	if err != nil {
-		return nil, err
-	}
-	defer tb.CloseAll(d)
-	m, err := DnCNNFromStateDict(d, o)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return m, nil
+	return loadFile(path, func(d *tb.Dict) (*DnCNN, error) { return DnCNNFromStateDict(d, o) })
 }

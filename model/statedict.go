@@ -97,32 +97,49 @@ func InferConfig(sd *tb.Dict) (Config, error) {
 // FromStateDict builds a network of the size the state dict implies and
 // loads it (strictly) with dtype and device o.
 func FromStateDict(sd *tb.Dict, o tb.Options) (*LUDVAE, error) {
-	cfg, err := InferConfig(sd)
-	if err != nil {
-		return nil, err
-	}
-	m, err := New(cfg, o, 0)
-	if err != nil {
-		return nil, err
-	}
-	if err := m.LoadStateDict(sd); err != nil {
-		m.Close()
-		return nil, err
-	}
-	return m, nil
+	return buildLoaded(sd, InferConfig, func(c Config) (*LUDVAE, error) { return New(c, o, 0) })
 }
 
 // Load reads a plain state-dict .pth as the authors' training writes it, or
 // a ludvae checkpoint (whose "model" entry is that state dict).
 func Load(path string, o tb.Options) (*LUDVAE, error) {
+	return loadFile(path, func(d *tb.Dict) (*LUDVAE, error) { return FromStateDict(unwrapStateDict(d, "inconv.weight"), o) })
+}
+
+// buildLoaded builds a network of the size infer reads from sd and loads
+// sd into it (the LUD-VAE and the DnCNN alike).
+func buildLoaded[C any, M interface {
+	LoadStateDict(*tb.Dict) error
+	Close()
+}](sd *tb.Dict, infer func(*tb.Dict) (C, error), build func(C) (M, error)) (M, error) {
+	var none M
+	cfg, err := infer(sd)
+	if err != nil {
+		return none, err
+	}
+	m, err := build(cfg)
+	if err != nil {
+		return none, err
+	}
+	if err := m.LoadStateDict(sd); err != nil {
+		m.Close()
+		return none, err
+	}
+	return m, nil
+}
+
+// loadFile reads path's dict and makes a network of it with from, naming
+// path in its error; the dict's tensors are freed after (from copies them).
+func loadFile[M any](path string, from func(*tb.Dict) (M, error)) (M, error) {
+	var none M
 	d, err := tb.LoadDict(path)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
 	defer tb.CloseAll(d)
-	m, err := FromStateDict(unwrapStateDict(d, "inconv.weight"), o)
+	m, err := from(d)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return none, fmt.Errorf("%s: %w", path, err)
 	}
 	return m, nil
 }

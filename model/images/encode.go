@@ -36,25 +36,18 @@ func RoundTo8Bit(m *Image) {
 // ToUint8 returns m as interleaved 8-bit RGB (HWC), each value clipped to
 // [0,1], scaled by 255 in float32 and rounded half to even, exactly as
 // KAIR's single2uint (np.uint8((img.clip(0,1)*255.).round())).
-func ToUint8(m *Image) []uint8 {
-	n := m.W * m.H
-	out := make([]uint8, Channels*n)
-	for c := 0; c < Channels; c++ {
-		for i, v := range m.Plane(c) {
-			out[Channels*i+c] = uint8(quantize(v, 255))
-		}
-	}
-	return out
-}
+func ToUint8(m *Image) []uint8 { return toHWC[uint8](m, 255) }
 
 // ToUint16 returns m as interleaved 16-bit RGB (HWC), rounded as KAIR's
 // single2uint16 (np.uint16((img.clip(0,1)*65535.).round())).
-func ToUint16(m *Image) []uint16 {
-	n := m.W * m.H
-	out := make([]uint16, Channels*n)
+func ToUint16(m *Image) []uint16 { return toHWC[uint16](m, 65535) }
+
+// toHWC quantizes m's planes to [0, scale] and interleaves them.
+func toHWC[T uint8 | uint16](m *Image, scale float32) []T {
+	out := make([]T, Channels*m.W*m.H)
 	for c := 0; c < Channels; c++ {
 		for i, v := range m.Plane(c) {
-			out[Channels*i+c] = uint16(quantize(v, 65535))
+			out[Channels*i+c] = T(quantize(v, scale))
 		}
 	}
 	return out

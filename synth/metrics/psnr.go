@@ -15,22 +15,17 @@ import (
 // is not h*w*c long or border is negative.
 func PSNR(a, b []float64, h, w, c, border int) float64 {
 	checkShape("PSNR", len(a), len(b), h, w, c, border)
-	var sum float64
-	n := 0
-	for y := border; y < h-border; y++ {
-		lo, hi := (y*w+border)*c, (y*w+w-border)*c
-		for i := lo; i < hi; i++ {
-			d := a[i] - b[i]
-			sum += d * d
-		}
-		n += hi - lo
-	}
-	return psnrFromMSE(sum, n)
+	return psnr(a, b, h, w, c, border)
 }
 
 // PSNRUint8 is PSNR on uint8 HWC images (KAIR's usual input).
 func PSNRUint8(a, b []uint8, h, w, c, border int) float64 {
 	checkShape("PSNRUint8", len(a), len(b), h, w, c, border)
+	return psnr(a, b, h, w, c, border)
+}
+
+// psnr sums the squared differences inside the border in float64.
+func psnr[T float64 | uint8](a, b []T, h, w, c, border int) float64 {
 	var sum float64
 	n := 0
 	for y := border; y < h-border; y++ {

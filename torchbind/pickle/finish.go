@@ -31,33 +31,9 @@ func (f *finisher) conv(v any, depth int) (any, error) {
 	}
 	switch x := v.(type) {
 	case *pyList:
-		if out, ok := f.lists[x]; ok {
-			return out, nil
-		}
-		out := make([]any, len(x.items))
-		f.lists[x] = out
-		for i, it := range x.items {
-			c, err := f.conv(it, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = c
-		}
-		return out, nil
+		return convItems(f, f.lists, x, x.items, depth)
 	case *pySet:
-		if out, ok := f.sets[x]; ok {
-			return out, nil
-		}
-		out := make([]any, len(x.items))
-		f.sets[x] = out
-		for i, it := range x.items {
-			c, err := f.conv(it, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = c
-		}
-		return out, nil
+		return convItems(f, f.sets, x, x.items, depth)
 	case Tuple:
 		if len(x) == 0 {
 			return x, nil
@@ -142,4 +118,23 @@ func typeName(v any) string {
 		return "torch." + x.dtype.StorageClass()
 	}
 	return fmt.Sprintf("%T", v)
+}
+
+// convItems converts a list's or a set's items into one []any, made once
+// per object (seen holds it before its items are converted, so a list
+// that contains itself refers to itself).
+func convItems[K comparable](f *finisher, seen map[K][]any, key K, items []any, depth int) (any, error) {
+	if out, ok := seen[key]; ok {
+		return out, nil
+	}
+	out := make([]any, len(items))
+	seen[key] = out
+	for i, it := range items {
+		c, err := f.conv(it, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = c
+	}
+	return out, nil
 }
