@@ -61,7 +61,7 @@ func bench(args []string, stdout io.Writer) error {
 	precisionFlag(fs, precision)
 	layout := fs.String("layout", "nhwc", "weights nchw, or nhwc (channels-last) as train and synth store them")
 	graphs := fs.Bool("cuda-graphs", true, "train on CUDA: replay the step as a CUDA graph, as train does (false: op by op)")
-	tile := fs.Int("tile", synth.DefaultTile, "synth: tile size in pixels, as `ludvae synth --tile` (0 = whole images)")
+	tile := fs.Int("tile", synth.DefaultTile, "synth: tile size in pixels, as ludvae synth --tile (0 = whole images)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: ludvae bench train|synth [flags] (ludvae bench data --help: the training loader)\n\nPrints one JSON line: ms per training step (train) or per synthesized image (synth).")
 		fs.PrintDefaults()
