@@ -9,6 +9,10 @@ import (
 // allocate, free, reuse and eviction, and checks its one promise: what it
 // maps (live plus cached) never exceeds the largest live total.
 func TestCPUCacheReusesFreedBlocks(t *testing.T) {
+	inRuntime(t, Settings{}, func() { followCPUCache(t) })
+}
+
+func followCPUCache(t *testing.T) {
 	const mib = 1 << 20
 	live0, _, _ := CPUCacheStats()
 	WithScope(func(*Scope) {
@@ -44,28 +48,37 @@ func TestCPUCacheReusesFreedBlocks(t *testing.T) {
 	})
 }
 
-// TestCPUCacheFromManyThreads allocates and frees large blocks from several
-// goroutines (so several OS threads) at once; every byte comes back.
+// TestCPUCacheFromManyThreads allocates and frees large blocks from four
+// runtimes (so four OS threads) at once; every byte comes back.
 func TestCPUCacheFromManyThreads(t *testing.T) {
-	live0, _, _ := CPUCacheStats()
+	var live0 int64
+	inRuntime(t, Settings{}, func() { live0, _, _ = CPUCacheStats() })
 	var wg sync.WaitGroup
 	for g := 0; g < 4; g++ {
 		wg.Add(1)
 		go func(g int) {
 			defer wg.Done()
-			mustTry(t, func() {
+			rt, err := NewRuntime(Settings{Threads: 1})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer rt.Close()
+			err = rt.Do(func() error {
 				for i := 0; i < 200; i++ {
 					n := int64(1<<18 + (i%5)*(1<<16) + g*4096)
-					// closed by hand: scopes are process-wide, not per goroutine
-					x := Full([]int64{n}, float64(g), Options{})
-					sum := x.Sum()
-					if v := sum.Item(); v != float64(g)*float64(n) {
-						t.Errorf("goroutine %d: sum %v, want %v", g, v, float64(g)*float64(n))
-					}
-					x.Close()
-					sum.Close()
+					WithScope(func(*Scope) {
+						x := Full([]int64{n}, float64(g), Options{})
+						if v := x.Sum().Item(); v != float64(g)*float64(n) {
+							t.Errorf("goroutine %d: sum %v, want %v", g, v, float64(g)*float64(n))
+						}
+					})
 				}
+				return nil
 			})
+			if err != nil {
+				t.Error(err)
+			}
 		}(g)
 	}
 	wg.Wait()

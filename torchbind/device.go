@@ -109,28 +109,12 @@ func CUDAMemory(d Device) (allocated, peak int64) {
 // ResetCUDAPeak restarts the peak-memory counter of a card.
 func ResetCUDAPeak(d Device) { check("cuda reset peak", C.lv_cuda_reset_peak(C.int(d.Index))) }
 
-// SetCuDNNBenchmark lets cuDNN time its convolution algorithms on the first
-// call with each new shape and keep the fastest (torch.backends.cudnn.
-// benchmark): worth it where shapes repeat, as training crops and synthesis
-// tiles do. It has no effect on the CPU.
-func SetCuDNNBenchmark(on bool) { C.lv_set_cudnn_benchmark(cbool(on)) }
-
-// SetNumThreads sets libtorch's intra-op thread count; n <= 0 means one per
-// CPU. Debian's libtorch starts with one thread, which makes CPU work 2–4×
-// slower than it needs to be, so programs call this at start-up.
-func SetNumThreads(n int) {
-	if n <= 0 {
-		n = runtime.NumCPU()
-	}
-	C.lv_set_num_threads(C.int(n))
-}
-
 // MaxThreads is the largest thread count CheckThreads accepts: 4 per CPU.
 // More threads than cores only contend, and a mistyped huge count would
 // start tens of thousands of OS threads before any work.
 func MaxThreads() int { return 4 * runtime.NumCPU() }
 
-// CheckThreads says whether n is a usable thread count for SetNumThreads:
+// CheckThreads says whether n is a usable Settings.Threads:
 // 0 (one per CPU) or 1 to MaxThreads. Callers name their flag.
 func CheckThreads(n int) error {
 	if n < 0 || n > MaxThreads() {
@@ -139,16 +123,6 @@ func CheckThreads(n int) error {
 	return nil
 }
 
-// NumThreads is libtorch's intra-op thread count.
+// NumThreads is libtorch's intra-op thread count on the calling OS thread
+// (a Runtime's, inside its Do).
 func NumThreads() int { return int(C.lv_get_num_threads()) }
-
-// LockThread pins the calling goroutine to its OS thread until the returned
-// function is called. libtorch keeps per-thread state — grad mode, and the
-// OpenMP thread team each calling thread starts — so the goroutine that
-// drives a model should stay on one thread: a goroutine that wanders starts
-// new teams whose idle threads spin against the working ones (a measured
-// 10–60 % slowdown of a training step on 2 cores).
-func LockThread() (unlock func()) {
-	runtime.LockOSThread()
-	return runtime.UnlockOSThread
-}

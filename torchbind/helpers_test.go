@@ -13,6 +13,20 @@ func runPython(t *testing.T, script string, args ...string) string {
 	return pyref.Run(t, script, args...)
 }
 
+// inRuntime runs f on a new runtime with settings s and closes it. f may
+// call t.Fatal: Do ends the test's goroutine as the runtime's ended.
+func inRuntime(t testing.TB, s Settings, f func()) {
+	t.Helper()
+	rt, err := NewRuntime(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	if err := rt.Do(func() error { f(); return nil }); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // mustTry fails the test when f panics with a torch error.
 func mustTry(t *testing.T, f func()) {
 	t.Helper()

@@ -23,7 +23,6 @@ type kernelBench struct {
 }
 
 func newKernelBench(b *testing.B, leaves int) *kernelBench {
-	SetNumThreads(0)
 	k := &kernelBench{}
 	if err := Try(func() {
 		g := NewGenerator(1, CPU)
@@ -88,7 +87,12 @@ func (k *kernelBench) klComposite() {
 	total.Backward()
 }
 
+// runKernelBench times f on a runtime with all CPUs.
 func runKernelBench(b *testing.B, leaves int, f func(k *kernelBench)) {
+	inRuntime(b, Settings{}, func() { timeKernel(b, leaves, f) })
+}
+
+func timeKernel(b *testing.B, leaves int, f func(k *kernelBench)) {
 	k := newKernelBench(b, leaves)
 	defer k.close()
 	k.step(b, func() { f(k) }) // warm-up
@@ -115,8 +119,13 @@ func BenchmarkKLComposite(b *testing.B) {
 }
 
 // runRatio alternates the fused and composite versions (so that both see
-// the same machine state) and reports their times and composite/fused.
+// the same machine state) on a runtime with all CPUs, and reports their
+// times and composite/fused.
 func runRatio(b *testing.B, leaves int, fused, composite func(k *kernelBench)) {
+	inRuntime(b, Settings{}, func() { timeRatio(b, leaves, fused, composite) })
+}
+
+func timeRatio(b *testing.B, leaves int, fused, composite func(k *kernelBench)) {
 	k := newKernelBench(b, leaves)
 	defer k.close()
 	k.step(b, func() { fused(k) })

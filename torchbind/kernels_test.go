@@ -679,26 +679,27 @@ func TestKernelKLFloat32Accuracy(t *testing.T) {
 	if testing.Short() {
 		t.Skip("4M elements")
 	}
-	SetNumThreads(0)
-	WithScope(func(*Scope) {
-		mustTry(t, func() {
-			g := NewGenerator(8, CPU)
-			defer g.Close()
-			shape := []int64{8, 128, 64, 64}
-			o := Options{DType: Float32}
-			mq, lq := Randn(shape, o, g), Randn(shape, o, g).MulScalar(0.3)
-			mp, lp := mq.Add(Randn(shape, o, g).MulScalar(0.1)), lq.Add(Randn(shape, o, g).MulScalar(0.1))
-			mask := FromSlice([]float32{1, 1, 0, 1, 1, 1, 0.5, 1})
-			tot, per := GaussianKL(mq, lq, mp, lp, mask)
-			rt, rp := compositeKL(mq.ToDType(Float64), lq.ToDType(Float64), mp.ToDType(Float64), lp.ToDType(Float64), mask.ToDType(Float64))
-			if i, d := relClose(per.Float64s(), rp.Float64s(), 1e-6, 0); i >= 0 {
-				t.Errorf("per-sample KL %d off by %g (relative %g)", i, d, d/rp.Float64s()[i])
-			}
-			if i, d := relClose(tot.Float64s(), rt.Float64s(), 1e-6, 0); i >= 0 {
-				t.Errorf("total KL off by %g", d)
-			}
-			ct, _ := compositeKL(mq, lq, mp, lp, mask)
-			t.Logf("total: fused %.9g, float64 %.9g, float32 composite %.9g", tot.Item(), rt.Item(), ct.Item())
+	inRuntime(t, Settings{}, func() { // all CPUs
+		WithScope(func(*Scope) {
+			mustTry(t, func() {
+				g := NewGenerator(8, CPU)
+				defer g.Close()
+				shape := []int64{8, 128, 64, 64}
+				o := Options{DType: Float32}
+				mq, lq := Randn(shape, o, g), Randn(shape, o, g).MulScalar(0.3)
+				mp, lp := mq.Add(Randn(shape, o, g).MulScalar(0.1)), lq.Add(Randn(shape, o, g).MulScalar(0.1))
+				mask := FromSlice([]float32{1, 1, 0, 1, 1, 1, 0.5, 1})
+				tot, per := GaussianKL(mq, lq, mp, lp, mask)
+				rt, rp := compositeKL(mq.ToDType(Float64), lq.ToDType(Float64), mp.ToDType(Float64), lp.ToDType(Float64), mask.ToDType(Float64))
+				if i, d := relClose(per.Float64s(), rp.Float64s(), 1e-6, 0); i >= 0 {
+					t.Errorf("per-sample KL %d off by %g (relative %g)", i, d, d/rp.Float64s()[i])
+				}
+				if i, d := relClose(tot.Float64s(), rt.Float64s(), 1e-6, 0); i >= 0 {
+					t.Errorf("total KL off by %g", d)
+				}
+				ct, _ := compositeKL(mq, lq, mp, lp, mask)
+				t.Logf("total: fused %.9g, float64 %.9g, float32 composite %.9g", tot.Item(), rt.Item(), ct.Item())
+			})
 		})
 	})
 }
@@ -771,18 +772,21 @@ func TestKernelChannelsLast(t *testing.T) {
 
 // TestKernelThreadsDeterminism: results do not depend on the thread count.
 func TestKernelThreadsDeterminism(t *testing.T) {
-	defer SetNumThreads(0)
 	run := func(threads int) (z, kl []float64) {
-		SetNumThreads(threads)
-		WithScope(func(*Scope) {
-			mustTry(t, func() {
-				g := NewGenerator(11, CPU)
-				defer g.Close()
-				shape := []int64{4, 32, 32, 32}
-				mu, ls := Randn(shape, Options{}, g), Randn(shape, Options{}, g).MulScalar(0.3)
-				z = Reparameterize(mu, ls, nil, nil, NoiseKey{Seed: 4}).Float64s()
-				tot, per := GaussianKL(mu, ls, nil, nil, nil)
-				kl = append(per.Float64s(), tot.Item())
+		inRuntime(t, Settings{Threads: threads}, func() {
+			WithScope(func(*Scope) {
+				mustTry(t, func() {
+					if n := NumThreads(); n != threads {
+						t.Fatalf("a runtime of %d threads runs %d", threads, n)
+					}
+					g := NewGenerator(11, CPU)
+					defer g.Close()
+					shape := []int64{4, 32, 32, 32}
+					mu, ls := Randn(shape, Options{}, g), Randn(shape, Options{}, g).MulScalar(0.3)
+					z = Reparameterize(mu, ls, nil, nil, NoiseKey{Seed: 4}).Float64s()
+					tot, per := GaussianKL(mu, ls, nil, nil, nil)
+					kl = append(per.Float64s(), tot.Item())
+				})
 			})
 		})
 		return

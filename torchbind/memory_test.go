@@ -44,11 +44,15 @@ func TestTrainingMemoryIsFlat(t *testing.T) {
 	if testing.Short() {
 		t.Skip("2,000 steps; run without -short")
 	}
-	SetNumThreads(0)
 	dev := CPU
 	if CUDADeviceCount() > 0 {
 		dev = CUDA(0)
 	}
+	inRuntime(t, Settings{Device: dev}, func() { trainSmallNet(t, dev) })
+}
+
+// trainSmallNet is TestTrainingMemoryIsFlat's run, on a runtime's thread.
+func trainSmallNet(t *testing.T, dev Device) {
 	g := NewGenerator(7, CPU)
 	defer g.Close()
 	var params []*Tensor

@@ -1,31 +1,83 @@
 package torchbind
 
-import "sync"
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+)
 
-// A Scope owns the tensors created while it is the innermost open scope and
-// frees them all when it is closed. Training and synthesis open one per step,
-// so libtorch memory stays flat however long they run.
+// A Scope owns the tensors created while it is the innermost open scope of
+// its OS thread and frees them all when it is closed. Training and synthesis
+// open one per step, so libtorch memory stays flat however long they run.
 //
-// Scopes form a process-wide stack: they are meant for the one goroutine that
-// drives the model. Other goroutines (data loading, encoding) work on Go
-// slices, or Close the tensors they make themselves.
+// Scopes stack per OS thread, in the thread's arena: a scope pins its
+// goroutine to the thread until it is closed, so it takes the tensors its
+// own goroutine creates and no other's. A Runtime owns its thread's arena
+// for as long as it runs; elsewhere a thread's arena lasts while a scope is
+// open on it. Tensors created where no scope is open belong to nobody: they
+// are closed by hand, or persist.
 type Scope struct {
+	arena   *arena
 	parent  *Scope
 	tensors []*Tensor
 	closed  bool
 }
 
-var scopes struct {
-	sync.Mutex
-	top *Scope
+// arena is one OS thread's stack of scopes.
+type arena struct {
+	tid   int
+	top   *Scope
+	owned bool // by a Runtime, which removes it when it closes
 }
 
-// NewScope opens a scope nested in the current one.
+// arenas are the arenas by OS thread. One lock serves them all: what it
+// guards (a slice append, a map lookup) is short next to the op that made
+// the tensor.
+var arenas struct {
+	sync.Mutex
+	byThread map[int]*arena
+	n        atomic.Int32 // len(byThread): when 0, new tensors skip the lookup
+}
+
+// threadID is the calling OS thread's id; stable for a goroutine only
+// while it is locked to its thread.
+func threadID() int { return syscall.Gettid() }
+
+// arenaOf returns the calling thread's arena, made when missing; callers
+// hold arenas' lock and have locked their goroutine to its thread.
+func arenaOf(tid int) *arena {
+	a := arenas.byThread[tid]
+	if a == nil {
+		if arenas.byThread == nil {
+			arenas.byThread = map[int]*arena{}
+		}
+		a = &arena{tid: tid}
+		arenas.byThread[tid] = a
+		arenas.n.Add(1)
+	}
+	return a
+}
+
+// dropIfIdle removes a's entry once nothing holds it: no open scope and no
+// Runtime. Thread ids are reused after a thread ends.
+func (a *arena) dropIfIdle() {
+	if a.top == nil && !a.owned && arenas.byThread[a.tid] == a {
+		delete(arenas.byThread, a.tid)
+		arenas.n.Add(-1)
+	}
+}
+
+// NewScope opens a scope nested in the current one of this OS thread, and
+// pins the calling goroutine to the thread until the scope is closed. Close
+// it on the same goroutine (WithScope does).
 func NewScope() *Scope {
-	scopes.Lock()
-	defer scopes.Unlock()
-	s := &Scope{parent: scopes.top}
-	scopes.top = s
+	runtime.LockOSThread()
+	arenas.Lock()
+	defer arenas.Unlock()
+	a := arenaOf(threadID())
+	s := &Scope{arena: a, parent: a.top}
+	a.top = s
 	return s
 }
 
@@ -40,8 +92,8 @@ func WithScope(f func(s *Scope)) {
 // when s is outermost), so they survive s.Close. It returns its first argument
 // for convenience.
 func (s *Scope) Keep(ts ...*Tensor) *Tensor {
-	scopes.Lock()
-	defer scopes.Unlock()
+	arenas.Lock()
+	defer arenas.Unlock()
 	for _, t := range ts {
 		if t == nil || t.scope != s {
 			continue
@@ -60,39 +112,47 @@ func (s *Scope) Keep(ts ...*Tensor) *Tensor {
 
 // Len is the number of tensors s currently owns.
 func (s *Scope) Len() int {
-	scopes.Lock()
-	defer scopes.Unlock()
+	arenas.Lock()
+	defer arenas.Unlock()
 	return len(s.tensors)
 }
 
-// Close frees every tensor s owns and closes the scopes opened inside it that
-// are still open. Closing twice is harmless.
+// Close frees every tensor s owns, closes the scopes opened inside it that
+// are still open, and unpins the goroutine as often as they pinned it.
+// Closing twice is harmless.
 func (s *Scope) Close() {
-	scopes.Lock()
+	arenas.Lock()
 	if s.closed {
-		scopes.Unlock()
+		arenas.Unlock()
 		return
 	}
+	a := s.arena
+	pins := 1
 	// Inner scopes left open (a panic unwound past them) close with s.
-	for scopes.top != nil && scopes.top != s && scopes.top.isInside(s) {
-		inner := scopes.top
-		scopes.top = inner.parent
+	for a.top != nil && a.top != s && a.top.isInside(s) {
+		inner := a.top
+		a.top = inner.parent
 		inner.closed = true
 		s.tensors = append(s.tensors, inner.tensors...)
 		inner.tensors = nil
+		pins++
 	}
-	if scopes.top == s {
-		scopes.top = s.parent
+	if a.top == s {
+		a.top = s.parent
 	}
+	a.dropIfIdle()
 	s.closed = true
 	ts := s.tensors
 	s.tensors = nil
 	for _, t := range ts {
 		t.scope = nil
 	}
-	scopes.Unlock()
+	arenas.Unlock()
 	for _, t := range ts {
 		t.Close()
+	}
+	for range pins {
+		runtime.UnlockOSThread()
 	}
 }
 
@@ -105,7 +165,7 @@ func (s *Scope) isInside(outer *Scope) bool {
 	return false
 }
 
-// remove drops t from s's list; callers hold scopes' lock.
+// remove drops t from s's list; callers hold arenas' lock.
 func (s *Scope) remove(t *Tensor) {
 	for i := len(s.tensors) - 1; i >= 0; i-- {
 		if s.tensors[i] == t {
@@ -116,24 +176,30 @@ func (s *Scope) remove(t *Tensor) {
 	}
 }
 
-// track puts a new tensor in the innermost open scope.
+// track puts a new tensor in the innermost open scope of the calling
+// thread. A goroutine not pinned to its thread has no arena there: only a
+// pinned goroutine runs on a thread that has one.
 func track(t *Tensor) {
-	scopes.Lock()
-	if s := scopes.top; s != nil {
-		t.scope = s
-		s.tensors = append(s.tensors, t)
+	if arenas.n.Load() == 0 {
+		return
 	}
-	scopes.Unlock()
+	tid := threadID()
+	arenas.Lock()
+	if a := arenas.byThread[tid]; a != nil && a.top != nil {
+		t.scope = a.top
+		a.top.tensors = append(a.top.tensors, t)
+	}
+	arenas.Unlock()
 }
 
 // untrack takes t out of its scope when it is closed by hand.
 func untrack(t *Tensor) {
-	scopes.Lock()
+	arenas.Lock()
 	if s := t.scope; s != nil {
 		s.remove(t)
 		t.scope = nil
 	}
-	scopes.Unlock()
+	arenas.Unlock()
 }
 
 // Persist takes t out of every scope: it lives until Close (or, failing

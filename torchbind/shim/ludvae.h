@@ -142,10 +142,13 @@ void lv_set_grad_enabled(int enabled, int *previous);
 
 /* ---- precision ----
  * Autocast is thread-local, like grad mode: callers pin their OS thread.
- * dtype: LV_BF16 or LV_F16. TF32 (CUDA matmuls and convolutions) is global. */
+ * dtype: LV_BF16 or LV_F16. TF32 in CUDA matrix products (cuBLAS) and
+ * convolutions (cuDNN), and cuDNN's benchmark mode (it times its algorithms
+ * per shape), are process-wide; their setters store the settings they
+ * replace in the prev pointers that are not NULL. */
 lv_err lv_set_autocast(int dev_type, int enabled, int dtype, int *previous);
-void lv_set_tf32(int enabled);
-void lv_set_cudnn_benchmark(int enabled); /* cuDNN times its algorithms per shape */
+void lv_set_tf32(int cublas, int cudnn, int *prev_cublas, int *prev_cudnn);
+void lv_set_cudnn_benchmark(int enabled, int *previous);
 
 /* ---- optimizer: one Adam update of n parameters with the same step count,
  * torch.optim.Adam's multi-tensor path; step is the already incremented

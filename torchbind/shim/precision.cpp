@@ -39,11 +39,17 @@ lv_err lv_set_autocast(int dev_type, int enabled, int dtype, int *previous) {
   })
 }
 
-void lv_set_tf32(int enabled) {
-  at::globalContext().setAllowTF32CuBLAS(enabled != 0);
-  at::globalContext().setAllowTF32CuDNN(enabled != 0);
+void lv_set_tf32(int cublas, int cudnn, int *prev_cublas, int *prev_cudnn) {
+  auto &ctx = at::globalContext();
+  if (prev_cublas) *prev_cublas = ctx.allowTF32CuBLAS();
+  if (prev_cudnn) *prev_cudnn = ctx.allowTF32CuDNN();
+  ctx.setAllowTF32CuBLAS(cublas != 0);
+  ctx.setAllowTF32CuDNN(cudnn != 0);
 }
 
-void lv_set_cudnn_benchmark(int enabled) { at::globalContext().setBenchmarkCuDNN(enabled != 0); }
+void lv_set_cudnn_benchmark(int enabled, int *previous) {
+  if (previous) *previous = at::globalContext().benchmarkCuDNN();
+  at::globalContext().setBenchmarkCuDNN(enabled != 0);
+}
 
 }  // extern "C"
