@@ -128,7 +128,7 @@ func TestRunStopsHonestlyAndResumes(t *testing.T) {
 	writeClean(t, clean, 12)
 	ckpt := saveTinyModel(t, dir, 1, nil)
 	ref := filepath.Join(dir, "ref")
-	if err := Run(context.Background(), synthOptions(ckpt, clean, ref), io.Discard); err != nil {
+	if err := synthRun(context.Background(), synthOptions(ckpt, clean, ref), io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(checkHonest(t, ref, Manifest)); n != 24 {
@@ -138,7 +138,7 @@ func TestRunStopsHonestlyAndResumes(t *testing.T) {
 	t.Run("cancelled", func(t *testing.T) {
 		out := filepath.Join(dir, "cancelled")
 		ctx, cancel := context.WithCancel(context.Background())
-		err := Run(ctx, synthOptions(ckpt, clean, out), &cancelAfter{n: "6", cancel: cancel})
+		err := synthRun(ctx, synthOptions(ckpt, clean, out), &cancelAfter{n: "6", cancel: cancel})
 		if err == nil || !strings.Contains(err.Error(), "interrupted") {
 			t.Fatalf("cancelled run returned %v", err)
 		}
@@ -147,7 +147,7 @@ func TestRunStopsHonestlyAndResumes(t *testing.T) {
 		if n < 6 || n >= 24 {
 			t.Errorf("cancelled after 6 pairs, %d listed", n)
 		}
-		if err := Run(context.Background(), synthOptions(ckpt, clean, out), io.Discard); err != nil {
+		if err := synthRun(context.Background(), synthOptions(ckpt, clean, out), io.Discard); err != nil {
 			t.Fatal(err)
 		}
 		sameTree(t, out, ref)
@@ -160,7 +160,7 @@ func TestRunStopsHonestlyAndResumes(t *testing.T) {
 		good, _ := os.ReadFile(ninth)
 		os.WriteFile(ninth, good[:len(good)/2], 0o644)
 		out := filepath.Join(dir, "corrupt-out")
-		err := Run(context.Background(), synthOptions(ckpt, in, out), io.Discard)
+		err := synthRun(context.Background(), synthOptions(ckpt, in, out), io.Discard)
 		if err == nil || !strings.Contains(err.Error(), ninth) {
 			t.Fatalf("got %v, want an error naming %s", err, ninth)
 		}
@@ -168,12 +168,12 @@ func TestRunStopsHonestlyAndResumes(t *testing.T) {
 			t.Errorf("%d pairs listed, want the 8 images before the corrupt one × 2", n)
 		}
 		os.WriteFile(ninth, good, 0o644)
-		if err := Run(context.Background(), synthOptions(ckpt, in, out), io.Discard); err != nil {
+		if err := synthRun(context.Background(), synthOptions(ckpt, in, out), io.Discard); err != nil {
 			t.Fatal(err)
 		}
 		refIn := filepath.Join(dir, "corrupt-ref")
 		o := synthOptions(ckpt, in, refIn)
-		if err := Run(context.Background(), o, io.Discard); err != nil {
+		if err := synthRun(context.Background(), o, io.Discard); err != nil {
 			t.Fatal(err)
 		}
 		sameTree(t, out, refIn)
@@ -186,18 +186,18 @@ func TestRunStopsHonestlyAndResumes(t *testing.T) {
 		out := filepath.Join(dir, "deleted-out")
 		// Deleted once two pairs are out: the decoders run at most a few
 		// images ahead, far from the 11th.
-		err := Run(context.Background(), synthOptions(ckpt, in, out), &cancelAfter{n: "2", cancel: func() { os.Remove(gone) }})
+		err := synthRun(context.Background(), synthOptions(ckpt, in, out), &cancelAfter{n: "2", cancel: func() { os.Remove(gone) }})
 		if err == nil || !strings.Contains(err.Error(), gone) || !errors.Is(err, fs.ErrNotExist) {
 			t.Fatalf("got %v, want a missing-file error naming %s", err, gone)
 		}
 		if n := len(checkHonest(t, out, Manifest)); n != 20 {
 			t.Errorf("%d pairs listed, want the 10 images before the deleted one × 2", n)
 		}
-		if err := Run(context.Background(), synthOptions(ckpt, in, out), io.Discard); err != nil {
+		if err := synthRun(context.Background(), synthOptions(ckpt, in, out), io.Discard); err != nil {
 			t.Fatal(err)
 		}
 		fresh := filepath.Join(dir, "deleted-ref")
-		if err := Run(context.Background(), synthOptions(ckpt, in, fresh), io.Discard); err != nil {
+		if err := synthRun(context.Background(), synthOptions(ckpt, in, fresh), io.Discard); err != nil {
 			t.Fatal(err)
 		}
 		sameTree(t, out, fresh)
@@ -216,7 +216,7 @@ func TestRunStopsHonestlyAndResumes(t *testing.T) {
 		os.WriteFile(filepath.Join(out, Manifest), []byte(strings.Join(rows[:5], "")+rows[5][:20]), 0o644)
 		os.WriteFile(filepath.Join(out, DirL, ".g_s1.png.tmp123"), []byte("partial"), 0o644)
 		os.WriteFile(filepath.Join(out, ".manifest.jsonl.tmp456"), []byte("partial"), 0o644)
-		if err := Run(context.Background(), synthOptions(ckpt, clean, out), io.Discard); err != nil {
+		if err := synthRun(context.Background(), synthOptions(ckpt, clean, out), io.Discard); err != nil {
 			t.Fatal(err)
 		}
 		sameTree(t, out, ref)
@@ -239,7 +239,7 @@ func TestOutputNames(t *testing.T) {
 	out := filepath.Join(dir, "out")
 	o := synthOptions(ckpt, in, out)
 	o.Samples = 1
-	if err := Run(context.Background(), o, io.Discard); err != nil {
+	if err := synthRun(context.Background(), o, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	recs := checkHonest(t, out, Manifest)
@@ -275,7 +275,7 @@ func TestOutputNames(t *testing.T) {
 	}
 	f.Close()
 	o = synthOptions(ckpt, filepath.Join(dir, "clash"), filepath.Join(dir, "clash-out"))
-	err := Run(context.Background(), o, io.Discard)
+	err := synthRun(context.Background(), o, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "a.jpg") || !strings.Contains(err.Error(), "a.png") {
 		t.Fatalf("got %v, want an error naming both inputs", err)
 	}
@@ -290,7 +290,7 @@ func TestOutputNames(t *testing.T) {
 	if err := syscall.Mkfifo(filepath.Join(fifo, "p.png"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	err = Run(context.Background(), synthOptions(ckpt, fifo, filepath.Join(dir, "fifo-out")), io.Discard)
+	err = synthRun(context.Background(), synthOptions(ckpt, fifo, filepath.Join(dir, "fifo-out")), io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "p.png is not a regular file") {
 		t.Errorf("FIFO input: got %v", err)
 	}
@@ -307,7 +307,7 @@ func TestOutInsideClean(t *testing.T) {
 		writeClean(t, clean, 2)
 		o := synthOptions(ckpt, clean, filepath.Join(clean, sub))
 		for range 2 {
-			if err := Run(context.Background(), o, io.Discard); err != nil {
+			if err := synthRun(context.Background(), o, io.Discard); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -326,12 +326,12 @@ func TestOtherRunRefused(t *testing.T) {
 	clean := filepath.Join(dir, "clean")
 	writeClean(t, clean, 2)
 	o := synthOptions(ckpt, clean, filepath.Join(dir, "out"))
-	if err := Run(context.Background(), o, io.Discard); err != nil {
+	if err := synthRun(context.Background(), o, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	before := tree(t, o.Out)
 	o.Seed = 8
-	err := Run(context.Background(), o, io.Discard)
+	err := synthRun(context.Background(), o, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "seed: 7 → 8") || !strings.Contains(err.Error(), "--overwrite") {
 		t.Fatalf("another seed: got %v", err)
 	}
@@ -339,7 +339,7 @@ func TestOtherRunRefused(t *testing.T) {
 		t.Errorf("the refused run changed --out")
 	}
 	o.Overwrite = true
-	if err := Run(context.Background(), o, io.Discard); err != nil {
+	if err := synthRun(context.Background(), o, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range checkHonest(t, o.Out, Manifest) {
@@ -349,7 +349,7 @@ func TestOtherRunRefused(t *testing.T) {
 	}
 	os.Remove(filepath.Join(o.Out, Settings))
 	o.Overwrite = false
-	if err := Run(context.Background(), o, io.Discard); err == nil || !strings.Contains(err.Error(), Settings) {
+	if err := synthRun(context.Background(), o, io.Discard); err == nil || !strings.Contains(err.Error(), Settings) {
 		t.Errorf("pairs without %s: got %v", Settings, err)
 	}
 }
@@ -369,7 +369,7 @@ func TestRefusedInputs(t *testing.T) {
 		tb.NoGrad(func() { m.Params()[3].Tensor.Fill(math.NaN()) })
 	})
 	o := synthOptions(bad, clean, filepath.Join(dir, "o1"))
-	if err := Run(context.Background(), o, io.Discard); err == nil || !strings.Contains(err.Error(), "--model") || !strings.Contains(err.Error(), "non-finite") {
+	if err := synthRun(context.Background(), o, io.Discard); err == nil || !strings.Contains(err.Error(), "--model") || !strings.Contains(err.Error(), "non-finite") {
 		t.Errorf("NaN weights: got %v", err)
 	}
 	small := filepath.Join(dir, "small")
@@ -377,7 +377,7 @@ func TestRefusedInputs(t *testing.T) {
 	images.SavePNG(filepath.Join(small, "tiny.png"), images.New(6, 9), 8)
 	o = synthOptions(ckpt, small, filepath.Join(dir, "o2"))
 	o.SRScale = 8
-	if err := Run(context.Background(), o, io.Discard); err == nil || !strings.Contains(err.Error(), "tiny.png") || !strings.Contains(err.Error(), "--sr-scale 8") {
+	if err := synthRun(context.Background(), o, io.Discard); err == nil || !strings.Contains(err.Error(), "tiny.png") || !strings.Contains(err.Error(), "--sr-scale 8") {
 		t.Errorf("6x9 image at --sr-scale 8: got %v", err)
 	}
 	for _, c := range []struct {
@@ -391,7 +391,7 @@ func TestRefusedInputs(t *testing.T) {
 	} {
 		o := synthOptions(ckpt, clean, filepath.Join(dir, "o3"))
 		c.set(&o)
-		if err := Run(context.Background(), o, io.Discard); err == nil || !strings.HasPrefix(err.Error(), c.flag+" ") {
+		if err := synthRun(context.Background(), o, io.Discard); err == nil || !strings.HasPrefix(err.Error(), c.flag+" ") {
 			t.Errorf("%s: got %v", c.flag, err)
 		}
 	}
@@ -399,7 +399,7 @@ func TestRefusedInputs(t *testing.T) {
 	o = synthOptions(ckpt, clean, filepath.Join(dir, "o4"))
 	o.Tile = 1
 	start := time.Now()
-	if err := Run(context.Background(), o, &log); err != nil {
+	if err := synthRun(context.Background(), o, &log); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(log.String(), "--tile 1 raised to 16") || time.Since(start) > 10*time.Second {

@@ -19,7 +19,7 @@ func TestShardsJoinIntoUnsharded(t *testing.T) {
 	writeClean(t, clean, 7)
 	ckpt := saveTinyModel(t, dir, 1, nil)
 	ref := filepath.Join(dir, "ref")
-	if err := Run(context.Background(), synthOptions(ckpt, clean, ref), io.Discard); err != nil {
+	if err := synthRun(context.Background(), synthOptions(ckpt, clean, ref), io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "sharded")
@@ -27,7 +27,7 @@ func TestShardsJoinIntoUnsharded(t *testing.T) {
 	for i := range 3 {
 		o := synthOptions(ckpt, clean, out)
 		o.Shard, o.Shards = i, 3
-		if err := Run(context.Background(), o, io.Discard); err != nil {
+		if err := synthRun(context.Background(), o, io.Discard); err != nil {
 			t.Fatal(err)
 		}
 		recs := checkShard(t, out, o.manifestName())
@@ -60,7 +60,7 @@ func TestShardsJoinIntoUnsharded(t *testing.T) {
 	o := synthOptions(ckpt, clean, out)
 	o.Shard, o.Shards = 0, 3
 	os.Remove(filepath.Join(out, DirL, "d_s1.png"))
-	if err := Run(context.Background(), o, io.Discard); err != nil {
+	if err := synthRun(context.Background(), o, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	checkShard(t, out, o.manifestName())
@@ -75,7 +75,7 @@ func TestShardsJoinIntoUnsharded(t *testing.T) {
 	// An unsharded run over the shards' folder finds every pair made.
 	os.Remove(filepath.Join(out, Manifest))
 	var log strings.Builder
-	if err := Run(context.Background(), synthOptions(ckpt, clean, out), &log); err != nil {
+	if err := synthRun(context.Background(), synthOptions(ckpt, clean, out), &log); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(log.String(), "14 of 14 pairs already written") {

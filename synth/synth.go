@@ -59,16 +59,30 @@ type decoded struct {
 // its files are complete. When ctx is cancelled (a signal), or on any
 // error, it stops making pairs, lets the writers finish, lists what is
 // complete and says so; the same command run again completes the folder.
-func Run(ctx context.Context, o Options, log io.Writer) error {
+// The model runs on rt (made with o.RuntimeSettings).
+func Run(ctx context.Context, rt *tb.Runtime, o Options, log io.Writer) error {
+	return rt.Do(func() error { return o.run(ctx, rt, log) })
+}
+
+// RuntimeSettings are the libtorch settings a synthesis works under
+// (tb.NewRuntime): its device, thread count and precision. Not cuDNN's
+// benchmark mode: it times algorithms per shape, and its pick can change
+// from run to run (and with it the last bit of some pixels), while a data
+// set must come out the same for the same seed; edge tiles and images of
+// many sizes would also re-time it each time. Options that do not Validate
+// have none.
+func (o Options) RuntimeSettings() (tb.Settings, error) {
+	if err := o.Validate(); err != nil {
+		return tb.Settings{}, err
+	}
+	return tb.ParseSettings(o.Device, o.Threads, o.Precision)
+}
+
+func (o *Options) run(ctx context.Context, rt *tb.Runtime, log io.Writer) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
-	defer tb.LockThread()()
-	tb.SetNumThreads(o.Threads)
-	dev, err := tb.ParseDevice(o.Device)
-	if err != nil {
-		return fmt.Errorf("--device: %w", err)
-	}
+	dev := rt.Device()
 	in, all, err := o.inputs()
 	if err != nil {
 		return err
@@ -78,11 +92,6 @@ func Run(ctx context.Context, o Options, log io.Writer) error {
 		return err
 	}
 	defer m.Close()
-	// Not cuDNN's benchmark mode: it times algorithms per shape, and its
-	// pick can change from run to run (and with it the last bit of some
-	// pixels), while a data set must come out the same for the same seed;
-	// edge tiles and images of many sizes would also re-time it each time.
-	tb.SetCuDNNBenchmark(false)
 	st, err := o.runSettings(strings.SplitN(dev.String(), ":", 2)[0])
 	if err != nil {
 		return err
@@ -101,7 +110,7 @@ func Run(ctx context.Context, o Options, log io.Writer) error {
 		return err
 	}
 	defer manifest.Close()
-	n, err := o.synthesize(ctx, m, dev, in, mine, done, manifest, log)
+	n, err := o.synthesize(ctx, rt, m, in, mine, done, manifest, log)
 	if serr := manifest.Sync(); err == nil && serr != nil {
 		err = fmt.Errorf("manifest: %w", serr)
 	}
@@ -135,7 +144,7 @@ func (o *Options) loadModel(dev tb.Device, log io.Writer) (*model.LUDVAE, error)
 }
 
 // synthesize makes the pairs mine[done:] and returns how many it listed.
-func (o *Options) synthesize(ctx context.Context, m *model.LUDVAE, dev tb.Device, in []input, mine []Record, done int, manifest io.Writer, log io.Writer) (int, error) {
+func (o *Options) synthesize(ctx context.Context, rt *tb.Runtime, m *model.LUDVAE, in []input, mine []Record, done int, manifest io.Writer, log io.Writer) (int, error) {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel() // stops the decoders when it returns early
 	c := &committer{out: o.Out, manifest: manifest, fail: cancel}
@@ -144,7 +153,7 @@ func (o *Options) synthesize(ctx context.Context, m *model.LUDVAE, dev tb.Device
 	go func() { c.run(queue); close(committed) }()
 	bar := job.NewProgress(log, len(mine), "synth", "img")
 	bar.Start(done)
-	err := o.produce(runCtx, m, dev, in, mine[done:], queue, func(n int) { bar.Set(done+n, "") })
+	err := o.produce(runCtx, rt, m, in, mine[done:], queue, func(n int) { bar.Set(done+n, "") })
 	close(queue)
 	<-committed // every writer has finished
 	if c.err != nil {
@@ -161,7 +170,7 @@ func (o *Options) synthesize(ctx context.Context, m *model.LUDVAE, dev tb.Device
 // produce decodes and translates the inputs of todo in order and hands each
 // pair to a writer and to the committer's queue, until todo is done, ctx is
 // cancelled or something fails.
-func (o *Options) produce(ctx context.Context, m *model.LUDVAE, dev tb.Device, in []input, todo []Record, queue chan<- *pending, progress func(int)) error {
+func (o *Options) produce(ctx context.Context, rt *tb.Runtime, m *model.LUDVAE, in []input, todo []Record, queue chan<- *pending, progress func(int)) error {
 	var order []int // the inputs of todo, in order
 	for _, r := range todo {
 		if i := int(r.Stream) / o.Samples; len(order) == 0 || order[len(order)-1] != i {
@@ -177,7 +186,7 @@ func (o *Options) produce(ctx context.Context, m *model.LUDVAE, dev tb.Device, i
 		}
 		for ; next < len(todo) && int(todo[next].Stream)/o.Samples == j.in.index; next++ {
 			rec := todo[next]
-			out, err := o.Translate(ctx, m, dev, j.img, rec)
+			out, err := o.Translate(ctx, rt, m, j.img, rec)
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -218,11 +227,12 @@ func (o *Options) report(listed, total, made int, err error, log io.Writer) {
 }
 
 // Translate makes one output image from one input as `ludvae synth` does
-// (and `ludvae bench synth` times): the model run tile by tile at
-// o.Precision, the output clamped to [0, 1], or mapped back to the
-// degraded colour statistics (mapsBack), which clamps too, as the authors
-// clamp only when saving. A cancelled ctx stops it between tiles.
-func (o *Options) Translate(ctx context.Context, m *model.LUDVAE, dev tb.Device, img *images.Image, rec Record) (out *images.Image, err error) {
+// (and `ludvae bench synth` times), on rt's thread: the model run tile by
+// tile in rt's precision, the output clamped to [0, 1], or mapped back to
+// the degraded colour statistics (mapsBack), which clamps too, as the
+// authors clamp only when saving. A cancelled ctx stops it between tiles.
+func (o *Options) Translate(ctx context.Context, rt *tb.Runtime, m *model.LUDVAE, img *images.Image, rec Record) (out *images.Image, err error) {
+	dev := rt.Device()
 	tb.WithScope(func(*tb.Scope) {
 		err = tb.Do(func() error {
 			x := tb.FromSlice(img.Pix, 1, 3, int64(img.H), int64(img.W)).ToDevice(dev).ChannelsLast()
@@ -241,7 +251,7 @@ func (o *Options) Translate(ctx context.Context, m *model.LUDVAE, dev tb.Device,
 				return m.Translate(x, sigma, rec.Temperature, n)
 			}
 			var y *tb.Tensor
-			tb.WithPrecision(tb.Precision(o.Precision), dev, func() {
+			rt.Autocast(func() {
 				y, err = Tiled(x, o.Tile, Margin(m.Config.Levels), model.Noise{Seed: rec.Seed, Stream: rec.Stream}, gen)
 			})
 			if err != nil {

@@ -106,7 +106,7 @@ func TestRunLayoutAndDeterminism(t *testing.T) {
 	run := func(out string, seed uint64, sr int) {
 		o := Defaults()
 		o.Model, o.Clean, o.Out, o.Samples, o.Seed, o.Tile, o.Device, o.SRScale = ckpt, clean, out, 2, seed, 16, "cpu", sr
-		if err := Run(context.Background(), o, io.Discard); err != nil {
+		if err := synthRun(context.Background(), o, io.Discard); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -169,7 +169,7 @@ func TestRunN2C(t *testing.T) {
 	ckpt := saveTinyModel(t, dir, 1, nil)
 	o := Defaults()
 	o.Model, o.Clean, o.Out, o.Mode, o.Device = ckpt, in, filepath.Join(dir, "out"), "n2c", "cpu"
-	if err := Run(context.Background(), o, io.Discard); err != nil {
+	if err := synthRun(context.Background(), o, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	for _, n := range []string{"a.png", "b.png"} {
@@ -275,7 +275,7 @@ func TestRunNormalization(t *testing.T) {
 			o := Defaults()
 			o.Model, o.Clean, o.Out, o.Mode, o.Device = ckpt, in, filepath.Join(mdir, "out"), c.mode, "cpu"
 			o.SigmaMin, o.SigmaMax, o.Seed, o.Norm = c.sigma, c.sigma, 3, &norm
-			if err := Run(context.Background(), o, io.Discard); err != nil {
+			if err := synthRun(context.Background(), o, io.Discard); err != nil {
 				t.Fatal(err)
 			}
 			got, err := images.Load(filepath.Join(o.Out, DirL, "a.png"))
@@ -392,7 +392,7 @@ func TestRunTemperatureRange(t *testing.T) {
 	o := Defaults()
 	o.Model, o.Clean, o.Out, o.Device, o.Seed = ckpt, in, filepath.Join(dir, "out"), "cpu", 2
 	o.SigmaMin, o.SigmaMax, o.Temperature, o.TemperatureMax = 20, 20, 1, 3
-	if err := Run(context.Background(), o, io.Discard); err != nil {
+	if err := synthRun(context.Background(), o, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.Open(filepath.Join(o.Out, Manifest))
@@ -441,4 +441,19 @@ func TestRunTemperatureRange(t *testing.T) {
 	if records != 2 {
 		t.Errorf("manifest has %d records, want 2", records)
 	}
+}
+
+// synthRun is Run as the command calls it: on a runtime of the options's
+// settings, made for the run and closed after it.
+func synthRun(ctx context.Context, o Options, log io.Writer) error {
+	s, err := o.RuntimeSettings()
+	if err != nil {
+		return err
+	}
+	rt, err := tb.NewRuntime(s)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	return Run(ctx, rt, o, log)
 }

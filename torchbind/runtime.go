@@ -25,6 +25,27 @@ type Settings struct {
 	CuDNNBenchmark bool
 }
 
+// ParseSettings makes Settings from the command line's spellings of a
+// device (ParseDevice), a thread count (CheckThreads) and a precision
+// (ParsePrecision; "" is fp32). Its errors name the flags --device,
+// --threads and --precision, which every command spells so.
+func ParseSettings(device string, threads int, precision string) (Settings, error) {
+	dev, err := ParseDevice(device)
+	if err != nil {
+		return Settings{}, fmt.Errorf("--device: %w", err)
+	}
+	if err := CheckThreads(threads); err != nil {
+		return Settings{}, fmt.Errorf("--threads %w", err)
+	}
+	p := FP32
+	if precision != "" {
+		if p, err = ParsePrecision(precision); err != nil {
+			return Settings{}, fmt.Errorf("--precision: %w", err)
+		}
+	}
+	return Settings{Device: dev, Threads: threads, Precision: p}, nil
+}
+
 // A Runtime owns libtorch's state for one piece of work (a training run, a
 // synthesis run, a benchmark): an OS thread of its own, locked to it, that
 // runs whatever Do is given; that thread's arena, from which the scopes

@@ -187,7 +187,7 @@ func TestRunStopsWhileBuildingStore(t *testing.T) {
 	writeImages(t, c.Noisy, 40, 160, 120, true, 4)
 	ctx, cancel := context.WithCancel(t.Context())
 	log := &cancelOn{trigger: "decoding --noisy", cancel: cancel}
-	err := Run(ctx, c, log)
+	err := trainRun(ctx, c, log)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("run cancelled while decoding: %v\n%s", err, log.log.String())
 	}
@@ -201,7 +201,7 @@ func TestRunStopsWhileBuildingStore(t *testing.T) {
 	}
 	var again strings.Builder
 	c.Steps = 1
-	if err := Run(t.Context(), c, &again); err != nil {
+	if err := trainRun(t.Context(), c, &again); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(again.String(), "resuming an interrupted build") {

@@ -10,7 +10,6 @@ import (
 	"io"
 	"math"
 	"path/filepath"
-	"runtime"
 	"time"
 
 	"github.com/ludvae/ludvae/model"
@@ -20,28 +19,28 @@ import (
 )
 
 // RunDistributed trains as Run does, as one rank of a data-parallel job
-// (env from dist.FromEnv): --batch stays the global batch, each rank
-// computes its share of every batch, and the gradients are summed over the
-// ranks before the same Adam update on each. Rank 0 alone writes the run
-// folder and the log; a CUDA rank uses cuda:LOCAL_RANK and NCCL, a CPU rank
-// Gloo. timeout bounds the rendezvous and every collective.
-func RunDistributed(ctx context.Context, cfg Config, log io.Writer, env dist.Env, timeout time.Duration) error {
+// (env from dist.FromEnv) on rt (made with cfg.RuntimeSettings(&env)):
+// --batch stays the global batch, each rank computes its share of every
+// batch, and the gradients are summed over the ranks before the same Adam
+// update on each. Rank 0 alone writes the run folder and the log; a CUDA
+// rank uses cuda:LOCAL_RANK and NCCL, a CPU rank Gloo. timeout bounds the
+// rendezvous and every collective.
+func RunDistributed(ctx context.Context, rt *tb.Runtime, cfg Config, log io.Writer, env dist.Env, timeout time.Duration) error {
+	return rt.Do(func() error { return runDistributed(ctx, rt, cfg, log, env, timeout) })
+}
+
+func runDistributed(ctx context.Context, rt *tb.Runtime, cfg Config, log io.Writer, env dist.Env, timeout time.Duration) error {
 	// A bad command fails here, before it makes the other ranks wait.
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	dev, err := tb.ParseDevice(cfg.Device)
+	cfg, err := cfg.forRank(env)
 	if err != nil {
-		return fmt.Errorf("--device: %w", err)
-	}
-	if cfg.Threads <= 0 {
-		// The machine's CPUs shared among its ranks, as torchrun's
-		// OMP_NUM_THREADS=1 intends, instead of each rank taking all.
-		cfg.Threads = max(1, runtime.NumCPU()/env.LocalWorld)
+		return err
 	}
 	backend := "gloo"
-	if dev.IsCUDA() {
-		backend, cfg.Device = "nccl", fmt.Sprintf("cuda:%d", env.LocalRank)
+	if rt.Device().IsCUDA() {
+		backend = "nccl"
 	}
 	g, err := dist.Join(env, backend, timeout)
 	if err != nil {
@@ -53,7 +52,7 @@ func RunDistributed(ctx context.Context, cfg Config, log io.Writer, env dist.Env
 	}
 	lo, hi := env.Share(cfg.Batch)
 	fmt.Fprintf(log, "distributed: %s, %s; rank 0 takes %d of every global batch of %d\n", env, backend, hi-lo, cfg.Batch)
-	t, err := newTrainer(ctx, cfg, log, g)
+	t, err := newTrainer(ctx, rt, cfg, log, g)
 	if err != nil {
 		return fmt.Errorf("rank %d: %w", env.Rank, err)
 	}
@@ -132,7 +131,7 @@ type distStepper struct {
 	m             *model.LUDVAE
 	opt           *tb.Adam
 	cfg           *Config
-	dev           tb.Device
+	rt            *tb.Runtime
 	g             *dist.Group
 	steps         int
 	reduce, total time.Duration
@@ -161,11 +160,11 @@ func (s *distStepper) step(b Batch) (st stepStats, err error) {
 	mAll, mBefore := count(b.Degraded), count(b.Degraded[:lo])
 	tb.WithScope(func(*tb.Scope) {
 		err = tb.Do(func() error {
-			in := upload(cfg, s.dev, b.share(lo, hi, cfg.Patch))
+			in := upload(cfg, s.rt.Device(), b.share(lo, hi, cfg.Patch))
 			// The noise of the whole batch's rows: h at row lo on, the
 			// posterior sites at this share's first degraded row.
 			in.noise.Origin[0], in.noise.SubsetRow = int64(lo), int64(mBefore)
-			l, err := in.loss(s.m, cfg, s.dev)
+			l, err := in.loss(s.rt, s.m)
 			if err != nil {
 				return err
 			}
@@ -254,7 +253,7 @@ func (t *Trainer) leaderDo(f func() error) error {
 // logs and every rank checks that all resume from the same step.
 func (t *Trainer) startStepper() (err error) {
 	if t.group == nil {
-		t.stepper = newStepper(t.Model, t.Opt, &t.Cfg, t.Device, t.Data.Norm != nil, t.Log)
+		t.stepper = newStepper(t.rt, t.Model, t.Opt, &t.Cfg, t.Data.Norm != nil, t.Log)
 	} else {
 		if err := t.group.Agree("resumed step (their run folders' newest checkpoints)", uint64(t.Step)); err != nil {
 			return err
@@ -262,7 +261,7 @@ func (t *Trainer) startStepper() (err error) {
 		if t.Cfg.CUDAGraphs && t.Device.IsCUDA() {
 			fmt.Fprintln(t.Log, "CUDA graphs are off: distributed training takes its steps op by op")
 		}
-		t.stepper = &distStepper{m: t.Model, opt: t.Opt, cfg: &t.Cfg, dev: t.Device, g: t.group}
+		t.stepper = &distStepper{m: t.Model, opt: t.Opt, cfg: &t.Cfg, rt: t.rt, g: t.group}
 	}
 	return t.leaderDo(func() (err error) {
 		t.csv, err = openLossLog(filepath.Join(t.Cfg.Out, "log.csv"), t.Step)

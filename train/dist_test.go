@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	tb "github.com/ludvae/ludvae/torchbind"
 	"github.com/ludvae/ludvae/torchbind/pyref"
 	"github.com/ludvae/ludvae/train/dist"
 )
@@ -57,7 +58,7 @@ func runRank(js string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
 	if err == nil {
-		err = RunDistributed(ctx, cfg, io.Discard, env, timeout)
+		err = runRankOn(ctx, cfg, env, timeout)
 	}
 	if errors.Is(err, context.Canceled) {
 		return 130 // as the CLI
@@ -67,6 +68,21 @@ func runRank(js string) int {
 		return 1
 	}
 	return 0
+}
+
+// runRankOn is RunDistributed as `ludvae train` calls it under torchrun:
+// on a runtime of the rank's settings.
+func runRankOn(ctx context.Context, cfg Config, env dist.Env, timeout time.Duration) error {
+	s, err := cfg.RuntimeSettings(&env)
+	if err != nil {
+		return err
+	}
+	rt, err := tb.NewRuntime(s)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	return RunDistributed(ctx, rt, cfg, io.Discard, env, timeout)
 }
 
 // rank is one launched rank's process and its standard error.
@@ -141,7 +157,7 @@ func TestDataParallelMatchesOneProcess(t *testing.T) {
 	one := distConfig(t)
 	two := one
 	two.Out = filepath.Join(t.TempDir(), "two")
-	if err := Run(context.Background(), one, io.Discard); err != nil {
+	if err := trainRun(context.Background(), one, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	for _, err := range startRanks(t, two, two) {
@@ -217,13 +233,13 @@ func compareLogs(t *testing.T, dirA, dirB string, n int) {
 // uninterrupted run's losses.
 func TestResumeAtAnotherWorldSize(t *testing.T) {
 	whole := distConfig(t)
-	if err := Run(context.Background(), whole, io.Discard); err != nil {
+	if err := trainRun(context.Background(), whole, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	part := whole
 	part.Out = filepath.Join(t.TempDir(), "part")
 	part.Steps = 7
-	if err := Run(context.Background(), part, io.Discard); err != nil {
+	if err := trainRun(context.Background(), part, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	part.Steps = 14
@@ -233,7 +249,7 @@ func TestResumeAtAnotherWorldSize(t *testing.T) {
 		}
 	}
 	part.Steps = 20
-	if err := Run(context.Background(), part, io.Discard); err != nil {
+	if err := trainRun(context.Background(), part, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	compareLogs(t, whole.Out, part.Out, 20)

@@ -29,7 +29,7 @@ type graphStepper struct {
 	m     *model.LUDVAE
 	opt   *tb.Adam
 	cfg   *Config
-	dev   tb.Device
+	rt    *tb.Runtime
 	steps float64 // Adam steps taken
 	in    graphInputs
 	slots map[int64]*graphSlot // by count of degraded crops
@@ -54,12 +54,13 @@ type graphSlot struct {
 	losses *tb.Tensor // its output: total, rec and kl, read in one copy
 }
 
-func newGraphStepper(m *model.LUDVAE, opt *tb.Adam, cfg *Config, dev tb.Device, norm bool, record bool) (*graphStepper, error) {
+func newGraphStepper(rt *tb.Runtime, m *model.LUDVAE, opt *tb.Adam, cfg *Config, norm bool, record bool) (*graphStepper, error) {
 	steps, err := opt.PrepareFused()
 	if err != nil {
 		return nil, err
 	}
-	s := &graphStepper{m: m, opt: opt, cfg: cfg, dev: dev, steps: steps, slots: map[int64]*graphSlot{}, record: record}
+	dev := rt.Device()
+	s := &graphStepper{m: m, opt: opt, cfg: cfg, rt: rt, steps: steps, slots: map[int64]*graphSlot{}, record: record}
 	n, p := int64(cfg.Batch), int64(cfg.Patch)
 	err = tb.Try(func() {
 		f32 := tb.Options{DType: tb.Float32, Device: dev}
@@ -119,10 +120,10 @@ func (s *graphStepper) slot(n, c int64) (*graphSlot, error) {
 	}
 	sl := &graphSlot{sub: model.Subset{N: n, Count: c}}
 	if c > 0 && c < n {
-		sl.sub.Idx = tb.Zeros([]int64{c}, tb.Options{DType: tb.Int64, Device: s.dev}).Persist()
+		sl.sub.Idx = tb.Zeros([]int64{c}, tb.Options{DType: tb.Int64, Device: s.rt.Device()}).Persist()
 	}
 	if s.record {
-		g, err := tb.NewCUDAGraph(s.dev)
+		g, err := tb.NewCUDAGraph(s.rt.Device())
 		if err != nil {
 			sl.sub.Idx.Close()
 			return nil, err
@@ -176,7 +177,7 @@ func (s *graphStepper) work(slot *graphSlot) (err error) {
 		in := stepTensors{x: s.in.x, sig: s.in.sig, rowMap: s.in.rowMap, sub: slot.sub,
 			noise: model.Noise{Seed: s.cfg.Seed, StreamAdd: s.in.streamAdd}}
 		var l model.Losses
-		if l, err = in.loss(s.m, s.cfg, s.dev); err != nil {
+		if l, err = in.loss(s.rt, s.m); err != nil {
 			return
 		}
 		total := l.Rec.Add(l.KL.Mul(s.in.klWeight))
@@ -192,7 +193,7 @@ func (s *graphStepper) work(slot *graphSlot) (err error) {
 // them, and drops the gradients the graphs wrote into.
 func (s *graphStepper) close() {
 	if s.record {
-		tb.Synchronize(s.dev)
+		tb.Synchronize(s.rt.Device())
 	}
 	for _, sl := range s.slots {
 		closeTensors(sl.losses, sl.sub.Idx)
@@ -230,22 +231,31 @@ type stepper interface {
 // Stepper takes training steps as `ludvae train` does: as CUDA graphs on
 // CUDA when cfg.CUDAGraphs, op by op otherwise. `ludvae bench train` times it.
 type Stepper struct {
-	s stepper
+	rt *tb.Runtime
+	s  stepper
 }
 
 // NewStepper prepares the steps of m and opt under cfg (batch size, crop
-// size, precision, noise levels, schedules) on dev, for batches without a
-// colour map. A note goes to log if CUDA graphs were asked for but cannot
-// be used.
-func NewStepper(m *model.LUDVAE, opt *tb.Adam, cfg *Config, dev tb.Device, log io.Writer) *Stepper {
-	return &Stepper{newStepper(m, opt, cfg, dev, false, log)}
+// size, noise levels, schedules) on rt (device and precision), for batches
+// without a colour map. A note goes to log if CUDA graphs were asked for
+// but cannot be used.
+func NewStepper(rt *tb.Runtime, m *model.LUDVAE, opt *tb.Adam, cfg *Config, log io.Writer) (s *Stepper, err error) {
+	err = rt.Do(func() error {
+		s = &Stepper{rt, newStepper(rt, m, opt, cfg, false, log)}
+		return nil
+	})
+	return s, err
 }
 
-// Step takes the step of b and returns its total loss; a non-finite loss
-// leaves the parameters as they were.
-func (s *Stepper) Step(b Batch) (float64, error) {
-	st, err := s.s.step(b)
-	return st.total, err
+// Step takes the step of b on the runtime and returns its total loss; a
+// non-finite loss leaves the parameters as they were.
+func (s *Stepper) Step(b Batch) (loss float64, err error) {
+	err = s.rt.Do(func() error {
+		st, err := s.s.step(b)
+		loss = st.total
+		return err
+	})
+	return loss, err
 }
 
 // Graphs reports whether the steps run as CUDA graphs.
@@ -259,24 +269,24 @@ func (s *Stepper) Close() { s.s.close() }
 
 // eagerStepper takes each step op by op (step).
 type eagerStepper struct {
+	rt  *tb.Runtime
 	m   *model.LUDVAE
 	opt *tb.Adam
 	cfg *Config
-	dev tb.Device
 }
 
-func (e eagerStepper) step(b Batch) (stepStats, error) { return step(e.m, e.opt, e.cfg, e.dev, b) }
+func (e eagerStepper) step(b Batch) (stepStats, error) { return step(e.rt, e.m, e.opt, e.cfg, b) }
 func (eagerStepper) close()                            {}
 
 // newStepper picks CUDA graphs when the configuration asks for them and the
 // device is CUDA; if they cannot be set up it says so on log and steps op
 // by op.
-func newStepper(m *model.LUDVAE, opt *tb.Adam, cfg *Config, dev tb.Device, norm bool, log io.Writer) stepper {
-	eager := eagerStepper{m, opt, cfg, dev}
-	if !cfg.CUDAGraphs || !dev.IsCUDA() {
+func newStepper(rt *tb.Runtime, m *model.LUDVAE, opt *tb.Adam, cfg *Config, norm bool, log io.Writer) stepper {
+	eager := eagerStepper{rt, m, opt, cfg}
+	if !cfg.CUDAGraphs || !rt.Device().IsCUDA() {
 		return eager
 	}
-	g, err := newGraphStepper(m, opt, cfg, dev, norm, true)
+	g, err := newGraphStepper(rt, m, opt, cfg, norm, true)
 	if err != nil {
 		fmt.Fprintf(log, "CUDA graphs are off: %v\n", err)
 		return eager

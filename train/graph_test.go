@@ -36,10 +36,16 @@ func TestGraphStepMatchesEager(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			device, _ := tb.ParseDevice(dev)
-			tb.SetCuDNNBenchmark(device.IsCUDA())
-			defer tb.SetCuDNNBenchmark(false)
+			rt := testRuntime(t, c) // with cuDNN's benchmark mode on CUDA, as train's
+			device := rt.Device()
+			var runSteps func(graphs bool) ([][3]float64, map[int]bool)
 			run := func(graphs bool) (losses [][3]float64, counts map[int]bool) {
+				if err := rt.Do(func() error { losses, counts = runSteps(graphs); return nil }); err != nil {
+					t.Fatal(err)
+				}
+				return losses, counts
+			}
+			runSteps = func(graphs bool) (losses [][3]float64, counts map[int]bool) {
 				m, err := model.New(model.Config{Channels: 3, Filters: c.Filters, Levels: c.Levels}, tb.Options{DType: tb.Float32, Device: device}, c.Seed)
 				if err != nil {
 					t.Fatal(err)
@@ -50,9 +56,9 @@ func TestGraphStepMatchesEager(t *testing.T) {
 				}
 				opt := tb.NewAdam(m.Tensors(), tb.AdamConfig{LR: c.LR, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8})
 				defer opt.Close()
-				var s stepper = eagerStepper{m, opt, &c, device}
+				var s stepper = eagerStepper{rt, m, opt, &c}
 				if graphs {
-					g, err := newGraphStepper(m, opt, &c, device, true, device.IsCUDA())
+					g, err := newGraphStepper(rt, m, opt, &c, true, device.IsCUDA())
 					if err != nil {
 						t.Fatal(err)
 					}

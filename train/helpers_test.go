@@ -1,7 +1,9 @@
 package train
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -10,7 +12,38 @@ import (
 
 	"github.com/ludvae/ludvae/model"
 	"github.com/ludvae/ludvae/model/images"
+	tb "github.com/ludvae/ludvae/torchbind"
 )
+
+// testRuntime is a runtime of c's settings, closed when the test ends.
+func testRuntime(t testing.TB, c Config) *tb.Runtime {
+	t.Helper()
+	s, err := c.RuntimeSettings(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := tb.NewRuntime(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rt.Close)
+	return rt
+}
+
+// trainRun is Run as `ludvae train` calls it: on a runtime of c's
+// settings, made for the run and closed after it.
+func trainRun(ctx context.Context, c Config, log io.Writer) error {
+	s, err := c.RuntimeSettings(nil)
+	if err != nil {
+		return err
+	}
+	rt, err := tb.NewRuntime(s)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	return Run(ctx, rt, c, log)
+}
 
 // writeImages writes n generated PNGs of size w×h: smooth colour fields,
 // with noise added when noisy is set, so the two domains differ.

@@ -22,7 +22,7 @@ func TestKill9ResumesExactly(t *testing.T) {
 	c.Steps, c.SaveEvery, c.Keep = 10, 1, 2
 	whole := c // saving (fsync) every step is slow, and changes no loss
 	whole.Out, whole.SaveEvery = filepath.Join(t.TempDir(), "whole"), c.Steps
-	if err := Run(context.Background(), whole, io.Discard); err != nil {
+	if err := trainRun(context.Background(), whole, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	js, err := json.Marshal(c)
@@ -51,7 +51,7 @@ func TestKill9ResumesExactly(t *testing.T) {
 	}
 	rest := c
 	rest.SaveEvery = c.Steps
-	if err := Run(context.Background(), rest, io.Discard); err != nil {
+	if err := trainRun(context.Background(), rest, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	a, b := readLosses(t, whole.Out), readLosses(t, c.Out)
@@ -91,7 +91,7 @@ func TestTrainerProcess(t *testing.T) {
 	if err := json.Unmarshal([]byte(js), &c); err != nil {
 		t.Fatal(err)
 	}
-	if err := Run(context.Background(), c, io.Discard); err != nil {
+	if err := trainRun(context.Background(), c, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 }

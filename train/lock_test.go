@@ -20,11 +20,11 @@ import (
 func TestSecondTrainerRefused(t *testing.T) {
 	c := tinyConfig(t)
 	c.Steps = 2
-	first, err := NewTrainer(t.Context(), c, io.Discard)
+	first, err := NewTrainer(t.Context(), testRuntime(t, c), c, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = NewTrainer(t.Context(), c, io.Discard)
+	_, err = NewTrainer(t.Context(), testRuntime(t, c), c, io.Discard)
 	if !errors.Is(err, ErrRunLocked) || !strings.Contains(err.Error(), fmt.Sprintf("PID %d", os.Getpid())) || !strings.Contains(err.Error(), "--out") {
 		first.Close()
 		t.Fatalf("second trainer on the same --out: got %v, want a refusal naming PID %d", err, os.Getpid())
@@ -33,7 +33,7 @@ func TestSecondTrainerRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	first.Close()
-	again, err := NewTrainer(t.Context(), c, io.Discard)
+	again, err := NewTrainer(t.Context(), testRuntime(t, c), c, io.Discard)
 	if err != nil {
 		t.Fatalf("after the first trainer closed: %v", err)
 	}
@@ -104,7 +104,7 @@ func TestLeftoverTempFilesRemoved(t *testing.T) {
 		}
 	}
 	var log strings.Builder
-	tr, err := NewTrainer(t.Context(), c, &log)
+	tr, err := NewTrainer(t.Context(), testRuntime(t, c), c, &log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ func readRecord(t *testing.T, dir string) runRecord {
 func TestResumeRefusesChangedRun(t *testing.T) {
 	c := tinyConfig(t)
 	c.Steps, c.SaveEvery = 3, 3
-	if err := Run(context.Background(), c, io.Discard); err != nil {
+	if err := trainRun(context.Background(), c, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	changes := []struct {
@@ -51,7 +51,7 @@ func TestResumeRefusesChangedRun(t *testing.T) {
 		d := c
 		d.Steps = 6
 		ch.edit(&d)
-		_, err := NewTrainer(t.Context(), d, io.Discard)
+		_, err := NewTrainer(t.Context(), testRuntime(t, d), d, io.Discard)
 		if !errors.Is(err, ErrChangedRun) {
 			t.Errorf("%v: want a refusal, got %v", ch.wants, err)
 			continue
@@ -68,14 +68,14 @@ func TestResumeRefusesChangedRun(t *testing.T) {
 
 	free := c
 	free.Steps, free.Threads, free.LogEvery, free.SaveEvery, free.SampleEvery, free.Keep, free.MaxBadSteps = 4, 1, 2, 2, 2, 5, 7
-	if err := Run(context.Background(), free, io.Discard); err != nil {
+	if err := trainRun(context.Background(), free, io.Discard); err != nil {
 		t.Fatalf("changing only settings that cannot change a step: %v", err)
 	}
 
 	over := c
 	over.Steps, over.LR, over.Override = 6, 2e-3, true
 	var log strings.Builder
-	if err := Run(context.Background(), over, &log); err != nil {
+	if err := trainRun(context.Background(), over, &log); err != nil {
 		t.Fatalf("--override: %v", err)
 	}
 	if !strings.Contains(log.String(), "--lr 0.001 in the run, 0.002 in this command") {
@@ -90,7 +90,7 @@ func TestResumeRefusesChangedRun(t *testing.T) {
 	// and the record keeps the history.
 	next := over
 	next.Steps, next.Override = 7, false
-	if err := Run(context.Background(), next, io.Discard); err != nil {
+	if err := trainRun(context.Background(), next, io.Discard); err != nil {
 		t.Fatalf("resuming with the overridden values: %v", err)
 	}
 	if r := readRecord(t, c.Out); len(r.Overrides) != 1 {

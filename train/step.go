@@ -15,14 +15,15 @@ type stepStats struct {
 	finite                       bool
 }
 
-// step is one training step op by op: the batch's tensors uploaded, the
-// forward pass (stepTensors.loss), backward, and Adam at the learning rate
-// of step b.Step. A non-finite loss leaves the parameters as they were.
-func step(m *model.LUDVAE, opt *tb.Adam, cfg *Config, dev tb.Device, b Batch) (st stepStats, err error) {
+// step is one training step op by op on rt's thread: the batch's tensors
+// uploaded, the forward pass (stepTensors.loss), backward, and Adam at the
+// learning rate of step b.Step. A non-finite loss leaves the parameters as
+// they were.
+func step(rt *tb.Runtime, m *model.LUDVAE, opt *tb.Adam, cfg *Config, b Batch) (st stepStats, err error) {
 	st = stepStats{step: b.Step, klWeight: cfg.KLWeightAt(b.Step), lr: cfg.LearningRate(b.Step)}
 	tb.WithScope(func(*tb.Scope) {
 		err = tb.Do(func() error {
-			l, err := upload(cfg, dev, b).loss(m, cfg, dev)
+			l, err := upload(cfg, rt.Device(), b).loss(rt, m)
 			if err != nil {
 				return err
 			}
@@ -108,14 +109,14 @@ func (in stepTensors) inputs(m *model.LUDVAE) (x, h *tb.Tensor, err error) {
 	return x, h, nil
 }
 
-// loss is a step's forward pass: the model's losses on its inputs under
-// cfg.Precision.
-func (in stepTensors) loss(m *model.LUDVAE, cfg *Config, dev tb.Device) (l model.Losses, err error) {
+// loss is a step's forward pass: the model's losses on its inputs in rt's
+// precision.
+func (in stepTensors) loss(rt *tb.Runtime, m *model.LUDVAE) (l model.Losses, err error) {
 	x, h, err := in.inputs(m)
 	if err != nil {
 		return l, err
 	}
-	tb.WithPrecision(tb.Precision(cfg.Precision), dev, func() {
+	rt.Autocast(func() {
 		l, err = m.LossOn(x, h, in.sub, in.noise)
 	})
 	return l, err

@@ -20,10 +20,11 @@ type Trainer struct {
 	Model  *model.LUDVAE
 	Opt    *tb.Adam
 	Data   *Data
-	Device tb.Device
-	Step   int // steps done
+	Device tb.Device // the runtime's
+	Step   int       // steps done
 	Log    io.Writer
 
+	rt        *tb.Runtime // where the tensor work runs
 	csv       *lossLog
 	samples   *sampler
 	stepper   stepper
@@ -34,11 +35,11 @@ type Trainer struct {
 	group     *dist.Group // nil in a single-process run (dist.go)
 }
 
-// Run trains as cfg says, resuming from the newest checkpoint in cfg.Out.
-// Cancelling ctx (SIGINT/SIGTERM in the CLI) saves a checkpoint and returns
-// ctx's error.
-func Run(ctx context.Context, cfg Config, log io.Writer) error {
-	t, err := NewTrainer(ctx, cfg, log)
+// Run trains as cfg says on rt (made with cfg.RuntimeSettings), resuming
+// from the newest checkpoint in cfg.Out. Cancelling ctx (SIGINT/SIGTERM in
+// the CLI) saves a checkpoint and returns ctx's error.
+func Run(ctx context.Context, rt *tb.Runtime, cfg Config, log io.Writer) error {
+	t, err := NewTrainer(ctx, rt, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -50,14 +51,20 @@ func Run(ctx context.Context, cfg Config, log io.Writer) error {
 // the folder is writable, loads the data, builds the model and optimizer,
 // and resumes from the newest checkpoint if there is one and its run is
 // this one (resume.go). Cancelling ctx stops it while it builds the
-// image stores.
-func NewTrainer(ctx context.Context, cfg Config, log io.Writer) (*Trainer, error) {
-	return newTrainer(ctx, cfg, log, nil)
+// image stores. The trainer's tensor work runs on rt, whose settings
+// (cfg.RuntimeSettings) are the run's device, threads and precision.
+func NewTrainer(ctx context.Context, rt *tb.Runtime, cfg Config, log io.Writer) (t *Trainer, err error) {
+	err = rt.Do(func() (err error) {
+		t, err = newTrainer(ctx, rt, cfg, log, nil)
+		return err
+	})
+	return t, err
 }
 
-// newTrainer is NewTrainer as one rank of group g, or alone when g is nil.
-// In a group rank 0 alone locks and writes the run folder (dist.go).
-func newTrainer(ctx context.Context, cfg Config, log io.Writer, g *dist.Group) (_ *Trainer, err error) {
+// newTrainer is NewTrainer as one rank of group g, or alone when g is nil,
+// on rt's thread. In a group rank 0 alone locks and writes the run folder
+// (dist.go).
+func newTrainer(ctx context.Context, rt *tb.Runtime, cfg Config, log io.Writer, g *dist.Group) (_ *Trainer, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -66,11 +73,7 @@ func newTrainer(ctx context.Context, cfg Config, log io.Writer, g *dist.Group) (
 			return nil, err
 		}
 	}
-	tb.SetNumThreads(cfg.Threads)
-	dev, err := tb.ParseDevice(cfg.Device)
-	if err != nil {
-		return nil, fmt.Errorf("--device: %w", err)
-	}
+	dev := rt.Device()
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("--out: %w", err)
 	}
@@ -86,7 +89,7 @@ func newTrainer(ctx context.Context, cfg Config, log io.Writer, g *dist.Group) (
 	if err := removeLeftoversAsLeader(cfg.Out, log, g); err != nil {
 		return nil, err
 	}
-	t := &Trainer{Cfg: cfg, Device: dev, Log: log, lock: lock, group: g, bad: BadSteps{Max: cfg.MaxBadSteps}}
+	t := &Trainer{Cfg: cfg, Device: dev, Log: log, rt: rt, lock: lock, group: g, bad: BadSteps{Max: cfg.MaxBadSteps}}
 	ckpts, err := Checkpoints(cfg.Out)
 	if err != nil {
 		return nil, err
@@ -123,7 +126,6 @@ func newTrainer(ctx context.Context, cfg Config, log io.Writer, g *dist.Group) (
 		t.Close()
 		return nil, err
 	}
-	tb.SetCuDNNBenchmark(dev.IsCUDA()) // crops repeat their shape every step
 	t.Opt = tb.NewAdam(t.Model.Tensors(), tb.AdamConfig{LR: cfg.LR, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8})
 	if resume != nil {
 		last := ckpts[len(ckpts)-1]
@@ -169,16 +171,17 @@ func (t *Trainer) Close() {
 	t.lock.Release()
 }
 
-// Train runs the remaining steps.
+// Train runs the remaining steps on the trainer's runtime, whichever
+// goroutine calls it: OpenMP's thread count is per OS thread, and a step
+// that ran on another thread than the runtime's could run with a count some
+// other work left there (a test with --threads 1, say) and split its sums
+// differently: a resumed run's loss then differed from the uninterrupted
+// one's in the last bits.
 func (t *Trainer) Train(ctx context.Context) error {
-	defer tb.LockThread()()
-	// OpenMP's thread count is per OS thread: set it on the one the steps
-	// run on, not only on whichever thread NewTrainer ran on. Otherwise a
-	// step can run with a count another run left on this thread (a test
-	// with --threads 1, say), and split its sums differently: a resumed
-	// run's loss then differed from the uninterrupted one's in the last
-	// bits.
-	tb.SetNumThreads(t.Cfg.Threads)
+	return t.rt.Do(func() error { return t.train(ctx) })
+}
+
+func (t *Trainer) train(ctx context.Context) error {
 	cfg := &t.Cfg
 	l := Loop[Batch]{
 		Log: t.Log, Label: "train", Out: cfg.Out, Holds: "checkpoints, log.csv and samples", Last: cfg.Steps,

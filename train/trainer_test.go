@@ -41,12 +41,12 @@ func TestResumeReproducesLosses(t *testing.T) {
 	c := tinyConfig(t)
 	whole := c
 	whole.Out = filepath.Join(t.TempDir(), "whole")
-	if err := Run(context.Background(), whole, io.Discard); err != nil {
+	if err := trainRun(context.Background(), whole, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
-	tr, err := NewTrainer(t.Context(), c, io.Discard)
+	tr, err := NewTrainer(t.Context(), testRuntime(t, c), c, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestResumeReproducesLosses(t *testing.T) {
 	if ck, _ := Checkpoints(c.Out); len(ck) == 0 || stepOf(ck[len(ck)-1]) != 5 {
 		t.Fatalf("checkpoints after the interruption: %v", ck)
 	}
-	if err := Run(context.Background(), c, io.Discard); err != nil {
+	if err := trainRun(context.Background(), c, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	a, b := readLosses(t, whole.Out), readLosses(t, c.Out)
@@ -85,7 +85,7 @@ func TestResumeReproducesLosses(t *testing.T) {
 func TestCheckpointReadByTorch(t *testing.T) {
 	c := tinyConfig(t)
 	c.Steps, c.SaveEvery, c.SampleEvery = 3, 3, 3
-	if err := Run(context.Background(), c, io.Discard); err != nil {
+	if err := trainRun(context.Background(), c, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	ck, _ := Checkpoints(c.Out)
@@ -117,7 +117,7 @@ func TestNonFiniteLossStops(t *testing.T) {
 	c := tinyConfig(t)
 	c.LR, c.Steps, c.SaveEvery, c.MaxBadSteps = 1e30, 40, 1, 3
 	var log strings.Builder
-	err := Run(context.Background(), c, &log)
+	err := trainRun(context.Background(), c, &log)
 	if !errors.Is(err, ErrTooManyBadSteps) {
 		t.Fatalf("got %v, want ErrTooManyBadSteps", err)
 	}
@@ -138,7 +138,7 @@ func TestNonFiniteLossStops(t *testing.T) {
 func TestResumeRefusesAnotherRun(t *testing.T) {
 	c := tinyConfig(t)
 	c.Normalize, c.Steps, c.SaveEvery = "auto", 6, 6
-	if err := Run(context.Background(), c, io.Discard); err != nil {
+	if err := trainRun(context.Background(), c, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	before, err := os.ReadFile(filepath.Join(c.Out, "config.json"))
@@ -156,7 +156,7 @@ func TestResumeRefusesAnotherRun(t *testing.T) {
 		o := c
 		o.Steps = 12
 		change.edit(&o)
-		err := Run(context.Background(), o, io.Discard)
+		err := trainRun(context.Background(), o, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), change.want) {
 			t.Errorf("%s: got %v, want an error naming %q", change.name, err, change.want)
 		}
@@ -172,7 +172,7 @@ func TestUnwritableRunFolder(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "file")
 	os.WriteFile(file, nil, 0o644)
 	c.Out = filepath.Join(file, "run")
-	err := Run(context.Background(), c, io.Discard)
+	err := trainRun(context.Background(), c, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "--out") {
 		t.Fatalf("run folder under a file: %v", err)
 	}
@@ -196,7 +196,7 @@ func TestBF16TracksFP32(t *testing.T) {
 			for _, p := range []string{"fp32", "bf16"} {
 				c := tinyConfig(t)
 				c.Steps, c.Precision, c.Device = 30, p, dev
-				if err := Run(context.Background(), c, io.Discard); err != nil {
+				if err := trainRun(context.Background(), c, io.Discard); err != nil {
 					t.Fatalf("%s: %v", p, err)
 				}
 				losses := readLosses(t, c.Out)

@@ -77,108 +77,113 @@ func bench(args []string, stdout io.Writer) error {
 		return err
 	}
 	task := fs.Arg(0)
-	defer tb.LockThread()()
 	if *batch == 0 {
 		*batch = map[string]int{"train": 4, "synth": 1}[task]
 	}
 	if *size == 0 {
 		*size = map[string]int{"train": 32, "synth": 256}[task]
 	}
-	tb.SetNumThreads(*threads)
-	prec, err := tb.ParsePrecision(*precision)
-	if err != nil {
-		return fmt.Errorf("--precision: %w", err)
-	}
 	if *layout != "nchw" && *layout != "nhwc" {
 		return fmt.Errorf("--layout %q: expected nchw or nhwc", *layout)
 	}
-	dev, err := tb.ParseDevice(*device)
-	if err != nil {
-		return fmt.Errorf("--device: %w", err)
-	}
-	m, err := model.New(model.Config{Channels: 3, Filters: *filters, Levels: *levels}, tb.Options{Device: dev}, 1)
+	set, err := tb.ParseSettings(*device, *threads, *precision)
 	if err != nil {
 		return err
 	}
-	defer m.Close()
-	if *layout == "nhwc" {
-		if err := m.ToChannelsLast(); err != nil {
-			return err
-		}
+	set.CuDNNBenchmark = set.Device.IsCUDA() && task == "train" // as train's and synth's runtimes have it
+	rt, err := tb.NewRuntime(set)
+	if err != nil {
+		return err
 	}
-	tb.SetCuDNNBenchmark(dev.IsCUDA() && task == "train") // as train and synth set it
-	opt := tb.NewAdam(m.Tensors(), tb.DefaultAdam)
-	defer opt.Close()
-	n, s := int64(*batch), int64(*size)
-	var step func(i int) error
-	usedGraphs := false
-	if task == "train" {
-		// the trainer's own step, on random crops, half of them degraded
-		cfg := train.Defaults()
-		cfg.Batch, cfg.Patch, cfg.Precision, cfg.Filters, cfg.Levels = *batch, *size, string(prec), *filters, *levels
-		cfg.CUDAGraphs = *graphs
-		st := train.NewStepper(m, opt, &cfg, dev, os.Stderr)
-		defer st.Close()
-		usedGraphs = st.Graphs()
-		rng := rand.New(rand.NewPCG(1, 2))
-		b := train.Batch{Pix: make([]float32, n*3*s*s), Degraded: make([]bool, n)}
-		for i := range b.Degraded {
-			b.Degraded[i] = i%2 == 0
-		}
-		step = func(i int) error {
-			for j := range b.Pix {
-				b.Pix[j] = rng.Float32()
-			}
-			b.Step = i + 1
-			_, err := st.Step(b)
+	defer rt.Close()
+	dev, prec := set.Device, set.Precision
+	return rt.Do(func() error {
+		m, err := model.New(model.Config{Channels: 3, Filters: *filters, Levels: *levels}, tb.Options{Device: dev}, 1)
+		if err != nil {
 			return err
 		}
-	} else {
-		// synth's own path for each image: upload, tiles, download
-		o := synth.Defaults()
-		o.Tile, o.Precision = *tile, string(prec)
-		rng := rand.New(rand.NewPCG(1, 2))
-		img := &images.Image{W: int(s), H: int(s), Pix: make([]float32, 3*s*s)}
-		for j := range img.Pix {
-			img.Pix[j] = rng.Float32()
+		defer m.Close()
+		if *layout == "nhwc" {
+			if err := m.ToChannelsLast(); err != nil {
+				return err
+			}
 		}
-		step = func(i int) error {
-			for b := range n {
-				rec := synth.Record{Sigma: 50, Temperature: 1, Seed: 1, Stream: uint64(i)*uint64(n) + uint64(b)}
-				if _, err := o.Translate(context.Background(), m, dev, img, rec); err != nil {
-					return err
+		opt := tb.NewAdam(m.Tensors(), tb.DefaultAdam)
+		defer opt.Close()
+		n, s := int64(*batch), int64(*size)
+		var step func(i int) error
+		usedGraphs := false
+		if task == "train" {
+			// the trainer's own step, on random crops, half of them degraded
+			cfg := train.Defaults()
+			cfg.Batch, cfg.Patch, cfg.Precision, cfg.Filters, cfg.Levels = *batch, *size, string(prec), *filters, *levels
+			cfg.CUDAGraphs = *graphs
+			st, err := train.NewStepper(rt, m, opt, &cfg, os.Stderr)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			usedGraphs = st.Graphs()
+			rng := rand.New(rand.NewPCG(1, 2))
+			b := train.Batch{Pix: make([]float32, n*3*s*s), Degraded: make([]bool, n)}
+			for i := range b.Degraded {
+				b.Degraded[i] = i%2 == 0
+			}
+			step = func(i int) error {
+				for j := range b.Pix {
+					b.Pix[j] = rng.Float32()
 				}
+				b.Step = i + 1
+				_, err := st.Step(b)
+				return err
 			}
-			return nil
+		} else {
+			// synth's own path for each image: upload, tiles, download
+			o := synth.Defaults()
+			o.Tile, o.Precision = *tile, string(prec)
+			rng := rand.New(rand.NewPCG(1, 2))
+			img := &images.Image{W: int(s), H: int(s), Pix: make([]float32, 3*s*s)}
+			for j := range img.Pix {
+				img.Pix[j] = rng.Float32()
+			}
+			step = func(i int) error {
+				for b := range n {
+					rec := synth.Record{Sigma: 50, Temperature: 1, Seed: 1, Stream: uint64(i)*uint64(n) + uint64(b)}
+					if _, err := o.Translate(context.Background(), rt, m, img, rec); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
 		}
-	}
-	for i := 0; i < *warmup; i++ {
-		if err := step(i); err != nil {
-			return err
+		for i := 0; i < *warmup; i++ {
+			if err := step(i); err != nil {
+				return err
+			}
 		}
-	}
-	if dev.IsCUDA() {
-		tb.ResetCUDAPeak(dev)
-	}
-	tb.Synchronize(dev)
-	start := time.Now()
-	for i := 0; i < *iters; i++ {
-		if err := step(*warmup + i); err != nil {
-			return err
+		if dev.IsCUDA() {
+			tb.ResetCUDAPeak(dev)
 		}
-	}
-	tb.Synchronize(dev)
-	el := time.Since(start).Seconds()
-	r := benchResult{Impl: "ludvae", Task: task, MsPer: 1000 * el / float64(*iters), ImagesPS: float64(*iters*(*batch)) / el,
-		Device: dev.String(), DType: string(prec), Filters: *filters, Levels: *levels, Batch: *batch, Size: *size,
-		Iters: *iters, Layout: *layout, Graphs: usedGraphs, Threads: tb.NumThreads(), Libtorch: tb.LibtorchVersion()}
-	if dev.IsCUDA() {
-		_, peak := tb.CUDAMemory(dev)
-		r.PeakMiB = float64(peak) / (1 << 20)
-	} else {
-		r.PeakMiB = peakRSSMiB()
-	}
-	return json.NewEncoder(stdout).Encode(r)
+		tb.Synchronize(dev)
+		start := time.Now()
+		for i := 0; i < *iters; i++ {
+			if err := step(*warmup + i); err != nil {
+				return err
+			}
+		}
+		tb.Synchronize(dev)
+		el := time.Since(start).Seconds()
+		r := benchResult{Impl: "ludvae", Task: task, MsPer: 1000 * el / float64(*iters), ImagesPS: float64(*iters*(*batch)) / el,
+			Device: dev.String(), DType: string(prec), Filters: *filters, Levels: *levels, Batch: *batch, Size: *size,
+			Iters: *iters, Layout: *layout, Graphs: usedGraphs, Threads: tb.NumThreads(), Libtorch: tb.LibtorchVersion()}
+		if dev.IsCUDA() {
+			_, peak := tb.CUDAMemory(dev)
+			r.PeakMiB = float64(peak) / (1 << 20)
+		} else {
+			r.PeakMiB = peakRSSMiB()
+		}
+		return json.NewEncoder(stdout).Encode(r)
+	})
 }
 
 // checkBenchFlags names the first unusable count, before any model is built.

@@ -33,17 +33,27 @@ func runExport(args []string) error {
 	if err := checkExportPaths(*ckpt, *script, *pth); err != nil {
 		return err
 	}
-	torchbind.SetNumThreads(0)
-	m, err := model.Load(*ckpt, torchbind.Options{DType: torchbind.Float32})
+	rt, err := torchbind.NewRuntime(torchbind.Settings{Device: torchbind.CPU})
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	return rt.Do(func() error { return export(*ckpt, *script, *pth, *norm) })
+}
+
+// export writes the model in ckpt as TorchScript to script and as a plain
+// state dict to pth (either may be ""), on the command's runtime.
+func export(ckpt, script, pth, norm string) error {
+	m, err := model.Load(ckpt, torchbind.Options{DType: torchbind.Float32})
 	if err != nil {
 		return err
 	}
 	defer m.Close()
 	if err := m.CheckFinite(); err != nil {
-		return fmt.Errorf("--model %s: %w", *ckpt, err)
+		return fmt.Errorf("--model %s: %w", ckpt, err)
 	}
-	if *script != "" {
-		n, err := exportNormalization(*norm, *ckpt)
+	if script != "" {
+		n, err := exportNormalization(norm, ckpt)
 		if err != nil {
 			return err
 		}
@@ -51,20 +61,20 @@ func runExport(args []string) error {
 		if n != nil {
 			out = n.FromCleanMap()
 		}
-		if err := m.ExportTorchScript(*script, out); err != nil {
-			return fmt.Errorf("--torchscript %s: %w", *script, err)
+		if err := m.ExportTorchScript(script, out); err != nil {
+			return fmt.Errorf("--torchscript %s: %w", script, err)
 		}
 		mapped := ""
 		if out != nil {
 			mapped = ", output mapped back from the training colour statistics"
 		}
-		fmt.Printf("wrote TorchScript C2N generator (%v%s) to %s\n", m.Config, mapped, *script)
+		fmt.Printf("wrote TorchScript C2N generator (%v%s) to %s\n", m.Config, mapped, script)
 	}
-	if *pth != "" {
-		if err := m.SaveStateDict(*pth); err != nil {
-			return fmt.Errorf("--pth %s: %w", *pth, err)
+	if pth != "" {
+		if err := m.SaveStateDict(pth); err != nil {
+			return fmt.Errorf("--pth %s: %w", pth, err)
 		}
-		fmt.Printf("wrote state dict (%d parameters) to %s\n", m.NumParams(), *pth)
+		fmt.Printf("wrote state dict (%d parameters) to %s\n", m.NumParams(), pth)
 	}
 	return nil
 }

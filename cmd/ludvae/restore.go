@@ -19,10 +19,16 @@ import (
 
 // runRestore is `ludvae restore train|test|export`: the downstream
 // denoiser.
-func runRestore(args []string) error {
-	return restoreCommand(args, os.Stderr, func(ctx context.Context, cfg restore.Config, log io.Writer) error {
-		return restore.Run(ctx, cfg, log)
-	})
+func runRestore(args []string) error { return restoreCommand(args, os.Stderr, restoreRun) }
+
+// restoreRun trains the denoiser on the command's runtime.
+func restoreRun(ctx context.Context, cfg restore.Config, log io.Writer) error {
+	rt, err := newRuntime(cfg.RuntimeSettings())
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	return restore.Run(ctx, rt, cfg, log)
 }
 
 // restoreCommand parses a restore subcommand; run runs the training (a
@@ -132,7 +138,12 @@ func restoreTest(args []string, log io.Writer) error {
 	if o.Model == "" || o.In == "" || o.Out == "" {
 		return errors.New("--model, --in and --out are required")
 	}
-	return restore.Test(o, log)
+	rt, err := newRuntime(o.RuntimeSettings())
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	return restore.Test(rt, o, log)
 }
 
 func restoreExport(args []string, log io.Writer) error {
@@ -146,14 +157,24 @@ func restoreExport(args []string, log io.Writer) error {
 	if *ckpt == "" || *out == "" || fs.NArg() > 0 {
 		return errors.New("usage: ludvae restore export --model CKPT --torchscript DNCNN.pt")
 	}
-	m, err := model.LoadDnCNN(*ckpt, tb.Options{})
+	rt, err := tb.NewRuntime(tb.Settings{Device: tb.CPU})
 	if err != nil {
-		return fmt.Errorf("--model: %w", err)
-	}
-	defer m.Close()
-	if err := m.ExportTorchScript(*out); err != nil {
 		return err
 	}
-	fmt.Fprintf(log, "wrote %s (a %d-layer DnCNN; torch.jit.load it and call it on N×3×H×W images in [0,1])\n", *out, m.Config.Layers)
+	defer rt.Close()
+	var layers int
+	err = rt.Do(func() error {
+		m, err := model.LoadDnCNN(*ckpt, tb.Options{})
+		if err != nil {
+			return fmt.Errorf("--model: %w", err)
+		}
+		defer m.Close()
+		layers = m.Config.Layers
+		return m.ExportTorchScript(*out)
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(log, "wrote %s (a %d-layer DnCNN; torch.jit.load it and call it on N×3×H×W images in [0,1])\n", *out, layers)
 	return nil
 }

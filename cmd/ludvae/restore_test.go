@@ -91,9 +91,7 @@ func TestRestoreEndToEnd(t *testing.T) {
 		"--batch", "4", "--save-every", "2", "--log-every", "1", "--device", "cpu"}
 	for _, steps := range []string{"2", "4"} {
 		var log bytes.Buffer
-		if err := restoreCommand(append(flags, "--steps", steps), &log, func(ctx context.Context, c restore.Config, w io.Writer) error {
-			return restore.Run(ctx, c, w)
-		}); err != nil {
+		if err := restoreCommand(append(flags, "--steps", steps), &log, restoreRun); err != nil {
 			t.Fatalf("--steps %s: %v\n%s", steps, err, log.String())
 		}
 		if steps == "4" && !strings.Contains(log.String(), "resuming from") {

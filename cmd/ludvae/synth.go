@@ -91,5 +91,10 @@ func runSynth(args []string) error {
 		<-ctx.Done()
 		stop() // a second signal ends the process at once
 	}()
-	return synth.Run(ctx, o, os.Stderr)
+	rt, err := newRuntime(o.RuntimeSettings())
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	return synth.Run(ctx, rt, o, os.Stderr)
 }

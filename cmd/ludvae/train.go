@@ -84,13 +84,22 @@ func runTrain(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	env, distributed, err := dist.FromEnv(os.Getenv)
-	switch {
-	case err != nil:
+	if err != nil {
 		return fmt.Errorf("distributed launch: %w", err)
-	case distributed:
-		err = train.RunDistributed(ctx, cfg, os.Stderr, env, *distTimeout)
-	default:
-		err = train.Run(ctx, cfg, os.Stderr)
+	}
+	var rank *dist.Env
+	if distributed {
+		rank = &env
+	}
+	rt, err := newRuntime(cfg.RuntimeSettings(rank))
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	if distributed {
+		err = train.RunDistributed(ctx, rt, cfg, os.Stderr, env, *distTimeout)
+	} else {
+		err = train.Run(ctx, rt, cfg, os.Stderr)
 	}
 	if errors.Is(err, context.Canceled) {
 		os.Exit(130)

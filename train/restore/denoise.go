@@ -45,14 +45,19 @@ type TestOptions struct {
 	Threads        int
 }
 
+// RuntimeSettings are the libtorch settings Test works under
+// (tb.NewRuntime): its device and thread count.
+func (o TestOptions) RuntimeSettings() (tb.Settings, error) {
+	return tb.ParseSettings(o.Device, o.Threads, "")
+}
+
 // Test denoises every image under o.In into o.Out (same relative paths,
-// 8-bit PNG), reporting progress to log.
-func Test(o TestOptions, log io.Writer) error {
-	tb.SetNumThreads(o.Threads)
-	dev, err := tb.ParseDevice(o.Device)
-	if err != nil {
-		return fmt.Errorf("--device: %w", err)
-	}
+// 8-bit PNG) on rt (made with o.RuntimeSettings), reporting progress to log.
+func Test(rt *tb.Runtime, o TestOptions, log io.Writer) error {
+	return rt.Do(func() error { return test(rt.Device(), o, log) })
+}
+
+func test(dev tb.Device, o TestOptions, log io.Writer) error {
 	m, err := model.LoadDnCNN(o.Model, tb.Options{DType: tb.Float32, Device: dev})
 	if err != nil {
 		return fmt.Errorf("--model: %w", err)

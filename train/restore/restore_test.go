@@ -130,17 +130,17 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 	writePairs(t, dir, 2)
 	full := smallConfig(dir)
 	full.Out = filepath.Join(dir, "full")
-	if err := Run(context.Background(), full, io.Discard); err != nil {
+	if err := restoreRun(context.Background(), full, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	half := smallConfig(dir)
 	half.Out = filepath.Join(dir, "half")
 	half.Steps = 3
-	if err := Run(context.Background(), half, io.Discard); err != nil {
+	if err := restoreRun(context.Background(), half, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	half.Steps = 6
-	if err := Run(context.Background(), half, io.Discard); err != nil {
+	if err := restoreRun(context.Background(), half, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	a := loadNet(t, filepath.Join(full.Out, "dncnn_00000006.pth"))
@@ -230,7 +230,7 @@ func TestCheckpointLoadsIntoReference(t *testing.T) {
 	writePairs(t, dir, 2)
 	cfg := smallConfig(dir)
 	cfg.Steps = 2
-	if err := Run(context.Background(), cfg, io.Discard); err != nil {
+	if err := restoreRun(context.Background(), cfg, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	ckpt := filepath.Join(cfg.Out, "dncnn_00000002.pth")
@@ -366,7 +366,7 @@ func TestLUDVAEOnTheFlyResumes(t *testing.T) {
 			cfg := smallConfig(dir)
 			cfg.L, cfg.H, cfg.Clean, cfg.LUDVAE = "", "", filepath.Join(dir, "H"), ck
 			cfg.Out, cfg.Steps, cfg.SaveEvery = filepath.Join(dir, out), s, 2
-			if err := Run(context.Background(), cfg, io.Discard); err != nil {
+			if err := restoreRun(context.Background(), cfg, io.Discard); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -381,4 +381,19 @@ func TestLUDVAEOnTheFlyResumes(t *testing.T) {
 			t.Fatalf("%v differs between the resumed and the uninterrupted run", k)
 		}
 	}
+}
+
+// restoreRun is Run as the command calls it: on a runtime of the configuration's
+// settings, made for the run and closed after it.
+func restoreRun(ctx context.Context, c Config, log io.Writer) error {
+	s, err := c.RuntimeSettings()
+	if err != nil {
+		return err
+	}
+	rt, err := tb.NewRuntime(s)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	return Run(ctx, rt, c, log)
 }

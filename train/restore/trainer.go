@@ -19,9 +19,11 @@ type Trainer struct {
 	Model  *model.DnCNN
 	Opt    *tb.Adam
 	Data   *Data
-	Device tb.Device
-	Step   int // steps done
+	Device tb.Device // the runtime's
+	Step   int       // steps done
 	Log    io.Writer
+
+	rt *tb.Runtime // where the tensor work runs
 
 	loss model.DnCNNLoss
 	deg  *degrader // LUD-VAE degradations on the fly, or nil
@@ -32,10 +34,11 @@ type Trainer struct {
 // ErrTooManyBadSteps stops a run whose loss stays non-finite.
 var ErrTooManyBadSteps = train.ErrTooManyBadSteps
 
-// Run trains as cfg says, resuming from the newest checkpoint in cfg.Out.
-// Cancelling ctx saves a checkpoint and returns ctx's error.
-func Run(ctx context.Context, cfg Config, log io.Writer) error {
-	t, err := NewTrainer(cfg, log)
+// Run trains as cfg says on rt (made with cfg.RuntimeSettings), resuming
+// from the newest checkpoint in cfg.Out. Cancelling ctx saves a checkpoint
+// and returns ctx's error.
+func Run(ctx context.Context, rt *tb.Runtime, cfg Config, log io.Writer) error {
+	t, err := NewTrainer(rt, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -43,21 +46,36 @@ func Run(ctx context.Context, cfg Config, log io.Writer) error {
 	return t.Train(ctx)
 }
 
+// RuntimeSettings are the libtorch settings a run of c works under
+// (tb.NewRuntime): its device and thread count. A configuration that does
+// not Validate has none.
+func (c Config) RuntimeSettings() (tb.Settings, error) {
+	if err := c.Validate(); err != nil {
+		return tb.Settings{}, err
+	}
+	return tb.ParseSettings(c.Device, c.Threads, "")
+}
+
 // NewTrainer checks the run folder, loads the data, builds the network
-// and the optimizer, and resumes from the newest checkpoint if any.
-func NewTrainer(cfg Config, log io.Writer) (*Trainer, error) {
+// and the optimizer, and resumes from the newest checkpoint if any. The
+// trainer's tensor work runs on rt.
+func NewTrainer(rt *tb.Runtime, cfg Config, log io.Writer) (t *Trainer, err error) {
+	err = rt.Do(func() (err error) {
+		t, err = newTrainer(rt, cfg, log)
+		return err
+	})
+	return t, err
+}
+
+func newTrainer(rt *tb.Runtime, cfg Config, log io.Writer) (*Trainer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	tb.SetNumThreads(cfg.Threads)
-	dev, err := tb.ParseDevice(cfg.Device)
-	if err != nil {
-		return nil, fmt.Errorf("--device: %w", err)
-	}
+	dev := rt.Device()
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("--out: %w", err)
 	}
-	t := &Trainer{Cfg: cfg, Device: dev, Log: log, bad: train.BadSteps{Max: cfg.MaxBadSteps}}
+	t := &Trainer{Cfg: cfg, Device: dev, Log: log, rt: rt, bad: train.BadSteps{Max: cfg.MaxBadSteps}}
 	t.loss, _ = model.ParseDnCNNLoss(cfg.Loss)
 	resume, last, prev, err := newestCheckpoint(&cfg)
 	if err != nil {
@@ -145,10 +163,13 @@ func (t *Trainer) Close() {
 // csvHeader names log.csv's columns.
 var csvHeader = []string{"step", "loss", "lr", "steps_per_s", "time"}
 
-// Train runs the remaining steps, with batches made ahead on other
-// goroutines.
+// Train runs the remaining steps on the trainer's runtime, with batches
+// made ahead on other goroutines.
 func (t *Trainer) Train(ctx context.Context) error {
-	defer tb.LockThread()()
+	return t.rt.Do(func() error { return t.train(ctx) })
+}
+
+func (t *Trainer) train(ctx context.Context) error {
 	cfg := &t.Cfg
 	var loss float64 // the newest step's
 	l := train.Loop[Batch]{

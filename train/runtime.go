@@ -1,0 +1,47 @@
+package train
+
+import (
+	"fmt"
+	"runtime"
+
+	tb "github.com/ludvae/ludvae/torchbind"
+	"github.com/ludvae/ludvae/train/dist"
+)
+
+// RuntimeSettings are the libtorch settings a run of c works under
+// (tb.NewRuntime): its device, thread count and precision, and cuDNN's
+// benchmark mode on CUDA, where the crops repeat their shape every step.
+// As one rank of a distributed job (env not nil) it runs as forRank says.
+// A configuration that does not Validate has none.
+func (c Config) RuntimeSettings(env *dist.Env) (tb.Settings, error) {
+	if err := c.Validate(); err != nil {
+		return tb.Settings{}, err
+	}
+	if env != nil {
+		var err error
+		if c, err = c.forRank(*env); err != nil {
+			return tb.Settings{}, err
+		}
+	}
+	s, err := tb.ParseSettings(c.Device, c.Threads, c.Precision)
+	s.CuDNNBenchmark = s.Device.IsCUDA()
+	return s, err
+}
+
+// forRank is c as rank env of a data-parallel job runs it: a CUDA rank on
+// cuda:LOCAL_RANK, and with Threads 0 the machine's CPUs shared among its
+// ranks, as torchrun's OMP_NUM_THREADS=1 intends, instead of each rank
+// taking all.
+func (c Config) forRank(env dist.Env) (Config, error) {
+	dev, err := tb.ParseDevice(c.Device)
+	if err != nil {
+		return c, fmt.Errorf("--device: %w", err)
+	}
+	if c.Threads <= 0 {
+		c.Threads = max(1, runtime.NumCPU()/env.LocalWorld)
+	}
+	if dev.IsCUDA() {
+		c.Device = fmt.Sprintf("cuda:%d", env.LocalRank)
+	}
+	return c, nil
+}
