@@ -16,6 +16,7 @@ import (
 // (KAIR's layout) for the default network and a grey one of 20 layers
 // (KAIR's DnCNN-B).
 func TestDnCNNKeysAndShapesMatchReference(t *testing.T) {
+	t.Parallel()
 	cfgs := []DnCNNConfig{DefaultDnCNN, {Channels: 1, Features: 16, Layers: 20}}
 	want := strings.Split(pyref.Run(t, `
 from dncnn_ref import DnCNN
@@ -50,6 +51,7 @@ for c, f, l in [(3, 64, 17), (1, 16, 20)]:
 // different summation order and still catches any wrong term (errors of
 // order 1e-3 and up).
 func TestDnCNNParity(t *testing.T) {
+	t.Parallel()
 	for _, loss := range []DnCNNLoss{DnCNNL1, DnCNNL2} {
 		t.Run(loss.String(), func(t *testing.T) { dncnnParity(t, loss) })
 	}
@@ -126,6 +128,7 @@ func dncnnChecker(t *testing.T, ref *tb.Dict) func(key string, got *tb.Tensor) {
 // when out ≤ in·9, else Wᵀ·W), biases are zero, batch-norm weights lie in
 // [0.1, 1). Gram–Schmidt twice keeps orthogonality to about 1e-15.
 func TestDnCNNInit(t *testing.T) {
+	t.Parallel()
 	m, err := NewDnCNN(DnCNNConfig{Channels: 3, Features: 16, Layers: 5}, tb.Options{DType: tb.Float64}, 3)
 	must(t, err)
 	defer m.Close()
@@ -181,6 +184,7 @@ func gramOfSmallerSide(w []float64, rows, cols int) []float64 {
 // diagonal), for a tall and a wide matrix; 1e-12 covers the two
 // algorithms' rounding.
 func TestOrthogonalMatchesTorch(t *testing.T) {
+	t.Parallel()
 	for _, s := range [][2]int{{7, 3}, {3, 7}} {
 		rows, cols := s[0], s[1]
 		a := make([]float64, rows*cols)
@@ -218,6 +222,7 @@ print(" ".join(repr(v) for v in q.flatten().tolist()))
 // DataParallel's prefix) loads back with its size inferred and equal
 // values; a state dict with a missing key is refused, naming the key.
 func TestDnCNNLoadsItsStateDict(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := DnCNNConfig{Channels: 1, Features: 4, Layers: 4}
 	m, err := NewDnCNN(cfg, tb.Options{DType: tb.Float64}, 2)
@@ -273,6 +278,7 @@ func dictTensor(t *testing.T, d *tb.Dict, key string) *tb.Tensor {
 // kernels: 1e-5), after a training forward pass has moved the running
 // statistics away from their initial values.
 func TestDnCNNTorchScriptExport(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path, in := filepath.Join(dir, "dncnn.pt"), filepath.Join(dir, "in.pth")
 	m, err := NewDnCNN(DnCNNConfig{Channels: 3, Features: 8, Layers: 5}, tb.Options{}, 7)

@@ -13,6 +13,7 @@ import (
 // meet with their causes, so errors.Is(err, os.ErrNotExist) holds for a
 // missing checkpoint and for an export into a missing folder.
 func TestErrorsKeepTheirCause(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if _, err := Load(filepath.Join(dir, "missing.pth"), tb.Options{}); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("loading a missing checkpoint: %v is not os.ErrNotExist", err)

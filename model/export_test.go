@@ -14,6 +14,7 @@ import (
 // with σ = 0 and temperature 0 it must equal the Go model within 1e-6; with
 // noise on, it draws from torch's RNG (seeded runs repeat, others differ).
 func TestTorchScriptGenerator(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path, in := filepath.Join(dir, "gen.pt"), filepath.Join(dir, "in.pth")
 	for _, levels := range []int{1, 3} {
@@ -67,6 +68,7 @@ print(" ".join(repr(v) for v in y0.flatten().tolist()))
 // output is the plain generator's times Scale plus Shift per channel (σ = 0
 // and temperature 0 make both deterministic), in Python's torch.
 func TestTorchScriptColourMap(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	plain, mapped, in := filepath.Join(dir, "plain.pt"), filepath.Join(dir, "mapped.pt"), filepath.Join(dir, "in.pth")
 	m, err := New(Config{Channels: 3, Filters: 8, Levels: 2}, tb.Options{}, 4)

@@ -11,6 +11,7 @@ import (
 // TestCheckFinite: a fresh model passes; one NaN or infinity in any
 // parameter is refused, naming that parameter.
 func TestCheckFinite(t *testing.T) {
+	t.Parallel()
 	for _, bad := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
 		m, err := New(Config{Channels: 3, Filters: 4, Levels: 2}, tb.Options{}, 1)
 		if err != nil {

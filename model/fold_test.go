@@ -12,6 +12,7 @@ import (
 // O(1) along the edges): values to 1e-12, the gradients of all four
 // parameters, and the output's memory layout (NCHW stays NCHW).
 func TestFoldedConvolutions(t *testing.T) {
+	t.Parallel()
 	g := tb.NewGenerator(5, tb.CPU)
 	defer g.Close()
 	f64 := tb.Options{DType: tb.Float64}

@@ -82,6 +82,7 @@ func parity(t *testing.T, dt tb.DType, dev tb.Device, tol func(ref float64) floa
 
 // TestParityFloat64 holds the network to the authors' numbers within 1e-9.
 func TestParityFloat64(t *testing.T) {
+	t.Parallel()
 	parity(t, tb.Float64, tb.CPU, func(float64) float64 { return 1e-9 }, true)
 }
 
@@ -92,12 +93,14 @@ func TestParityFloat64(t *testing.T) {
 // largest reference value leaves a margin of 5 without hiding a real error
 // (a wrong sign or a swapped operand gives errors of order 1).
 func TestParityFloat32(t *testing.T) {
+	t.Parallel()
 	parity(t, tb.Float32, tb.CPU, func(ref float64) float64 { return 1e-4 * max(1, ref) }, false)
 }
 
 // TestParityCUDA is the float64 replay on the GPU (run by `make gpu-check`
 // on a machine that has one; there is nothing to run without a card).
 func TestParityCUDA(t *testing.T) {
+	t.Parallel()
 	if tb.CUDADeviceCount() == 0 {
 		t.Skip("no CUDA device: this shim is a " + tb.BuildKind() + " build")
 	}

@@ -11,6 +11,7 @@ import (
 )
 
 func TestDefaultParameterCount(t *testing.T) {
+	t.Parallel()
 	m, err := New(Default, tb.Options{}, 1)
 	must(t, err)
 	defer m.Close()
@@ -22,6 +23,7 @@ func TestDefaultParameterCount(t *testing.T) {
 // TestKeysAndShapesMatchReference compares every key and shape, in order,
 // with the Python reference network for levels 1–5.
 func TestKeysAndShapesMatchReference(t *testing.T) {
+	t.Parallel()
 	want := pyref.Run(t, `
 from ludvae_ref import LUDVAE
 for L in range(1, 6):
@@ -49,6 +51,7 @@ for L in range(1, 6):
 }
 
 func TestStrictLoadErrors(t *testing.T) {
+	t.Parallel()
 	sd, err := tb.LoadDict(officialStateDict)
 	must(t, err)
 	defer tb.CloseAll(sd)
@@ -102,6 +105,7 @@ func indexOf(d *tb.Dict, key string) int {
 // Python network with load_state_dict(strict=True); the two then compute the
 // same C2N output.
 func TestExportLoadsIntoAuthorsClass(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path, in := filepath.Join(dir, "exported.pth"), filepath.Join(dir, "in.pth")
 	m, err := New(Config{Channels: 3, Filters: 6, Levels: 2}, tb.Options{DType: tb.Float64}, 9)
@@ -154,6 +158,7 @@ print(" ".join(repr(v) for v in y.flatten().tolist()))
 // it: plain, inside {"state_dict": ...} or {"params": ...}, and with
 // DataParallel's "module." prefix.
 func TestLoadWrappedStateDicts(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	sd, err := tb.LoadDict(officialStateDict)
 	must(t, err)

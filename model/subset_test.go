@@ -16,6 +16,7 @@ import (
 // computation over the whole batch gives (the Python reference): output,
 // losses and every gradient, for mixed, all-clean and all-degraded batches.
 func TestSubsetEqualsMaskedComputation(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := Config{Channels: 3, Filters: 5, Levels: 3}
 	masks := [][]bool{{true, false, false, true}, {false, false, false, false}, {true, true, true, true}}

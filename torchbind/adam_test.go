@@ -13,6 +13,7 @@ import (
 // part), then checks the parameters and the optimizer state dict agree to
 // the last bit, and that torch's state dict loads back into our optimizer.
 func TestAdamMatchesTorch(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	in, out := filepath.Join(dir, "in.pth"), filepath.Join(dir, "out.pth")
 	cfg := AdamConfig{LR: 1e-2, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: 0.01}
@@ -103,6 +104,7 @@ torch.save({"p0": ps[0].detach(), "p1": ps[1].detach(), "opt": opt.state_dict()}
 }
 
 func TestAdamStateDictRoundTripsThroughTorch(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "opt.pth")
 	mustTry(t, func() {
 		p := Ones([]int64{3}, Options{}).Persist().SetRequiresGrad(true)
@@ -139,6 +141,7 @@ print(float(s["step"]), float(s["exp_avg"][0]), opt.param_groups[0]["lr"])
 // On a CUDA machine the device's fused step is compared with the CPU's
 // (FMAs and the device sqrt: the same tolerance).
 func TestAdamFusedMatchesStep(t *testing.T) {
+	t.Parallel()
 	devices := []Device{CPU}
 	if CUDADeviceCount() > 0 {
 		devices = append(devices, CUDA(0))
@@ -241,6 +244,7 @@ func maxRelDiff(a, b []float64) float64 {
 // or state, scalars that are not {lr, step} in float64, and step counts
 // that differ.
 func TestAdamFusedErrors(t *testing.T) {
+	t.Parallel()
 	WithScope(func(*Scope) {
 		f32 := Options{DType: Float32}
 		p := Zeros([]int64{3}, f32).SetRequiresGrad(true)

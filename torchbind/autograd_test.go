@@ -6,6 +6,7 @@ import (
 )
 
 func TestBackwardGradients(t *testing.T) {
+	t.Parallel()
 	WithScope(func(*Scope) {
 		mustTry(t, func() {
 			x := FromSlice([]float64{1, -2, 3}).SetRequiresGrad(true)
@@ -33,6 +34,7 @@ func TestBackwardGradients(t *testing.T) {
 }
 
 func TestNoGradAndDetach(t *testing.T) {
+	t.Parallel()
 	WithScope(func(*Scope) {
 		mustTry(t, func() {
 			x := Ones([]int64{3}, Options{}).SetRequiresGrad(true)

@@ -35,6 +35,7 @@ func versionH(major, minor, patch string) string {
 }
 
 func TestFindLibtorchReadsAFolder(t *testing.T) {
+	t.Parallel()
 	const api = "include/torch/csrc/api/include/torch/"
 	// The guards libtorch 2.14 put at the top of these headers.
 	const atenGuard = "#pragma once\n#if !defined(_MSC_VER) && __cplusplus < 202002L\n#error C++20 or later compatible compiler is required to use ATen.\n#endif\n"
@@ -104,6 +105,7 @@ func withoutMakeVars(env []string) []string {
 }
 
 func TestMakefilePicksTheCUDARuntime(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	touch(t, dir, map[string]string{
 		// a toolkit as NVIDIA installs it, with the static runtime

@@ -15,11 +15,21 @@
 // calls functions that return errors: those are returned as they are, never
 // re-raised as panics, so errors.Is and errors.As see their causes.
 //
+// # Runtime
+//
+// A Runtime owns libtorch's state for one piece of work: an OS thread of its
+// own on which Do runs the work, with the thread count, precision and cuDNN
+// benchmark mode it applies when it starts and restores when it closes. The
+// commands create one each; code that runs outside one (tests, small tools)
+// works as well, on whatever thread its goroutine has.
+//
 // # Memory
 //
 // libtorch memory is invisible to Go's garbage collector. Tensors are released
 // deterministically: either explicitly with Close, or all at once by closing
-// the Scope they were created in. Finalizers only catch what was forgotten.
+// the Scope they were created in. Scopes stack per OS thread, so a scope takes
+// only the tensors its own goroutine makes. Finalizers only catch what was
+// forgotten.
 package torchbind
 
 // Go's build cache keys this package by its own directory's files, so it

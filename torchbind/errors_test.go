@@ -12,6 +12,7 @@ import (
 // Each case provokes a libtorch (or binding) error; the test process must
 // survive and get libtorch's message back as an error.
 func TestErrorsComeBackAsErrors(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		f    func()
@@ -67,6 +68,7 @@ func TestErrorsComeBackAsErrors(t *testing.T) {
 }
 
 func TestCUDADeviceParsing(t *testing.T) {
+	t.Parallel()
 	if _, err := ParseDevice("cuda:99"); err == nil || !strings.Contains(err.Error(), "CUDA device") {
 		t.Fatalf("cuda:99: %v", err)
 	}
@@ -80,6 +82,7 @@ func TestCUDADeviceParsing(t *testing.T) {
 }
 
 func TestLoadMissingFile(t *testing.T) {
+	t.Parallel()
 	p := filepath.Join(t.TempDir(), "nope.pth")
 	_, err := Load(p)
 	if err == nil || !strings.Contains(err.Error(), p) {
@@ -94,6 +97,7 @@ func TestLoadMissingFile(t *testing.T) {
 }
 
 func TestTryPassesOtherPanics(t *testing.T) {
+	t.Parallel()
 	defer func() {
 		if r := recover(); r != "boom" {
 			t.Fatalf("recovered %v, want the original panic", r)
@@ -106,6 +110,7 @@ func TestTryPassesOtherPanics(t *testing.T) {
 // returns a body's own error as it is, so errors.Is sees the cause through
 // both.
 func TestErrorUnwraps(t *testing.T) {
+	t.Parallel()
 	cause := fmt.Errorf("open x.pth: %w", os.ErrNotExist)
 	err := fmt.Errorf("load: %w", Try(func() { panic(&Error{Op: "load", Err: cause}) }))
 	if !errors.Is(err, os.ErrNotExist) || !IsError(err) {

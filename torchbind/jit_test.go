@@ -11,6 +11,7 @@ import (
 // TestScriptModuleForPython builds a module with a parameter and a buffer
 // in Go, saves it, and has Python's torch.jit.load run it.
 func TestScriptModuleForPython(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "m.pt")
 	var want []float64
 	mustTry(t, func() {
@@ -61,6 +62,7 @@ print(sorted(n for n, _ in m.named_parameters()), sorted(n for n, _ in m.named_b
 }
 
 func TestScriptModuleErrors(t *testing.T) {
+	t.Parallel()
 	err := Try(func() {
 		m := NewScriptModule("__torch__.ludvae.test.Bad")
 		defer m.Close()

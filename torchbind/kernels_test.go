@@ -97,6 +97,7 @@ func refNormal(key uint64, n, c, y, x int64) float64 {
 }
 
 func TestKernelPhiloxKnownAnswers(t *testing.T) {
+	t.Parallel()
 	// Random123's kat_vectors for philox4x32_10.
 	cases := []struct {
 		ctr  [4]uint32
@@ -119,6 +120,7 @@ func TestKernelPhiloxKnownAnswers(t *testing.T) {
 // origins; a few pinned values guard against both changing together (saved
 // experiments must replay).
 func TestKernelNormalMatchesReference(t *testing.T) {
+	t.Parallel()
 	WithScope(func(*Scope) {
 		mustTry(t, func() {
 			key := NoiseKey{Seed: 11, Stream: 4, Origin: [4]int64{3, -2, 5, -7}}
@@ -160,6 +162,7 @@ var pinnedNormals = [4]float64{0.889917880604651, 1.0751304353408537, 0.59780848
 // log/sqrt/cos/sin on the same bits to 1e-13 relative (it is ~1e-16; libm
 // itself is within 1 ulp).
 func TestKernelNormalAccuracy(t *testing.T) {
+	t.Parallel()
 	key := refKey(5, 6)
 	worst := 0.0
 	for x := int64(0); x < 20000; x++ {
@@ -183,6 +186,7 @@ func TestKernelNormalAccuracy(t *testing.T) {
 // the tensor (as a CUDA graph's inputs are written) moves to the new
 // stream. The CUDA kernels read it on the device (TestKernelCUDAMatchesCPU).
 func TestKernelStreamAdd(t *testing.T) {
+	t.Parallel()
 	WithScope(func(*Scope) {
 		mustTry(t, func() {
 			shape := []int64{2, 3, 5, 9}
@@ -224,6 +228,7 @@ func TestKernelStreamAdd(t *testing.T) {
 // equals that slice of the whole, bit for bit, at odd and even offsets and
 // sizes; Reparameterize's output shares the property.
 func TestKernelNormalTileVsWhole(t *testing.T) {
+	t.Parallel()
 	WithScope(func(*Scope) {
 		mustTry(t, func() {
 			g := NewGenerator(1, CPU)
@@ -276,6 +281,7 @@ func equalF32(a, b []float32) bool {
 // below 1.3e-6 (normal approximation; n is large enough for it). The seeds
 // here are fixed, so the test is deterministic.
 func TestKernelNormalStatistics(t *testing.T) {
+	t.Parallel()
 	const zmax = 5.3
 	WithScope(func(*Scope) {
 		mustTry(t, func() {
@@ -441,6 +447,7 @@ func fdCheck(t *testing.T, name string, f func(x *Tensor) float64, x *Tensor, gr
 // the backward draws the same noise again. Masks all clean, mixed, all
 // degraded; the scale also requires grad.
 func TestKernelReparamGradcheck(t *testing.T) {
+	t.Parallel()
 	shape := []int64{3, 4, 5, 6}
 	for _, mk := range kernelMasks {
 		for _, explicit := range []bool{false, true} {
@@ -510,6 +517,7 @@ func TestKernelReparamGradcheck(t *testing.T) {
 // order differ from the composite's: 8 ulps of mag.
 // Masked samples are exactly 0.
 func TestKernelReparamDTypes(t *testing.T) {
+	t.Parallel()
 	shape := []int64{3, 4, 6, 10}
 	for _, c := range []struct {
 		dt         DType
@@ -564,6 +572,7 @@ func equalF64(a, b []float64) bool {
 // TestKernelReparamNilArgs: nil mu is 0, nil log-sigma is sigma = 1, nil
 // scale is ones (the prior sample z = eps, and a sample from N(mu, 1)).
 func TestKernelReparamNilArgs(t *testing.T) {
+	t.Parallel()
 	WithScope(func(*Scope) {
 		mustTry(t, func() {
 			g := NewGenerator(5, CPU)
@@ -598,6 +607,7 @@ func TestKernelReparamNilArgs(t *testing.T) {
 // other's gradient undefined) match the composite's to 1e-11 relative and
 // finite differences for all five inputs.
 func TestKernelKLGradcheck(t *testing.T) {
+	t.Parallel()
 	shape := []int64{3, 4, 5, 6}
 	for _, mk := range kernelMasks {
 		for _, prior := range []bool{false, true} {
@@ -676,6 +686,7 @@ func TestKernelKLGradcheck(t *testing.T) {
 // formula evaluated in float64 (its only error is rounding the outputs,
 // 6e-8, and the per-element cancellation near q = p, ~1e-16 absolute each).
 func TestKernelKLFloat32Accuracy(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("4M elements")
 	}
@@ -708,6 +719,7 @@ func TestKernelKLFloat32Accuracy(t *testing.T) {
 // the same noise (float32's is float64's rounded), samples within 2^-23 of
 // the magnitude, KL within 1e-6 relative.
 func TestKernelFloat32VsFloat64(t *testing.T) {
+	t.Parallel()
 	WithScope(func(*Scope) {
 		mustTry(t, func() {
 			g := NewGenerator(9, CPU)
@@ -741,6 +753,7 @@ func TestKernelFloat32VsFloat64(t *testing.T) {
 // and gradients to NCHW ones (the sample stays channels-last), and the same
 // KL up to summation order (1e-13 relative).
 func TestKernelChannelsLast(t *testing.T) {
+	t.Parallel()
 	WithScope(func(*Scope) {
 		mustTry(t, func() {
 			g := NewGenerator(10, CPU)
@@ -772,6 +785,7 @@ func TestKernelChannelsLast(t *testing.T) {
 
 // TestKernelThreadsDeterminism: results do not depend on the thread count.
 func TestKernelThreadsDeterminism(t *testing.T) {
+	t.Parallel()
 	run := func(threads int) (z, kl []float64) {
 		inRuntime(t, Settings{Threads: threads}, func() {
 			WithScope(func(*Scope) {
@@ -800,6 +814,7 @@ func TestKernelThreadsDeterminism(t *testing.T) {
 
 // TestKernelErrors: bad arguments come back as errors naming the argument.
 func TestKernelErrors(t *testing.T) {
+	t.Parallel()
 	f32, f64 := Options{DType: Float32}, Options{DType: Float64}
 	s := []int64{2, 3, 4, 4}
 	cases := []struct {
@@ -842,6 +857,7 @@ func TestKernelErrors(t *testing.T) {
 // vectorized noise path (blocks of 16 column pairs), width 23 only its
 // scalar one.
 func TestKernelCUDAMatchesCPU(t *testing.T) {
+	t.Parallel()
 	if CUDADeviceCount() == 0 {
 		t.Skip("no CUDA device")
 	}

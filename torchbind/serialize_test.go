@@ -46,6 +46,7 @@ print("\n".join(sorted(lines)))
 // TestLoadReferenceFiles loads every tensor of the authors' reference files
 // and checks each byte against what Python's torch.load reads.
 func TestLoadReferenceFiles(t *testing.T) {
+	t.Parallel()
 	files, _ := filepath.Glob("../testdata/*/*.pth")
 	if len(files) < 3 {
 		t.Fatalf("expected the reference .pth files in ../testdata, found %v", files)
@@ -67,6 +68,7 @@ func TestLoadReferenceFiles(t *testing.T) {
 // TestSaveReadByTorch writes tensors of every dtype (and a strided view)
 // and checks Python's torch.load reads the same bytes.
 func TestSaveReadByTorch(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "all.pth")
 	d := NewDict()
 	mustTry(t, func() {
@@ -97,6 +99,7 @@ func TestSaveReadByTorch(t *testing.T) {
 // TestLoadSharedViews reads a file where two tensors view one storage and
 // checks the views share memory again.
 func TestLoadSharedViews(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "views.pth")
 	runPython(t, `
 import sys, torch

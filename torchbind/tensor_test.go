@@ -6,6 +6,7 @@ import (
 )
 
 func TestFromSliceRoundTrip(t *testing.T) {
+	t.Parallel()
 	WithScope(func(*Scope) {
 		mustTry(t, func() {
 			f32 := FromSlice([]float32{1, -2, 3.5, 4, 5, 6}, 2, 3)
@@ -33,6 +34,7 @@ func TestFromSliceRoundTrip(t *testing.T) {
 }
 
 func TestDTypeConversions(t *testing.T) {
+	t.Parallel()
 	// Every dtype round-trips small integers exactly; bf16/f16 keep 8/11 bits.
 	for _, dt := range []DType{Float32, Float64, Float16, BFloat16, Uint8, Int8, Int16, Int32, Int64} {
 		WithScope(func(*Scope) {
@@ -53,6 +55,7 @@ func TestDTypeConversions(t *testing.T) {
 }
 
 func TestElementwiseAndReductions(t *testing.T) {
+	t.Parallel()
 	a := []float64{0.5, -1, 2, 3}
 	b := []float64{2, 4, -0.5, 1}
 	cases := []struct {
@@ -104,6 +107,7 @@ func TestElementwiseAndReductions(t *testing.T) {
 }
 
 func TestShapeOps(t *testing.T) {
+	t.Parallel()
 	WithScope(func(*Scope) {
 		mustTry(t, func() {
 			x := Arange(24, Options{DType: Float64}).Reshape(2, 3, 4)
@@ -151,6 +155,7 @@ func TestShapeOps(t *testing.T) {
 }
 
 func TestConvAgainstDirectSum(t *testing.T) {
+	t.Parallel()
 	WithScope(func(*Scope) {
 		mustTry(t, func() {
 			g := NewGenerator(1, CPU)
@@ -190,6 +195,7 @@ func TestConvAgainstDirectSum(t *testing.T) {
 }
 
 func TestLossAndNormClosedForms(t *testing.T) {
+	t.Parallel()
 	WithScope(func(*Scope) {
 		mustTry(t, func() {
 			if mse := MSELoss(FromSlice([]float64{1, 2}), FromSlice([]float64{0, 4}), ReduceMean).Item(); mse != 2.5 {
@@ -204,6 +210,7 @@ func TestLossAndNormClosedForms(t *testing.T) {
 }
 
 func TestGeneratorSeed(t *testing.T) {
+	t.Parallel()
 	WithScope(func(*Scope) {
 		mustTry(t, func() {
 			g1, g2 := NewGenerator(42, CPU), NewGenerator(42, CPU)
@@ -228,6 +235,7 @@ func TestGeneratorSeed(t *testing.T) {
 // keeping a channels-last tensor channels-last (Adam's state must share its
 // parameter's strides for the multi-tensor kernels' fast path).
 func TestLikeKeepsLayout(t *testing.T) {
+	t.Parallel()
 	WithScope(func(*Scope) {
 		mustTry(t, func() {
 			plain := Ones([]int64{2, 3, 4, 5}, Options{})
