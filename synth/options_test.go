@@ -14,6 +14,7 @@ import (
 // downscale as --sr-scale; a plain state dict changes nothing; a downscale
 // that is not a positive integer is refused naming the entry.
 func TestCheckpointDefaults(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	norm := &model.AIM19Normalization
 	save := func(name string, syn *tb.Dict) string {

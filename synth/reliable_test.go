@@ -123,6 +123,7 @@ func synthOptions(ckpt, clean, out string) Options {
 // and a rerun of the same command completes it into the folder an
 // uninterrupted run makes, byte for byte.
 func TestRunStopsHonestlyAndResumes(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	clean := filepath.Join(dir, "clean")
 	writeClean(t, clean, 12)
@@ -229,6 +230,7 @@ func TestRunStopsHonestlyAndResumes(t *testing.T) {
 // valid UTF-8 gets an output name that is, and its source is recorded
 // exactly in source_base64; a FIFO is refused.
 func TestOutputNames(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	ckpt := saveTinyModel(t, dir, 1, nil)
 	in := filepath.Join(dir, "in")
@@ -300,6 +302,7 @@ func TestOutputNames(t *testing.T) {
 // its own L/ and H/ back: the second run finds the folder complete instead
 // of synthesizing from its own outputs.
 func TestOutInsideClean(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	ckpt := saveTinyModel(t, dir, 1, nil)
 	for _, sub := range []string{"pairs", "."} {
@@ -321,6 +324,7 @@ func TestOutInsideClean(t *testing.T) {
 // settings, or files without synth.json) is refused, naming what differs,
 // unless --overwrite, which replaces them.
 func TestOtherRunRefused(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	ckpt := saveTinyModel(t, dir, 1, nil)
 	clean := filepath.Join(dir, "clean")
@@ -359,6 +363,7 @@ func TestOtherRunRefused(t *testing.T) {
 // them; a tile below the useful minimum is raised with a note, so
 // --tile 1 takes well under a second instead of half a minute.
 func TestRefusedInputs(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	clean := filepath.Join(dir, "clean")
 	writeClean(t, clean, 1)

@@ -14,6 +14,7 @@ import (
 // it; after it, the folder (L/, H/, manifest.jsonl) is byte-identical to
 // the unsharded run's with the same seed.
 func TestShardsJoinIntoUnsharded(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	clean := filepath.Join(dir, "clean")
 	writeClean(t, clean, 7)
@@ -120,6 +121,7 @@ func checkShard(t *testing.T, out, manifest string) []Record {
 // --shards, a Slurm array (its first task id need not be 0), and the
 // errors for indices out of range or a count without an index.
 func TestResolveShard(t *testing.T) {
+	t.Parallel()
 	env := func(kv ...string) func(string) string {
 		return func(k string) string {
 			for i := 0; i < len(kv); i += 2 {

@@ -21,6 +21,7 @@ import (
 // whole-image result: the margin covers the receptive field and the
 // counter-based noise draws the same ε in a tile as in the whole image.
 func TestTiledEqualsWhole(t *testing.T) {
+	t.Parallel()
 	for _, levels := range []int{1, 3} {
 		m, err := model.New(model.Config{Channels: 3, Filters: 6, Levels: levels}, tb.Options{DType: tb.Float64}, 3)
 		if err != nil {
@@ -99,6 +100,7 @@ func writeClean(t *testing.T, dir string, n int) {
 // TestRunLayoutAndDeterminism synthesizes twice with the same seed and once
 // with another, and checks the layout, the manifest and byte identity.
 func TestRunLayoutAndDeterminism(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	clean := filepath.Join(dir, "clean")
 	writeClean(t, clean, 3)
@@ -163,6 +165,7 @@ func TestRunLayoutAndDeterminism(t *testing.T) {
 // TestRunN2C runs --mode n2c and checks it writes clean estimates of the
 // inputs' size.
 func TestRunN2C(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	in := filepath.Join(dir, "noisy")
 	writeClean(t, in, 2)
@@ -189,6 +192,7 @@ func TestRunN2C(t *testing.T) {
 // directly; each mistaken rule (no map, clamping first, mapping N2C's
 // output) must give an image that differs, so the test can fail.
 func TestRunNormalization(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in")
 	writeClean(t, in, 1)
@@ -305,6 +309,7 @@ func TestRunNormalization(t *testing.T) {
 // against the same arithmetic in float64 on images; the other order gives
 // another h, so the test can fail. Without statistics h(y) is untouched.
 func TestN2CInput(t *testing.T) {
+	t.Parallel()
 	m, err := model.New(model.Config{Channels: 3, Filters: 4, Levels: 2}, tb.Options{}, 2)
 	if err != nil {
 		t.Fatal(err)
@@ -370,6 +375,7 @@ func maxDiff(a, b []float32) float64 {
 // model is the authors' small one with its output lifted to mid grey, where
 // temperature shows (an untrained one barely reacts to it).
 func TestRunTemperatureRange(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in")
 	writeClean(t, in, 2)

@@ -8,6 +8,7 @@ import (
 )
 
 func TestSchedules(t *testing.T) {
+	t.Parallel()
 	c := Defaults()
 	cases := []struct {
 		step   int
@@ -32,6 +33,7 @@ func TestSchedules(t *testing.T) {
 }
 
 func TestPresetsAndValidation(t *testing.T) {
+	t.Parallel()
 	c := Defaults()
 	c.Clean, c.Noisy, c.Out = "a", "b", "c"
 	for name, want := range map[string][2]float64{"sidd": {40, 20}, "aim19": {15, 10}, "ntire20": {10, 5}} {
@@ -72,6 +74,7 @@ func TestPresetsAndValidation(t *testing.T) {
 // TestConfigKeysKeepTheirNames: every field's json name is the snake_case
 // name checkpoints have always stored it under, so older checkpoints load.
 func TestConfigKeysKeepTheirNames(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{"SigmaX": "sigma_x", "LRMilestones": "lr_milestones", "KLWarmup": "kl_warmup", "Seed": "seed", "SaveEvery": "save_every"} {
 		if got := snake(in); got != want {
 			t.Errorf("snake(%s) = %s, want %s", in, got, want)

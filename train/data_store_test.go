@@ -40,6 +40,7 @@ func decodedBatch(cfg *Config, clean, noisy []*images.Image, step int) []float32
 // every edge and all eight augmentations, through images of 40 and of
 // 1,500 pixels' width (one read per crop, and one read per row).
 func TestStoreCropsEqualDecoded(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	writeImages(t, filepath.Join(dir, "clean"), 2, 160, 132, false, 1)
 	writeImages(t, filepath.Join(dir, "noisy"), 2, 40, 36, true, 2)
@@ -90,6 +91,7 @@ func write16(t *testing.T, path string, w, h int, seed uint64) {
 // TestDataFromStoreAlone: a run reads a store after its source folder is
 // gone (a store copied to a GPU machine), with the same crops.
 func TestDataFromStoreAlone(t *testing.T) {
+	t.Parallel()
 	c := tinyConfig(t)
 	d, err := LoadData(t.Context(), &c, io.Discard)
 	if err != nil {
@@ -124,6 +126,7 @@ func TestDataFromStoreAlone(t *testing.T) {
 // TestDataRefusesPipes: a named pipe among the images is refused (or
 // skipped with --skip-bad) at once, never waited on.
 func TestDataRefusesPipes(t *testing.T) {
+	t.Parallel()
 	c := tinyConfig(t)
 	if err := syscall.Mkfifo(filepath.Join(c.Noisy, "pipe.png"), 0o644); err != nil {
 		t.Fatal(err)
@@ -153,6 +156,7 @@ func TestDataRefusesPipes(t *testing.T) {
 // TestDataStopsOnCancel: a cancelled context stops the store's build and
 // LoadData returns the context's error.
 func TestDataStopsOnCancel(t *testing.T) {
+	t.Parallel()
 	c := tinyConfig(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
@@ -183,6 +187,7 @@ func (c *cancelOn) Write(p []byte) (int, error) {
 // SIGINT/SIGTERM) stops a run while it decodes its images, within a
 // second or so, and the next run resumes the store's build.
 func TestRunStopsWhileBuildingStore(t *testing.T) {
+	t.Parallel()
 	c := tinyConfig(t)
 	writeImages(t, c.Noisy, 40, 160, 120, true, 4)
 	ctx, cancel := context.WithCancel(t.Context())

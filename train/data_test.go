@@ -13,6 +13,7 @@ import (
 )
 
 func TestDataErrors(t *testing.T) {
+	t.Parallel()
 	c := tinyConfig(t)
 	empty := t.TempDir()
 	bigPatch := c
@@ -54,6 +55,7 @@ func TestDataErrors(t *testing.T) {
 }
 
 func TestBatchesAreDeterministicAndBalanced(t *testing.T) {
+	t.Parallel()
 	c := tinyConfig(t)
 	d, err := LoadData(t.Context(), &c, io.Discard)
 	if err != nil {
@@ -91,6 +93,7 @@ func TestBatchesAreDeterministicAndBalanced(t *testing.T) {
 // pixels the whole batch has in those rows, bit for bit, and every row's
 // domain: the rows it skips are drawn all the same.
 func TestReadRows(t *testing.T) {
+	t.Parallel()
 	c := tinyConfig(t)
 	d, err := LoadData(t.Context(), &c, io.Discard)
 	if err != nil {
@@ -123,6 +126,7 @@ func TestReadRows(t *testing.T) {
 // order), and keeps the degraded images as read (each step maps its crops,
 // TestStepInputs); FromClean undoes ToClean.
 func TestNormalization(t *testing.T) {
+	t.Parallel()
 	c := tinyConfig(t)
 	c.Normalize = "auto"
 	d, err := LoadData(t.Context(), &c, io.Discard)

@@ -24,6 +24,7 @@ import (
 // or noise would be off by far more: the losses move by percents from step
 // to step.
 func TestGraphStepMatchesEager(t *testing.T) {
+	t.Parallel()
 	devices := []string{"cpu"}
 	if tb.CUDADeviceCount() > 0 {
 		devices = append(devices, "cuda")

@@ -18,6 +18,7 @@ import (
 // configuration: the finished run's losses equal an uninterrupted run's,
 // digit for digit, and no temporary file is left in the run folder.
 func TestKill9ResumesExactly(t *testing.T) {
+	t.Parallel()
 	c := tinyConfig(t)
 	c.Steps, c.SaveEvery, c.Keep = 10, 1, 2
 	whole := c // saving (fsync) every step is slow, and changes no loss
@@ -83,6 +84,7 @@ func newest(dir string) int {
 // trains the configuration it is given until killed or done. Run on its
 // own it does nothing.
 func TestTrainerProcess(t *testing.T) {
+	t.Parallel()
 	js := os.Getenv("LUDVAE_TEST_TRAIN_CONFIG")
 	if js == "" {
 		return

@@ -20,6 +20,7 @@ var strongNorm = model.Normalization{CleanMean: [3]float64{0.3, 0.5, 0.7}, Clean
 // TestToCleanRows: the marked rows of each tensor get ToClean's map and
 // clamp (against the float64 image arithmetic), the others stay bit for bit.
 func TestToCleanRows(t *testing.T) {
+	t.Parallel()
 	n := strongNorm
 	rows := []bool{true, false, true}
 	tb.WithScope(func(*tb.Scope) {
@@ -58,6 +59,7 @@ func sameRows(t *testing.T, what string, got *tb.Tensor, in []float32, rows []bo
 // clamp(map(y)) and clamp(map(y + σy·ε)) for the degraded crops, as the
 // authors' dataset makes them, and the clean crops and their h as they are.
 func TestStepInputs(t *testing.T) {
+	t.Parallel()
 	c := tinyConfig(t)
 	d, err := LoadData(t.Context(), &c, io.Discard)
 	if err != nil {

@@ -30,6 +30,7 @@ func readRecord(t *testing.T, dir string) runRecord {
 // config.json as it was; settings that cannot change a step change freely;
 // --override continues, and records the change in config.json and the log.
 func TestResumeRefusesChangedRun(t *testing.T) {
+	t.Parallel()
 	c := tinyConfig(t)
 	c.Steps, c.SaveEvery = 3, 3
 	if err := trainRun(context.Background(), c, io.Discard); err != nil {

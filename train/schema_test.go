@@ -16,6 +16,7 @@ import (
 // TestConfigOneSchema: config.json and a checkpoint's "config" entry hold
 // the same keys, from Config's json tags.
 func TestConfigOneSchema(t *testing.T) {
+	t.Parallel()
 	c := Defaults()
 	b, err := json.Marshal(c)
 	if err != nil {
@@ -44,6 +45,7 @@ func TestConfigOneSchema(t *testing.T) {
 // TestConfigWrongTypeNamed: a value of the wrong type is an error naming
 // its key, not a silent default.
 func TestConfigWrongTypeNamed(t *testing.T) {
+	t.Parallel()
 	for _, cs := range []struct {
 		key string
 		v   any
@@ -61,6 +63,7 @@ func TestConfigWrongTypeNamed(t *testing.T) {
 // still gives its configuration, its synthesis defaults, and a model and
 // optimizer state to resume from.
 func TestCheckpointBeforeSchemaLoads(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(pyref.Root(), "testdata", "checkpoints", "f4_step2_before_schema.pth")
 	d, saved, err := readCheckpoint(path)
 	if err != nil {

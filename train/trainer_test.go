@@ -38,6 +38,7 @@ func readLosses(t *testing.T, dir string) map[string]string {
 // resumes it with the same command, and checks every logged loss equals the
 // uninterrupted run's, digit for digit.
 func TestResumeReproducesLosses(t *testing.T) {
+	t.Parallel()
 	c := tinyConfig(t)
 	whole := c
 	whole.Out = filepath.Join(t.TempDir(), "whole")
@@ -80,9 +81,61 @@ func TestResumeReproducesLosses(t *testing.T) {
 	}
 }
 
+// TestTrainOnAnotherGoroutine: a trainer built on one goroutine and trained
+// on another, while the first keeps a runtime of one thread busy making and
+// freeing tensors, logs the same losses digit for digit as a run on one
+// goroutine: the steps run on the trainer's runtime, with its own thread
+// count and its own scopes.
+func TestTrainOnAnotherGoroutine(t *testing.T) {
+	t.Parallel()
+	c := tinyConfig(t)
+	c.Steps = 6
+	whole := c
+	whole.Out = filepath.Join(t.TempDir(), "whole")
+	if err := trainRun(context.Background(), whole, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := NewTrainer(t.Context(), testRuntime(t, c), c, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	done := make(chan error, 1)
+	go func() { done <- tr.Train(context.Background()) }()
+	busy, err := tb.NewRuntime(tb.Settings{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	var trainErr error
+	err = busy.Do(func() error {
+		for {
+			select {
+			case trainErr = <-done:
+				return nil
+			default:
+			}
+			tb.WithScope(func(*tb.Scope) { tb.Ones([]int64{64, 64}, tb.Options{}).MulScalar(2).Sum().Item() })
+		}
+	})
+	if err != nil || trainErr != nil {
+		t.Fatal(err, trainErr)
+	}
+	a, b := readLosses(t, whole.Out), readLosses(t, c.Out)
+	if len(a) != c.Steps || len(b) != c.Steps {
+		t.Fatalf("logged %d and %d steps, want %d", len(a), len(b), c.Steps)
+	}
+	for step, la := range a {
+		if b[step] != la {
+			t.Errorf("step %s: on one goroutine %s, on another %s", step, la, b[step])
+		}
+	}
+}
+
 // TestCheckpointReadByTorch opens a checkpoint with Python's torch.load and
 // loads its model part into the reference network (strict).
 func TestCheckpointReadByTorch(t *testing.T) {
+	t.Parallel()
 	c := tinyConfig(t)
 	c.Steps, c.SaveEvery, c.SampleEvery = 3, 3, 3
 	if err := trainRun(context.Background(), c, io.Discard); err != nil {
@@ -114,6 +167,7 @@ print(d["step"], d["config"]["patch"], d["config"]["sigma_x"], d["synthesis"]["s
 // and checks that bad updates are skipped and logged, that training stops
 // after --max-bad-steps, and that the last checkpoint is intact.
 func TestNonFiniteLossStops(t *testing.T) {
+	t.Parallel()
 	c := tinyConfig(t)
 	c.LR, c.Steps, c.SaveEvery, c.MaxBadSteps = 1e30, 40, 1, 3
 	var log strings.Builder
@@ -136,6 +190,7 @@ func TestNonFiniteLossStops(t *testing.T) {
 // TestResumeRefusesAnotherRun: a run folder holding a run with other
 // filters or another normalization is refused, and its config.json kept.
 func TestResumeRefusesAnotherRun(t *testing.T) {
+	t.Parallel()
 	c := tinyConfig(t)
 	c.Normalize, c.Steps, c.SaveEvery = "auto", 6, 6
 	if err := trainRun(context.Background(), c, io.Discard); err != nil {
@@ -168,6 +223,7 @@ func TestResumeRefusesAnotherRun(t *testing.T) {
 }
 
 func TestUnwritableRunFolder(t *testing.T) {
+	t.Parallel()
 	c := tinyConfig(t)
 	file := filepath.Join(t.TempDir(), "file")
 	os.WriteFile(file, nil, 0o644)
@@ -186,6 +242,7 @@ func TestUnwritableRunFolder(t *testing.T) {
 // bf16 run's loss must fall as fp32's does (last third below 60 % of the
 // first third).
 func TestBF16TracksFP32(t *testing.T) {
+	t.Parallel()
 	devices := []string{"cpu"}
 	if tb.CUDADeviceCount() > 0 {
 		devices = append(devices, "cuda")

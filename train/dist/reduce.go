@@ -32,38 +32,30 @@ func (g *Group) AllReduceFlat(ts []*tb.Tensor, bucketBytes int64) error {
 
 func bytes(t *tb.Tensor) int64 { return t.Numel() * int64(t.DType().Size()) }
 
-// reduceBucket all-reduces ts through one flat buffer. Its temporaries are
-// closed here rather than by a Scope: scopes are one process-wide stack,
-// and ranks may be goroutines of one process (tests).
+// reduceBucket all-reduces ts through one flat buffer; its temporaries go
+// with its scope (scopes stack per OS thread, so ranks that are goroutines
+// of one process, in tests, keep to their own).
 func (g *Group) reduceBucket(ts []*tb.Tensor) (err error) {
-	var tmp []*tb.Tensor
-	defer func() { tb.CloseAll(tmp) }()
-	var reduceErr error
-	err = tb.Try(func() {
-		flat := make([]*tb.Tensor, len(ts))
-		for i, t := range ts {
-			flat[i] = t.Reshape(-1)
-		}
-		tmp = append(tmp, flat...)
-		buf := tb.Cat(flat, 0)
-		tmp = append(tmp, buf)
-		if reduceErr = g.PG.AllReduceSum(buf); reduceErr != nil {
-			return
-		}
-		tb.NoGrad(func() {
-			var at int64
-			for _, t := range ts {
-				n := t.Numel()
-				part := buf.Narrow(0, at, n)
-				view := part.Reshape(t.Shape()...)
-				tmp = append(tmp, part, view)
-				t.CopyFrom(view)
-				at += n
+	tb.WithScope(func(*tb.Scope) {
+		err = tb.Do(func() error {
+			flat := make([]*tb.Tensor, len(ts))
+			for i, t := range ts {
+				flat[i] = t.Reshape(-1)
 			}
+			buf := tb.Cat(flat, 0)
+			if err := g.PG.AllReduceSum(buf); err != nil {
+				return err
+			}
+			tb.NoGrad(func() {
+				var at int64
+				for _, t := range ts {
+					n := t.Numel()
+					t.CopyFrom(buf.Narrow(0, at, n).Reshape(t.Shape()...))
+					at += n
+				}
+			})
+			return nil
 		})
 	})
-	if reduceErr != nil {
-		return reduceErr
-	}
 	return err
 }

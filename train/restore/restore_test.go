@@ -67,6 +67,7 @@ func smallConfig(dir string) Config {
 // and flip/rotation (L = 1 − H holds crop by crop), and the draws cover
 // every image of the set.
 func TestPairedCropsAlign(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	writePairs(t, dir, 3)
 	cfg := smallConfig(dir)
@@ -95,6 +96,7 @@ func TestPairedCropsAlign(t *testing.T) {
 // Gaussian of the given σ (0–255 scale). 64 crops of 16×16×3 values give
 // the std to within 5 standard errors (1/√(2n) relative).
 func TestGaussianBatches(t *testing.T) {
+	t.Parallel()
 	clean := []*images.Image{randomImage(48, 40, 1)}
 	for _, s := range [][2]float64{{25, 25}, {0, 50}} {
 		d := &Data{Clean: clean, Sigma: s}
@@ -126,6 +128,7 @@ func TestGaussianBatches(t *testing.T) {
 // resume to 6, end with the same network, bit for bit (CPU), and the same
 // log.
 func TestResumeMatchesUninterrupted(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	writePairs(t, dir, 2)
 	full := smallConfig(dir)
@@ -188,6 +191,7 @@ func losses(t *testing.T, dir string) string {
 // receptive field moves the output by far more than the tolerance: with a
 // margin one pixel short the test fails.
 func TestDenoiseTiledEqualsWhole(t *testing.T) {
+	t.Parallel()
 	m, err := model.NewDnCNN(model.DnCNNConfig{Channels: 3, Features: 8, Layers: 5}, tb.Options{}, 4)
 	if err != nil {
 		t.Fatal(err)
@@ -226,6 +230,7 @@ func TestDenoiseTiledEqualsWhole(t *testing.T) {
 // denoises an image as Denoise does here, in eval mode with the running
 // statistics training left (float32 on both sides: 1e-5).
 func TestCheckpointLoadsIntoReference(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	writePairs(t, dir, 2)
 	cfg := smallConfig(dir)
@@ -289,6 +294,7 @@ func writeLUDVAE(t *testing.T, path string) {
 // generator gives in Python, drawn reproducibly. σx defaults to SIDD's
 // 30–70 for a plain state dict; two steps draw different degradations.
 func TestLUDVAEOnTheFly(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	writePairs(t, dir, 2)
 	ck := filepath.Join(dir, "ludvae.pth")
@@ -357,6 +363,7 @@ func TestLUDVAEOnTheFly(t *testing.T) {
 // TestLUDVAEOnTheFlyResumes: training on LUD-VAE degradations resumes to
 // the same network, bit for bit, as an uninterrupted run.
 func TestLUDVAEOnTheFlyResumes(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	writePairs(t, dir, 2)
 	ck := filepath.Join(dir, "ludvae.pth")
