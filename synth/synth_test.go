@@ -452,14 +452,5 @@ func TestRunTemperatureRange(t *testing.T) {
 // synthRun is Run as the command calls it: on a runtime of the options's
 // settings, made for the run and closed after it.
 func synthRun(ctx context.Context, o Options, log io.Writer) error {
-	s, err := o.RuntimeSettings()
-	if err != nil {
-		return err
-	}
-	rt, err := tb.NewRuntime(s)
-	if err != nil {
-		return err
-	}
-	defer rt.Close()
-	return Run(ctx, rt, o, log)
+	return tb.WithRuntime(o.RuntimeSettings, func(rt *tb.Runtime) error { return Run(ctx, rt, o, log) })
 }

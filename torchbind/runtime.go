@@ -136,6 +136,24 @@ func (r *Runtime) serve(started chan<- struct{}) {
 	}
 }
 
+// WithRuntime runs f on a new runtime with the settings that settings
+// returns, and closes the runtime after f; settings' error is returned as
+// it is. A command gives its work its runtime so:
+//
+//	tb.WithRuntime(cfg.RuntimeSettings, func(rt *tb.Runtime) error { return train.Run(ctx, rt, cfg, log) })
+func WithRuntime(settings func() (Settings, error), f func(rt *Runtime) error) error {
+	s, err := settings()
+	if err != nil {
+		return err
+	}
+	rt, err := NewRuntime(s)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	return f(rt)
+}
+
 // Settings returns the runtime's settings (Threads resolved to a count).
 func (r *Runtime) Settings() Settings { return r.s }
 

@@ -19,7 +19,7 @@ import (
 )
 
 // RunDistributed trains as Run does, as one rank of a data-parallel job
-// (env from dist.FromEnv) on rt (made with cfg.RuntimeSettings(&env)):
+// (env from dist.FromEnv) on rt (made with cfg.RankSettings(env)):
 // --batch stays the global batch, each rank computes its share of every
 // batch, and the gradients are summed over the ranks before the same Adam
 // update on each. Rank 0 alone writes the run folder and the log; a CUDA

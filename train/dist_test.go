@@ -73,16 +73,8 @@ func runRank(js string) int {
 // runRankOn is RunDistributed as `ludvae train` calls it under torchrun:
 // on a runtime of the rank's settings.
 func runRankOn(ctx context.Context, cfg Config, env dist.Env, timeout time.Duration) error {
-	s, err := cfg.RuntimeSettings(&env)
-	if err != nil {
-		return err
-	}
-	rt, err := tb.NewRuntime(s)
-	if err != nil {
-		return err
-	}
-	defer rt.Close()
-	return RunDistributed(ctx, rt, cfg, io.Discard, env, timeout)
+	settings := func() (tb.Settings, error) { return cfg.RankSettings(env) }
+	return tb.WithRuntime(settings, func(rt *tb.Runtime) error { return RunDistributed(ctx, rt, cfg, io.Discard, env, timeout) })
 }
 
 // rank is one launched rank's process and its standard error.

@@ -18,7 +18,7 @@ import (
 // testRuntime is a runtime of c's settings, closed when the test ends.
 func testRuntime(t testing.TB, c Config) *tb.Runtime {
 	t.Helper()
-	s, err := c.RuntimeSettings(nil)
+	s, err := c.RuntimeSettings()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,16 +33,7 @@ func testRuntime(t testing.TB, c Config) *tb.Runtime {
 // trainRun is Run as `ludvae train` calls it: on a runtime of c's
 // settings, made for the run and closed after it.
 func trainRun(ctx context.Context, c Config, log io.Writer) error {
-	s, err := c.RuntimeSettings(nil)
-	if err != nil {
-		return err
-	}
-	rt, err := tb.NewRuntime(s)
-	if err != nil {
-		return err
-	}
-	defer rt.Close()
-	return Run(ctx, rt, c, log)
+	return tb.WithRuntime(c.RuntimeSettings, func(rt *tb.Runtime) error { return Run(ctx, rt, c, log) })
 }
 
 // writeImages writes n generated PNGs of size w×h: smooth colour fields,

@@ -11,21 +11,27 @@ import (
 // RuntimeSettings are the libtorch settings a run of c works under
 // (tb.NewRuntime): its device, thread count and precision, and cuDNN's
 // benchmark mode on CUDA, where the crops repeat their shape every step.
-// As one rank of a distributed job (env not nil) it runs as forRank says.
 // A configuration that does not Validate has none.
-func (c Config) RuntimeSettings(env *dist.Env) (tb.Settings, error) {
+func (c Config) RuntimeSettings() (tb.Settings, error) {
 	if err := c.Validate(); err != nil {
 		return tb.Settings{}, err
-	}
-	if env != nil {
-		var err error
-		if c, err = c.forRank(*env); err != nil {
-			return tb.Settings{}, err
-		}
 	}
 	s, err := tb.ParseSettings(c.Device, c.Threads, c.Precision)
 	s.CuDNNBenchmark = s.Device.IsCUDA()
 	return s, err
+}
+
+// RankSettings are RuntimeSettings for rank env of a distributed job,
+// which runs as forRank says.
+func (c Config) RankSettings(env dist.Env) (tb.Settings, error) {
+	if err := c.Validate(); err != nil {
+		return tb.Settings{}, err
+	}
+	c, err := c.forRank(env)
+	if err != nil {
+		return tb.Settings{}, err
+	}
+	return c.RuntimeSettings()
 }
 
 // forRank is c as rank env of a data-parallel job runs it: a CUDA rank on

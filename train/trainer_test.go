@@ -66,15 +66,7 @@ func TestResumeReproducesLosses(t *testing.T) {
 	if err := trainRun(context.Background(), c, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	a, b := readLosses(t, whole.Out), readLosses(t, c.Out)
-	if len(a) != c.Steps || len(b) != c.Steps {
-		t.Fatalf("logged %d and %d steps, want %d", len(a), len(b), c.Steps)
-	}
-	for step, la := range a {
-		if b[step] != la {
-			t.Errorf("step %s: uninterrupted %s, resumed %s", step, la, b[step])
-		}
-	}
+	sameLosses(t, whole.Out, c.Out, c.Steps, "uninterrupted", "resumed")
 	ck, _ := Checkpoints(c.Out)
 	if len(ck) > c.Keep {
 		t.Errorf("%d checkpoints kept, --keep %d", len(ck), c.Keep)
@@ -121,13 +113,20 @@ func TestTrainOnAnotherGoroutine(t *testing.T) {
 	if err != nil || trainErr != nil {
 		t.Fatal(err, trainErr)
 	}
-	a, b := readLosses(t, whole.Out), readLosses(t, c.Out)
-	if len(a) != c.Steps || len(b) != c.Steps {
-		t.Fatalf("logged %d and %d steps, want %d", len(a), len(b), c.Steps)
+	sameLosses(t, whole.Out, c.Out, c.Steps, "on one goroutine", "on another")
+}
+
+// sameLosses checks that the runs in folders a and b (named for the
+// message) both logged steps steps, with the same losses digit for digit.
+func sameLosses(t *testing.T, a, b string, steps int, nameA, nameB string) {
+	t.Helper()
+	la, lb := readLosses(t, a), readLosses(t, b)
+	if len(la) != steps || len(lb) != steps {
+		t.Fatalf("logged %d and %d steps, want %d", len(la), len(lb), steps)
 	}
-	for step, la := range a {
-		if b[step] != la {
-			t.Errorf("step %s: on one goroutine %s, on another %s", step, la, b[step])
+	for step, x := range la {
+		if lb[step] != x {
+			t.Errorf("step %s: %s %s, %s %s", step, nameA, x, nameB, lb[step])
 		}
 	}
 }

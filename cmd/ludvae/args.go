@@ -102,15 +102,6 @@ func (v threadsValue) Set(s string) error {
 	return nil
 }
 
-// newRuntime starts a command's runtime, once per command, with the
-// settings its configuration asks for (settings' results).
-func newRuntime(s tb.Settings, err error) (*tb.Runtime, error) {
-	if err != nil {
-		return nil, err
-	}
-	return tb.NewRuntime(s)
-}
-
 // checkThreads checks a --threads value (torchbind.CheckThreads).
 func checkThreads(n int) error {
 	if err := tb.CheckThreads(n); err != nil {

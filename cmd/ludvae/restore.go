@@ -23,12 +23,7 @@ func runRestore(args []string) error { return restoreCommand(args, os.Stderr, re
 
 // restoreRun trains the denoiser on the command's runtime.
 func restoreRun(ctx context.Context, cfg restore.Config, log io.Writer) error {
-	rt, err := newRuntime(cfg.RuntimeSettings())
-	if err != nil {
-		return err
-	}
-	defer rt.Close()
-	return restore.Run(ctx, rt, cfg, log)
+	return tb.WithRuntime(cfg.RuntimeSettings, func(rt *tb.Runtime) error { return restore.Run(ctx, rt, cfg, log) })
 }
 
 // restoreCommand parses a restore subcommand; run runs the training (a
@@ -138,12 +133,7 @@ func restoreTest(args []string, log io.Writer) error {
 	if o.Model == "" || o.In == "" || o.Out == "" {
 		return errors.New("--model, --in and --out are required")
 	}
-	rt, err := newRuntime(o.RuntimeSettings())
-	if err != nil {
-		return err
-	}
-	defer rt.Close()
-	return restore.Test(rt, o, log)
+	return tb.WithRuntime(o.RuntimeSettings, func(rt *tb.Runtime) error { return restore.Test(rt, o, log) })
 }
 
 func restoreExport(args []string, log io.Writer) error {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ludvae/ludvae/model"
 	"github.com/ludvae/ludvae/synth"
+	tb "github.com/ludvae/ludvae/torchbind"
 )
 
 func runSynth(args []string) error {
@@ -91,10 +92,5 @@ func runSynth(args []string) error {
 		<-ctx.Done()
 		stop() // a second signal ends the process at once
 	}()
-	rt, err := newRuntime(o.RuntimeSettings())
-	if err != nil {
-		return err
-	}
-	defer rt.Close()
-	return synth.Run(ctx, rt, o, os.Stderr)
+	return tb.WithRuntime(o.RuntimeSettings, func(rt *tb.Runtime) error { return synth.Run(ctx, rt, o, os.Stderr) })
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	tb "github.com/ludvae/ludvae/torchbind"
 	"github.com/ludvae/ludvae/train"
 	"github.com/ludvae/ludvae/train/dist"
 	"github.com/ludvae/ludvae/train/prepare"
@@ -87,20 +88,12 @@ func runTrain(args []string) error {
 	if err != nil {
 		return fmt.Errorf("distributed launch: %w", err)
 	}
-	var rank *dist.Env
+	settings, run := cfg.RuntimeSettings, func(rt *tb.Runtime) error { return train.Run(ctx, rt, cfg, os.Stderr) }
 	if distributed {
-		rank = &env
+		settings = func() (tb.Settings, error) { return cfg.RankSettings(env) }
+		run = func(rt *tb.Runtime) error { return train.RunDistributed(ctx, rt, cfg, os.Stderr, env, *distTimeout) }
 	}
-	rt, err := newRuntime(cfg.RuntimeSettings(rank))
-	if err != nil {
-		return err
-	}
-	defer rt.Close()
-	if distributed {
-		err = train.RunDistributed(ctx, rt, cfg, os.Stderr, env, *distTimeout)
-	} else {
-		err = train.Run(ctx, rt, cfg, os.Stderr)
-	}
+	err = tb.WithRuntime(settings, run)
 	if errors.Is(err, context.Canceled) {
 		os.Exit(130)
 	}

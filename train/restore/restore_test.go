@@ -393,14 +393,5 @@ func TestLUDVAEOnTheFlyResumes(t *testing.T) {
 // restoreRun is Run as the command calls it: on a runtime of the configuration's
 // settings, made for the run and closed after it.
 func restoreRun(ctx context.Context, c Config, log io.Writer) error {
-	s, err := c.RuntimeSettings()
-	if err != nil {
-		return err
-	}
-	rt, err := tb.NewRuntime(s)
-	if err != nil {
-		return err
-	}
-	defer rt.Close()
-	return Run(ctx, rt, c, log)
+	return tb.WithRuntime(c.RuntimeSettings, func(rt *tb.Runtime) error { return Run(ctx, rt, c, log) })
 }
