@@ -182,8 +182,8 @@ type Batch struct {
 	Pix      []float32 // rows Lo… of the N×3×P×P crops in [0,1], as read
 	Degraded []bool    // all N rows'
 
-	Norm     *model.Normalization // the degraded crops' map to the clean statistics, or nil
-	Err      error                // a crop could not be read from its store
+	Norm *model.Normalization // the degraded crops' map to the clean statistics, or nil
+	Err  error                // a crop could not be read from its store
 }
 
 // MakeBatch draws the batch of a step. Every draw comes from a generator
