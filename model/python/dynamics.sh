@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# dynamics.sh [OUT]: many-step training dynamics of ludvae against the eager
+# PyTorch reference (issue 14 item 6). Both train on the demo's data with the
+# demo's recipe (synth/demo/run.sh) from SEEDS seeds each, then synthesize the
+# held-out photos with ludvae synth (eager checkpoints are the authors'
+# state-dict layout, which ludvae loads), and the noise is measured the same
+# way for all: AKLD, KLD (ludvae eval noise) and cross-channel correlation
+# (dynamics_stats.py). Runs two trainings at a time, one thread each, niced.
+#   SEEDS="1 2 3" STEPS=1200 IMPLS="ludvae eager" model/python/dynamics.sh build/dynamics
+set -euo pipefail
+out=${1:-build/dynamics}
+seeds=${SEEDS:-1 2 3}
+steps=${STEPS:-1200}
+patch=${PATCH:-48}
+batch=${BATCH:-8}
+impls=${IMPLS:-ludvae eager}
+ludvae=${LUDVAE:-bin/ludvae}
+py=${PYTHON:-/usr/bin/python3}
+here=$(dirname "$0")
+export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+
+bash synth/demo/photos.sh build/demo/photos >/dev/null
+photos=build/demo/photos
+if [ ! -f "$out/data/.complete" ]; then
+  rm -rf "$out/data" "$out/heldout"
+  mkdir -p "$out/data/clean" "$out/data/camera-source" "$out/heldout/clean"
+  cp "$photos"/{chelsea.png,coffee.png,ihc.png} "$out/data/clean/"
+  cp "$photos"/{rocket.jpg,hubble_deep_field.jpg,retina.jpg} "$out/data/camera-source/"
+  cp "$photos"/{astronaut.png,brick.png,grass.png} "$out/heldout/clean/"
+  "$ludvae" degrade --in "$out/data/camera-source" --out "$out/data/noisy" --kind camera --seed 1
+  "$ludvae" degrade --in "$out/heldout/clean" --out "$out/heldout/real" --kind camera --seed 2
+  touch "$out/data/.complete"
+fi
+
+# The demo's recipe (synth/demo/run.sh), for both implementations.
+recipe=(--filters 32 --levels 3 --patch "$patch" --batch "$batch" --steps "$steps" --lr 5e-4 --kl-weight 1e-4
+  --lr-milestones "$((steps * 3 / 4))" --kl-warmup "$((steps / 4))" --sigma-x 15 --sigma-y 10)
+
+train() { # group seed
+  local g=$1 s=$2 run=$out/$1-$2
+  if ls "$run"/ckpt_*.pth >/dev/null 2>&1 && [ -f "$run/.done" ]; then return; fi
+  case $g in
+    ludvae) nice -n 10 "$ludvae" train --clean "$out/data/clean" --noisy "$out/data/noisy" --out "$run" \
+        "${recipe[@]}" --normalize auto --seed "$s" --threads 1 --device cpu \
+        --save-every "$steps" --sample-every 0 --log-every 20 >"$run.log" 2>&1 ;;
+    eager) nice -n 10 "$py" "$here/train_eager.py" --clean "$out/data/clean" --noisy "$out/data/noisy" --out "$run" \
+        "${recipe[@]}" --normalize auto --seed "$s" --log-every 20 >"$run.log" 2>&1 ;;
+  esac
+  touch "$run/.done"
+}
+
+jobs=()
+for s in $seeds; do for g in $impls; do jobs+=("$g $s"); done; done
+running=0
+for j in "${jobs[@]}"; do
+  train $j &
+  running=$((running + 1))
+  if [ $running -ge 2 ]; then wait -n; running=$((running - 1)); fi
+done
+wait
+
+for s in $seeds; do for g in $impls; do
+  run=$out/$g-$s
+  ckpt=$(ls "$run"/ckpt_*.pth | tail -n 1)
+  rm -rf "$run/synth"
+  "$ludvae" synth --model "$ckpt" --clean "$out/heldout/clean" --out "$run/synth" --sigma-min 15 --sigma-max 15 \
+    --seed 4 --device cpu --normalization none --threads 1 >/dev/null 2>&1
+  "$ludvae" eval noise --real "$out/heldout/real" --synthetic "$run/synth/L" --clean "$out/heldout/clean" --json >"$run/noise.json"
+done; done
+"$py" "$here/dynamics_stats.py" "$out" $impls -- $seeds
