@@ -160,7 +160,7 @@ func (s *distStepper) step(b Batch) (st stepStats, err error) {
 	mAll, mBefore := count(b.Degraded), count(b.Degraded[:lo])
 	tb.WithScope(func(*tb.Scope) {
 		err = tb.Do(func() error {
-			in := upload(cfg, s.rt.Device(), b.share(lo, hi, cfg.Patch))
+			in := upload(cfg, s.m.Options(), b.share(lo, hi, cfg.Patch))
 			// The noise of the whole batch's rows: h at row lo on, the
 			// posterior sites at this share's first degraded row.
 			in.noise.Origin[0], in.noise.SubsetRow = int64(lo), int64(mBefore)

@@ -76,14 +76,14 @@ func TestStepInputs(t *testing.T) {
 	defer m.Close()
 	tb.WithScope(func(*tb.Scope) {
 		var x0, h0, x, h *tb.Tensor
-		if err := tb.Do(func() (err error) { x0, h0, err = upload(&c, tb.CPU, b).inputs(m); return err }); err != nil { // no statistics: as read, h = x + σε
+		if err := tb.Do(func() (err error) { x0, h0, err = upload(&c, m.Options(), b).inputs(m); return err }); err != nil { // no statistics: as read, h = x + σε
 			t.Fatal(err)
 		}
 		if !slices.Equal(x0.Float32s(), b.Pix) {
 			t.Fatal("without statistics x is not the batch as read")
 		}
 		b.Norm = &strongNorm
-		if err := tb.Do(func() (err error) { x, h, err = upload(&c, tb.CPU, b).inputs(m); return err }); err != nil {
+		if err := tb.Do(func() (err error) { x, h, err = upload(&c, m.Options(), b).inputs(m); return err }); err != nil {
 			t.Fatal(err)
 		}
 		sameRows(t, "x", x, b.Pix, b.Degraded, b.Norm)

@@ -23,7 +23,7 @@ func step(rt *tb.Runtime, m *model.LUDVAE, opt *tb.Adam, cfg *Config, b Batch) (
 	st = stepStats{step: b.Step, klWeight: cfg.KLWeightAt(b.Step), lr: cfg.LearningRate(b.Step)}
 	tb.WithScope(func(*tb.Scope) {
 		err = tb.Do(func() error {
-			l, err := upload(cfg, rt.Device(), b).loss(rt, m)
+			l, err := upload(cfg, m.Options(), b).loss(rt, m)
 			if err != nil {
 				return err
 			}
@@ -81,15 +81,17 @@ func onHost(cfg *Config, b Batch) stepTensors {
 	return in
 }
 
-// upload puts a batch on the device for a step op by op.
-func upload(cfg *Config, dev tb.Device, b Batch) stepTensors {
+// upload puts a batch on the device for a step op by op, its pixels and
+// colour map in the model's dtype o.DType (float32 in training; float64
+// lets the tests follow the eager reference step by step).
+func upload(cfg *Config, o tb.Options, b Batch) stepTensors {
 	in := onHost(cfg, b)
-	in.x, in.sig = in.x.ToDevice(dev), in.sig.ToDevice(dev)
+	in.x, in.sig = in.x.To(o.DType, o.Device), in.sig.ToDevice(o.Device)
 	if in.sub.Idx != nil {
-		in.sub.Idx = in.sub.Idx.ToDevice(dev)
+		in.sub.Idx = in.sub.Idx.ToDevice(o.Device)
 	}
 	if in.rowMap != nil {
-		in.rowMap = in.rowMap.To(tb.Float32, dev)
+		in.rowMap = in.rowMap.To(o.DType, o.Device)
 	}
 	return in
 }
