@@ -6,7 +6,9 @@
 # state-dict layout, which ludvae loads), and the noise is measured the same
 # way for all: AKLD, KLD (ludvae eval noise) and cross-channel correlation
 # (dynamics_stats.py). Runs two trainings at a time, one thread each, niced.
-#   SEEDS="1 2 3" STEPS=1200 IMPLS="ludvae eager" model/python/dynamics.sh build/dynamics
+# Defaults are the demo's budget; PATCH and BATCH shrink it (the README's
+# table: STEPS=600 PATCH=32 BATCH=4), PSNR=1 adds the downstream denoisers.
+#   SEEDS="1 2 3" STEPS=1200 PATCH=48 BATCH=8 IMPLS="ludvae eager" PSNR=0 model/python/dynamics.sh build/dynamics
 set -euo pipefail
 out=${1:-build/dynamics}
 seeds=${SEEDS:-1 2 3}
@@ -65,6 +67,38 @@ for s in $seeds; do for g in $impls; do
   rm -rf "$run/synth"
   "$ludvae" synth --model "$ckpt" --clean "$out/heldout/clean" --out "$run/synth" --sigma-min 15 --sigma-max 15 \
     --seed 4 --device cpu --normalization none --threads 1 >/dev/null 2>&1
-  "$ludvae" eval noise --real "$out/heldout/real" --synthetic "$run/synth/L" --clean "$out/heldout/clean" --json >"$run/noise.json"
+  # the same checkpoint synthesized by the eager reference with torch's generator
+  rm -rf "$run/synth-eager"
+  "$py" "$here/synth_eager.py" "$ckpt" "$out/heldout/clean" "$run/synth-eager" --sigma 15 --seed 4
+  "$ludvae" eval noise --real "$out/heldout/real" --synthetic "$run/synth/L" --synthetic "$run/synth-eager" \
+    --clean "$out/heldout/clean" --json >"$run/noise.json"
 done; done
+# Downstream (PSNR=1): a DnCNN trained on each model's pairs of the clean
+# training photos (ludvae synth, 4 samples each), the held-out camera
+# degradation denoised and scored against the clean photos. table2.sh's
+# small denoiser (10 layers, 32 features, lr 1e-3), DN_STEPS steps.
+dnsteps=${DN_STEPS:-500}
+denoise() { # run
+  local run=$1 ckpt
+  if [ -f "$run/psnr.json" ]; then return; fi
+  ckpt=$(ls "$run"/ckpt_*.pth | tail -n 1)
+  rm -rf "$run/pairs" "$run/dncnn" "$run/denoised"
+  "$ludvae" synth --model "$ckpt" --clean "$out/data/clean" --out "$run/pairs" --samples 4 --sigma-min 15 --sigma-max 15 \
+    --seed 5 --device cpu --normalization none --threads 1 >/dev/null 2>&1
+  nice -n 10 "$ludvae" restore train --pairs "$run/pairs" --out "$run/dncnn" --layers 10 --features 32 --batch 8 --patch 40 \
+    --steps "$dnsteps" --lr 1e-3 --lr-milestones "$((dnsteps * 3 / 4))" --save-every "$dnsteps" --log-every 50 \
+    --device cpu --threads 1 --seed 1 >"$run/dncnn.log" 2>&1
+  nice -n 10 "$ludvae" restore test --model "$(ls "$run"/dncnn/dncnn_*.pth | tail -n 1)" --in "$out/heldout/real" \
+    --out "$run/denoised" --device cpu --threads 1 >/dev/null 2>&1
+  "$ludvae" eval --restored "$run/denoised" --truth "$out/heldout/clean" --json >"$run/psnr.json"
+}
+if [ "${PSNR:-0}" = 1 ]; then
+  running=0
+  for s in $seeds; do for g in $impls; do
+    denoise "$out/$g-$s" &
+    running=$((running + 1))
+    if [ $running -ge 2 ]; then wait -n; running=$((running - 1)); fi
+  done; done
+  wait
+fi
 "$py" "$here/dynamics_stats.py" "$out" $impls -- $seeds

@@ -8,8 +8,11 @@ its std, against the real noise's.
 The cross-channel correlation is computed here with numpy: the noise of an
 image is degraded − clean on [0,1]; per image the Pearson correlation of
 each pair of channels over all pixels, the three pairs averaged; then
-averaged over images. Runs without a noise.json are skipped.
+averaged over images. Runs without a noise.json are skipped. PSNR is the
+mean over the held-out photos of the denoiser trained on the run's pairs
+(dynamics.sh with PSNR=1), where there is one.
 """
+import csv
 import json
 import os
 import sys
@@ -36,22 +39,47 @@ def cross_corr(deg_dir, clean_dir):
     return float(np.mean(per))
 
 
+SYNTH = [("L", "synth", "ludvae synth"), ("synth-eager", "synth-eager", "eager synth")]
+
+
 def run_stats(out, group, seed):
+    """The run's statistics per synthesis: {label: {key: value}}."""
     run = os.path.join(out, "%s-%s" % (group, seed))
     path = os.path.join(run, "noise.json")
     if not os.path.exists(path):
         return None
     src = {s["name"]: s for s in json.load(open(path))["sources"]}
-    syn = src["L"]
-    return {
-        "akld": syn["vs_real"]["akld"],
-        "kld": syn["vs_real"]["kld"],
-        "xcorr": cross_corr(os.path.join(run, "synth", "L"), os.path.join(out, "heldout", "clean")),
-        "std": syn["stats"]["std_all"],
-    }
+    res = {}
+    for name, sub, label in SYNTH:
+        if name not in src:
+            continue
+        d = os.path.join(run, sub, "L" if sub == "synth" else "")
+        res[label] = {
+            "akld": src[name]["vs_real"]["akld"],
+            "kld": src[name]["vs_real"]["kld"],
+            "xcorr": cross_corr(d, os.path.join(out, "heldout", "clean")),
+            "std": src[name]["stats"]["std_all"],
+        }
+    # the training losses of the last quarter (after the learning-rate
+    # milestone), averaged over the logged steps
+    rows = list(csv.DictReader(open(os.path.join(run, "log.csv"))))
+    last = max(int(r["step"]) for r in rows)
+    tail = [r for r in rows if int(r["step"]) > 0.75 * last]
+    for st in res.values():
+        st["rec"] = float(np.mean([float(r["rec"]) for r in tail]))
+        st["kl"] = float(np.mean([float(r["kl"]) for r in tail]))
+    psnr = os.path.join(run, "psnr.json")
+    if os.path.exists(psnr) and "ludvae synth" in res:
+        res["ludvae synth"]["psnr"] = json.load(open(psnr))["mean"]["psnr"]
+    return res
 
 
-KEYS = [("akld", "AKLD"), ("kld", "KLD"), ("xcorr", "cross-channel corr."), ("std", "noise std (0-255)")]
+KEYS = [("rec", "train rec (last ¼)"), ("kl", "train KL (last ¼)"), ("akld", "AKLD"), ("kld", "KLD"), ("xcorr", "cross-channel corr."), ("std", "noise std (0-255)"),
+        ("psnr", "denoiser PSNR (dB)")]
+
+
+def fmt(v):
+    return "–" if v is None else "%.4g" % v
 
 
 def main():
@@ -61,26 +89,50 @@ def main():
     groups, seeds = rest[:cut], rest[cut + 1:]
     real = {"xcorr": cross_corr(os.path.join(out, "heldout", "real"), os.path.join(out, "heldout", "clean"))}
     rows = {}
-    print("| run | " + " | ".join(name for _, name in KEYS) + " |")
-    print("|---|" + "---|" * len(KEYS))
+    print("| run | synthesis | " + " | ".join(name for _, name in KEYS) + " |")
+    print("|---|---|" + "---|" * len(KEYS))
     for g in groups:
         for s in seeds:
-            st = run_stats(out, g, s)
-            if st is None:
-                continue
-            rows.setdefault(g, []).append(st)
-            print("| %s seed %s | " % (g, s) + " | ".join("%.4f" % st[k] for k, _ in KEYS) + " |")
-    print("| real camera noise | – | – | %.4f | – |" % real["xcorr"])
+            res = run_stats(out, g, s)
+            for label, st in (res or {}).items():
+                rows.setdefault("%s-trained, %s" % (g, label), []).append(st)
+                print("| %s seed %s | %s | " % (g, s, label) + " | ".join(fmt(st.get(k)) for k, _ in KEYS) + " |")
+    print("| real camera noise | | – | – | – | – | %.4f | – | – |" % real["xcorr"])
     print()
     print("| group (runs) | " + " | ".join(name for _, name in KEYS) + " |")
     print("|---|" + "---|" * len(KEYS))
     for g, rs in rows.items():
         cells = []
         for k, _ in KEYS:
-            v = np.array([r[k] for r in rs])
+            v = np.array([r[k] for r in rs if k in r])
+            if len(v) == 0:
+                cells.append("–")
+                continue
             sd = v.std(ddof=1) if len(v) > 1 else float("nan")
-            cells.append("%.4f ± %.4f [%.4f, %.4f]" % (v.mean(), sd, v.min(), v.max()))
-        print("| %s (%d) | " % (g, len(rs)) + " | ".join(cells) + " |")
+            cells.append("%.4g ± %.2g [%.4g, %.4g]" % (v.mean(), sd, v.min(), v.max()))
+        print("| %s (%d seeds) | " % (g, len(rs)) + " | ".join(cells) + " |")
+    compare(rows, "ludvae-trained, ludvae synth", "eager-trained, ludvae synth")
+    compare(rows, "eager-trained, eager synth", "eager-trained, ludvae synth")
+
+
+def compare(rows, a, b):
+    """Prints a − b per statistic with Welch's t (|t| below ~2.8 at these
+    few seeds is no evidence of a difference) and whether the ranges
+    overlap."""
+    if a not in rows or b not in rows:
+        return
+    print()
+    print("%s minus %s:" % (a, b))
+    for k, name in KEYS:
+        va = np.array([r[k] for r in rows[a] if k in r])
+        vb = np.array([r[k] for r in rows[b] if k in r])
+        if len(va) < 2 or len(vb) < 2:
+            continue
+        d = va.mean() - vb.mean()
+        se = np.sqrt(va.var(ddof=1) / len(va) + vb.var(ddof=1) / len(vb))
+        overlap = va.min() <= vb.max() and vb.min() <= va.max()
+        print("  %s: %+.4g (Welch t %+.2f; ranges %s)" % (name, d, d / se if se > 0 else float("nan"),
+                                                        "overlap" if overlap else "disjoint"))
 
 
 if __name__ == "__main__":
