@@ -5,10 +5,12 @@
 # held-out photos with ludvae synth (eager checkpoints are the authors'
 # state-dict layout, which ludvae loads), and the noise is measured the same
 # way for all: AKLD, KLD (ludvae eval noise) and cross-channel correlation
-# (dynamics_stats.py). Runs two trainings at a time, one thread each, niced.
+# (dynamics_stats.py); each final model's training objective is scored on one
+# fixed set of crops (eval_loss.py). Runs two trainings at a time, one thread each, niced.
 # Defaults are the demo's budget; PATCH and BATCH shrink it (the README's
 # table: STEPS=600 PATCH=32 BATCH=4), PSNR=1 adds the downstream denoisers.
-#   SEEDS="1 2 3" STEPS=1200 PATCH=48 BATCH=8 IMPLS="ludvae eager" PSNR=0 model/python/dynamics.sh build/dynamics
+#   SEEDS="1 2 3" STEPS=1200 PATCH=48 BATCH=8 IMPLS="ludvae eager" PSNR=0 DN_STEPS=500 JOBS=2 \
+#     model/python/dynamics.sh build/dynamics
 set -euo pipefail
 out=${1:-build/dynamics}
 seeds=${SEEDS:-1 2 3}
@@ -16,6 +18,7 @@ steps=${STEPS:-1200}
 patch=${PATCH:-48}
 batch=${BATCH:-8}
 impls=${IMPLS:-ludvae eager}
+par=${JOBS:-2} # trainings (and denoisers) at a time
 ludvae=${LUDVAE:-bin/ludvae}
 py=${PYTHON:-/usr/bin/python3}
 here=$(dirname "$0")
@@ -57,7 +60,7 @@ running=0
 for j in "${jobs[@]}"; do
   train $j &
   running=$((running + 1))
-  if [ $running -ge 2 ]; then wait -n; running=$((running - 1)); fi
+  if [ $running -ge "$par" ]; then wait -n; running=$((running - 1)); fi
 done
 wait
 
@@ -72,6 +75,9 @@ for s in $seeds; do for g in $impls; do
   "$py" "$here/synth_eager.py" "$ckpt" "$out/heldout/clean" "$run/synth-eager" --sigma 15 --seed 4
   "$ludvae" eval noise --real "$out/heldout/real" --synthetic "$run/synth/L" --synthetic "$run/synth-eager" \
     --clean "$out/heldout/clean" --json >"$run/noise.json"
+  # the training objective on one fixed set of crops, the same for every run
+  "$py" "$here/eval_loss.py" "$ckpt" --clean "$out/data/clean" --noisy "$out/data/noisy" --patch "$patch" \
+    --sigma-x 15 --sigma-y 10 --normalize auto --crops 512 >"$run/objective.json"
 done; done
 # Downstream (PSNR=1): a DnCNN trained on each model's pairs of the clean
 # training photos (ludvae synth, 4 samples each), the held-out camera
@@ -97,7 +103,7 @@ if [ "${PSNR:-0}" = 1 ]; then
   for s in $seeds; do for g in $impls; do
     denoise "$out/$g-$s" &
     running=$((running + 1))
-    if [ $running -ge 2 ]; then wait -n; running=$((running - 1)); fi
+    if [ $running -ge "$par" ]; then wait -n; running=$((running - 1)); fi
   done; done
   wait
 fi

@@ -10,9 +10,9 @@ image is degraded − clean on [0,1]; per image the Pearson correlation of
 each pair of channels over all pixels, the three pairs averaged; then
 averaged over images. Runs without a noise.json are skipped. PSNR is the
 mean over the held-out photos of the denoiser trained on the run's pairs
-(dynamics.sh with PSNR=1), where there is one.
+(dynamics.sh with PSNR=1), where there is one. rec. MSE clean/degraded and
+KL are the final model's training objective on fixed crops (eval_loss.py).
 """
-import csv
 import json
 import os
 import sys
@@ -60,21 +60,19 @@ def run_stats(out, group, seed):
             "xcorr": cross_corr(d, os.path.join(out, "heldout", "clean")),
             "std": src[name]["stats"]["std_all"],
         }
-    # the training losses of the last quarter (after the learning-rate
-    # milestone), averaged over the logged steps
-    rows = list(csv.DictReader(open(os.path.join(run, "log.csv"))))
-    last = max(int(r["step"]) for r in rows)
-    tail = [r for r in rows if int(r["step"]) > 0.75 * last]
-    for st in res.values():
-        st["rec"] = float(np.mean([float(r["rec"]) for r in tail]))
-        st["kl"] = float(np.mean([float(r["kl"]) for r in tail]))
+    # the training objective on fixed crops (eval_loss.py)
+    obj = os.path.join(run, "objective.json")
+    if os.path.exists(obj):
+        o = json.load(open(obj))
+        for st in res.values():
+            st.update(rec_clean=o["rec_clean"], rec_degraded=o["rec_degraded"], kl=o["kl"])
     psnr = os.path.join(run, "psnr.json")
     if os.path.exists(psnr) and "ludvae synth" in res:
         res["ludvae synth"]["psnr"] = json.load(open(psnr))["mean"]["psnr"]
     return res
 
 
-KEYS = [("rec", "train rec (last ¼)"), ("kl", "train KL (last ¼)"), ("akld", "AKLD"), ("kld", "KLD"), ("xcorr", "cross-channel corr."), ("std", "noise std (0-255)"),
+KEYS = [("rec_clean", "rec. MSE clean"), ("rec_degraded", "rec. MSE degraded"), ("kl", "KL"), ("akld", "AKLD"), ("kld", "KLD"), ("xcorr", "cross-channel corr."), ("std", "noise std (0-255)"),
         ("psnr", "denoiser PSNR (dB)")]
 
 
@@ -97,7 +95,7 @@ def main():
             for label, st in (res or {}).items():
                 rows.setdefault("%s-trained, %s" % (g, label), []).append(st)
                 print("| %s seed %s | %s | " % (g, s, label) + " | ".join(fmt(st.get(k)) for k, _ in KEYS) + " |")
-    print("| real camera noise | | – | – | – | – | %.4f | – | – |" % real["xcorr"])
+    print("| real camera noise | | – | – | – | – | – | %.4f | – | – |" % real["xcorr"])
     print()
     print("| group (runs) | " + " | ".join(name for _, name in KEYS) + " |")
     print("|---|" + "---|" * len(KEYS))
