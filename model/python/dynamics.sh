@@ -67,6 +67,7 @@ wait
 for s in $seeds; do for g in $impls; do
   run=$out/$g-$s
   ckpt=$(ls "$run"/ckpt_*.pth | tail -n 1)
+  if [ -f "$run/objective.json" ] && grep -q synth-eager "$run/noise.json" 2>/dev/null; then continue; fi
   rm -rf "$run/synth"
   "$ludvae" synth --model "$ckpt" --clean "$out/heldout/clean" --out "$run/synth" --sigma-min 15 --sigma-max 15 \
     --seed 4 --device cpu --normalization none --threads 1 >/dev/null 2>&1

@@ -38,23 +38,15 @@ def read_folder(d):
     return [np.asarray(Image.open(p).convert("RGB")) for p in paths]
 
 
+# KAIR's utils_image.augment_img as (quarter turns of np.rot90, then np.flipud)
+# per mode: mode 1 is flipud(rot90(img)), mode 3 rot90(img, k=3), and so on.
+AUGMENT = [(0, False), (1, True), (0, True), (3, False), (2, True), (1, False), (2, False), (3, True)]
+
+
 def augment(img, mode):
-    """KAIR's utils_image.augment_img."""
-    if mode == 0:
-        return img
-    if mode == 1:
-        return np.flipud(np.rot90(img))
-    if mode == 2:
-        return np.flipud(img)
-    if mode == 3:
-        return np.rot90(img, k=3)
-    if mode == 4:
-        return np.flipud(np.rot90(img, k=2))
-    if mode == 5:
-        return np.rot90(img)
-    if mode == 6:
-        return np.rot90(img, k=2)
-    return np.flipud(np.rot90(img, k=3))
+    k, flip = AUGMENT[mode]
+    img = np.rot90(img, k=k)
+    return np.flipud(img) if flip else img
 
 
 def stats(imgs):
