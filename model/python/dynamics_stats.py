@@ -86,18 +86,21 @@ def main():
     cut = rest.index("--")
     groups, seeds = rest[:cut], rest[cut + 1:]
     real = {"xcorr": cross_corr(os.path.join(out, "heldout", "real"), os.path.join(out, "heldout", "clean"))}
-    rows = {}
+    rows, paired = {}, []
     print("| run | synthesis | " + " | ".join(name for _, name in KEYS) + " |")
     print("|---|---|" + "---|" * len(KEYS))
     for g in groups:
         for s in seeds:
             res = run_stats(out, g, s)
             for label, st in (res or {}).items():
-                rows.setdefault("%s-trained, %s" % (g, label), []).append(st)
                 print("| %s seed %s | %s | " % (g, s, label) + " | ".join(fmt(st.get(k)) for k, _ in KEYS) + " |")
+            if res and "ludvae synth" in res:
+                rows.setdefault(g, []).append(res["ludvae synth"])
+            if res and len(res) == 2:
+                paired.append(res)
     print("| real camera noise | | – | – | – | – | – | %.4f | – | – |" % real["xcorr"])
     print()
-    print("| group (runs) | " + " | ".join(name for _, name in KEYS) + " |")
+    print("| trained by (seeds), synthesized by ludvae | " + " | ".join(name for _, name in KEYS) + " |")
     print("|---|" + "---|" * len(KEYS))
     for g, rs in rows.items():
         cells = []
@@ -108,9 +111,17 @@ def main():
                 continue
             sd = v.std(ddof=1) if len(v) > 1 else float("nan")
             cells.append("%.4g ± %.2g [%.4g, %.4g]" % (v.mean(), sd, v.min(), v.max()))
-        print("| %s (%d seeds) | " % (g, len(rs)) + " | ".join(cells) + " |")
-    compare(rows, "ludvae-trained, ludvae synth", "eager-trained, ludvae synth")
-    compare(rows, "eager-trained, eager synth", "eager-trained, ludvae synth")
+        print("| %s (%d) | " % (g, len(rs)) + " | ".join(cells) + " |")
+    print()
+    print("mean ± sample standard deviation over seeds [smallest, largest]")
+    if len(groups) == 2:
+        compare(rows, groups[0], groups[1])
+    if paired:
+        print()
+        print("the same checkpoint synthesized by the eager reference (torch's generator) instead of ludvae synth,")
+        print("largest |difference| over %d checkpoints:" % len(paired))
+        for k, name in KEYS[3:7]:
+            print("  %s: %.4g" % (name, max(abs(r["eager synth"][k] - r["ludvae synth"][k]) for r in paired)))
 
 
 def compare(rows, a, b):
