@@ -33,8 +33,9 @@ func evalCommand(args []string, stdout, stderr io.Writer) error {
 	asJSON := fs.Bool("json", false, "print a JSON document instead of a table")
 	yOnly := fs.Bool("y", false, "measure the luma Y only (KAIR's rgb2ycbcr(only_y=True) on the 8-bit images)")
 	workers := fs.Int("workers", runtime.NumCPU(), "images measured in parallel")
+	lowpass := fs.Float64("lowpass", 0, "blur both images by a Gaussian of this std in pixels first (cv2.GaussianBlur, window 2⌈3σ⌉+1): compares content and colours, not noise")
 	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), `usage: ludvae eval --restored DIR --truth DIR [--border N] [--json] [--y]
+		fmt.Fprint(fs.Output(), `usage: ludvae eval --restored DIR --truth DIR [--border N] [--json] [--y] [--lowpass SIGMA]
        ludvae eval noise --synthetic DIR [--synthetic DIR...] --real DIR --clean DIR [--bins 16] [--plot OUT.png] [--json]
 
 PSNR and SSIM with KAIR's definitions (utils_image.calculate_psnr/ssim on
@@ -62,6 +63,8 @@ flags:
 		return fmt.Errorf("--border %d: must be >= 0", *border)
 	case *workers < 1:
 		return fmt.Errorf("--workers %d: must be >= 1", *workers)
+	case *lowpass < 0 || math.IsNaN(*lowpass):
+		return fmt.Errorf("--lowpass %g: must be >= 0 (0: none)", *lowpass)
 	}
 	rest, err := indexFolder(*restored, "--restored")
 	if err != nil {
@@ -81,7 +84,7 @@ flags:
 
 	results := make([]imageScore, len(keys))
 	err = job.ForEach(len(keys), *workers, func(_, i int) error {
-		r, err := scorePair(rest[keys[i]], tru[keys[i]], *border, *yOnly)
+		r, err := scorePair(rest[keys[i]], tru[keys[i]], *border, *yOnly, *lowpass)
 		if err != nil {
 			return err
 		}
@@ -95,7 +98,7 @@ flags:
 	mean, excluded := scoreMeans(results)
 	reportNoSSIM(stderr, excluded, *border)
 	if *asJSON {
-		doc := evalDoc{Border: *border, Channel: "rgb", UnmatchedRestored: onlyRest, UnmatchedTruth: onlyTruth, NoSSIM: excluded}
+		doc := evalDoc{Border: *border, LowPass: *lowpass, Channel: "rgb", UnmatchedRestored: onlyRest, UnmatchedTruth: onlyTruth, NoSSIM: excluded}
 		if *yOnly {
 			doc.Channel = "y"
 		}
@@ -111,6 +114,9 @@ flags:
 	channel := "RGB"
 	if *yOnly {
 		channel = "Y"
+	}
+	if *lowpass > 0 {
+		channel += fmt.Sprintf(", low-passed by σ %g", *lowpass)
 	}
 	fmt.Fprintf(stdout, "%-*s  %10s  %8s   (%s, border %d)\n", width, "image", "PSNR (dB)", "SSIM", channel, *border)
 	for _, r := range results {
@@ -130,8 +136,9 @@ type imageScore struct {
 	SSIM float64 `json:"ssim"`
 }
 
-// scorePair loads a restored and a truth image and measures them.
-func scorePair(restoredPath, truthPath string, border int, yOnly bool) (imageScore, error) {
+// scorePair loads a restored and a truth image, low-passes both if
+// lowpass > 0, and measures them.
+func scorePair(restoredPath, truthPath string, border int, yOnly bool, lowpass float64) (imageScore, error) {
 	a, err := images.Load(restoredPath)
 	if err != nil {
 		return imageScore{}, err
@@ -145,6 +152,14 @@ func scorePair(restoredPath, truthPath string, border int, yOnly bool) (imageSco
 	}
 	if 2*border >= a.W || 2*border >= a.H {
 		return imageScore{}, fmt.Errorf("--border %d leaves nothing of the %dx%d images %s and %s", border, a.W, a.H, restoredPath, truthPath)
+	}
+	if lowpass > 0 {
+		if a, err = metrics.LowPass(a, lowpass); err != nil {
+			return imageScore{}, fmt.Errorf("--lowpass on %s: %w", restoredPath, err)
+		}
+		if b, err = metrics.LowPass(b, lowpass); err != nil {
+			return imageScore{}, fmt.Errorf("--lowpass on %s: %w", truthPath, err)
+		}
 	}
 	qa, qb := images.ToUint8(a), images.ToUint8(b)
 	c := images.Channels
@@ -174,6 +189,7 @@ type evalDoc struct {
 	Images            []imageScore `json:"images"`
 	Mean              imageScore   `json:"mean"`
 	Border            int          `json:"border"`
+	LowPass           float64      `json:"lowpass,omitempty"` // σ of the Gaussian blur applied to both images first
 	Channel           string       `json:"channel"`
 	UnmatchedRestored []string     `json:"unmatched_restored,omitempty"`
 	UnmatchedTruth    []string     `json:"unmatched_truth,omitempty"`

@@ -173,6 +173,45 @@ func TestEvalIdenticalBorderAndY(t *testing.T) {
 	}
 }
 
+// TestEvalLowPass checks --lowpass: a uniform colour shift survives the
+// blur unchanged (a constant image blurs to itself, so the PSNR is that of
+// the shift, 20·log10(255/10) for 10 grey levels), while pixel noise is
+// mostly removed (the PSNR rises by far more than the 0.1 dB quantization
+// could explain).
+func TestEvalLowPass(t *testing.T) {
+	dir := t.TempDir()
+	rd, td, nd := filepath.Join(dir, "r"), filepath.Join(dir, "t"), filepath.Join(dir, "n")
+	grey, shifted, noisy := images.New(24, 24), images.New(24, 24), images.New(24, 24)
+	noise := cliTestImage(24, 24, 7)
+	for i := range grey.Pix {
+		grey.Pix[i] = 100.0 / 255
+		shifted.Pix[i] = 110.0 / 255
+		noisy.Pix[i] = grey.Pix[i] + (noise.Pix[i]-0.5)*0.2
+	}
+	saveCLITestPNG(t, td, "x.png", grey)
+	saveCLITestPNG(t, rd, "x.png", shifted)
+	saveCLITestPNG(t, nd, "x.png", noisy)
+	psnr := func(restored string, extra ...string) float64 {
+		t.Helper()
+		stdout, _, err := runCLI(t, evalRun, append([]string{"--restored", restored, "--truth", td, "--json"}, extra...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc evalJSON
+		if err := json.Unmarshal([]byte(stdout), &doc); err != nil || len(doc.Images) != 1 || doc.Images[0].PSNR == nil {
+			t.Fatalf("%v: %s", err, stdout)
+		}
+		return *doc.Images[0].PSNR
+	}
+	want := 20 * math.Log10(255.0/10)
+	if got := psnr(rd, "--lowpass", "2"); math.Abs(got-want) > 1e-9 {
+		t.Errorf("colour shift, --lowpass 2: PSNR %.6f, want %.6f", got, want)
+	}
+	if raw, low := psnr(nd), psnr(nd, "--lowpass", "2"); low < raw+10 {
+		t.Errorf("noise: PSNR %.2f dB raw, %.2f dB low-passed; want the blur to remove most of it (+10 dB)", raw, low)
+	}
+}
+
 func TestEvalErrors(t *testing.T) {
 	dir := t.TempDir()
 	rd, td := filepath.Join(dir, "r"), filepath.Join(dir, "t")
@@ -197,6 +236,7 @@ func TestEvalErrors(t *testing.T) {
 		{[]string{"--restored", filepath.Join(dir, "missing"), "--truth", td}, "--restored"},
 		{[]string{"--restored", rd, "--truth", td, "extra"}, "extra"},
 		{[]string{"--restored", rd, "--truth", rd, "--border", "10"}, "--border"},
+		{[]string{"--restored", rd, "--truth", td, "--lowpass", "-1"}, "--lowpass"},
 	} {
 		if _, _, err := runCLI(t, evalRun, c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: error %v, want one naming %s", c.args, err, c.want)
@@ -216,7 +256,7 @@ func TestEvalHelpListsEveryFlag(t *testing.T) {
 		args  []string
 		flags []string
 	}{
-		{[]string{"--help"}, []string{"--restored", "--truth", "--border", "--json", "--y", "--workers", "eval noise"}},
+		{[]string{"--help"}, []string{"--restored", "--truth", "--border", "--json", "--y", "--workers", "--lowpass", "eval noise"}},
 		{[]string{"noise", "--help"}, []string{"--synthetic", "--real", "--clean", "--bins", "--plot", "--json", "--workers", "(default 16)"}},
 	} {
 		_, stderr, err := runCLI(t, evalRun, c.args...)

@@ -51,6 +51,13 @@ func TestRestoreTrainFlags(t *testing.T) {
 	if err != nil || cfg.LUDVAE != "m.pth" || cfg.SigmaX != [2]float64{20, 40} {
 		t.Errorf("--ludvae m.pth --sigma-x 20,40: %+v, %v", cfg, err)
 	}
+	if cfg.Normalization != "checkpoint" {
+		t.Errorf("--normalization defaults to %q, want checkpoint", cfg.Normalization)
+	}
+	cfg, _, err = parseRestoreTrain("--clean", "c", "--ludvae", "m.pth", "--normalization", "none", "--out", "run")
+	if err != nil || cfg.Normalization != "none" {
+		t.Errorf("--normalization none: %q, %v", cfg.Normalization, err)
+	}
 	for _, c := range []struct {
 		args []string
 		want string

@@ -24,7 +24,11 @@ type Config struct {
 	Sigma  [2]float64 // by Gaussian noise of σ uniform per crop in this range (0–255 scale),
 	LUDVAE string     // or by this LUD-VAE checkpoint (C2N at temperature 1),
 	SigmaX [2]float64 // with σx of h(x) uniform per crop in this range
-	Out    string     // run folder
+	// Normalization overrides the LUD-VAE checkpoint's colour statistics
+	// ("" or "checkpoint": its own; else as synth's --normalization):
+	// "none" keeps the clean crops' colours, as the demo's synthesis does.
+	Normalization string
+	Out           string // run folder
 
 	Features, Layers int // DnCNN size (KAIR's nc, nb)
 	Patch            int // crop size (KAIR's H_size)

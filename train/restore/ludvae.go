@@ -39,6 +39,12 @@ func loadDegrader(cfg *Config, dev tb.Device) (*degrader, error) {
 		m.Close()
 		return nil, fmt.Errorf("--ludvae: %w", err)
 	}
+	if cfg.Normalization != "" && cfg.Normalization != "checkpoint" {
+		if norm, err = model.ParseNormalization(cfg.Normalization); err != nil {
+			m.Close()
+			return nil, err
+		}
+	}
 	if cfg.SigmaX == [2]float64{} {
 		cfg.SigmaX = saved.SynthSigma
 	}

@@ -360,6 +360,36 @@ func TestLUDVAEOnTheFly(t *testing.T) {
 	}
 }
 
+// TestLUDVAENormalizationOverride: --normalization replaces the
+// checkpoint's colour statistics (none for a plain state dict) with the
+// named ones, and a value that is neither a name nor a readable file is
+// an error that names the flag.
+func TestLUDVAENormalizationOverride(t *testing.T) {
+	dir := t.TempDir()
+	ck := filepath.Join(dir, "ludvae.pth")
+	writeLUDVAE(t, ck)
+	for _, c := range []struct {
+		spec string
+		want *model.Normalization
+	}{{"", nil}, {"checkpoint", nil}, {"none", nil}, {"aim19", &model.AIM19Normalization}} {
+		cfg := smallConfig(dir)
+		cfg.LUDVAE, cfg.Normalization = ck, c.spec
+		deg, err := loadDegrader(&cfg, tb.CPU)
+		if err != nil {
+			t.Fatalf("--normalization %q: %v", c.spec, err)
+		}
+		if (deg.norm == nil) != (c.want == nil) || (c.want != nil && *deg.norm != *c.want) {
+			t.Errorf("--normalization %q: statistics %+v, want %+v", c.spec, deg.norm, c.want)
+		}
+		deg.close()
+	}
+	cfg := smallConfig(dir)
+	cfg.LUDVAE, cfg.Normalization = ck, filepath.Join(dir, "missing.json")
+	if _, err := loadDegrader(&cfg, tb.CPU); err == nil || !strings.Contains(err.Error(), "--normalization") {
+		t.Errorf("--normalization missing.json: error %v, want one naming the flag", err)
+	}
+}
+
 // TestLUDVAEOnTheFlyResumes: training on LUD-VAE degradations resumes to
 // the same network, bit for bit, as an uninterrupted run.
 func TestLUDVAEOnTheFlyResumes(t *testing.T) {
