@@ -18,6 +18,26 @@ func (m *LUDVAE) Translate(clean, sigma *tb.Tensor, temperature float64, noise N
 	return out, err
 }
 
+// TranslateResidual is C2N keeping only the degradation the sampled
+// latents add: clean + Translate(temperature) − Translate(0), both from
+// the same h(x). The decode at temperature 0 (every degradation latent at
+// its prior mean, as N2C decodes) carries what the model changes in any
+// case — an undertrained decoder's blur and colour cast — so the
+// difference is the model's noise alone, added to the clean image. It is
+// not the authors' synthesis (theirs is Translate); it needs two decodes.
+func (m *LUDVAE) TranslateResidual(clean, sigma *tb.Tensor, temperature float64, noise Noise) (out *tb.Tensor, err error) {
+	err = tb.Try(func() {
+		tb.NoGrad(func() {
+			tb.WithScope(func(s *tb.Scope) {
+				h := m.preprocess(clean, sigma, noise)
+				noisy, mean := m.generate(h, temperature, noise), m.generate(h, 0, noise)
+				out = s.Keep(clean.Add(noisy.Sub(mean)))
+			})
+		})
+	})
+	return out, err
+}
+
 // TranslateH is Translate given h(x) already (to replay reference vectors).
 func (m *LUDVAE) TranslateH(h *tb.Tensor, temperature float64, noise Noise) (out *tb.Tensor, err error) {
 	err = tb.Try(func() { tb.NoGrad(func() { out = m.generate(h, temperature, noise) }) })

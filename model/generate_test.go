@@ -46,6 +46,18 @@ func TestGeneratorsAgree(t *testing.T) {
 			if d := maxAbsErr(t, c2n, t0); d < 1e-6 {
 				t.Fatalf("temperature 0.8 gave the temperature-0 output (diff %g)", d)
 			}
+			// The residual C2N is the input plus the difference of the two
+			// decodes of the same h; at temperature 0 it is the input.
+			res, err := m.TranslateResidual(y, sigma, 0.8, noise)
+			must(t, err)
+			if d := maxAbsErr(t, res, y.Add(c2n.Sub(t0))); d > 1e-15 {
+				t.Fatalf("TranslateResidual differs from y + C2N(0.8) − C2N(0) by %g", d)
+			}
+			res0, err := m.TranslateResidual(y, sigma, 0, noise)
+			must(t, err)
+			if d := maxAbsErr(t, res0, y); d != 0 {
+				t.Fatalf("TranslateResidual at temperature 0 differs from its input by %g", d)
+			}
 			deg := []bool{true, false, true}
 			rec, err := m.Reconstruct(y, h, deg, noise)
 			must(t, err)

@@ -40,6 +40,7 @@ type settings struct {
 	Precision      string               `json:"precision"`
 	Device         string               `json:"device"`
 	Normalization  *model.Normalization `json:"normalization"`
+	Residual       bool                 `json:"residual,omitempty"`
 }
 
 // runSettings describes this run (device is the resolved device type).
@@ -53,7 +54,7 @@ func (o *Options) runSettings(device string) (settings, error) {
 		return settings{}, fmt.Errorf("--clean: %w", err)
 	}
 	return settings{sum, clean, o.Seed, o.Samples, o.SigmaMin, o.SigmaMax, o.Temperature, o.TemperatureMax,
-		o.Mode, o.SRScale, o.Tile, o.Precision, device, o.Norm}, nil
+		o.Mode, o.SRScale, o.Tile, o.Precision, device, o.Norm, o.Residual}, nil
 }
 
 func fileSHA256(path string) (string, error) {

@@ -20,6 +20,7 @@ type Options struct {
 	TemperatureMax float64 // if above Temperature, each sample's temperature is uniform in [Temperature, TemperatureMax]
 	Seed           uint64
 	Mode           string // "c2n" or "n2c"
+	Residual       bool   // C2N: clean + (decode at the temperature − decode at 0), model.TranslateResidual
 	SRScale        int    // 1, or the HR→LR factor for super-resolution pairs
 	Tile           int    // tile size in pixels (0: whole images)
 	Device         string
@@ -61,6 +62,8 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("--temperature %g / --temperature-max %g: need temperature <= max", o.Temperature, o.TemperatureMax)
 	case o.TemperatureMax != 0 && o.Mode == "n2c":
 		return fmt.Errorf("--temperature-max: --mode n2c draws no latents (its degradation latents are 0)")
+	case o.Residual && o.Mode != "c2n":
+		return fmt.Errorf("--residual: only --mode c2n draws a degradation to keep")
 	case o.Mode != "c2n" && o.Mode != "n2c":
 		return fmt.Errorf("--mode %q: expected c2n or n2c", o.Mode)
 	case o.SRScale < 1:

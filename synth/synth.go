@@ -248,6 +248,9 @@ func (o *Options) Translate(ctx context.Context, rt *tb.Runtime, m *model.LUDVAE
 					}
 					return m.TranslateH(h, 0, n) // every degradation latent 0
 				}
+				if o.Residual {
+					return m.TranslateResidual(x, sigma, rec.Temperature, n)
+				}
 				return m.Translate(x, sigma, rec.Temperature, n)
 			}
 			var y *tb.Tensor

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/ludvae/ludvae/model"
@@ -241,6 +242,10 @@ func TestRunNormalization(t *testing.T) {
 		{"n2c", 0, midGrey, func(raw func(*images.Image) *images.Image) (*images.Image, map[string]*images.Image) {
 			want := clamped(raw(toClean(src)))
 			return want, map[string]*images.Image{"mapped back": fromClean(want)}
+		}},		// --residual: the same mapping of the residual C2N's output, which
+		// is not the plain C2N's.
+		{"c2n-residual", 15, nil, func(raw func(*images.Image) *images.Image) (*images.Image, map[string]*images.Image) {
+			return fromClean(raw(src)), nil
 		}},
 	}
 	for _, c := range cases {
@@ -263,9 +268,16 @@ func TestRunNormalization(t *testing.T) {
 					noise := model.Noise{Seed: 3, Stream: 0}
 					var y *tb.Tensor
 					var err error
-					if c.mode == "n2c" {
+					switch c.mode {
+					case "n2c":
 						y, err = m.CleanEstimate(x, s, noise)
-					} else {
+					case "c2n-residual":
+						y, err = m.TranslateResidual(x, s, 1, noise)
+						plain, _ := m.Translate(x, s, 1, noise)
+						if d := maxDiff(y.Float32s(), plain.Float32s()); d < 2.0/255 {
+							t.Fatalf("residual C2N equals the plain C2N within %g: the check cannot tell them apart", d)
+						}
+					default:
 						y, err = m.Translate(x, s, 1, noise)
 					}
 					if err != nil {
@@ -277,8 +289,8 @@ func TestRunNormalization(t *testing.T) {
 			}
 			want, wrong := c.rules(raw)
 			o := Defaults()
-			o.Model, o.Clean, o.Out, o.Mode, o.Device = ckpt, in, filepath.Join(mdir, "out"), c.mode, "cpu"
-			o.SigmaMin, o.SigmaMax, o.Seed, o.Norm = c.sigma, c.sigma, 3, &norm
+			o.Model, o.Clean, o.Out, o.Mode, o.Device = ckpt, in, filepath.Join(mdir, "out"), strings.TrimSuffix(c.mode, "-residual"), "cpu"
+			o.SigmaMin, o.SigmaMax, o.Seed, o.Norm, o.Residual = c.sigma, c.sigma, 3, &norm, c.mode == "c2n-residual"
 			if err := synthRun(context.Background(), o, io.Discard); err != nil {
 				t.Fatal(err)
 			}

@@ -59,6 +59,7 @@ func restoreTrain(args []string, log io.Writer, run func(context.Context, restor
 	fs.StringVar(&cfg.LUDVAE, "ludvae", "", "instead of --sigma: degrade the --clean crops afresh every batch with this LUD-VAE checkpoint (C2N, temperature 1)")
 	sigmaX := fs.Float64Slice("sigma-x", nil, "with --ludvae: σx range MIN,MAX of h(x), 0-255 scale, uniform per crop (default: the checkpoint's synthesis range; 30,70 for the authors' state dicts)")
 	fs.StringVar(&cfg.Normalization, "normalization", "checkpoint", "with --ludvae: colour statistics its outputs are mapped back from: "+normalizationValues)
+	fs.BoolVar(&cfg.Residual, "residual", false, "with --ludvae: degrade as `ludvae synth --residual` (the clean crop plus only what the sampled latents change; not the authors' recipe)")
 	fs.StringVar(&cfg.Out, "out", "", "run folder: config.json, dncnn_N.pth checkpoints, log.csv (re-running resumes)")
 	fs.IntVar(&cfg.Features, "features", cfg.Features, "DnCNN channels (KAIR's nc)")
 	fs.IntVar(&cfg.Layers, "layers", cfg.Layers, "DnCNN convolutions (KAIR's nb)")

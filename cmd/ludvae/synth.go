@@ -27,6 +27,7 @@ func runSynth(args []string) error {
 	fs.Float64Var(&o.TemperatureMax, "temperature-max", 0, "draw each sample's temperature uniformly from --temperature to this (the authors' DnD data: 1 to 3)")
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "seed: the same seed gives byte-identical outputs")
 	fs.StringVar(&o.Mode, "mode", o.Mode, "c2n (clean to degraded) or n2c (degraded to clean estimate)")
+	fs.BoolVar(&o.Residual, "residual", false, "c2n: add to the clean image only what the sampled latents change (the decode minus the decode at temperature 0), dropping the blur and colour cast an undertrained model gives every output; not the authors' synthesis")
 	fs.IntVar(&o.SRScale, "sr-scale", o.SRScale, "super-resolution: downscale HR clean images by this factor (MATLAB bicubic) before C2N; default: the checkpoint's training --downscale, else 1")
 	fs.IntVar(&o.Tile, "tile", o.Tile, "tile size in pixels for large images (0 = whole images); below the network's margin (8 pixels per level) it is raised to it")
 	deviceFlag(fs, &o.Device)

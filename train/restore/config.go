@@ -28,7 +28,10 @@ type Config struct {
 	// ("" or "checkpoint": its own; else as synth's --normalization):
 	// "none" keeps the clean crops' colours, as the demo's synthesis does.
 	Normalization string
-	Out           string // run folder
+	// Residual degrades as model.TranslateResidual: the clean crop plus
+	// the model's sampled degradation only (not the authors' recipe).
+	Residual bool
+	Out      string // run folder
 
 	Features, Layers int // DnCNN size (KAIR's nc, nb)
 	Patch            int // crop size (KAIR's H_size)

@@ -20,6 +20,8 @@ type degrader struct {
 	m    *model.LUDVAE
 	norm *model.Normalization
 	seed uint64
+	// residual keeps only the sampled degradation (Config.Residual)
+	residual bool
 }
 
 // loadDegrader reads the LUD-VAE checkpoint cfg names; a σx range left at
@@ -48,7 +50,7 @@ func loadDegrader(cfg *Config, dev tb.Device) (*degrader, error) {
 	if cfg.SigmaX == [2]float64{} {
 		cfg.SigmaX = saved.SynthSigma
 	}
-	return &degrader{m: m, norm: norm, seed: cfg.Seed}, nil
+	return &degrader{m: m, norm: norm, seed: cfg.Seed, residual: cfg.Residual}, nil
 }
 
 // degrade returns the degraded version of clean [N,3,P,P] for batch b;
@@ -57,7 +59,11 @@ func loadDegrader(cfg *Config, dev tb.Device) (*degrader, error) {
 // *tb.Error: it runs inside tb.Do.
 func (g *degrader) degrade(clean *tb.Tensor, b Batch) (*tb.Tensor, error) {
 	sigma := tb.FromSlice(b.SigmaX).ToDevice(clean.Device())
-	y, err := g.m.Translate(clean, sigma, 1, model.Noise{Seed: g.seed, Stream: uint64(b.Step)})
+	translate := g.m.Translate
+	if g.residual {
+		translate = g.m.TranslateResidual
+	}
+	y, err := translate(clean, sigma, 1, model.Noise{Seed: g.seed, Stream: uint64(b.Step)})
 	if err != nil {
 		return nil, fmt.Errorf("--ludvae: %w", err)
 	}

@@ -360,6 +360,64 @@ func TestLUDVAEOnTheFly(t *testing.T) {
 	}
 }
 
+// TestLUDVAEResidual: --residual degrades each crop as
+// model.TranslateResidual (clamped), which differs from the plain C2N.
+func TestLUDVAEResidual(t *testing.T) {
+	dir := t.TempDir()
+	writePairs(t, dir, 2)
+	ck := filepath.Join(dir, "ludvae.pth")
+	writeLUDVAE(t, ck)
+	cfg := smallConfig(dir)
+	cfg.L, cfg.H, cfg.Clean, cfg.LUDVAE, cfg.Residual = "", "", filepath.Join(dir, "H"), ck, true
+	deg, err := loadDegrader(&cfg, tb.CPU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer deg.close()
+	d, err := LoadData(&cfg, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := model.Load(ck, tb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ref.Close()
+	b := d.MakeBatch(&cfg, 1)
+	err = tb.Try(func() {
+		tb.WithScope(func(*tb.Scope) {
+			clean := tb.FromSlice(b.Clean, int64(cfg.Batch), 3, int64(cfg.Patch), int64(cfg.Patch))
+			y, err := deg.degrade(clean, b)
+			if err != nil {
+				panic(err)
+			}
+			noise := model.Noise{Seed: cfg.Seed, Stream: 1}
+			want, err := ref.TranslateResidual(clean, tb.FromSlice(b.SigmaX), 1, noise)
+			if err != nil {
+				panic(err)
+			}
+			plain, err := ref.Translate(clean, tb.FromSlice(b.SigmaX), 1, noise)
+			if err != nil {
+				panic(err)
+			}
+			got, w, p := y.Float32s(), want.Clamp(0, 1).Float32s(), plain.Clamp(0, 1).Float32s()
+			same := true
+			for i := range got {
+				if got[i] != w[i] {
+					t.Fatalf("value %d: on the fly %v, residual C2N %v", i, got[i], w[i])
+				}
+				same = same && got[i] == p[i]
+			}
+			if same {
+				t.Fatal("the residual degradation equals the plain C2N")
+			}
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestLUDVAENormalizationOverride: --normalization replaces the
 // checkpoint's colour statistics (none for a plain state dict) with the
 // named ones, and a value that is neither a name nor a readable file is
