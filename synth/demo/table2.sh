@@ -1,23 +1,30 @@
 #!/usr/bin/env bash
 # table2.sh PHOTOS DEMO_OUT OUT: the LUD-VAE paper's Table 2 in miniature on
-# the demo's photos. Three denoisers of the same size and budget are
-# trained on the demo's clean training photos, degraded by
+# the demo's photos. Denoisers of the same size and budget are trained on
+# the demo's three clean training photos, each paired with 4 degraded
+# versions made by
 #   (a) Gaussian noise whose σ is the std of the true camera noise on those
-#       photos (measured, see below),
-#   (b) the demo's LUD-VAE model, afresh every batch (its checkpoint in
-#       DEMO_OUT/run, trained by run.sh first if there is none),
-#   (c) the true camera degradation (several realizations; the upper bound),
+#       photos (measured below),
+#   (b) the demo's LUD-VAE model (its newest checkpoint in DEMO_OUT/run;
+#       run.sh trains it first if there is none), the authors' C2N,
+#   (b+) the same model with `--residual` (only what its sampled latents
+#       add, on the clean photo),
+#   (c) the true camera degradation (the upper bound),
 # then each denoises the held-out photos' camera degradation and is scored
-# by PSNR/SSIM against their clean originals; AKLD/KLD say how close the
-# noise of (a) and (b) is to the real noise on the same photos.
-# TABLE2_STEPS, TABLE2_LAYERS, TABLE2_FEATURES, TABLE2_BATCH and TABLE2_LR
-# set the denoisers' budget (defaults: a smaller, faster-learning DnCNN than
-# KAIR's 17×64 at lr 1e-4, which would need hours on a CPU).
+# by PSNR/SSIM against their clean originals. AKLD/KLD say how close the
+# synthetic noise of (a), (b), (b+) is to the real noise on the held-out
+# photos, and a low-pass PSNR how much of their content and colour each
+# degradation keeps.
+# TABLE2_STEPS, TABLE2_LAYERS, TABLE2_FEATURES, TABLE2_BATCH, TABLE2_LR and
+# TABLE2_SAMPLES set the budget; the defaults are a smaller, faster-learning
+# DnCNN than KAIR's 17×64 at lr 1e-4, which would need hours on a CPU.
 set -euo pipefail
 photos=$1
 demo=$2
 out=$3
-steps=${TABLE2_STEPS:-2000}
+steps=${TABLE2_STEPS:-1500}
+samples=${TABLE2_SAMPLES:-4}
+sx=${TABLE2_SIGMA_X:-15}
 ludvae=${LUDVAE:-bin/ludvae}
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { echo "\$ ludvae $*" >&2; "$ludvae" "$@"; }
@@ -31,107 +38,120 @@ ckpt=$(ls "$demo"/run/ckpt_*.pth | sort -V | tail -n 1)
 clean=$demo/data/clean
 heldout=$demo/heldout
 rm -rf "$out"
-mkdir -p "$out/camera-pairs/L" "$out/camera-pairs/H"
+mkdir -p "$out/synthetic"
 
-say "1. the true degradation of the clean training photos (4 realizations), and its noise std"
-for s in 1 2 3 4; do
-  run degrade --in "$clean" --out "$out/camera-$s" --kind camera --seed $((100 + s)) >/dev/null
-  for f in "$out/camera-$s"/*.png; do
-    b=$(basename "$f" .png)
-    mv "$f" "$out/camera-pairs/L/${b}_$s.png"
-    cp "$clean/$b".* "$out/camera-pairs/H/${b}_$s.png"
+# pairs NAME DEGRADE-FLAGS...: $samples degraded versions of every clean
+# training photo by `ludvae degrade`, in $out/pairs-NAME/L and H.
+pairs() {
+  local name=$1 s f b
+  shift
+  mkdir -p "$out/pairs-$name/L" "$out/pairs-$name/H"
+  for s in $(seq 1 "$samples"); do
+    run degrade --in "$clean" --out "$out/tmp-$name" --seed $((100 * s)) "$@" >/dev/null
+    for f in "$out/tmp-$name"/*.png; do
+      b=$(basename "$f" .png)
+      mv "$f" "$out/pairs-$name/L/${b}_s$s.png"
+      cp "$clean/$b".* "$out/pairs-$name/H/${b}_s$s.png"
+    done
+    rmdir "$out/tmp-$name"
   done
-  rmdir "$out/camera-$s"
-done
-# The Gaussian baseline's σ is the overall std of the true noise on the
-# very photos the denoiser trains on: the single σ that best matches the
-# real noise's strength there (it knows the true degradation, which a user
-# would not; that only favours the baseline).
-sigma=$("$ludvae" eval noise --real "$out/camera-pairs/L" --clean "$out/camera-pairs/H" \
-  --synthetic "$out/camera-pairs/L" --json | python3 -c 'import json,sys; print("%.2f" % json.load(sys.stdin)["sources"][0]["stats"]["std_all"])')
-echo "noise std of the true degradation on the training photos: σ = $sigma (0–255)"
+}
 
-say "2. train three denoisers on the same photos ($steps steps each, in parallel)"
+say "1. training pairs: $samples degraded versions of each clean training photo"
+pairs camera --kind camera
+# The Gaussian baseline's σ is the overall std of the true noise on the
+# very photos the denoisers train on: the single σ that matches the real
+# noise's strength there best (it uses the true degradation, which a user
+# would not have; that can only favour the baseline).
+sigma=$("$ludvae" eval noise --real "$out/pairs-camera/L" --clean "$out/pairs-camera/H" \
+  --synthetic "$out/pairs-camera/L" --json | python3 -c 'import json,sys; print("%.2f" % json.load(sys.stdin)["sources"][0]["stats"]["std_all"])')
+echo "noise std of the true degradation on the training photos: σ = $sigma (0–255)"
+pairs gaussian --kind gaussian --sigma "$sigma"
+# The demo's model was trained with the degraded colours mapped to the
+# clean ones; its degradations keep the clean colours (--normalization
+# none), as the demo's synthesis does.
+run synth --model "$ckpt" --clean "$clean" --out "$out/pairs-ludvae" --samples "$samples" --sigma-min "$sx" \
+  --sigma-max "$sx" --seed 5 --device cpu --normalization none --threads 1 >/dev/null &
+p1=$!
+run synth --model "$ckpt" --clean "$clean" --out "$out/pairs-ludvae-residual" --samples "$samples" --sigma-min "$sx" \
+  --sigma-max "$sx" --seed 5 --device cpu --normalization none --threads 1 --residual >/dev/null &
+p2=$!
+wait $p1
+wait $p2
+
+rows=(gaussian ludvae ludvae-residual camera)
+say "2. train ${#rows[@]} denoisers, one per kind of pairs ($steps steps each, in parallel)"
 common=(--layers "${TABLE2_LAYERS:-10}" --features "${TABLE2_FEATURES:-32}" --batch "${TABLE2_BATCH:-16}" --patch 40
   --steps "$steps" --lr "${TABLE2_LR:-1e-3}" --lr-milestones "$((steps * 3 / 4))" --save-every "$steps" --log-every 50
   --device cpu --threads 1 --seed 1)
-echo "\$ ludvae restore train --clean $clean --sigma $sigma --out $out/dncnn-gaussian ${common[*]}"
-"$ludvae" restore train --clean "$clean" --sigma "$sigma" --out "$out/dncnn-gaussian" "${common[@]}" 2>"$out/gaussian.log" &
-pa=$!
-# The model was trained with the degraded colours mapped to the clean
-# ones; its degradations keep the clean colours (--normalization none), as
-# the demo's synthesis does.
-echo "\$ ludvae restore train --clean $clean --ludvae $ckpt --sigma-x 15 --normalization none --out $out/dncnn-ludvae ${common[*]}"
-"$ludvae" restore train --clean "$clean" --ludvae "$ckpt" --sigma-x "${TABLE2_SIGMA_X:-15}" --normalization none \
-  --out "$out/dncnn-ludvae" "${common[@]}" 2>"$out/ludvae.log" &
-pb=$!
-echo "\$ ludvae restore train --pairs $out/camera-pairs --out $out/dncnn-camera ${common[*]}"
-"$ludvae" restore train --pairs "$out/camera-pairs" --out "$out/dncnn-camera" "${common[@]}" 2>"$out/camera.log" &
-pc=$!
-for p in $pa $pb $pc; do
+pids=()
+for k in "${rows[@]}"; do
+  echo "\$ ludvae restore train --pairs $out/pairs-$k --out $out/dncnn-$k ${common[*]}"
+  "$ludvae" restore train --pairs "$out/pairs-$k" --out "$out/dncnn-$k" "${common[@]}" 2>"$out/$k.log" &
+  pids+=($!)
+done
+for p in "${pids[@]}"; do
   wait "$p" || { tail -n 5 "$out"/*.log; exit 1; }
 done
-tail -qn 1 "$out"/{gaussian,ludvae,camera}.log
+for k in "${rows[@]}"; do tail -n 1 "$out/$k.log"; done
 
 say "3. denoise the held-out photos' camera degradation with each"
-for k in gaussian ludvae camera; do
+for k in "${rows[@]}"; do
   run restore test --model "$(ls "$out/dncnn-$k"/dncnn_*.pth | sort -V | tail -n 1)" \
     --in "$heldout/real" --out "$out/denoised-$k" --device cpu
 done
 
-say "4. noise of (a) and (b) against the real noise on the held-out photos"
-run degrade --in "$heldout/clean" --out "$out/gaussian-heldout" --kind gaussian --sigma "$sigma" --seed 3 >/dev/null
-run synth --model "$ckpt" --clean "$heldout/clean" --out "$out/ludvae-heldout" --sigma-min "${TABLE2_SIGMA_X:-15}" \
-  --sigma-max "${TABLE2_SIGMA_X:-15}" --seed 4 --device cpu --normalization none >/dev/null
-run eval noise --real "$heldout/real" --clean "$heldout/clean" \
-  --synthetic "$out/gaussian-heldout" --synthetic "$out/ludvae-heldout/L" --plot "$out/noise.png" --json >"$out/noise.json"
+say "4. the synthetic degradations of the held-out photos against their real one"
+run degrade --in "$heldout/clean" --out "$out/synthetic/gaussian" --kind gaussian --sigma "$sigma" --seed 3 >/dev/null
+run synth --model "$ckpt" --clean "$heldout/clean" --out "$out/synth-ludvae" --sigma-min "$sx" \
+  --sigma-max "$sx" --seed 4 --device cpu --normalization none >/dev/null
+run synth --model "$ckpt" --clean "$heldout/clean" --out "$out/synth-ludvae-residual" --sigma-min "$sx" \
+  --sigma-max "$sx" --seed 4 --device cpu --normalization none --residual >/dev/null
+cp -r "$out/synth-ludvae/L" "$out/synthetic/ludvae"
+cp -r "$out/synth-ludvae-residual/L" "$out/synthetic/ludvae-residual"
+run eval noise --real "$heldout/real" --clean "$heldout/clean" --synthetic "$out/synthetic/gaussian" \
+  --synthetic "$out/synthetic/ludvae" --synthetic "$out/synthetic/ludvae-residual" \
+  --plot "$out/noise.png" --json >"$out/noise.json"
 
 say "5. the table"
-for k in noisy gaussian ludvae camera; do
-  dir=$out/denoised-$k
-  [ "$k" = noisy ] && dir=$heldout/real
-  "$ludvae" eval --restored "$dir" --truth "$heldout/clean" --json >"$out/eval-$k.json"
+cp -r "$heldout/real" "$out/denoised-noisy"
+for k in noisy "${rows[@]}"; do
+  "$ludvae" eval --restored "$out/denoised-$k" --truth "$heldout/clean" --json >"$out/eval-$k.json"
 done
 # Content and colours of the degradations themselves: each degraded
 # held-out photo against its clean original, both blurred by a Gaussian of
-# σ = 2 pixels (most of the noise goes, blur and tint stay).
-for k in real gaussian ludvae; do
-  dir=$heldout/real
-  [ "$k" = gaussian ] && dir=$out/gaussian-heldout
-  [ "$k" = ludvae ] && dir=$out/ludvae-heldout/L
-  "$ludvae" eval --restored "$dir" --truth "$heldout/clean" --lowpass 2 --json >"$out/lowpass-$k.json"
+# σ = 2 pixels (most of the noise goes, blur and colour casts stay).
+cp -r "$heldout/real" "$out/synthetic/real"
+for k in real gaussian ludvae ludvae-residual; do
+  "$ludvae" eval --restored "$out/synthetic/$k" --truth "$heldout/clean" --lowpass 2 --json >"$out/lowpass-$k.json"
 done
 python3 - "$out" "$sigma" "$steps" <<'EOF' | tee "$out/table.md"
 import json, sys
 out, sigma, steps = sys.argv[1], sys.argv[2], sys.argv[3]
-noise = json.load(open(f"{out}/noise.json"))
-def field(name):
-    for s in noise["sources"]:
-        if s["name"] == name:
-            return s
-    return {}
-rows = [("noisy input (no denoiser)", "noisy", None),
-        (f"(a) DnCNN on Gaussian pairs, σ = {sigma}", "gaussian", "gaussian-heldout"),
-        ("(b) DnCNN on LUD-VAE pairs (the demo's model)", "ludvae", "L"),
-        ("(c) DnCNN on true camera pairs (upper bound)", "camera", None)]
-print(f"| training pairs ({steps} steps each) | PSNR (dB) | SSIM | AKLD | KLD |")
-print("|---|---|---|---|---|")
-for label, k, src in rows:
+noise = {s["name"]: s for s in json.load(open(f"{out}/noise.json"))["sources"]}
+rows = [("noisy input (no denoiser)", "noisy"),
+        (f"(a) Gaussian noise, σ = {sigma}", "gaussian"),
+        ("(b) LUD-VAE, the authors' C2N", "ludvae"),
+        ("(b+) LUD-VAE, `--residual`", "ludvae-residual"),
+        ("(c) the true camera degradation (upper bound)", "camera")]
+print(f"| DnCNN trained on ({steps} steps each) | PSNR (dB) | SSIM | AKLD | KLD | low-pass PSNR of the degradation (dB) |")
+print("|---|---|---|---|---|---|")
+for label, k in rows:
     e = json.load(open(f"{out}/eval-{k}.json"))["mean"]
-    akld = kld = "–"
-    if src:
-        v = field(src)["vs_real"]
+    akld = kld = lp = "–"
+    if k in noise and "vs_real" in noise[k]:
+        v = noise[k]["vs_real"]
         akld, kld = "%.3f" % v["akld"], "%.3f" % v["kld"]
-    print(f"| {label} | {e['psnr']:.2f} | {e['ssim']:.4f} | {akld} | {kld} |")
-lp = {k: json.load(open(f"{out}/lowpass-{k}.json"))["mean"]["psnr"] for k in ("real", "gaussian", "ludvae")}
-print()
-print("Content and colours kept by each degradation (PSNR of the degraded held-out photos against the clean ones, both low-passed by a Gaussian of σ = 2 px):")
-print(f"real camera {lp['real']:.2f} dB, LUD-VAE {lp['ludvae']:.2f} dB, Gaussian {lp['gaussian']:.2f} dB")
+    if k in ("gaussian", "ludvae", "ludvae-residual"):
+        lp = "%.2f" % json.load(open(f"{out}/lowpass-{k}.json"))["mean"]["psnr"]
+    if k == "noisy":
+        lp = "%.2f (the real degradation)" % json.load(open(f"{out}/lowpass-real.json"))["mean"]["psnr"]
+    print(f"| {label} | {e['psnr']:.2f} | {e['ssim']:.4f} | {akld} | {kld} | {lp} |")
 EOF
 
 say "6. the picture"
 run montage --out "$out/table2.png" --crop 170,40,128,128 --zoom 2 \
-  --labels "camera noise,(a) Gaussian,(b) LUD-VAE,(c) true pairs,clean" \
+  --labels "camera noise,(a) Gaussian,(b) LUD-VAE,(b+) residual,(c) true pairs,clean" \
   "$heldout/real/astronaut.png" "$out/denoised-gaussian/astronaut.png" "$out/denoised-ludvae/astronaut.png" \
-  "$out/denoised-camera/astronaut.png" "$heldout/clean/astronaut.png"
+  "$out/denoised-ludvae-residual/astronaut.png" "$out/denoised-camera/astronaut.png" "$heldout/clean/astronaut.png"
 echo "table: $out/table.md   picture: $out/table2.png   ($(( $(date +%s) - start )) s)"
