@@ -242,7 +242,7 @@ func TestRunNormalization(t *testing.T) {
 		{"n2c", 0, midGrey, func(raw func(*images.Image) *images.Image) (*images.Image, map[string]*images.Image) {
 			want := clamped(raw(toClean(src)))
 			return want, map[string]*images.Image{"mapped back": fromClean(want)}
-		}},		// --residual: the same mapping of the residual C2N's output, which
+		}}, // --residual: the same mapping of the residual C2N's output, which
 		// is not the plain C2N's.
 		{"c2n-residual", 15, nil, func(raw func(*images.Image) *images.Image) (*images.Image, map[string]*images.Image) {
 			return fromClean(raw(src)), nil

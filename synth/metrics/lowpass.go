@@ -49,7 +49,7 @@ func LowPass(m *images.Image, sigma float64) (*images.Image, error) {
 			for x := 0; x < m.W; x++ {
 				var s float64
 				for i, w := range k {
-					s += w * float64(src[y*m.W+mirror101(x+i-r, m.W)])
+					s += w * float64(src[y*m.W+Reflect101(x+i-r, m.W)])
 				}
 				rows[y*m.W+x] = s
 			}
@@ -58,7 +58,7 @@ func LowPass(m *images.Image, sigma float64) (*images.Image, error) {
 			for x := 0; x < m.W; x++ {
 				var s float64
 				for i, w := range k {
-					s += w * rows[mirror101(y+i-r, m.H)*m.W+x]
+					s += w * rows[Reflect101(y+i-r, m.H)*m.W+x]
 				}
 				dst[y*m.W+x] = float32(s)
 			}
@@ -67,9 +67,10 @@ func LowPass(m *images.Image, sigma float64) (*images.Image, error) {
 	return out, nil
 }
 
-// mirror101 maps an index less than n outside [0, n) back inside by
-// reflection about the edge pixel (…c b | a b c …).
-func mirror101(i, n int) int {
+// Reflect101 maps an index less than n outside [0, n) back inside by
+// reflection about the edge pixel without repeating it (…c b | a b c … —
+// OpenCV's BORDER_REFLECT_101, PyTorch's F.pad mode "reflect").
+func Reflect101(i, n int) int {
 	switch {
 	case i < 0:
 		return -i

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/ludvae/ludvae/model/images"
+	"github.com/ludvae/ludvae/synth/metrics"
 )
 
 // akldKernel is OpenCV's getGaussianKernel(7, -1), the window DANet's
@@ -25,25 +26,12 @@ const (
 	akldRatioMin, akldRatioMax = 0.1, 10
 )
 
-// reflect101 maps an index one radius outside [0, n) back inside by
-// reflection about the edge pixel without repeating it (…c b | a b c … —
-// OpenCV's BORDER_REFLECT_101, PyTorch's F.pad mode "reflect", the padding
-// DANet uses). It needs n > akldRadius, which AKLD checks.
-func reflect101(i, n int) int {
-	switch {
-	case i < 0:
-		return -i
-	case i >= n:
-		return 2*(n-1) - i
-	}
-	return i
-}
-
 // LocalVariance returns the local variance of one channel's noise plane
 // (w×h, row-major) as DANet estimates it: the square of the noise blurred
 // by the 7×7 window outer(k, k) of k = getGaussianKernel(7, −1), with
-// reflect-101 borders, floored at 1e-10. The window is separable, so it is
-// applied as two 1-D passes (equal to the 2-D convolution up to rounding).
+// reflect-101 borders ([metrics.Reflect101], DANet's padding), floored at
+// 1e-10. The window is separable, so it is applied as two 1-D passes
+// (equal to the 2-D convolution up to rounding).
 // It panics if w or h is 3 or less (DANet's padding of 3 needs 4 pixels).
 func LocalVariance(plane []float32, w, h int) []float64 {
 	if w <= akldRadius || h <= akldRadius || len(plane) != w*h {
@@ -58,7 +46,7 @@ func LocalVariance(plane []float32, w, h int) []float64 {
 		for x := 0; x < w; x++ {
 			var s float64
 			for k, c := range akldKernel {
-				s += c * sq[y*w+reflect101(x+k-akldRadius, w)]
+				s += c * sq[y*w+metrics.Reflect101(x+k-akldRadius, w)]
 			}
 			rows[y*w+x] = s
 		}
@@ -68,7 +56,7 @@ func LocalVariance(plane []float32, w, h int) []float64 {
 		for x := 0; x < w; x++ {
 			var s float64
 			for k, c := range akldKernel {
-				s += c * rows[reflect101(y+k-akldRadius, h)*w+x]
+				s += c * rows[metrics.Reflect101(y+k-akldRadius, h)*w+x]
 			}
 			out[y*w+x] = max(s, akldVarFloor)
 		}

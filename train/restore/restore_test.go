@@ -295,29 +295,12 @@ func writeLUDVAE(t *testing.T, path string) {
 // 30–70 for a plain state dict; two steps draw different degradations.
 func TestLUDVAEOnTheFly(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	writePairs(t, dir, 2)
-	ck := filepath.Join(dir, "ludvae.pth")
-	writeLUDVAE(t, ck)
-	cfg := smallConfig(dir)
-	cfg.L, cfg.H, cfg.Clean, cfg.LUDVAE = "", "", filepath.Join(dir, "H"), ck
-	deg, err := loadDegrader(&cfg, tb.CPU)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, deg, d, ref := onTheFly(t, false)
 	defer deg.close()
+	defer ref.Close()
 	if cfg.SigmaX != [2]float64{30, 70} {
 		t.Fatalf("σx range %v, want the SIDD default 30–70", cfg.SigmaX)
 	}
-	d, err := LoadData(&cfg, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref, err := model.Load(ck, tb.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ref.Close()
 	n, p := int64(cfg.Batch), int64(cfg.Patch)
 	var first []float32
 	for _, s := range []int{1, 2} {
@@ -360,31 +343,42 @@ func TestLUDVAEOnTheFly(t *testing.T) {
 	}
 }
 
-// TestLUDVAEResidual: --residual degrades each crop as
-// model.TranslateResidual (clamped), which differs from the plain C2N.
-func TestLUDVAEResidual(t *testing.T) {
+// onTheFly sets up LUD-VAE degradations of two generated photos by a
+// generated checkpoint: the configuration, the degrader, the data, and the
+// model loaded again on its own (float64) as the reference.
+func onTheFly(t *testing.T, residual bool) (Config, *degrader, *Data, *model.LUDVAE) {
+	t.Helper()
 	dir := t.TempDir()
 	writePairs(t, dir, 2)
 	ck := filepath.Join(dir, "ludvae.pth")
 	writeLUDVAE(t, ck)
 	cfg := smallConfig(dir)
-	cfg.L, cfg.H, cfg.Clean, cfg.LUDVAE, cfg.Residual = "", "", filepath.Join(dir, "H"), ck, true
+	cfg.L, cfg.H, cfg.Clean, cfg.LUDVAE, cfg.Residual = "", "", filepath.Join(dir, "H"), ck, residual
 	deg, err := loadDegrader(&cfg, tb.CPU)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer deg.close()
 	d, err := LoadData(&cfg, io.Discard)
 	if err != nil {
+		deg.close()
 		t.Fatal(err)
 	}
 	ref, err := model.Load(ck, tb.Options{})
 	if err != nil {
+		deg.close()
 		t.Fatal(err)
 	}
+	return cfg, deg, d, ref
+}
+
+// TestLUDVAEResidual: --residual degrades each crop as
+// model.TranslateResidual (clamped), which differs from the plain C2N.
+func TestLUDVAEResidual(t *testing.T) {
+	cfg, deg, d, ref := onTheFly(t, true)
+	defer deg.close()
 	defer ref.Close()
 	b := d.MakeBatch(&cfg, 1)
-	err = tb.Try(func() {
+	err := tb.Try(func() {
 		tb.WithScope(func(*tb.Scope) {
 			clean := tb.FromSlice(b.Clean, int64(cfg.Batch), 3, int64(cfg.Patch), int64(cfg.Patch))
 			y, err := deg.degrade(clean, b)
