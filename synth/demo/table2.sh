@@ -16,13 +16,13 @@
 # photos, and a low-pass PSNR how much of their content and colour each
 # degradation keeps.
 # TABLE2_STEPS, TABLE2_LAYERS, TABLE2_FEATURES, TABLE2_BATCH, TABLE2_LR and
-# TABLE2_SAMPLES set the budget; the defaults are a smaller, faster-learning
+# TABLE2_SAMPLES set the budget (TABLE2_MODEL another LUD-VAE checkpoint); the defaults are a smaller, faster-learning
 # DnCNN than KAIR's 17×64 at lr 1e-4, which would need hours on a CPU.
 set -euo pipefail
 photos=$1
 demo=$2
 out=$3
-steps=${TABLE2_STEPS:-1500}
+steps=${TABLE2_STEPS:-1000}
 samples=${TABLE2_SAMPLES:-4}
 sx=${TABLE2_SIGMA_X:-15}
 ludvae=${LUDVAE:-bin/ludvae}
@@ -34,7 +34,8 @@ if ! ls "$demo"/run/ckpt_*.pth >/dev/null 2>&1 || [ ! -d "$demo/heldout/real" ];
   say "0. no trained demo model in $demo/run: running the demo first (synth/demo/run.sh)"
   "$(dirname "$0")/run.sh" "$photos" "$demo"
 fi
-ckpt=$(ls "$demo"/run/ckpt_*.pth | sort -V | tail -n 1)
+ckpt=${TABLE2_MODEL:-$(ls "$demo"/run/ckpt_*.pth | sort -V | tail -n 1)}
+echo "LUD-VAE model: $ckpt"
 clean=$demo/data/clean
 heldout=$demo/heldout
 rm -rf "$out"
@@ -150,7 +151,7 @@ for label, k in rows:
 EOF
 
 say "6. the picture"
-run montage --out "$out/table2.png" --crop 170,40,128,128 --zoom 2 \
+run montage --out "$out/table2.png" --crop 186,56,96,96 --zoom 2 \
   --labels "camera noise,(a) Gaussian,(b) LUD-VAE,(b+) residual,(c) true pairs,clean" \
   "$heldout/real/astronaut.png" "$out/denoised-gaussian/astronaut.png" "$out/denoised-ludvae/astronaut.png" \
   "$out/denoised-ludvae-residual/astronaut.png" "$out/denoised-camera/astronaut.png" "$heldout/clean/astronaut.png"
