@@ -4,7 +4,8 @@
 #      that get a camera-like degradation (the degraded domain), and
 #      held-out clean photos;
 #   2. trains a small LUD-VAE on the unpaired clean/degraded folders (CPU);
-#   3. synthesizes degraded versions of the held-out photos;
+#   3. synthesizes degraded versions of the held-out photos, as the authors
+#      do (C2N) and with --residual (only the noise the model samples);
 #   4. compares their noise with the camera degradation of the same photos
 #      and with plain Gaussian noise of the same strength;
 #   5. exports the generator as TorchScript and draws the result picture.
@@ -17,7 +18,7 @@ ludvae=${LUDVAE:-bin/ludvae}
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { echo "\$ ludvae $*"; "$ludvae" "$@"; }
 
-rm -rf "$out/data" "$out/heldout" "$out/synth"
+rm -rf "$out/data" "$out/heldout" "$out/synth" "$out/synth-residual"
 mkdir -p "$out/data/clean" "$out/data/camera-source" "$out/heldout/clean"
 cp "$photos"/{chelsea.png,coffee.png,ihc.png} "$out/data/clean/"
 cp "$photos"/{rocket.jpg,hubble_deep_field.jpg,retina.jpg} "$out/data/camera-source/"
@@ -42,21 +43,34 @@ say "3. synthesize degraded versions of the held-out photos"
 # (--normalize auto) so that the model does not learn that difference as
 # "degradation", and synthesis keeps the clean colours (--normalization none).
 run synth --model "$ckpt" --clean "$out/heldout/clean" --out "$out/synth" --sigma-min 15 --sigma-max 15 --seed 4 --device cpu --normalization none
+# --residual keeps the clean photo and adds only what the sampled latents
+# change (the decode minus the decode at temperature 0): the blur and
+# colour cast the short training leaves on every output cancel.
+run synth --model "$ckpt" --clean "$out/heldout/clean" --out "$out/synth-residual" --sigma-min 15 --sigma-max 15 --seed 4 --device cpu --normalization none --residual
 
 say "4. noise statistics: LUD-VAE and plain Gaussian noise against the real (camera) degradation"
-run eval noise --real "$out/heldout/real" --synthetic "$out/synth/L" --synthetic "$out/heldout/gaussian" \
-  --clean "$out/heldout/clean" --plot "$out/noise.png"
+mkdir -p "$out/compare"
+rm -rf "$out/compare/LUD-VAE" "$out/compare/residual"
+cp -r "$out/synth/L" "$out/compare/LUD-VAE" # columns are named by the folder
+cp -r "$out/synth-residual/L" "$out/compare/residual"
+run eval noise --real "$out/heldout/real" --synthetic "$out/compare/LUD-VAE" --synthetic "$out/compare/residual" \
+  --synthetic "$out/heldout/gaussian" --clean "$out/heldout/clean" --plot "$out/noise.png"
+echo "content and colours (PSNR against the clean photos, both low-passed by a Gaussian of σ = 2 px):"
+for d in "$out/heldout/real" "$out/compare/LUD-VAE" "$out/compare/residual" "$out/heldout/gaussian"; do
+  printf '  %-10s %s dB\n' "$(basename "$d")" "$("$ludvae" eval --restored "$d" --truth "$out/heldout/clean" --lowpass 2 | tail -n 1 | awk '{print $4}')"
+done
 
 say "5. export the generator for Python, and the result picture"
 run export --model "$ckpt" --torchscript "$out/generator.pt" --normalization none # the clean colours, as synth above
 run montage --out "$out/result.png" --crop 170,40,128,128 --zoom 2 \
-  --labels "clean,real camera noise,LUD-VAE (synthetic),Gaussian baseline" \
-  "$out/heldout/clean/astronaut.png" "$out/heldout/real/astronaut.png" "$out/synth/L/astronaut.png" "$out/heldout/gaussian/astronaut.png"
+  --labels "clean,real camera noise,LUD-VAE (C2N),LUD-VAE --residual,Gaussian baseline" \
+  "$out/heldout/clean/astronaut.png" "$out/heldout/real/astronaut.png" "$out/synth/L/astronaut.png" \
+  "$out/synth-residual/L/astronaut.png" "$out/heldout/gaussian/astronaut.png"
 
 say "done"
 cat <<EOT
   training run (checkpoints, log.csv, loss.png, samples/): $out/run
-  synthetic pairs (L/ degraded, H/ clean, manifest.jsonl):  $out/synth
+  synthetic pairs (L/ degraded, H/ clean, manifest.jsonl):  $out/synth, $out/synth-residual
   noise statistics plot:                                    $out/noise.png
   result picture:                                           $out/result.png
   TorchScript generator (see README, "Python"):             $out/generator.pt
