@@ -6,7 +6,7 @@
 #   make build    bin/ludvae
 #   make demo     the whole job on scikit-image's sample photos (from Debian's archive), on the CPU (about 6 minutes on a 2-core machine)
 #   make table2   the paper's Table 2 in miniature on the demo's photos: denoisers trained on Gaussian,
-#                 LUD-VAE and true pairs, scored on held-out camera noise (16 CPU-minutes after the demo)
+#                 LUD-VAE and true pairs, scored on held-out camera noise (17 minutes on a shared 2-core machine, after the demo)
 #   make test     deps, shim and build, then go vet and every Go test (Python's torch checks our files)
 #   make bench    benchmarks: fused kernels, data loader, JPEG decoding, ludvae vs PyTorch eager,
 #                 then bench-data
