@@ -11,7 +11,8 @@
 #   MILESTONES WARMUP SAVE_EVERY SEED: `ludvae train`'s flags (demo defaults)
 #   SYNTH_SIGMA: σx at synthesis (15); TRAIN_FLAGS, SYNTH_FLAGS: more flags
 #   MODEL: score this checkpoint instead of training; THREADS (0 = all)
-#   DNCNN=0: stop after the noise statistics
+#   DNCNN=0: stop after the noise statistics; TABLE2_STEPS and the other
+#   TABLE2_* variables of dncnn.sh change the denoiser, as for table2.sh
 # Run one at a time: two libtorch jobs on two cores slow each other far
 # more than twice.
 set -euo pipefail
@@ -51,11 +52,11 @@ print("AKLD %.3f  KLD %.3f  std %.2f  lag-1 %.3f  low-pass %.2f dB" % (s["vs_rea
 PY
 )
 if [ "${DNCNN:-1}" != 0 ]; then
-  dsteps=1000
+  # shellcheck source=synth/demo/dncnn.sh
+  . "$(dirname "$0")/dncnn.sh"
   "$ludvae" synth --model "$model" --clean "$demo/data/clean" --out "$out/pairs" --samples 4 --seed 5 "${synth[@]}" >/dev/null 2>&1
-  "$ludvae" restore train --pairs "$out/pairs" --out "$out/dncnn" --layers 10 --features 32 --batch 16 --patch 40 \
-    --steps $dsteps --lr 1e-3 --lr-milestones $((dsteps * 3 / 4)) --save-every $dsteps --log-every 50 \
-    --device cpu --threads "$threads" --seed 1 2>"$out/dncnn.log" >/dev/null
+  "$ludvae" restore train --pairs "$out/pairs" --out "$out/dncnn" "${dncnn_flags[@]}" --threads "$threads" \
+    2>"$out/dncnn.log" >/dev/null
   "$ludvae" restore test --model "$(ls "$out"/dncnn/dncnn_*.pth | sort -V | tail -n 1)" --in "$demo/heldout/real" \
     --out "$out/denoised" --device cpu --threads "$threads" >/dev/null 2>&1
   line="$line  DnCNN $("$ludvae" eval --restored "$out/denoised" --truth "$demo/heldout/clean" --json |

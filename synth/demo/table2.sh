@@ -16,13 +16,14 @@
 # photos, and a low-pass PSNR how much of their content and colour each
 # degradation keeps.
 # TABLE2_STEPS, TABLE2_LAYERS, TABLE2_FEATURES, TABLE2_BATCH, TABLE2_LR and
-# TABLE2_SAMPLES set the budget (TABLE2_MODEL another LUD-VAE checkpoint); the defaults are a smaller, faster-learning
-# DnCNN than KAIR's 17×64 at lr 1e-4, which would need hours on a CPU.
+# TABLE2_SAMPLES set the budget (TABLE2_MODEL another LUD-VAE checkpoint); the denoiser is dncnn.sh's.
 set -euo pipefail
 photos=$1
 demo=$2
 out=$3
-steps=${TABLE2_STEPS:-1000}
+# shellcheck source=synth/demo/dncnn.sh
+. "$(dirname "$0")/dncnn.sh"
+steps=$dncnn_steps
 samples=${TABLE2_SAMPLES:-4}
 sx=${TABLE2_SIGMA_X:-15}
 ludvae=${LUDVAE:-bin/ludvae}
@@ -82,9 +83,7 @@ wait $p2
 
 rows=(gaussian ludvae ludvae-residual camera)
 say "2. train ${#rows[@]} denoisers, one per kind of pairs ($steps steps each, in parallel)"
-common=(--layers "${TABLE2_LAYERS:-10}" --features "${TABLE2_FEATURES:-32}" --batch "${TABLE2_BATCH:-16}" --patch 40
-  --steps "$steps" --lr "${TABLE2_LR:-1e-3}" --lr-milestones "$((steps * 3 / 4))" --save-every "$steps" --log-every 50
-  --device cpu --threads 1 --seed 1)
+common=("${dncnn_flags[@]}" --threads 1)
 pids=()
 for k in "${rows[@]}"; do
   echo "\$ ludvae restore train --pairs $out/pairs-$k --out $out/dncnn-$k ${common[*]}"
