@@ -7,8 +7,8 @@
 # and the low-pass PSNR of its C2N degradation of the held-out photos, and
 # the PSNR/SSIM of a DnCNN trained on its pairs (table2's denoiser, seeds
 # and budget) on their camera degradation. One summary line at the end.
-#   STEPS LR KL_WEIGHT LEVELS FILTERS PATCH BATCH SIGMA_X SIGMA_Y
-#   MILESTONES WARMUP SAVE_EVERY SEED: `ludvae train`'s flags (demo defaults)
+#   DEMO_STEPS, DEMO_LR and the other DEMO_* variables of recipe-flags.sh
+#   (the demo's recipe, as run.sh trains it); SAVE_EVERY (DEMO_STEPS)
 #   SYNTH_SIGMA: σx at synthesis (15); TRAIN_FLAGS, SYNTH_FLAGS: more flags
 #   MODEL: score this checkpoint instead of training; THREADS (0 = all)
 #   DNCNN=0: stop after the noise statistics; TABLE2_STEPS and the other
@@ -20,18 +20,15 @@ demo=$1
 name=$2
 ludvae=${LUDVAE:-bin/ludvae}
 out=$demo/recipes/$name
-steps=${STEPS:-1200}
+# shellcheck source=synth/demo/recipe-flags.sh
+. "$(dirname "$0")/recipe-flags.sh"
 threads=${THREADS:-0}
 mkdir -p "$out"
 if [ -z "${MODEL:-}" ]; then
   # shellcheck disable=SC2086 # TRAIN_FLAGS is a list of flags
-  "$ludvae" train --clean "$demo/data/clean" --noisy "$demo/data/noisy" --out "$out/run" \
-    --filters "${FILTERS:-32}" --levels "${LEVELS:-3}" --patch "${PATCH:-48}" --batch "${BATCH:-8}" --steps "$steps" \
-    --lr "${LR:-5e-4}" --kl-weight "${KL_WEIGHT:-1e-4}" --normalize auto \
-    --lr-milestones "${MILESTONES:-$((steps * 3 / 4))}" --kl-warmup "${WARMUP:-$((steps / 4))}" \
-    --sigma-x "${SIGMA_X:-15}" --sigma-y "${SIGMA_Y:-10}" --save-every "${SAVE_EVERY:-$steps}" --keep 100 \
-    --sample-every 0 --log-every 50 --device cpu --threads "$threads" --seed "${SEED:-0}" ${TRAIN_FLAGS:-} \
-    2>"$out/train.log" >/dev/null
+  "$ludvae" train --clean "$demo/data/clean" --noisy "$demo/data/noisy" --out "$out/run" "${recipe_flags[@]}" \
+    --save-every "${SAVE_EVERY:-$recipe_steps}" --keep 100 --sample-every 0 --log-every 50 --device cpu \
+    --threads "$threads" ${TRAIN_FLAGS:-} 2>"$out/train.log" >/dev/null
 fi
 model=${MODEL:-$(ls "$out"/run/ckpt_*.pth | sort -V | tail -n 1)}
 sx=${SYNTH_SIGMA:-15}

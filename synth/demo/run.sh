@@ -9,11 +9,14 @@
 #   4. compares their noise with the camera degradation of the same photos
 #      and with plain Gaussian noise of the same strength;
 #   5. exports the generator as TorchScript and draws the result picture.
-# DEMO_STEPS (default 1200) sets the training length.
+# DEMO_STEPS (default 1200) sets the training length; recipe-flags.sh has
+# the recipe and the other variables that change it.
 set -euo pipefail
 photos=$1
 out=$2
-steps=${DEMO_STEPS:-1200}
+# shellcheck source=synth/demo/recipe-flags.sh
+. "$(dirname "$0")/recipe-flags.sh"
+steps=$recipe_steps
 ludvae=${LUDVAE:-bin/ludvae}
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { echo "\$ ludvae $*"; "$ludvae" "$@"; }
@@ -30,11 +33,8 @@ run degrade --in "$out/heldout/clean" --out "$out/heldout/real" --kind camera --
 run degrade --in "$out/heldout/clean" --out "$out/heldout/gaussian" --kind gaussian --sigma "${DEMO_GAUSSIAN_SIGMA:-14}" --seed 3
 
 say "2. train a small LUD-VAE on the unpaired folders ($steps steps on the CPU)"
-run train --clean "$out/data/clean" --noisy "$out/data/noisy" --out "$out/run" \
-  --filters 32 --levels "${DEMO_LEVELS:-3}" --patch 48 --batch 8 --steps "$steps" --lr "${DEMO_LR:-5e-4}" --kl-weight "${DEMO_KL_WEIGHT:-1e-4}" \
-  --normalize auto \
-  --lr-milestones "$((steps * 3 / 4))" --kl-warmup "$((steps / 4))" \
-  --sigma-x 15 --sigma-y 10 --save-every 300 --sample-every 300 --log-every 20 --device cpu
+run train --clean "$out/data/clean" --noisy "$out/data/noisy" --out "$out/run" "${recipe_flags[@]}" \
+  --save-every 300 --sample-every 300 --log-every 20 --device cpu
 ckpt=$(ls "$out"/run/ckpt_*.pth | tail -n 1)
 
 say "3. synthesize degraded versions of the held-out photos"
