@@ -15,7 +15,10 @@ with them than without (rec(post) well below noise and rec(z=0)); when the
 two are about equal the latents carry almost nothing, and C2N can only add
 what the prior's few used channels render (synth/demo/README.md, "What was
 tried"). The images are cropped to their top-left 256x256 and fed without
-colour normalization: a diagnostic, not a metric.
+colour normalization, or, for a model trained with it (--normalize auto),
+mapped to the clean statistics as training maps degraded crops (y, its copy
+with h-noise, and here x too, clamped): RMSEs are then in that space, the one
+the training loss measures. A diagnostic, not a metric.
 Uses the eager reference (ludvae_ref.py) on the CPU.
 """
 import argparse
@@ -35,6 +38,17 @@ def load(path, size=256):
     return torch.from_numpy(a).permute(2, 0, 1).unsqueeze(0)[:, :, :size, :size]
 
 
+def normalizer(path):
+    """The affine map training applies to degraded crops, or the identity."""
+    n = torch.load(path, map_location="cpu").get("normalization")
+    if not n:
+        return lambda t: t
+    def col(k):
+        return torch.tensor(n[k], dtype=torch.float32).view(1, 3, 1, 1)
+    mn, sn, mc, sc = col("noisy_mean"), col("noisy_std"), col("clean_mean"), col("clean_std")
+    return lambda t: ((t - mn) / sn * sc + mc).clamp(0, 1)
+
+
 def rmse(a, b):
     return ((a - b) ** 2).mean().item() ** 0.5 * 255
 
@@ -50,18 +64,20 @@ def main():
     a = p.parse_args()
     torch.manual_seed(a.seed)
     m = load_model(a.ckpt)
+    norm = normalizer(a.ckpt)
     clean = {os.path.splitext(f)[0]: f for f in os.listdir(a.clean)}
     for f in sorted(os.listdir(a.real)):
         stem = os.path.splitext(f)[0]
         if stem not in clean:
             continue
         y, x = load(os.path.join(a.real, f)), load(os.path.join(a.clean, clean[stem]))
+        hy = norm(y + torch.randn_like(y) * a.sigma_y / 255)
+        y, x, raw = norm(y), norm(x), x
         one = torch.ones(1)
         with torch.no_grad():
-            hy = y + torch.randn_like(y) * a.sigma_y / 255
             post, kl = m(y, hy, one)
             zero, _ = m(y, hy, one * 0)
-            hx = x + torch.randn_like(x) * a.sigma_x / 255
+            hx = raw + torch.randn_like(raw) * a.sigma_x / 255
             prior = m.translate(hx, 1.0) - m.translate(hx, 0.0)
         print("%s: noise %.2f  rec(post) %.2f  rec(z=0) %.2f  kl/elem %.3f  prior %.2f" % (
             stem, rmse(y, x), rmse(post, y), rmse(zero, y), kl.item() / y.numel(), prior.std().item() * 255))
