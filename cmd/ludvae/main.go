@@ -32,6 +32,7 @@ var commands = map[string]command{
 	"prepare": {"arrange a data set's download (sidd, aim19, ntire20) into clean/ and noisy/", runPrepare},
 	"montage": {"put the same crop of several images side by side, labelled", runMontage},
 	"degrade": {"apply a synthetic degradation (camera-like or Gaussian) to a folder", runDegrade},
+	"halves":  {"cut every image of a folder into left and right halves (two disjoint domains)", runHalves},
 	"eval":    {"PSNR/SSIM of restored images, or `eval noise`: compare degradations", runEval},
 	"export":  {"write a model as TorchScript (C2N generator) or as a plain state dict", runExport},
 	"restore": {"train the downstream denoiser (KAIR's DnCNN) on pairs, or denoise a folder with it", runRestore},

@@ -4,6 +4,7 @@
 # that learns fast on a CPU; the presets keep the authors' recipe.
 #   DEMO_STEPS DEMO_LR DEMO_KL_WEIGHT DEMO_LEVELS DEMO_FILTERS DEMO_PATCH
 #   DEMO_BATCH DEMO_SIGMA_X DEMO_SIGMA_Y DEMO_MILESTONES DEMO_WARMUP DEMO_SEED
+#   DEMO_NORMALIZE
 # change it; the lr milestone and the KL warm-up follow DEMO_STEPS (¾, ¼)
 # unless given.
 # shellcheck shell=bash
@@ -11,6 +12,6 @@ recipe_steps=${DEMO_STEPS:-1200}
 # shellcheck disable=SC2034 # used by the scripts that source this one
 recipe_flags=(--filters "${DEMO_FILTERS:-32}" --levels "${DEMO_LEVELS:-3}" --patch "${DEMO_PATCH:-48}"
   --batch "${DEMO_BATCH:-8}" --steps "$recipe_steps" --lr "${DEMO_LR:-5e-4}" --kl-weight "${DEMO_KL_WEIGHT:-1e-4}"
-  --normalize auto --lr-milestones "${DEMO_MILESTONES:-$((recipe_steps * 3 / 4))}"
+  --normalize "${DEMO_NORMALIZE:-none}" --lr-milestones "${DEMO_MILESTONES:-$((recipe_steps * 3 / 4))}"
   --kl-warmup "${DEMO_WARMUP:-$((recipe_steps / 4))}" --sigma-x "${DEMO_SIGMA_X:-15}" --sigma-y "${DEMO_SIGMA_Y:-10}"
   --seed "${DEMO_SEED:-0}")

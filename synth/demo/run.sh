@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # run.sh PHOTOS OUT: the demo, as a sequence of ordinary ludvae commands.
-#   1. three disjoint sets of photos: clean training photos, *other* photos
-#      that get a camera-like degradation (the degraded domain), and
-#      held-out clean photos;
+#   1. three disjoint sets of photos: the left halves of six photos (clean
+#      training images), their right halves with a camera-like degradation
+#      (the degraded domain: the same kinds of scenes, none of the same
+#      pixels, as the paper draws SIDD's clean and noisy images from
+#      different scenes), and held-out clean photos;
 #   2. trains a small LUD-VAE on the unpaired clean/degraded folders (CPU);
 #   3. synthesizes degraded versions of the held-out photos, as the authors
 #      do (C2N) and with --residual (only the noise the model samples);
@@ -22,12 +24,12 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { echo "\$ ludvae $*"; "$ludvae" "$@"; }
 
 rm -rf "$out/data" "$out/heldout" "$out/synth" "$out/synth-residual"
-mkdir -p "$out/data/clean" "$out/data/camera-source" "$out/heldout/clean"
-cp "$photos"/{chelsea.png,coffee.png,ihc.png} "$out/data/clean/"
-cp "$photos"/{rocket.jpg,hubble_deep_field.jpg,retina.jpg} "$out/data/camera-source/"
+mkdir -p "$out/data/photos" "$out/heldout/clean"
+cp "$photos"/{chelsea.png,coffee.png,ihc.png,rocket.jpg,hubble_deep_field.jpg,retina.jpg} "$out/data/photos/"
 cp "$photos"/{astronaut.png,brick.png,grass.png} "$out/heldout/clean/"
 
-say "1. a degraded domain from other photos: signal-dependent, correlated, JPEG-compressed noise"
+say "1. unpaired domains from disjoint halves: clean left halves, degraded right halves (signal-dependent, correlated, JPEG-compressed noise)"
+run halves --in "$out/data/photos" --left "$out/data/clean" --right "$out/data/camera-source"
 run degrade --in "$out/data/camera-source" --out "$out/data/noisy" --kind camera --seed 1
 run degrade --in "$out/heldout/clean" --out "$out/heldout/real" --kind camera --seed 2
 run degrade --in "$out/heldout/clean" --out "$out/heldout/gaussian" --kind gaussian --sigma "${DEMO_GAUSSIAN_SIGMA:-14}" --seed 3
@@ -38,15 +40,14 @@ run train --clean "$out/data/clean" --noisy "$out/data/noisy" --out "$out/run" "
 ckpt=$(ls "$out"/run/ckpt_*.pth | tail -n 1)
 
 say "3. synthesize degraded versions of the held-out photos"
-# The camera degradation keeps colours, but the two photo sets differ in
-# colour: training maps the degraded set to the clean set's colour statistics
-# (--normalize auto) so that the model does not learn that difference as
-# "degradation", and synthesis keeps the clean colours (--normalization none).
-run synth --model "$ckpt" --clean "$out/heldout/clean" --out "$out/synth" --sigma-min 15 --sigma-max 15 --seed 4 --device cpu --normalization none
+# σx of h(x) at synthesis: 40, within the authors' SIDD range [30, 70]
+# (synth/demo/README.md: what it changes).
+sx=${DEMO_SYNTH_SIGMA:-40}
+run synth --model "$ckpt" --clean "$out/heldout/clean" --out "$out/synth" --sigma-min "$sx" --sigma-max "$sx" --seed 4 --device cpu
 # --residual keeps the clean photo and adds only what the sampled latents
 # change (the decode minus the decode at temperature 0): the blur and
 # colour cast the short training leaves on every output cancel.
-run synth --model "$ckpt" --clean "$out/heldout/clean" --out "$out/synth-residual" --sigma-min 15 --sigma-max 15 --seed 4 --device cpu --normalization none --residual
+run synth --model "$ckpt" --clean "$out/heldout/clean" --out "$out/synth-residual" --sigma-min "$sx" --sigma-max "$sx" --seed 4 --device cpu --residual
 
 say "4. noise statistics: LUD-VAE and plain Gaussian noise against the real (camera) degradation"
 mkdir -p "$out/compare"
@@ -61,7 +62,7 @@ for d in "$out/heldout/real" "$out/compare/LUD-VAE" "$out/compare/residual" "$ou
 done
 
 say "5. export the generator for Python, and the result picture"
-run export --model "$ckpt" --torchscript "$out/generator.pt" --normalization none # the clean colours, as synth above
+run export --model "$ckpt" --torchscript "$out/generator.pt"
 run montage --out "$out/result.png" --crop 170,40,128,128 --zoom 2 \
   --labels "clean,real camera noise,LUD-VAE (C2N),LUD-VAE --residual,Gaussian baseline" \
   "$out/heldout/clean/astronaut.png" "$out/heldout/real/astronaut.png" "$out/synth/L/astronaut.png" \
