@@ -28,16 +28,18 @@ bash synth/demo/photos.sh build/demo/photos >/dev/null
 photos=build/demo/photos
 if [ ! -f "$out/data/.complete" ]; then
   rm -rf "$out/data" "$out/heldout"
-  mkdir -p "$out/data/clean" "$out/data/camera-source" "$out/heldout/clean"
-  cp "$photos"/{chelsea.png,coffee.png,ihc.png} "$out/data/clean/"
-  cp "$photos"/{rocket.jpg,hubble_deep_field.jpg,retina.jpg} "$out/data/camera-source/"
+  mkdir -p "$out/data/photos" "$out/heldout/clean"
+  cp "$photos"/{chelsea.png,coffee.png,ihc.png,rocket.jpg,hubble_deep_field.jpg,retina.jpg} "$out/data/photos/"
   cp "$photos"/{astronaut.png,brick.png,grass.png} "$out/heldout/clean/"
+  "$ludvae" halves --in "$out/data/photos" --left "$out/data/clean" --right "$out/data/camera-source"
   "$ludvae" degrade --in "$out/data/camera-source" --out "$out/data/noisy" --kind camera --seed 1
   "$ludvae" degrade --in "$out/heldout/clean" --out "$out/heldout/real" --kind camera --seed 2
   touch "$out/data/.complete"
 fi
 
-# The demo's recipe (synth/demo/run.sh), for both implementations.
+# The demo's recipe (synth/demo/run.sh), for both implementations, and its
+# σx at synthesis.
+sx=${SYNTH_SIGMA:-40}
 recipe=(--filters 32 --levels 3 --patch "$patch" --batch "$batch" --steps "$steps" --lr 5e-4 --kl-weight 1e-4
   --lr-milestones "$((steps * 3 / 4))" --kl-warmup "$((steps / 4))" --sigma-x 15 --sigma-y 10)
 
@@ -46,10 +48,10 @@ train() { # group seed
   if ls "$run"/ckpt_*.pth >/dev/null 2>&1 && [ -f "$run/.done" ]; then return; fi
   case $g in
     ludvae) nice -n 10 "$ludvae" train --clean "$out/data/clean" --noisy "$out/data/noisy" --out "$run" \
-        "${recipe[@]}" --normalize auto --seed "$s" --threads 1 --device cpu \
+        "${recipe[@]}" --normalize none --seed "$s" --threads 1 --device cpu \
         --save-every "$steps" --sample-every 0 --log-every 20 >"$run.log" 2>&1 ;;
     eager) nice -n 10 "$py" "$here/train_eager.py" --clean "$out/data/clean" --noisy "$out/data/noisy" --out "$run" \
-        "${recipe[@]}" --normalize auto --seed "$s" --log-every 20 >"$run.log" 2>&1 ;;
+        "${recipe[@]}" --normalize none --seed "$s" --log-every 20 >"$run.log" 2>&1 ;;
   esac
   touch "$run/.done"
 }
@@ -69,16 +71,16 @@ for s in $seeds; do for g in $impls; do
   ckpt=$(ls "$run"/ckpt_*.pth | tail -n 1)
   if [ -f "$run/objective.json" ] && grep -q synth-eager "$run/noise.json" 2>/dev/null; then continue; fi
   rm -rf "$run/synth"
-  "$ludvae" synth --model "$ckpt" --clean "$out/heldout/clean" --out "$run/synth" --sigma-min 15 --sigma-max 15 \
-    --seed 4 --device cpu --normalization none --threads 1 >/dev/null 2>&1
+  "$ludvae" synth --model "$ckpt" --clean "$out/heldout/clean" --out "$run/synth" --sigma-min "$sx" --sigma-max "$sx" \
+    --seed 4 --device cpu --threads 1 >/dev/null 2>&1
   # the same checkpoint synthesized by the eager reference with torch's generator
   rm -rf "$run/synth-eager"
-  "$py" "$here/synth_eager.py" "$ckpt" "$out/heldout/clean" "$run/synth-eager" --sigma 15 --seed 4
+  "$py" "$here/synth_eager.py" "$ckpt" "$out/heldout/clean" "$run/synth-eager" --sigma "$sx" --seed 4
   "$ludvae" eval noise --real "$out/heldout/real" --synthetic "$run/synth/L" --synthetic "$run/synth-eager" \
     --clean "$out/heldout/clean" --json >"$run/noise.json"
   # the training objective on one fixed set of crops, the same for every run
   "$py" "$here/eval_loss.py" "$ckpt" --clean "$out/data/clean" --noisy "$out/data/noisy" --patch "$patch" \
-    --sigma-x 15 --sigma-y 10 --normalize auto --crops 512 >"$run/objective.json"
+    --sigma-x 15 --sigma-y 10 --normalize none --crops 512 >"$run/objective.json"
 done; done
 # Downstream (PSNR=1): a DnCNN trained on each model's pairs of the clean
 # training photos (ludvae synth, 4 samples each), the held-out camera
@@ -90,8 +92,8 @@ denoise() { # run
   if [ -f "$run/psnr.json" ]; then return; fi
   ckpt=$(ls "$run"/ckpt_*.pth | tail -n 1)
   rm -rf "$run/pairs" "$run/dncnn" "$run/denoised"
-  "$ludvae" synth --model "$ckpt" --clean "$out/data/clean" --out "$run/pairs" --samples 4 --sigma-min 15 --sigma-max 15 \
-    --seed 5 --device cpu --normalization none --threads 1 >/dev/null 2>&1
+  "$ludvae" synth --model "$ckpt" --clean "$out/data/clean" --out "$run/pairs" --samples 4 --sigma-min "$sx" --sigma-max "$sx" \
+    --seed 5 --device cpu --threads 1 >/dev/null 2>&1
   nice -n 10 "$ludvae" restore train --pairs "$run/pairs" --out "$run/dncnn" --layers 10 --features 32 --batch 8 --patch 40 \
     --steps "$dnsteps" --lr 1e-3 --lr-milestones "$((dnsteps * 3 / 4))" --save-every "$dnsteps" --log-every 50 \
     --device cpu --threads 1 --seed 1 >"$run/dncnn.log" 2>&1
