@@ -1,10 +1,11 @@
-# recipe-flags.sh, sourced by run.sh and recipe.sh: the demo's LUD-VAE
-# recipe, as `ludvae train` flags in the array recipe_flags (the caller adds
-# the folders, checkpoint/log cadence, device and threads). A small model
-# that learns fast on a CPU; the presets keep the authors' recipe.
+# recipe-flags.sh, sourced by run.sh, recipe.sh and table2.sh: the demo's
+# LUD-VAE recipe, as `ludvae train` flags in the array recipe_flags (the
+# caller adds the folders, checkpoint/log cadence, device and threads), and
+# the σx of h(x) its synthesis uses, recipe_synth_sigma. A small model that
+# learns fast on a CPU; the presets keep the authors' recipe.
 #   DEMO_STEPS DEMO_LR DEMO_KL_WEIGHT DEMO_LEVELS DEMO_FILTERS DEMO_PATCH
 #   DEMO_BATCH DEMO_SIGMA_X DEMO_SIGMA_Y DEMO_MILESTONES DEMO_WARMUP DEMO_SEED
-#   DEMO_NORMALIZE
+#   DEMO_NORMALIZE DEMO_SYNTH_SIGMA
 # change it; the lr milestone and the KL warm-up follow DEMO_STEPS (¾, ¼)
 # unless given.
 # shellcheck shell=bash
@@ -15,3 +16,7 @@ recipe_flags=(--filters "${DEMO_FILTERS:-32}" --levels "${DEMO_LEVELS:-3}" --pat
   --normalize "${DEMO_NORMALIZE:-none}" --lr-milestones "${DEMO_MILESTONES:-$((recipe_steps * 3 / 4))}"
   --kl-warmup "${DEMO_WARMUP:-$((recipe_steps / 4))}" --sigma-x "${DEMO_SIGMA_X:-15}" --sigma-y "${DEMO_SIGMA_Y:-10}"
   --seed "${DEMO_SEED:-0}")
+# σx at synthesis: 40, within the authors' SIDD range [30, 70], above the
+# training σx (synth/demo/README.md: what it changes).
+# shellcheck disable=SC2034
+recipe_synth_sigma=${DEMO_SYNTH_SIGMA:-40}

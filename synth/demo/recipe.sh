@@ -9,7 +9,7 @@
 # and budget) on their camera degradation. One summary line at the end.
 #   DEMO_STEPS, DEMO_LR and the other DEMO_* variables of recipe-flags.sh
 #   (the demo's recipe, as run.sh trains it); SAVE_EVERY (DEMO_STEPS)
-#   SYNTH_SIGMA: σx at synthesis (40, as run.sh); TRAIN_FLAGS, SYNTH_FLAGS: more flags
+#   SYNTH_SIGMA: σx at synthesis (the demo's, DEMO_SYNTH_SIGMA); TRAIN_FLAGS, SYNTH_FLAGS: more flags
 #   MODEL: score this checkpoint instead of training; THREADS (0 = all)
 #   DNCNN=0: stop after the noise statistics; TABLE2_STEPS and the other
 #   TABLE2_* variables of dncnn.sh change the denoiser, as for table2.sh
@@ -31,7 +31,7 @@ if [ -z "${MODEL:-}" ]; then
     --threads "$threads" ${TRAIN_FLAGS:-} 2>"$out/train.log" >/dev/null
 fi
 model=${MODEL:-$(ls "$out"/run/ckpt_*.pth | sort -V | tail -n 1)}
-sx=${SYNTH_SIGMA:-40}
+sx=${SYNTH_SIGMA:-$recipe_synth_sigma}
 # shellcheck disable=SC2206
 synth=(--sigma-min "$sx" --sigma-max "$sx" --device cpu --threads "$threads" ${SYNTH_FLAGS:-})
 rm -rf "$out/heldout" "$out/pairs" "$out/dncnn" "$out/denoised"

@@ -40,9 +40,7 @@ run train --clean "$out/data/clean" --noisy "$out/data/noisy" --out "$out/run" "
 ckpt=$(ls "$out"/run/ckpt_*.pth | tail -n 1)
 
 say "3. synthesize degraded versions of the held-out photos"
-# σx of h(x) at synthesis: 40, within the authors' SIDD range [30, 70]
-# (synth/demo/README.md: what it changes).
-sx=${DEMO_SYNTH_SIGMA:-40}
+sx=$recipe_synth_sigma
 run synth --model "$ckpt" --clean "$out/heldout/clean" --out "$out/synth" --sigma-min "$sx" --sigma-max "$sx" --seed 4 --device cpu
 # --residual keeps the clean photo and adds only what the sampled latents
 # change (the decode minus the decode at temperature 0): the blur and

@@ -23,9 +23,11 @@ demo=$2
 out=$3
 # shellcheck source=synth/demo/dncnn.sh
 . "$(dirname "$0")/dncnn.sh"
+# shellcheck source=synth/demo/recipe-flags.sh
+. "$(dirname "$0")/recipe-flags.sh"
 steps=$dncnn_steps
 samples=${TABLE2_SAMPLES:-4}
-sx=${TABLE2_SIGMA_X:-40} # σx of h(x) at synthesis, as run.sh
+sx=${TABLE2_SIGMA_X:-$recipe_synth_sigma} # σx of h(x) at synthesis, as run.sh
 ludvae=${LUDVAE:-bin/ludvae}
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { echo "\$ ludvae $*" >&2; "$ludvae" "$@"; }
