@@ -6,25 +6,39 @@ import (
 	tb "github.com/ludvae/ludvae/torchbind"
 )
 
-// initializer draws parameters as torch.nn.Conv2d.reset_parameters does:
-// kaiming_uniform(a=√5) for the weight, i.e. U(−1/√fan_in, 1/√fan_in), and
-// the same bound for the bias.
+// initializer draws parameters as torch.nn.Conv2d.reset_parameters does,
+// value for value: kaiming_uniform_(a=√5) for the weight and
+// U(−1/√fan_in, 1/√fan_in) for the bias, each by uniform_ on a float32 CPU
+// tensor (torch's default dtype) from the shared generator, the bounds
+// computed with torch.nn.init's float operations. Drawn in the authors'
+// module order (build), a seed gives the weights torch.manual_seed(seed)
+// gives the reference network, so runs of ludvae and of eager PyTorch with
+// one seed start from the same point. Other dtypes and devices get those
+// float32 values converted.
 type initializer struct {
 	gen *tb.Generator
 	opt tb.Options
 }
 
+// kaimingA is torch's a = √5 of Conv2d.reset_parameters.
+var kaimingA = math.Sqrt(5)
+
 func (in *initializer) conv(cin, cout, k int) (w, b *tb.Tensor) {
-	bound := 1 / math.Sqrt(float64(cin*k*k))
-	uniform := func(shape ...int64) *tb.Tensor {
-		var t *tb.Tensor
-		tb.WithScope(func(s *tb.Scope) {
-			tb.NoGrad(func() {
-				u := tb.Rand(shape, tb.Options{DType: tb.Float64}, in.gen)
-				t = s.Keep(u.MulScalar(2*bound).SubScalar(bound).To(in.opt.DType, in.opt.Device))
-			})
+	fanIn := float64(cin * k * k)
+	gain := math.Sqrt(2.0 / (1 + kaimingA*kaimingA)) // init.calculate_gain("leaky_relu", a)
+	wBound := math.Sqrt(3.0) * (gain / math.Sqrt(fanIn))
+	w = in.uniform(wBound, int64(cout), int64(cin), int64(k), int64(k))
+	b = in.uniform(1/math.Sqrt(fanIn), int64(cout))
+	return w, b
+}
+
+func (in *initializer) uniform(bound float64, shape ...int64) *tb.Tensor {
+	var t *tb.Tensor
+	tb.WithScope(func(s *tb.Scope) {
+		tb.NoGrad(func() {
+			u := tb.Uniform(shape, -bound, bound, tb.Options{DType: tb.Float32}, in.gen)
+			t = s.Keep(u.To(in.opt.DType, in.opt.Device))
 		})
-		return t.Persist().SetRequiresGrad(true)
-	}
-	return uniform(int64(cout), int64(cin), int64(k), int64(k)), uniform(int64(cout))
+	})
+	return t.Persist().SetRequiresGrad(true)
 }

@@ -21,7 +21,9 @@ type LUDVAE struct {
 	params  registry     // every parameter, named, in state-dict order
 }
 
-// New builds a network with PyTorch's default initialization drawn from seed.
+// New builds a network with PyTorch's default initialization drawn from
+// seed: the values torch.manual_seed(seed) gives the reference network
+// (init.go).
 func New(cfg Config, o tb.Options, seed uint64) (m *LUDVAE, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err

@@ -42,6 +42,16 @@ func Rand(shape []int64, o Options, g *Generator) *Tensor { return random(shape,
 // Randn returns standard normal samples drawn from g (nil: the default generator).
 func Randn(shape []int64, o Options, g *Generator) *Tensor { return random(shape, 1, o, g) }
 
+// Uniform returns samples of U(lo, hi) drawn from g (nil: the default
+// generator) by libtorch's uniform_, the values torch.nn.init.uniform_
+// draws for a tensor of o's dtype from the same generator state.
+func Uniform(shape []int64, lo, hi float64, o Options, g *Generator) *Tensor {
+	var out C.lv_tensor
+	check("uniform", C.lv_uniform(cints(shape), C.int(len(shape)), C.double(lo), C.double(hi), C.int(o.DType), C.int(o.Device.Type), C.int(o.Device.Index), g.ptr(), &out))
+	keepAlive(g)
+	return wrap(out)
+}
+
 func random(shape []int64, kind int, o Options, g *Generator) *Tensor {
 	var out C.lv_tensor
 	check("random", C.lv_random(cints(shape), C.int(len(shape)), C.int(kind), C.int(o.DType), C.int(o.Device.Type), C.int(o.Device.Index), g.ptr(), &out))

@@ -77,6 +77,9 @@ lv_err lv_full(const int64_t *shape, int ndim, double value, int dtype, int dev_
 /* kind: 0 uniform [0,1), 1 standard normal; gen may be NULL (default generator) */
 lv_err lv_random(const int64_t *shape, int ndim, int kind, int dtype, int dev_type,
                  int dev_index, lv_generator gen, lv_tensor *out);
+/* U(lo, hi) by Tensor::uniform_, the draws torch.nn.init.uniform_ makes */
+lv_err lv_uniform(const int64_t *shape, int ndim, double lo, double hi, int dtype, int dev_type,
+                  int dev_index, lv_generator gen, lv_tensor *out);
 lv_err lv_arange(int64_t n, int dtype, int dev_type, int dev_index, lv_tensor *out);
 
 /* ---- generators (CPU; CUDA ones where built with CUDA) ---- */

@@ -83,36 +83,44 @@ lv_err lv_to(lv_tensor h, int dtype, int dev_type, int dev_index, lv_tensor *out
 
 lv_err lv_clone(lv_tensor h, lv_tensor *out) { LV_TRY(*out = wrap(R(h, "tensor").clone())) }
 
+namespace {
+
+// new_options are a new tensor's dtype and device.
+at::TensorOptions new_options(int dtype, int dev_type, int dev_index) {
+  return at::TensorOptions().dtype(lv::scalar_type(dtype)).device(lv::device(dev_type, dev_index));
+}
+
+// generator is gen, or none (libtorch's default generator) for NULL.
+c10::optional<at::Generator> generator(lv_generator gen) {
+  c10::optional<at::Generator> g;
+  if (gen) g = gen->g;
+  return g;
+}
+
+}  // namespace
+
 lv_err lv_full(const int64_t *shape, int ndim, double value, int dtype, int dev_type,
                int dev_index, lv_tensor *out) {
-  LV_TRY({
-    auto opts = at::TensorOptions()
-                    .dtype(lv::scalar_type(dtype))
-                    .device(lv::device(dev_type, dev_index));
-    *out = wrap(at::full(lv::ints(shape, ndim), value, opts));
-  })
+  LV_TRY(*out = wrap(at::full(lv::ints(shape, ndim), value, new_options(dtype, dev_type, dev_index))))
 }
 
 lv_err lv_random(const int64_t *shape, int ndim, int kind, int dtype, int dev_type,
                  int dev_index, lv_generator gen, lv_tensor *out) {
   LV_TRY({
-    auto opts = at::TensorOptions()
-                    .dtype(lv::scalar_type(dtype))
-                    .device(lv::device(dev_type, dev_index));
-    c10::optional<at::Generator> g;
-    if (gen) g = gen->g;
+    auto opts = new_options(dtype, dev_type, dev_index);
     auto s = lv::ints(shape, ndim);
-    *out = wrap(kind == 0 ? at::rand(s, g, opts) : at::randn(s, g, opts));
+    *out = wrap(kind == 0 ? at::rand(s, generator(gen), opts) : at::randn(s, generator(gen), opts));
   })
 }
 
+lv_err lv_uniform(const int64_t *shape, int ndim, double lo, double hi, int dtype, int dev_type,
+                  int dev_index, lv_generator gen, lv_tensor *out) {
+  LV_TRY(*out = wrap(at::empty(lv::ints(shape, ndim), new_options(dtype, dev_type, dev_index))
+                         .uniform_(lo, hi, generator(gen))))
+}
+
 lv_err lv_arange(int64_t n, int dtype, int dev_type, int dev_index, lv_tensor *out) {
-  LV_TRY({
-    auto opts = at::TensorOptions()
-                    .dtype(lv::scalar_type(dtype))
-                    .device(lv::device(dev_type, dev_index));
-    *out = wrap(at::arange(n, opts));
-  })
+  LV_TRY(*out = wrap(at::arange(n, new_options(dtype, dev_type, dev_index))))
 }
 
 lv_err lv_generator_new(uint64_t seed, int dev_type, int dev_index, lv_generator *out) {
