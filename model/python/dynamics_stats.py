@@ -46,8 +46,11 @@ def run_stats(out, group, seed):
     """The run's statistics per synthesis: {label: {key: value}}."""
     run = os.path.join(out, "%s-%s" % (group, seed))
     path = os.path.join(run, "noise.json")
+    obj = os.path.join(run, "objective.json")
     if not os.path.exists(path):
-        return None
+        # OBJECTIVE=1: no synthesis, the objective alone (its row's
+        # synthesis columns empty)
+        return {"ludvae synth": dict(json.load(open(obj)))} if os.path.exists(obj) else None
     src = {s["name"]: s for s in json.load(open(path))["sources"]}
     res = {}
     for name, sub, label in SYNTH:
@@ -61,7 +64,6 @@ def run_stats(out, group, seed):
             "std": src[name]["stats"]["std_all"],
         }
     # the training objective on fixed crops (eval_loss.py)
-    obj = os.path.join(run, "objective.json")
     if os.path.exists(obj):
         o = json.load(open(obj))
         for st in res.values():
@@ -95,7 +97,7 @@ def main():
             for label, st in (res or {}).items():
                 print("| %s seed %s | %s | " % (g, s, label) + " | ".join(fmt(st.get(k)) for k, _ in KEYS) + " |")
             if res and "ludvae synth" in res:
-                rows.setdefault(g, []).append(res["ludvae synth"])
+                rows.setdefault(g, []).append(dict(res["ludvae synth"], seed=s))
             if res and len(res) == 2:
                 paired.append(res)
     print("| real camera noise | | – | – | – | – | – | %.4f | – | – |" % real["xcorr"])
@@ -127,7 +129,9 @@ def main():
 def compare(rows, a, b):
     """Prints a − b per statistic with Welch's t (|t| below ~2.8 at these
     few seeds is no evidence of a difference) and whether the ranges
-    overlap."""
+    overlap; then, over the seeds both groups ran, the paired differences
+    (a run of each group with one seed starts from the same weights), their
+    mean ± sample standard deviation, paired t and how many are positive."""
     if a not in rows or b not in rows:
         return
     print()
@@ -142,6 +146,20 @@ def compare(rows, a, b):
         overlap = va.min() <= vb.max() and vb.min() <= va.max()
         print("  %s: %+.4g (Welch t %+.2f; ranges %s)" % (name, d, d / se if se > 0 else float("nan"),
                                                         "overlap" if overlap else "disjoint"))
+    pa = {r["seed"]: r for r in rows[a]}
+    pb = {r["seed"]: r for r in rows[b]}
+    seeds = [s for s in pa if s in pb]
+    if len(seeds) < 2:
+        return
+    print()
+    print("paired by seed (%d seeds), %s minus %s: mean ± sd of the differences, paired t, positive" % (len(seeds), a, b))
+    for k, name in KEYS:
+        d = np.array([pa[s][k] - pb[s][k] for s in seeds if k in pa[s] and k in pb[s]])
+        if len(d) < 2:
+            continue
+        sd = d.std(ddof=1)
+        t = d.mean() / (sd / np.sqrt(len(d))) if sd > 0 else float("nan")
+        print("  %s: %+.4g ± %.2g (paired t %+.2f; %d of %d positive)" % (name, d.mean(), sd, t, (d > 0).sum(), len(d)))
 
 
 if __name__ == "__main__":
