@@ -27,10 +27,11 @@ func TestInitIsTorchs(t *testing.T) {
 		{Config{Channels: 3, Filters: 4, Levels: 5}, 1 << 40},
 	} {
 		dir := t.TempDir()
-		for _, dt := range []tb.DType{tb.Float32, tb.Float64} {
+		paths := map[tb.DType]string{tb.Float32: filepath.Join(dir, "f32.pth"), tb.Float64: filepath.Join(dir, "f64.pth")}
+		for dt, path := range paths {
 			m, err := New(c.cfg, tb.Options{DType: dt}, c.seed)
 			must(t, err)
-			must(t, m.SaveStateDict(filepath.Join(dir, fmt.Sprintf("%v.pth", dt))))
+			must(t, m.SaveStateDict(path))
 			m.Close()
 		}
 		out := pyref.Run(t, `
@@ -46,8 +47,7 @@ for k, v in want.items():
     if not torch.equal(g64[k], v.double()):
         print("%s: float64 differs from float32's values by up to %g" % (k, (g64[k] - v.double()).abs().max()))
 print("checked", len(want))
-`, fmt.Sprint(c.cfg.Filters), fmt.Sprint(c.cfg.Levels), fmt.Sprint(c.seed),
-			filepath.Join(dir, fmt.Sprintf("%v.pth", tb.Float32)), filepath.Join(dir, fmt.Sprintf("%v.pth", tb.Float64)))
+`, fmt.Sprint(c.cfg.Filters), fmt.Sprint(c.cfg.Levels), fmt.Sprint(c.seed), paths[tb.Float32], paths[tb.Float64])
 		if !strings.HasPrefix(out, "checked ") {
 			t.Errorf("filters %d, levels %d, seed %d: not torch's initialization:\n%s", c.cfg.Filters, c.cfg.Levels, c.seed, out)
 		}

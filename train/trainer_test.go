@@ -238,11 +238,10 @@ func TestUnwritableRunFolder(t *testing.T) {
 // the loss curves. bfloat16 keeps 8 bits of mantissa (relative rounding
 // 0.4 %), so single steps differ; the curves must agree in their trend: the
 // mean loss over the last third of the run within 25 % of fp32's, and the
-// bf16 run's loss must fall from the first third to the last by at least
-// 75 % of what fp32's falls. The learning rate (3e-3) makes fp32's fall
-// large enough to compare (about 23 % of the loss from the default seed's
-// start); a set-up where fp32 falls by less than 10 % fails as
-// uninformative.
+// bf16 run's loss must fall as fp32's does (last third below 60 % of the
+// first third, and by at least 75 % of fp32's fall). The learning rate
+// (1e-2) lets the tiny network learn that much in 30 steps from the
+// default seed's start (fp32: 0.365 → 0.120); at 1e-3 it fell by 8 %.
 func TestBF16TracksFP32(t *testing.T) {
 	t.Parallel()
 	devices := []string{"cpu"}
@@ -254,7 +253,7 @@ func TestBF16TracksFP32(t *testing.T) {
 			means := map[string][2]float64{}
 			for _, p := range []string{"fp32", "bf16"} {
 				c := tinyConfig(t)
-				c.Steps, c.Precision, c.Device, c.LR = 30, p, dev, 3e-3
+				c.Steps, c.Precision, c.Device, c.LR = 30, p, dev, 1e-2
 				if err := trainRun(context.Background(), c, io.Discard); err != nil {
 					t.Fatalf("%s: %v", p, err)
 				}
@@ -271,8 +270,8 @@ func TestBF16TracksFP32(t *testing.T) {
 			if math.Abs(b[1]-f[1]) > 0.25*f[1] {
 				t.Errorf("bf16 late loss %.5f is not within 25%% of fp32's %.5f", b[1], f[1])
 			}
-			if f[0]-f[1] < 0.1*f[0] {
-				t.Fatalf("fp32 loss fell by less than 10 %% (%.5f → %.5f): nothing to compare bf16's with", f[0], f[1])
+			if b[1] > 0.6*b[0] {
+				t.Errorf("bf16 loss did not fall: %.5f → %.5f", b[0], b[1])
 			}
 			if b[0]-b[1] < 0.75*(f[0]-f[1]) {
 				t.Errorf("bf16 loss fell %.5f → %.5f, less than 75 %% of fp32's fall %.5f → %.5f", b[0], b[1], f[0], f[1])

@@ -50,7 +50,7 @@ def run_stats(out, group, seed):
     if not os.path.exists(path):
         # OBJECTIVE=1: no synthesis, the objective alone (its row's
         # synthesis columns empty)
-        return {"ludvae synth": dict(json.load(open(obj)))} if os.path.exists(obj) else None
+        return {"ludvae synth": json.load(open(obj))} if os.path.exists(obj) else None
     src = {s["name"]: s for s in json.load(open(path))["sources"]}
     res = {}
     for name, sub, label in SYNTH:
