@@ -164,7 +164,7 @@ test: build
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 10x ./torchbind/
 	$(GO) test -run '^$$' -bench . -benchtime 200x ./train/
-	$(GO) test -run '^$$' -bench JPEG -benchtime 5x ./model/images/ ./model/images/jpegturbo/
+	$(GO) test -run '^$$' -bench JPEG -benchtime 5x ./internal/images/ ./internal/jpegturbo/
 	@for task in train synth; do \
 	  ours=$$(./bin/ludvae bench $$task $(BENCH_FLAGS)) || exit 1; \
 	  theirs=$$($(PY) model/python/bench_eager.py $$task $(BENCH_FLAGS)) || exit 1; \

@@ -7,7 +7,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/ludvae/ludvae/model/images"
+	"github.com/ludvae/ludvae/internal/images"
 	tb "github.com/ludvae/ludvae/torchbind"
 )
 

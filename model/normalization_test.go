@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ludvae/ludvae/model/images"
+	"github.com/ludvae/ludvae/internal/images"
 )
 
 func TestParseNormalization(t *testing.T) {

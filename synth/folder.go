@@ -15,8 +15,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/ludvae/ludvae/internal/images"
 	"github.com/ludvae/ludvae/model"
-	"github.com/ludvae/ludvae/model/images"
 )
 
 // Settings is the file in --out that says which run its pairs belong to:

@@ -9,7 +9,7 @@ import (
 	"sort"
 	"strconv"
 
-	"github.com/ludvae/ludvae/model/images"
+	"github.com/ludvae/ludvae/internal/images"
 )
 
 var shardManifest = regexp.MustCompile(`^manifest-shard-(\d+)-of-(\d+)\.jsonl$`)

@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/ludvae/ludvae/model/images"
+	"github.com/ludvae/ludvae/internal/images"
 )
 
 // resume finds how many of this process's pairs (mine, in order) an

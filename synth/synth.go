@@ -7,9 +7,9 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/ludvae/ludvae/internal/images"
+	"github.com/ludvae/ludvae/internal/job"
 	"github.com/ludvae/ludvae/model"
-	"github.com/ludvae/ludvae/model/images"
-	"github.com/ludvae/ludvae/model/job"
 	tb "github.com/ludvae/ludvae/torchbind"
 )
 

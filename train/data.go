@@ -7,9 +7,9 @@ import (
 	"io"
 	"math/rand/v2"
 
+	"github.com/ludvae/ludvae/internal/images"
+	"github.com/ludvae/ludvae/internal/job"
 	"github.com/ludvae/ludvae/model"
-	"github.com/ludvae/ludvae/model/images"
-	"github.com/ludvae/ludvae/model/job"
 	"github.com/ludvae/ludvae/train/store"
 )
 

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ludvae/ludvae/model/images"
+	"github.com/ludvae/ludvae/internal/images"
 	"github.com/ludvae/ludvae/train/store"
 )
 

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ludvae/ludvae/model/images"
+	"github.com/ludvae/ludvae/internal/images"
 )
 
 func TestDataErrors(t *testing.T) {

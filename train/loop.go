@@ -8,7 +8,7 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/ludvae/ludvae/model/job"
+	"github.com/ludvae/ludvae/internal/job"
 )
 
 // Loop is what the two trainers (this package's LUD-VAE, restore's DnCNN)

@@ -7,8 +7,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/ludvae/ludvae/internal/images"
 	"github.com/ludvae/ludvae/model"
-	"github.com/ludvae/ludvae/model/images"
 	tb "github.com/ludvae/ludvae/torchbind"
 )
 

@@ -6,8 +6,8 @@ import (
 	"math"
 	"strconv"
 
-	"github.com/ludvae/ludvae/model/images"
-	"github.com/ludvae/ludvae/model/images/chart"
+	"github.com/ludvae/ludvae/internal/chart"
+	"github.com/ludvae/ludvae/internal/images"
 )
 
 // plotLosses draws the loss terms against the step on a log scale.

@@ -7,8 +7,8 @@ import (
 	"io"
 	"os"
 
+	"github.com/ludvae/ludvae/internal/images"
 	"github.com/ludvae/ludvae/model"
-	"github.com/ludvae/ludvae/model/images"
 	tb "github.com/ludvae/ludvae/torchbind"
 	"github.com/ludvae/ludvae/train/dist"
 	"github.com/ludvae/ludvae/train/pidlock"

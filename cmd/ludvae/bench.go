@@ -14,8 +14,8 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/ludvae/ludvae/internal/images"
 	"github.com/ludvae/ludvae/model"
-	"github.com/ludvae/ludvae/model/images"
 	"github.com/ludvae/ludvae/synth"
 	tb "github.com/ludvae/ludvae/torchbind"
 	"github.com/ludvae/ludvae/train"

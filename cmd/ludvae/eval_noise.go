@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/ludvae/ludvae/model/images"
-	"github.com/ludvae/ludvae/model/job"
+	"github.com/ludvae/ludvae/internal/images"
+	"github.com/ludvae/ludvae/internal/job"
 	"github.com/ludvae/ludvae/synth/noisestats"
 )
 

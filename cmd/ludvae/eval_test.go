@@ -14,7 +14,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/ludvae/ludvae/model/images"
+	"github.com/ludvae/ludvae/internal/images"
 	"github.com/ludvae/ludvae/synth/degrade"
 	"github.com/ludvae/ludvae/synth/metrics"
 	"github.com/ludvae/ludvae/synth/noisestats"

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ludvae/ludvae/model/images"
+	"github.com/ludvae/ludvae/internal/images"
 )
 
 func halvesRun(args []string, o, e *bytes.Buffer) error { return halvesCommand(args, o, e) }

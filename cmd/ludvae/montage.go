@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/ludvae/ludvae/model/images"
-	"github.com/ludvae/ludvae/model/images/chart"
+	"github.com/ludvae/ludvae/internal/chart"
+	"github.com/ludvae/ludvae/internal/images"
 )
 
 // maxZoom and maxMontagePixels bound a montage to what fits in memory

@@ -7,7 +7,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/ludvae/ludvae/model/images"
+	"github.com/ludvae/ludvae/internal/images"
 )
 
 // indexFolder lists the images under dir (recursively) keyed by their path

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/ludvae/ludvae/model/images"
+	"github.com/ludvae/ludvae/internal/images"
 	"github.com/ludvae/ludvae/synth/noisestats"
 )
 

@@ -12,7 +12,7 @@ package degrade
 import (
 	"math/rand/v2"
 
-	"github.com/ludvae/ludvae/model/images"
+	"github.com/ludvae/ludvae/internal/images"
 )
 
 // Degrader is a degradation of clean images.

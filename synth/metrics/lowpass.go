@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/ludvae/ludvae/model/images"
+	"github.com/ludvae/ludvae/internal/images"
 )
 
 // GaussianKernel returns OpenCV's getGaussianKernel(2·⌈3σ⌉+1, σ) for σ > 0:

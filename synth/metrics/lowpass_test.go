@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/ludvae/ludvae/model/images"
+	"github.com/ludvae/ludvae/internal/images"
 )
 
 // pythonBin is the interpreter with Debian's python3-opencv and numpy.

@@ -5,7 +5,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/ludvae/ludvae/model/images"
+	"github.com/ludvae/ludvae/internal/images"
 	"github.com/ludvae/ludvae/torchbind/pickle"
 )
 

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/ludvae/ludvae/model/images"
+	"github.com/ludvae/ludvae/internal/images"
 )
 
 // PSNR is KAIR's calculate_psnr(img1, img2, border): with the border

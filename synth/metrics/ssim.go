@@ -3,8 +3,8 @@ package metrics
 import (
 	"math"
 
-	"github.com/ludvae/ludvae/model/images"
-	"github.com/ludvae/ludvae/model/job"
+	"github.com/ludvae/ludvae/internal/images"
+	"github.com/ludvae/ludvae/internal/job"
 )
 
 // SSIMWindow is the side of SSIM's window: a measured region (after the

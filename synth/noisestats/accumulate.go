@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/ludvae/ludvae/model/images"
+	"github.com/ludvae/ludvae/internal/images"
 )
 
 // Channels is the number of colour channels measured (RGB).

@@ -4,7 +4,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/ludvae/ludvae/model/images"
+	"github.com/ludvae/ludvae/internal/images"
 )
 
 // addPair returns degraded = clean + noise.

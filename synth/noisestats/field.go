@@ -3,7 +3,7 @@ package noisestats
 import (
 	"math"
 
-	"github.com/ludvae/ludvae/model/images"
+	"github.com/ludvae/ludvae/internal/images"
 )
 
 // Field holds the two metrics by which noise models are compared in the

@@ -3,7 +3,7 @@ package noisestats
 import (
 	"fmt"
 
-	"github.com/ludvae/ludvae/model/images"
+	"github.com/ludvae/ludvae/internal/images"
 )
 
 // Noise returns degraded − clean, computed in float32 as PyTorch computes

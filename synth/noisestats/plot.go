@@ -6,7 +6,7 @@ import (
 	"image/color"
 	"math"
 
-	"github.com/ludvae/ludvae/model/images/chart"
+	"github.com/ludvae/ludvae/internal/chart"
 )
 
 // Series is one named set of statistics to plot.

@@ -12,7 +12,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/ludvae/ludvae/model/images"
+	"github.com/ludvae/ludvae/internal/images"
 )
 
 // Dataset names accepted in Options.Dataset.
@@ -525,7 +525,7 @@ func copyFile(dst, src string) (err error) {
 	return err
 }
 
-// imageFiles lists the image files (model/images' extensions) directly in
+// imageFiles lists the image files (internal/images' extensions) directly in
 // dir, sorted by name.
 func imageFiles(dir string) ([]string, error) {
 	entries, err := os.ReadDir(dir)

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ludvae/ludvae/model/images"
+	"github.com/ludvae/ludvae/internal/images"
 )
 
 // writePNG writes a real 8×8 RGB PNG whose pixels depend on v.

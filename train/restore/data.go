@@ -8,7 +8,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/ludvae/ludvae/model/images"
+	"github.com/ludvae/ludvae/internal/images"
 )
 
 // Data is the training pairs in memory: Noisy[i] is the degraded version of

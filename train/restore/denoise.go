@@ -7,9 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/ludvae/ludvae/internal/images"
+	"github.com/ludvae/ludvae/internal/job"
 	"github.com/ludvae/ludvae/model"
-	"github.com/ludvae/ludvae/model/images"
-	"github.com/ludvae/ludvae/model/job"
 	"github.com/ludvae/ludvae/synth"
 	tb "github.com/ludvae/ludvae/torchbind"
 )

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ludvae/ludvae/internal/images"
 	"github.com/ludvae/ludvae/model"
-	"github.com/ludvae/ludvae/model/images"
 	tb "github.com/ludvae/ludvae/torchbind"
 	"github.com/ludvae/ludvae/torchbind/pyref"
 )

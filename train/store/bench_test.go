@@ -5,7 +5,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/ludvae/ludvae/model/images"
+	"github.com/ludvae/ludvae/internal/images"
 )
 
 // BenchmarkReadRect reads random 64×64 crops from a stored photo of

@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ludvae/ludvae/model/images"
+	"github.com/ludvae/ludvae/internal/images"
 	"github.com/ludvae/ludvae/train/pidlock"
 )
 

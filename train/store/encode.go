@@ -5,7 +5,7 @@ import (
 	"io"
 	"math"
 
-	"github.com/ludvae/ludvae/model/images"
+	"github.com/ludvae/ludvae/internal/images"
 )
 
 // encode returns m's pixels as the store keeps them (interleaved HWC,

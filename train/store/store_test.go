@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ludvae/ludvae/model/images"
+	"github.com/ludvae/ludvae/internal/images"
 )
 
 // writeSource writes n generated 8-bit PNGs of w×h into dir.

@@ -3,7 +3,7 @@ package images
 import (
 	"runtime"
 
-	"github.com/ludvae/ludvae/model/job"
+	"github.com/ludvae/ludvae/internal/job"
 )
 
 // LoadAll decodes paths with Load in parallel (runtime.NumCPU() goroutines)

@@ -11,7 +11,7 @@ import (
 	"os"
 	"syscall"
 
-	"github.com/ludvae/ludvae/model/images/jpegturbo"
+	"github.com/ludvae/ludvae/internal/jpegturbo"
 	_ "golang.org/x/image/tiff" // register TIFF
 	_ "golang.org/x/image/webp" // register WebP
 )

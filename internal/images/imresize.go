@@ -5,7 +5,7 @@ import (
 	"math"
 	"runtime"
 
-	"github.com/ludvae/ludvae/model/job"
+	"github.com/ludvae/ludvae/internal/job"
 )
 
 // Imresize resizes m by scale with MATLAB's imresize bicubic method and
