@@ -13,7 +13,7 @@ const (
 	officialVectors   = "../testdata/official/f8_vectors.pth"
 )
 
-// vectors is the authors' reference computation (DESIGN.md §5).
+// vectors is the authors' reference computation (docs/design.md §5).
 type vectors struct{ d *tb.Dict }
 
 func loadVectors(t *testing.T) vectors {

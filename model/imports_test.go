@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// TestImportsPointOneWay holds the tree to the README's "Code" section:
+// TestImportsPointOneWay holds the tree to the README's "Layout of the code":
 // each package may import only the layers below it. It reads the imports
 // from `go list`, so a new file with a wrong import fails here.
 func TestImportsPointOneWay(t *testing.T) {
@@ -43,7 +43,7 @@ func TestImportsPointOneWay(t *testing.T) {
 				}
 				for _, bad := range strings.Fields(rule.must) {
 					if under(imp, bad) && !under(imp, pkg) {
-						t.Errorf("%s imports %s: %s must not depend on %s (README, \"Code\")", pkg, imp, rule.pkg, bad)
+						t.Errorf("%s imports %s: %s must not depend on %s (README, \"Layout of the code\")", pkg, imp, rule.pkg, bad)
 					}
 				}
 			}

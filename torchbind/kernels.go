@@ -26,7 +26,7 @@ type NoiseKey struct {
 func (k *NoiseKey) origin() *C.int64_t { return (*C.int64_t)(unsafe.Pointer(&k.Origin[0])) }
 
 // Reparameterize returns z = (mu + exp(logSigma)·eps)·scale[n], the
-// reparameterized sample of DESIGN.md §2, as one fused autograd operation.
+// reparameterized sample of docs/design.md §2.2, as one fused autograd operation.
 // mu, logSigma and eps are [N, C, H, W]; nil mu means 0, nil logSigma means
 // σ = 1, and at least one of the three must be given. scale holds N values
 // (the per-sample mask, times a temperature where wanted); nil means ones;
@@ -57,7 +57,7 @@ func Normal(shape []int64, o Options, key NoiseKey) *Tensor {
 	return wrap(out)
 }
 
-// GaussianKL returns the KL divergence of DESIGN.md §2 between the diagonal
+// GaussianKL returns the KL divergence of docs/design.md §2.2 between the diagonal
 // Gaussians q = N(muQ, exp(lsQ)²) and p = N(muP, exp(lsP)²), elementwise
 //
 //	−½ + lsP − lsQ + (e^{2·lsQ} + (muQ − muP)²) / (2·e^{2·lsP}),

@@ -365,7 +365,7 @@ func compositeReparam(mu, ls, scale, eps *Tensor) *Tensor {
 	return mu.Add(ls.Exp().Mul(eps)).Mul(scale.Reshape(n, 1, 1, 1))
 }
 
-// compositeKL is DESIGN.md §2's formula literally.
+// compositeKL is docs/design.md §2.2's formula literally.
 func compositeKL(muQ, lsQ, muP, lsP, mask *Tensor) (total, per *Tensor) {
 	el := lsP.Sub(lsQ).AddScalar(-0.5).Add(lsQ.MulScalar(2).Exp().Add(muQ.Sub(muP).Square()).Div(lsP.MulScalar(2).Exp()).MulScalar(0.5))
 	dims := []int64{}
@@ -600,7 +600,7 @@ func TestKernelReparamNilArgs(t *testing.T) {
 	})
 }
 
-// TestKernelKLGradcheck (float64): total and per-sample KL equal DESIGN.md's
+// TestKernelKLGradcheck (float64): total and per-sample KL equal docs/design.md §2.2's
 // formula from ordinary ops to 1e-12 relative, with a given prior and with
 // the standard normal (nil) one, masks all clean / mixed / all degraded; the
 // gradients of a·total + <w, per-sample> (and of each output alone, the

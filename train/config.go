@@ -1,5 +1,5 @@
 // Package train trains LUD-VAE on unpaired clean and degraded image folders
-// with the authors' recipe (DESIGN.md §2): the data pipeline, the schedule,
+// with the authors' recipe (docs/design.md §2.3): the data pipeline, the schedule,
 // checkpoints that resume exactly, logs and plots.
 package train
 
@@ -60,7 +60,7 @@ type Preset struct {
 	Note           string
 }
 
-// Presets follow the paper (DESIGN.md §2). NTIRE20: the paper gives
+// Presets follow the paper (docs/design.md §2.1). NTIRE20: the paper gives
 // σx = 10, σy = 5 while the authors' released config trains with 8 and 3;
 // we follow the paper.
 var Presets = map[string]Preset{

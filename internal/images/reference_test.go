@@ -10,7 +10,7 @@ import (
 	"github.com/ludvae/ludvae/torchbind/pickle"
 )
 
-// referencePath holds KAIR's reference vectors (DESIGN.md §5): crop_uint8
+// referencePath holds KAIR's reference vectors (docs/design.md §5): crop_uint8
 // (97×103×3), its 8 augmentations and its MATLAB-style bicubic resizes.
 const referencePath = "../../testdata/reference/image_vectors.pth"
 

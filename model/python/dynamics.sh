@@ -8,8 +8,8 @@
 # way for all: AKLD, KLD (ludvae eval noise) and cross-channel correlation
 # (dynamics_stats.py); each final model's training objective is scored on one
 # fixed set of crops (eval_loss.py). Runs two trainings at a time, one thread each, niced.
-# Defaults are the demo's budget; PATCH and BATCH shrink it (the README's
-# table: STEPS=600 PATCH=32 BATCH=4), PSNR=1 adds the downstream denoisers,
+# Defaults are the demo's budget; PATCH and BATCH shrink it
+# (docs/training-dynamics.md's table: STEPS=600 PATCH=32 BATCH=4), PSNR=1 adds the downstream denoisers,
 # OBJECTIVE=1 measures only the objective on the fixed crops (no synthesis:
 # about a minute per run at that budget, for many seeds).
 #   SEEDS="1 2 3" STEPS=1200 PATCH=48 BATCH=8 IMPLS="ludvae eager" PSNR=0 DN_STEPS=500 JOBS=2 \

@@ -1,4 +1,4 @@
-"""Eager PyTorch reference of the LUD-VAE network (DESIGN.md §2).
+"""Eager PyTorch reference of the LUD-VAE network (docs/design.md §2.2).
 
 Written from the method description with the authors' parameter names, in
 their masked style: the degradation branch and the KL run for every sample

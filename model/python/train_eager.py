@@ -1,5 +1,5 @@
 """Eager PyTorch training of LUD-VAE with the authors' data pipeline and
-loop (DESIGN.md §2), for comparing many-step training dynamics with
+loop (docs/design.md §2.3), for comparing many-step training dynamics with
 ludvae (dynamics.sh). Independent of ludvae: its own image decoding
 (PIL), crops, augmentation, h-noise and colour normalization, drawn from
 Python's, numpy's and torch's generators as the authors' UPMDataset and

@@ -72,5 +72,5 @@ cat <<EOT
   synthetic pairs (L/ degraded, H/ clean, manifest.jsonl):  $out/synth, $out/synth-residual
   noise statistics plot:                                    $out/noise.png
   result picture:                                           $out/result.png
-  TorchScript generator (see README, "Python"):             $out/generator.pt
+  TorchScript generator (docs/synthesis.md, "Python"):      $out/generator.pt
 EOT

@@ -9,7 +9,7 @@ import (
 	"github.com/ludvae/ludvae/torchbind/pickle"
 )
 
-// referencePath holds KAIR's reference vectors (DESIGN.md §5): crop_uint8
+// referencePath holds KAIR's reference vectors (docs/design.md §5): crop_uint8
 // and noisy_uint8 (97×103×3) and the metrics between them.
 const referencePath = "../../testdata/reference/image_vectors.pth"
 

@@ -10,7 +10,7 @@
  * channels-last (anything else is copied to NCHW); outputs follow the layout
  * of the first tensor given. Internally every element is computed in double.
  *
- * ---- Reparameterized sampling (DESIGN.md section 2) ----
+ * ---- Reparameterized sampling (docs/design.md section 2.2) ----
  *   z = (mu + exp(log_sigma) * eps) * scale[n]
  * mu, log_sigma, eps: [N, C, H, W]; NULL mu = 0, NULL log_sigma = 0 (sigma 1),
  * but at least one of the three must be given (it fixes the shape).

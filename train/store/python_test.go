@@ -7,7 +7,7 @@ import (
 	"github.com/ludvae/ludvae/torchbind/pyref"
 )
 
-// readWithNumpy is the README's example of reading a store with numpy,
+// readWithNumpy is docs/data-at-scale.md's example of reading a store with numpy,
 // followed by checks against PIL's decoding of the source files: every
 // pixel equal, and the recorded sums those of the values in [0,1].
 const readWithNumpy = `
@@ -35,7 +35,7 @@ for e in index["images"]:
 print(len(index["images"]))
 `
 
-// TestNumpyReadsStore: Python with numpy reads a store as the README shows,
+// TestNumpyReadsStore: Python with numpy reads a store as docs/data-at-scale.md shows,
 // and finds the pixels PIL decodes from the source files.
 func TestNumpyReadsStore(t *testing.T) {
 	root := t.TempDir()
