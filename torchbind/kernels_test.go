@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// Tests of the fused kernels (kernels.go, shim/kernels.cpp, shim/philox.h).
+// Tests of the fused kernels (kernels.go, shim/kernels_*.cpp, shim/philox.h).
 // Every random input comes from a fixed seed, so each test is deterministic;
 // where a tolerance rests on a probability it is said so.
 

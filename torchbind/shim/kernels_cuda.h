@@ -1,8 +1,9 @@
 /*
  * kernels_cuda.h - launchers of the fused kernels' CUDA code (kernels_cuda.cu).
  * Raw device pointers, sizes and a stream only: no libtorch here, so the .cu
- * file compiles with nvcc alone. kernels.cpp checks arguments, allocates and
- * calls these; semantics are those of kernels.h.
+ * file compiles with nvcc alone. kernels_autograd.cpp allocates and calls
+ * these (kernels_abi.cpp has checked the arguments); semantics are those of
+ * kernels.h.
  *
  * Element (n, c, y, x) of every 4-D array is at n*sn + c*sc + y*sh + x*sw
  * (in elements). KL arrays are flat: sample n is [n*per, (n+1)*per).

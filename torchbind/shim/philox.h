@@ -1,7 +1,7 @@
 /*
  * philox.h - the counter-based standard-normal generator of ludvae's fused
  * sampling kernels. Header-only, no libtorch: the same code compiles for the
- * host (kernels.cpp) and for CUDA devices (kernels_cuda.cu), and both must
+ * host (kernels_cpu.cpp) and for CUDA devices (kernels_cuda.cu), and both must
  * draw bit-identical values.
  *
  * The value at a point is a pure function of (seed, stream) and the element's
@@ -31,8 +31,8 @@
  *     through __dadd_rn/__dmul_rn/..., which nvcc never contracts; on the host
  *     the shim is compiled with -ffp-contract=off (Makefile; g++'s default
  *     for C++ is fast, which fuses wherever the target has FMA, as the
- *     AVX-512 clones in kernels.cpp do), kernels.cpp repeats it in a pragma,
- *     and clang is told by the pragma below.
+ *     AVX-512 clones in kernels_cpu.cpp do), kernels_cpu.cpp repeats it in
+ *     a pragma, and clang is told by the pragma below.
  *   - x87 excess precision: x86-64 uses SSE2 for double.
  * The Go tests pin golden values so any build that breaks this is caught.
  *
