@@ -101,7 +101,11 @@ flags:
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			return fmt.Errorf("--out: %w", err)
 		}
-		return images.SavePNG(dst, d.Apply(img, imageRand(*seed, k)), 8)
+		out, err := d.Apply(img, imageRand(*seed, k))
+		if err != nil {
+			return fmt.Errorf("%s: %w", idx[k], err)
+		}
+		return images.SavePNG(dst, out, 8)
 	})
 	if err != nil {
 		return err

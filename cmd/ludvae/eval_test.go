@@ -69,7 +69,7 @@ func TestEvalMatchesMetricsAndPairsByName(t *testing.T) {
 	var wantSSIM []float64
 	for i, name := range []string{"a", "b", "sub/c"} {
 		truth := cliTestImage(40, 30, uint64(i))
-		restored := degrade.Gaussian{Sigma: float64(5 * (i + 1))}.Apply(truth, rand.New(rand.NewPCG(9, uint64(i))))
+		restored := applyDegrader(t, degrade.Gaussian{Sigma: float64(5 * (i + 1))}, truth, rand.New(rand.NewPCG(9, uint64(i))))
 		saveCLITestPNG(t, td, name+".png", truth)
 		saveCLITestPNG(t, rd, name+".png", restored)
 		// The files hold 8-bit values; measure what was written.
@@ -301,10 +301,10 @@ func TestEvalNoise(t *testing.T) {
 			clean.Pix[j] = 0.3 + 0.4*clean.Pix[j]
 		}
 		saveCLITestPNG(t, cd, name, clean)
-		real := cam.Apply(clean, rand.New(rand.NewPCG(1, uint64(i))))
+		real := applyDegrader(t, cam, clean, rand.New(rand.NewPCG(1, uint64(i))))
 		saveCLITestPNG(t, rd, name, real)
 		saveCLITestPNG(t, sd, name, real)
-		saveCLITestPNG(t, gd, name, degrade.Gaussian{Sigma: 15}.Apply(clean, rand.New(rand.NewPCG(2, uint64(i)))))
+		saveCLITestPNG(t, gd, name, applyDegrader(t, degrade.Gaussian{Sigma: 15}, clean, rand.New(rand.NewPCG(2, uint64(i)))))
 	}
 	saveCLITestPNG(t, gd, "extra.png", cliTestImage(8, 8, 1))
 	plot := filepath.Join(dir, "noise.png")
@@ -421,4 +421,14 @@ func fieldOfFiles(t *testing.T, clean, real, synth string, names []string) noise
 		per = append(per, f)
 	}
 	return noisestats.MeanField(per)
+}
+
+// applyDegrader is d.Apply, failing the test on an error.
+func applyDegrader(t *testing.T, d degrade.Degrader, img *images.Image, rng *rand.Rand) *images.Image {
+	t.Helper()
+	out, err := d.Apply(img, rng)
+	if err != nil {
+		t.Fatalf("%v: %v", d, err)
+	}
+	return out
 }

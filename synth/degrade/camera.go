@@ -88,11 +88,11 @@ func (c Camera) NeighbourCorrelation() (lag1, lag2 float64) {
 
 // Apply returns the camera-degraded copy of img. The random draws are, in
 // order: the shared field (when ChannelCorr > 0), then the R, G and B
-// fields, each (W+2)·(H+2) rng.NormFloat64 values row-major. It panics if
-// c is invalid.
-func (c Camera) Apply(img *images.Image, rng *rand.Rand) *images.Image {
+// fields, each (W+2)·(H+2) rng.NormFloat64 values row-major. Invalid
+// parameters (Validate) are an error, drawn nothing.
+func (c Camera) Apply(img *images.Image, rng *rand.Rand) (*images.Image, error) {
 	if err := c.Validate(); err != nil {
-		panic(err)
+		return nil, err
 	}
 	w, h := img.W, img.H
 	fw, fh := w+2, h+2
@@ -127,9 +127,9 @@ func (c Camera) Apply(img *images.Image, rng *rand.Rand) *images.Image {
 	}
 	clip01(out)
 	if c.JPEGQuality > 0 {
-		out = JPEGRoundTrip(out, c.JPEGQuality)
+		return JPEGRoundTrip(out, c.JPEGQuality)
 	}
-	return out
+	return out, nil
 }
 
 // filter3 filters the fw×fh field with [s, 1, s]/sqrt(1+2s²) along rows

@@ -75,12 +75,12 @@ func noJPEG() Camera {
 func TestDeterministic(t *testing.T) {
 	img := textured(67, 45, 1)
 	for _, d := range []Degrader{DefaultCamera(), noJPEG(), Gaussian{Sigma: 25}} {
-		a := d.Apply(img, newRand(7))
-		b := d.Apply(img, newRand(7))
+		a := apply(t, d, img, newRand(7))
+		b := apply(t, d, img, newRand(7))
 		if !slices.Equal(a.Pix, b.Pix) {
 			t.Errorf("%v: two runs with the same seed differ", d)
 		}
-		c := d.Apply(img, newRand(8))
+		c := apply(t, d, img, newRand(8))
 		if slices.Equal(a.Pix, c.Pix) {
 			t.Errorf("%v: different seeds give the same output", d)
 		}
@@ -96,7 +96,7 @@ func TestOutputInRangeAndSameSize(t *testing.T) {
 	for _, d := range []Degrader{DefaultCamera(), noJPEG(), loud, Gaussian{Sigma: 80}, Gaussian{}} {
 		for _, size := range [][2]int{{37, 23}, {1, 1}, {16, 9}, {0, 5}} {
 			img := textured(size[0], size[1], 2)
-			out := d.Apply(img, newRand(3))
+			out := apply(t, d, img, newRand(3))
 			if out.W != img.W || out.H != img.H || len(out.Pix) != len(img.Pix) {
 				t.Fatalf("%v: %dx%d in, %dx%d (%d values) out", d, img.W, img.H, out.W, out.H, len(out.Pix))
 			}
@@ -110,7 +110,7 @@ func TestOutputInRangeAndSameSize(t *testing.T) {
 	// Zero noise without JPEG is the identity.
 	quiet := Camera{}
 	img := textured(20, 10, 4)
-	if out := quiet.Apply(img, newRand(1)); !slices.Equal(out.Pix, img.Pix) {
+	if out := apply(t, quiet, img, newRand(1)); !slices.Equal(out.Pix, img.Pix) {
 		t.Error("a camera without noise or JPEG changed the image")
 	}
 }
@@ -123,7 +123,7 @@ func TestCameraNoiseIsSignalDependent(t *testing.T) {
 	const w, h = 512, 512
 	cam := noJPEG()
 	clean := ramp(w, h)
-	s := measure(t, cam.Apply(clean, newRand(5)), clean)
+	s := measure(t, apply(t, cam, clean, newRand(5)), clean)
 	r1, r2 := cam.NeighbourCorrelation()
 	sumRho2 := math.Pow(1+2*r1*r1+2*r2*r2, 2)
 	edges := noisestats.BinEdges(s.Config.Bins)
@@ -147,7 +147,7 @@ func TestCameraNoiseIsSignalDependent(t *testing.T) {
 	}
 	// A white ramp of the AWGN baseline is flat instead (away from the
 	// clipped ends): bins 2 and 13 agree within their noise.
-	g := measure(t, Gaussian{Sigma: 10}.Apply(clean, newRand(6)), clean)
+	g := measure(t, apply(t, Gaussian{Sigma: 10}, clean, newRand(6)), clean)
 	within(t, "gaussian std, bin 13 minus bin 2", g.BinStd[1][13]-g.BinStd[1][2], 0, 5*10*math.Sqrt(2/(2*float64(g.BinCount[1][2]))))
 }
 
@@ -155,7 +155,7 @@ func TestCameraNoiseIsSpatiallyCorrelated(t *testing.T) {
 	const w, h = 512, 512
 	clean := flat(w, h, 0.5) // σ ≈ 15–19 grey levels: no clipping
 	cam := noJPEG()
-	s := measure(t, cam.Apply(clean, newRand(9)), clean)
+	s := measure(t, apply(t, cam, clean, newRand(9)), clean)
 	r1, r2 := cam.NeighbourCorrelation() // 2/3 and 1/6
 	// Bartlett: the lag-k sample correlation's variance is about
 	// Σ_j ρ_j² / n ≤ 4/n here; 0.02 is over 5 standard errors.
@@ -166,16 +166,16 @@ func TestCameraNoiseIsSpatiallyCorrelated(t *testing.T) {
 		within(t, "camera vertical lag-2 correlation", s.CorrV[c][1], r2, 0.02)
 	}
 	// Channels share a component: correlation ChannelCorr between planes.
-	out := cam.Apply(clean, newRand(10))
+	out := apply(t, cam, clean, newRand(10))
 	within(t, "R–G noise correlation", planeCorr(out.Plane(0), out.Plane(1)), cam.ChannelCorr, 0.02)
 
 	// With JPEG (the demo's default) neighbours stay clearly correlated.
-	jp := measure(t, DefaultCamera().Apply(clean, newRand(11)), clean)
+	jp := measure(t, apply(t, DefaultCamera(), clean, newRand(11)), clean)
 	if c := jp.CorrMean(1); !(c > 0.4) {
 		t.Errorf("camera with JPEG: mean lag-1 correlation %.3f, want > 0.4", c)
 	}
 	// AWGN: no correlation (5·sqrt(1/n) with n ≈ 512²).
-	g := measure(t, Gaussian{Sigma: 15}.Apply(clean, newRand(12)), clean)
+	g := measure(t, apply(t, Gaussian{Sigma: 15}, clean, newRand(12)), clean)
 	for c := 0; c < images.Channels; c++ {
 		for l := 0; l < noisestats.MaxLag; l++ {
 			within(t, "gaussian horizontal correlation", g.CorrH[c][l], 0, 0.01)
@@ -202,7 +202,7 @@ func planeCorr(a, b []float32) float64 {
 
 func TestJPEGRoundTrip(t *testing.T) {
 	img := ramp(64, 48)
-	out := JPEGRoundTrip(img, 90)
+	out := must(t)(JPEGRoundTrip(img, 90))
 	if out.W != 64 || out.H != 48 {
 		t.Fatalf("size %dx%d", out.W, out.H)
 	}
@@ -235,10 +235,34 @@ func TestValidate(t *testing.T) {
 			t.Errorf("%v rejected: %v", d, err)
 		}
 	}
-	defer func() {
-		if recover() == nil {
-			t.Error("Apply with invalid parameters did not panic")
+	for _, d := range []Degrader{Gaussian{Sigma: -1}, Camera{ChannelCorr: 1}} {
+		if out, err := d.Apply(flat(2, 2, 0.5), newRand(1)); err == nil || out != nil {
+			t.Errorf("%v: Apply with invalid parameters gave %v, %v; want an error", d, out, err)
 		}
-	}()
-	Gaussian{Sigma: -1}.Apply(flat(2, 2, 0.5), newRand(1))
+	}
+	if _, err := JPEGRoundTrip(flat(2, 2, 0.5), 101); err == nil {
+		t.Error("JPEGRoundTrip at quality 101 succeeded")
+	}
+}
+
+// apply is d.Apply, failing the test on an error.
+func apply(t *testing.T, d Degrader, img *images.Image, rng *rand.Rand) *images.Image {
+	t.Helper()
+	out, err := d.Apply(img, rng)
+	if err != nil {
+		t.Fatalf("%v: %v", d, err)
+	}
+	return out
+}
+
+// must returns a function that fails the test on a non-nil error and
+// returns the value otherwise.
+func must(t *testing.T) func(*images.Image, error) *images.Image {
+	return func(m *images.Image, err error) *images.Image {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
 }

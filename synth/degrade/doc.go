@@ -18,8 +18,9 @@ import (
 // Degrader is a degradation of clean images.
 type Degrader interface {
 	// Apply returns a degraded copy of img (img is not modified), drawing
-	// its randomness from rng.
-	Apply(img *images.Image, rng *rand.Rand) *images.Image
+	// its randomness from rng; parameters that do not Validate are an
+	// error, before any draw.
+	Apply(img *images.Image, rng *rand.Rand) (*images.Image, error)
 	// Validate reports parameters Apply cannot use.
 	Validate() error
 	// String describes the degradation and its parameters.

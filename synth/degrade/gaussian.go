@@ -29,10 +29,10 @@ func (g Gaussian) String() string { return fmt.Sprintf("gaussian(sigma=%g)", g.S
 
 // Apply returns img plus white Gaussian noise, clipped to [0,1]. The noise
 // is drawn plane by plane (R, G, B), row-major, one rng.NormFloat64 per
-// value. It panics if g is invalid.
-func (g Gaussian) Apply(img *images.Image, rng *rand.Rand) *images.Image {
+// value. Invalid parameters (Validate) are an error, drawn nothing.
+func (g Gaussian) Apply(img *images.Image, rng *rand.Rand) (*images.Image, error) {
 	if err := g.Validate(); err != nil {
-		panic(err)
+		return nil, err
 	}
 	out := img.Clone()
 	s := g.Sigma / 255
@@ -40,5 +40,5 @@ func (g Gaussian) Apply(img *images.Image, rng *rand.Rand) *images.Image {
 		out.Pix[i] = v + float32(s*rng.NormFloat64())
 	}
 	clip01(out)
-	return out
+	return out, nil
 }
