@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/ludvae/ludvae/model"
+	tb "github.com/ludvae/ludvae/torchbind"
 )
 
 // Options configure a synthesis run.
@@ -37,7 +38,7 @@ const DefaultTile = 512
 
 // Defaults are the SIDD synthesis settings.
 func Defaults() Options {
-	return Options{Samples: 1, SigmaMin: 30, SigmaMax: 70, Temperature: 1, Mode: "c2n", SRScale: 1, Tile: DefaultTile, Device: "auto", Precision: "fp32"}
+	return Options{Samples: 1, SigmaMin: 30, SigmaMax: 70, Temperature: 1, Mode: "c2n", SRScale: 1, Tile: DefaultTile, Device: "auto", Precision: string(tb.FP32)}
 }
 
 // Validate reports the first unusable option, naming its flag.
@@ -68,14 +69,15 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("--mode %q: expected c2n or n2c", o.Mode)
 	case o.SRScale < 1:
 		return fmt.Errorf("--sr-scale %d: expected 1 or a factor such as 4", o.SRScale)
-	case o.Precision != "fp32" && o.Precision != "tf32" && o.Precision != "bf16":
-		return fmt.Errorf("--precision %q: expected fp32, tf32 or bf16", o.Precision)
 	case o.Tile < 0:
 		return fmt.Errorf("--tile %d: must not be negative (0 = whole images)", o.Tile)
 	case o.Shards > 1 && (o.Shard < 0 || o.Shard >= o.Shards):
 		return fmt.Errorf("--shard %d/%d: the index counts from 0 to %d", o.Shard, o.Shards, o.Shards-1)
 	case o.Shards > 1 && o.Overwrite:
 		return fmt.Errorf("--overwrite with --shard: one shard would delete the others' pairs; empty --out before starting the shards")
+	}
+	if _, err := tb.ParsePrecision(o.Precision); err != nil {
+		return fmt.Errorf("--precision %w", err)
 	}
 	return nil
 }

@@ -14,11 +14,13 @@ const (
 	BF16 Precision = "bf16"
 )
 
-// ParsePrecision reads fp32, tf32 or bf16.
+// ParsePrecision reads fp32, tf32 or bf16: the one check of a precision's
+// name, which every command's --precision and every configuration that
+// stores one goes through. Callers name their flag, as with CheckThreads.
 func ParsePrecision(s string) (Precision, error) {
 	switch p := Precision(s); p {
 	case FP32, TF32, BF16:
 		return p, nil
 	}
-	return "", fmt.Errorf("precision %q: expected fp32, tf32 or bf16", s)
+	return "", fmt.Errorf("%q: expected fp32, tf32 or bf16", s)
 }

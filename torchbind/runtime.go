@@ -40,7 +40,7 @@ func ParseSettings(device string, threads int, precision string) (Settings, erro
 	p := FP32
 	if precision != "" {
 		if p, err = ParsePrecision(precision); err != nil {
-			return Settings{}, fmt.Errorf("--precision: %w", err)
+			return Settings{}, fmt.Errorf("--precision %w", err)
 		}
 	}
 	return Settings{Device: dev, Threads: threads, Precision: p}, nil
@@ -84,7 +84,7 @@ func NewRuntime(s Settings) (*Runtime, error) {
 		s.Precision = FP32
 	}
 	if _, err := ParsePrecision(string(s.Precision)); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("precision %w", err)
 	}
 	if err := CheckThreads(s.Threads); err != nil {
 		return nil, fmt.Errorf("threads %w", err)

@@ -86,7 +86,7 @@ func Defaults() Config {
 		Preset: "sidd", Filters: model.Default.Filters, Levels: model.Default.Levels,
 		Patch: 64, Batch: 16, Steps: 200000, LR: 1e-4, LRMilestones: []int{100000}, LRGamma: 0.5,
 		KLWeight: 1e-4, KLWarmup: 10000, SigmaX: p.SigmaX, SigmaY: p.SigmaY, SynthSigma: p.SynthSigma,
-		Normalize: p.Normalize, Downscale: p.Downscale, Seed: 0, Device: "auto", Precision: "fp32", CUDAGraphs: true,
+		Normalize: p.Normalize, Downscale: p.Downscale, Seed: 0, Device: "auto", Precision: string(tb.FP32), CUDAGraphs: true,
 		SaveEvery: 5000, SampleEvery: 5000, LogEvery: 100, Keep: 3, MaxBadSteps: 10,
 	}
 }
@@ -105,6 +105,7 @@ func (c *Config) ApplyPreset(name string) error {
 
 // Validate reports the first unusable value, naming its flag.
 func (c *Config) Validate() error {
+	_, precisionErr := tb.ParsePrecision(c.Precision)
 	checks := []struct {
 		bad  bool
 		flag string
@@ -130,7 +131,7 @@ func (c *Config) Validate() error {
 		{c.LogEvery < 1, "--log-every", fmt.Sprintf("%d: must be positive", c.LogEvery)},
 		{c.Keep < 1, "--keep", fmt.Sprintf("%d: keep at least one checkpoint", c.Keep)},
 		{c.MaxBadSteps < 1, "--max-bad-steps", fmt.Sprintf("%d: must be positive", c.MaxBadSteps)},
-		{c.Precision != "fp32" && c.Precision != "tf32" && c.Precision != "bf16", "--precision", fmt.Sprintf("%q: expected fp32, tf32 or bf16", c.Precision)},
+		{precisionErr != nil, "--precision", fmt.Sprint(precisionErr)},
 	}
 	for _, ch := range checks {
 		if ch.bad {

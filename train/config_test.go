@@ -5,6 +5,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/ludvae/ludvae/synth"
+	tb "github.com/ludvae/ludvae/torchbind"
 )
 
 func TestSchedules(t *testing.T) {
@@ -102,4 +105,26 @@ func snake(name string) string {
 		b.WriteString(strings.ToLower(string(r)))
 	}
 	return b.String()
+}
+
+// TestPrecisionNamesOneRule: training and synthesis accept exactly the
+// precision names torchbind.ParsePrecision accepts, and name --precision
+// when they refuse one.
+func TestPrecisionNamesOneRule(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"fp32", "tf32", "bf16", "fp16", "FP32", "", "bf16 "} {
+		_, perr := tb.ParsePrecision(name)
+		c := Defaults()
+		c.Clean, c.Noisy, c.Out, c.Precision = "a", "b", "c", name
+		o := synth.Defaults()
+		o.Model, o.Clean, o.Out, o.Precision = "m.pth", "in", "out", name
+		for what, err := range map[string]error{"train": c.Validate(), "synth": o.Validate()} {
+			if (err == nil) != (perr == nil) {
+				t.Errorf("%s accepts precision %q: %v; torchbind: %v", what, name, err, perr)
+			}
+			if err != nil && !strings.Contains(err.Error(), "--precision") {
+				t.Errorf("%s refuses precision %q without naming --precision: %v", what, name, err)
+			}
+		}
+	}
 }

@@ -55,7 +55,7 @@ func bench(args []string, stdout io.Writer) error {
 	size := fs.Int("size", 0, "crop/image size (default: 32 for train, 256 for synth)")
 	iters := fs.Int("iters", 20, "timed iterations")
 	warmup := fs.Int("warmup", 3, "untimed iterations first")
-	device, threads, precision := new("auto"), new(0), new("fp32")
+	device, threads, precision := new("auto"), new(0), new(string(tb.FP32))
 	deviceFlag(fs, device)
 	threadsFlag(fs, threads)
 	precisionFlag(fs, precision)
