@@ -57,12 +57,7 @@ func listInputs(clean, out string) ([]input, error) {
 	sort.Strings(paths)
 	in := make([]input, len(paths))
 	for i, p := range paths {
-		rel, err := filepath.Rel(clean, p)
-		if err != nil {
-			return nil, fmt.Errorf("--clean: %w", err)
-		}
-		rel = strings.TrimSuffix(filepath.ToSlash(rel), filepath.Ext(rel))
-		in[i] = input{index: i, path: p, stem: escapeName(rel)}
+		in[i] = input{index: i, path: p, stem: escapeName(images.Key(clean, p))}
 	}
 	return in, nil
 }

@@ -3,39 +3,19 @@ package main
 import (
 	"fmt"
 	"io"
-	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/ludvae/ludvae/internal/images"
 )
 
-// indexFolder lists the images under dir (recursively) keyed by their path
-// relative to dir without the extension, with '/' separators. Two files
-// with the same key (a.png and a.jpg) are an error naming both.
+// indexFolder is images.Index of dir, its errors naming flag.
 func indexFolder(dir, flag string) (map[string]string, error) {
-	paths, err := images.Find(dir)
+	idx, err := images.Index(dir)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", flag, err)
 	}
-	idx := make(map[string]string, len(paths))
-	for _, p := range paths {
-		k := imageKey(dir, p)
-		if prev, dup := idx[k]; dup {
-			return nil, fmt.Errorf("%s %s: %s and %s have the same name without extension", flag, dir, prev, p)
-		}
-		idx[k] = p
-	}
 	return idx, nil
-}
-
-// imageKey is path relative to dir without its extension, '/'-separated.
-func imageKey(dir, path string) string {
-	rel, err := filepath.Rel(dir, path)
-	if err != nil {
-		rel = filepath.Base(path)
-	}
-	return filepath.ToSlash(strings.TrimSuffix(rel, filepath.Ext(rel)))
 }
 
 // commonKeys returns the keys present in every index, sorted.

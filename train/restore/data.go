@@ -4,9 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"path/filepath"
 	"sort"
-	"strings"
 
 	"github.com/ludvae/ludvae/internal/images"
 )
@@ -53,14 +51,15 @@ func LoadData(cfg *Config, log io.Writer) (*Data, error) {
 	return &Data{Clean: clean, Noisy: noisy}, nil
 }
 
-// pairKeys lists the names (path under the folder without extension)
+// pairKeys lists the names (images.Key: path under the folder without
+// extension)
 // present in both folders, sorted, and warns about the others.
 func pairKeys(l, h string, log io.Writer) ([]string, error) {
-	lk, err := folderKeys(l)
+	lk, err := images.Index(l)
 	if err != nil {
 		return nil, fmt.Errorf("L: %w", err)
 	}
-	hk, err := folderKeys(h)
+	hk, err := images.Index(h)
 	if err != nil {
 		return nil, fmt.Errorf("H: %w", err)
 	}
@@ -80,24 +79,6 @@ func pairKeys(l, h string, log io.Writer) ([]string, error) {
 	return keys, nil
 }
 
-// folderKeys maps each image under dir to its path, keyed by the path
-// relative to dir without extension.
-func folderKeys(dir string) (map[string]string, error) {
-	paths, err := images.Find(dir)
-	if err != nil {
-		return nil, err
-	}
-	m := map[string]string{}
-	for _, p := range paths {
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			rel = filepath.Base(p)
-		}
-		m[filepath.ToSlash(strings.TrimSuffix(rel, filepath.Ext(rel)))] = p
-	}
-	return m, nil
-}
-
 // loadFolder decodes dir's images (those of keys, in that order, when
 // keys is not nil).
 func loadFolder(what, dir string, keys []string, minSize int, skipBad bool, log io.Writer) ([]*images.Image, error) {
@@ -108,7 +89,7 @@ func loadFolder(what, dir string, keys []string, minSize int, skipBad bool, log 
 			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 	} else {
-		idx, err := folderKeys(dir)
+		idx, err := images.Index(dir)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", what, err)
 		}

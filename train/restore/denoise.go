@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/ludvae/ludvae/internal/images"
 	"github.com/ludvae/ludvae/internal/job"
@@ -93,11 +92,7 @@ func denoiseFile(m *model.DnCNN, path string, o TestOptions) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	rel, err := filepath.Rel(o.In, path)
-	if err != nil {
-		rel = filepath.Base(path)
-	}
-	dst := filepath.Join(o.Out, strings.TrimSuffix(rel, filepath.Ext(rel))+".png")
+	dst := filepath.Join(o.Out, filepath.FromSlash(images.Key(o.In, path))+".png")
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
