@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"runtime"
 	"strings"
 
 	"github.com/ludvae/ludvae/internal/images"
@@ -148,7 +147,7 @@ func (o *Options) synthesize(ctx context.Context, rt *tb.Runtime, m *model.LUDVA
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel() // stops the decoders when it returns early
 	c := &committer{out: o.Out, manifest: manifest, fail: cancel}
-	queue := make(chan *pending, 2*runtime.NumCPU())
+	queue := make(chan *pending, 2*rt.Workers())
 	committed := make(chan struct{})
 	go func() { c.run(queue); close(committed) }()
 	bar := job.NewProgress(log, len(mine), "synth", "img")
@@ -177,8 +176,8 @@ func (o *Options) produce(ctx context.Context, rt *tb.Runtime, m *model.LUDVAE, 
 			order = append(order, i)
 		}
 	}
-	jobs := job.Ahead(ctx, 0, len(order)-1, 2*runtime.NumCPU(), func(i int) decoded { return decode(in[order[i]], o.SRScale) })
-	slots := make(chan struct{}, 2*runtime.NumCPU()) // bounds the images waiting to be encoded
+	jobs := job.Ahead(ctx, 0, len(order)-1, 2*rt.Workers(), func(i int) decoded { return decode(in[order[i]], o.SRScale) })
+	slots := make(chan struct{}, 2*rt.Workers()) // bounds the images waiting to be encoded
 	next := 0
 	for j := range jobs {
 		if j.err != nil {

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+
+	"github.com/ludvae/ludvae/internal/job"
 )
 
 // Settings are the libtorch state a Runtime works under.
@@ -89,9 +91,7 @@ func NewRuntime(s Settings) (*Runtime, error) {
 	if err := CheckThreads(s.Threads); err != nil {
 		return nil, fmt.Errorf("threads %w", err)
 	}
-	if s.Threads == 0 {
-		s.Threads = runtime.NumCPU()
-	}
+	s.Threads = s.Workers()
 	useCachingCPUAllocator()
 	if err := holdCUDAFlags(s); err != nil {
 		return nil, err
@@ -156,6 +156,15 @@ func WithRuntime(settings func() (Settings, error), f func(rt *Runtime) error) e
 
 // Settings returns the runtime's settings (Threads resolved to a count).
 func (r *Runtime) Settings() Settings { return r.s }
+
+// Workers is the count of Go goroutines that feed or drain the runtime's
+// work (decoding, cropping, writing): its thread count, as job.Workers
+// chooses it, so a distributed rank's goroutines get the rank's share.
+func (r *Runtime) Workers() int { return r.s.Workers() }
+
+// Workers is job.Workers of s.Threads: the Go-side worker count that goes
+// with these settings (one per CPU when Threads is 0).
+func (s Settings) Workers() int { return job.Workers(s.Threads) }
 
 // Device is the device the runtime's work runs on.
 func (r *Runtime) Device() Device { return r.s.Device }

@@ -3,11 +3,13 @@ package train
 import (
 	"math"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/ludvae/ludvae/synth"
 	tb "github.com/ludvae/ludvae/torchbind"
+	"github.com/ludvae/ludvae/train/dist"
 )
 
 func TestSchedules(t *testing.T) {
@@ -126,5 +128,29 @@ func TestPrecisionNamesOneRule(t *testing.T) {
 				t.Errorf("%s refuses precision %q without naming --precision: %v", what, name, err)
 			}
 		}
+	}
+}
+
+// TestRankWorkers: a rank of a job with two ranks on this machine, left
+// to choose its threads, gets half the CPUs for libtorch and, through its
+// settings, the same count of Go workers (its batches' prefetch); an
+// explicit --threads is kept.
+func TestRankWorkers(t *testing.T) {
+	t.Parallel()
+	c := Defaults()
+	c.Clean, c.Noisy, c.Out, c.Device = "a", "b", "c", "cpu"
+	s, err := c.RankSettings(dist.Env{Rank: 1, World: 2, LocalRank: 1, LocalWorld: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := max(1, runtime.NumCPU()/2); s.Threads != want || s.Workers() != want {
+		t.Errorf("rank of 2: threads %d, workers %d; want %d each", s.Threads, s.Workers(), want)
+	}
+	c.Threads = 3
+	if s, err = c.RankSettings(dist.Env{World: 2, LocalWorld: 2}); err != nil || s.Workers() != 3 {
+		t.Errorf("--threads 3: workers %d (%v), want 3", s.Workers(), err)
+	}
+	if alone, _ := c.RuntimeSettings(); alone.Workers() != 3 {
+		t.Errorf("--threads 3 alone: workers %d, want 3", alone.Workers())
 	}
 }

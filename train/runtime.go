@@ -2,8 +2,8 @@ package train
 
 import (
 	"fmt"
-	"runtime"
 
+	"github.com/ludvae/ludvae/internal/job"
 	tb "github.com/ludvae/ludvae/torchbind"
 	"github.com/ludvae/ludvae/train/dist"
 )
@@ -44,7 +44,7 @@ func (c Config) forRank(env dist.Env) (Config, error) {
 		return c, fmt.Errorf("--device: %w", err)
 	}
 	if c.Threads <= 0 {
-		c.Threads = max(1, runtime.NumCPU()/env.LocalWorld)
+		c.Threads = max(1, job.Workers(0)/env.LocalWorld)
 	}
 	if dev.IsCUDA() {
 		c.Device = fmt.Sprintf("cuda:%d", env.LocalRank)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/ludvae/ludvae/internal/job"
 	"github.com/ludvae/ludvae/train"
 )
 
@@ -85,7 +86,7 @@ func benchData(args []string, stdout io.Writer) error {
 // on goroutines) and returns the crops per second.
 func cropRate(ctx context.Context, d *train.Data, cfg *train.Config, steps int) (float64, error) {
 	start := time.Now()
-	for b := range d.Batches(ctx, cfg, 1, steps, 2*runtime.NumCPU()) {
+	for b := range d.Batches(ctx, cfg, 1, steps, 2*job.Workers(cfg.Threads)) {
 		if b.Err != nil {
 			return 0, b.Err
 		}

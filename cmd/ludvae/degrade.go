@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime"
 
 	"github.com/spf13/pflag"
 
@@ -34,7 +33,7 @@ func degradeCommand(args []string, stdout, stderr io.Writer) error {
 	sigma := fs.Float64("sigma", 15, "noise std on the 0–255 scale (--kind gaussian only)")
 	quality := fs.Int("jpeg-quality", cam.JPEGQuality, "JPEG quality 1..100, 0 for none (--kind camera only)")
 	seed := fs.Uint64("seed", 1, "random seed; each image's noise depends only on the seed and its name")
-	workers := fs.Int("workers", runtime.NumCPU(), "images degraded in parallel")
+	workers := fs.Int("workers", job.Workers(0), "images degraded in parallel")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `usage: ludvae degrade --in DIR --out DIR [--kind camera|gaussian] [--sigma S] [--jpeg-quality Q] [--seed N]
 

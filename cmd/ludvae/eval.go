@@ -6,7 +6,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"runtime"
 
 	"github.com/spf13/pflag"
 
@@ -32,7 +31,7 @@ func evalCommand(args []string, stdout, stderr io.Writer) error {
 	border := fs.Int("border", 0, "pixels cropped from every side before measuring (KAIR uses the SR scale)")
 	asJSON := fs.Bool("json", false, "print a JSON document instead of a table")
 	yOnly := fs.Bool("y", false, "measure the luma Y only (KAIR's rgb2ycbcr(only_y=True) on the 8-bit images)")
-	workers := fs.Int("workers", runtime.NumCPU(), "images measured in parallel")
+	workers := fs.Int("workers", job.Workers(0), "images measured in parallel")
 	lowpass := fs.Float64("lowpass", 0, "blur both images by a Gaussian of this std in pixels first (cv2.GaussianBlur, window 2⌈3σ⌉+1): compares content and colours, not noise")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `usage: ludvae eval --restored DIR --truth DIR [--border N] [--json] [--y] [--lowpass SIGMA]

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"runtime"
 
 	"github.com/spf13/pflag"
 
@@ -24,7 +23,7 @@ func evalNoiseCommand(args []string, stdout, stderr io.Writer) error {
 	bins := fs.Int("bins", 16, "clean-intensity bins over [0,1] for the noise std")
 	plot := fs.String("plot", "", "write a PNG plot of noise std vs intensity per channel to this file")
 	asJSON := fs.Bool("json", false, "print a JSON document instead of a table")
-	workers := fs.Int("workers", runtime.NumCPU(), "image sets measured in parallel")
+	workers := fs.Int("workers", job.Workers(0), "image sets measured in parallel")
 	fs.Usage = func() {
 		cfg := noisestats.DefaultConfig()
 		fmt.Fprintf(fs.Output(), `usage: ludvae eval noise --synthetic DIR [--synthetic DIR...] --real DIR --clean DIR [--bins 16] [--plot OUT.png] [--json]

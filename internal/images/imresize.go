@@ -3,7 +3,6 @@ package images
 import (
 	"fmt"
 	"math"
-	"runtime"
 
 	"github.com/ludvae/ludvae/internal/job"
 )
@@ -39,7 +38,7 @@ func Imresize(m *Image, scale float64) *Image {
 	const block = 16
 	nb := (outH + block - 1) / block
 	jobs := Channels * nb
-	workers := min(runtime.GOMAXPROCS(0), jobs)
+	workers := min(job.Workers(0), jobs)
 	tmps, accs := make([][]float64, workers), make([][]float64, workers)
 	for w := range workers {
 		tmps[w], accs[w] = make([]float64, block*m.W), make([]float64, m.W)

@@ -1,12 +1,10 @@
 package images
 
 import (
-	"runtime"
-
 	"github.com/ludvae/ludvae/internal/job"
 )
 
-// LoadAll decodes paths with Load in parallel (runtime.NumCPU() goroutines)
+// LoadAll decodes paths with Load in parallel (job.Workers(0) goroutines)
 // and returns the images in the order of paths.
 //
 // An image smaller than minSize pixels in either dimension is an error
@@ -22,7 +20,7 @@ func LoadAll(paths []string, skipBad bool, minSize int) (imgs []*Image, skipped 
 	// Paths are taken in increasing order and, when not skipping, none
 	// after a failure: every path before the first failure is still
 	// decoded, and the error reported is deterministic.
-	job.ForEach(len(paths), min(runtime.NumCPU(), len(paths)), func(_, i int) error {
+	job.ForEach(len(paths), min(job.Workers(0), len(paths)), func(_, i int) error {
 		out[i], errs[i] = load(paths[i], minSize)
 		if skipBad {
 			return nil

@@ -3,6 +3,7 @@ package job
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"testing"
 )
@@ -52,6 +53,16 @@ func TestForEachLowestError(t *testing.T) {
 		})
 		if err == nil || err.Error() != "index 300" || below.Load() != 300 {
 			t.Fatalf("got %v with %d indices below 300 run", err, below.Load())
+		}
+	}
+}
+
+// TestWorkers: a positive thread setting is the worker count; 0 (and a
+// negative one) is one per CPU.
+func TestWorkers(t *testing.T) {
+	for in, want := range map[int]int{3: 3, 1: 1, 0: runtime.NumCPU(), -1: runtime.NumCPU()} {
+		if got := Workers(in); got != want {
+			t.Errorf("Workers(%d) = %d, want %d", in, got, want)
 		}
 	}
 }

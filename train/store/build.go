@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,13 +14,14 @@ import (
 	"time"
 
 	"github.com/ludvae/ludvae/internal/images"
+	runjob "github.com/ludvae/ludvae/internal/job" // the package; this file names its own entries job
 	"github.com/ludvae/ludvae/train/pidlock"
 )
 
 // Options say how to build a store.
 type Options struct {
 	Downscale int                   // shrink every image by this factor (MATLAB bicubic, 8-bit); 0 or 1: none
-	Workers   int                   // images decoded at once; 0: one per CPU, at most MaxWorkers
+	Workers   int                   // images decoded at once; 0: job.Workers(0), at most MaxWorkers
 	Log       io.Writer             // what the build says besides progress; nil: nothing
 	Progress  func(done, total int) // called from one goroutine as images are decoded
 	// SaveEvery is how often an unfinished build commits its progress, so
@@ -248,7 +248,7 @@ func (b *builder) decodeAll(ctx context.Context, todo []job, done []bool, sum *S
 	results := make(chan result)
 	workers := b.opt.Workers
 	if workers <= 0 {
-		workers = min(runtime.NumCPU(), MaxWorkers)
+		workers = min(runjob.Workers(0), MaxWorkers)
 	}
 	var wg sync.WaitGroup
 	for range min(workers, len(todo)) {
