@@ -8,13 +8,25 @@ import (
 )
 
 // Synthesis is a checkpoint's "synthesis" entry: what training tells
-// generation about the model it wrote, the defaults of `ludvae synth`.
+// generation about the model it wrote. It is the one home of these
+// settings: `ludvae synth`'s defaults, restore's on-the-fly degradations
+// and (through DefaultSynthesis, which synth/python's test holds the
+// Python dataset's defaults to) the exported generator's dataset.
 type Synthesis struct {
-	SigmaMin, SigmaMax float64 // σx range, per image
-	Temperature        float64
+	SigmaMin, SigmaMax float64        // σx range of h(x), uniform per image (0–255 scale)
+	Temperature        float64        // of the degradation latents (1: as trained)
 	Norm               *Normalization // the colour statistics, or nil
 	Downscale          int            // the clean domain's ×s downscale in training (1: none)
 }
+
+// DefaultSynthesis is the setting of a model that carries none: the
+// authors' plain state dicts, which are SIDD models: σx uniform in 30–70
+// (the paper's SIDD synthesis range), temperature 1, no downscale. The
+// sidd training preset's synthesis range is this one.
+var DefaultSynthesis = Synthesis{SigmaMin: 30, SigmaMax: 70, Temperature: 1, Downscale: 1}
+
+// Range is the σx range as [min, max].
+func (s Synthesis) Range() [2]float64 { return [2]float64{s.SigmaMin, s.SigmaMax} }
 
 // ErrNotCheckpoint says a file is a state dict but not a ludvae checkpoint
 // (the authors' plain state dicts, for example).
@@ -29,6 +41,17 @@ func (s Synthesis) Dict() *tb.Dict {
 	d.Set("normalization", s.Norm.Dict())
 	d.Set("downscale", int64(s.Downscale))
 	return d
+}
+
+// CheckpointSynthesis is the synthesis setting of the model in path: its
+// checkpoint's entry (ReadSynthesis), or DefaultSynthesis for a plain
+// state dict. Every reader of a model's setting goes through it.
+func CheckpointSynthesis(path string) (syn Synthesis, plain bool, err error) {
+	syn, err = ReadSynthesis(path)
+	if errors.Is(err, ErrNotCheckpoint) {
+		return DefaultSynthesis, true, nil
+	}
+	return syn, false, err
 }
 
 // ReadSynthesis reads a checkpoint's "synthesis" entry; a plain state dict

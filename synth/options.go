@@ -1,7 +1,6 @@
 package synth
 
 import (
-	"errors"
 	"fmt"
 	"math"
 
@@ -36,9 +35,11 @@ type Options struct {
 // size: a 512² core plus its margins is under 1.3 GB of activations.
 const DefaultTile = 512
 
-// Defaults are the SIDD synthesis settings.
+// Defaults are model.DefaultSynthesis's settings (SIDD's).
 func Defaults() Options {
-	return Options{Samples: 1, SigmaMin: 30, SigmaMax: 70, Temperature: 1, Mode: "c2n", SRScale: 1, Tile: DefaultTile, Device: "auto", Precision: string(tb.FP32)}
+	d := model.DefaultSynthesis
+	return Options{Samples: 1, SigmaMin: d.SigmaMin, SigmaMax: d.SigmaMax, Temperature: d.Temperature, Mode: "c2n", SRScale: d.Downscale,
+		Tile: DefaultTile, Device: "auto", Precision: string(tb.FP32)}
 }
 
 // Validate reports the first unusable option, naming its flag.
@@ -99,13 +100,13 @@ func (o *Options) validateFinite() error {
 
 // CheckpointDefaults fills σ range, temperature, normalization and, for
 // C2N from a model trained on ×s downscaled clean images, the --sr-scale s
-// from a ludvae checkpoint's "synthesis" entry: such a model degrades LR
-// images, so HR clean images must be downscaled as in its training. A plain
-// state dict has no entry and leaves o unchanged. Flags the user gave are
-// applied afterwards by the CLI.
+// from the model's synthesis setting (model.CheckpointSynthesis): such a
+// model degrades LR images, so HR clean images must be downscaled as in
+// its training. A plain state dict has no entry and leaves o unchanged.
+// Flags the user gave are applied afterwards by the CLI.
 func (o *Options) CheckpointDefaults(path string) error {
-	syn, err := model.ReadSynthesis(path)
-	if errors.Is(err, model.ErrNotCheckpoint) {
+	syn, plain, err := model.CheckpointSynthesis(path)
+	if plain {
 		return nil // the authors' plain state dicts carry no defaults
 	}
 	if err != nil {

@@ -43,8 +43,7 @@ func SaveCheckpoint(dir string, c Checkpoint, m *model.LUDVAE, opt *tb.Adam, kee
 		d.Set("rng", rng)
 		d.Set("config", configDict(c.Config))
 		d.Set("normalization", c.Norm.Dict())
-		d.Set("synthesis", model.Synthesis{SigmaMin: c.Config.SynthSigma[0], SigmaMax: c.Config.SynthSigma[1],
-			Temperature: 1, Norm: c.Norm, Downscale: c.Config.Downscale}.Dict())
+		d.Set("synthesis", c.Config.Synthesis(c.Norm).Dict())
 	})
 }
 

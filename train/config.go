@@ -60,11 +60,17 @@ type Preset struct {
 	Note           string
 }
 
+// Synthesis is the "synthesis" entry of this run's checkpoints: its σx
+// range, temperature 1 and downscale, with the colour statistics norm.
+func (c Config) Synthesis(norm *model.Normalization) model.Synthesis {
+	return model.Synthesis{SigmaMin: c.SynthSigma[0], SigmaMax: c.SynthSigma[1], Temperature: 1, Norm: norm, Downscale: c.Downscale}
+}
+
 // Presets follow the paper (docs/design.md §2.1). NTIRE20: the paper gives
 // σx = 10, σy = 5 while the authors' released config trains with 8 and 3;
 // we follow the paper.
 var Presets = map[string]Preset{
-	"sidd":    {SigmaX: 40, SigmaY: 20, SynthSigma: [2]float64{30, 70}, Normalize: "none", Downscale: 1, Note: "SIDD-Small sRGB, real camera noise"},
+	"sidd":    {SigmaX: 40, SigmaY: 20, SynthSigma: model.DefaultSynthesis.Range(), Normalize: "none", Downscale: 1, Note: "SIDD-Small sRGB, real camera noise"},
 	"aim19":   {SigmaX: 15, SigmaY: 10, SynthSigma: [2]float64{15, 15}, Normalize: "auto", Downscale: 4, Note: "AIM 2019 real-world SR, ×4"},
 	"ntire20": {SigmaX: 10, SigmaY: 5, SynthSigma: [2]float64{10, 10}, Normalize: "none", Downscale: 4, Note: "NTIRE 2020 real-world SR track 1, ×4"},
 }

@@ -56,8 +56,9 @@ func restoreTrain(args []string, log io.Writer, run func(context.Context, restor
 	pairs := fs.String("pairs", "", "folder with L/ (degraded) and H/ (clean) images of the same names, as `ludvae synth` writes")
 	fs.StringVar(&cfg.Clean, "clean", "", "instead of --pairs: clean images, degraded on the fly by Gaussian noise (--sigma)")
 	sigma := fs.Float64Slice("sigma", nil, "with --clean: noise σ range MIN,MAX on the 0-255 scale, uniform per crop (one value: fixed σ)")
-	fs.StringVar(&cfg.LUDVAE, "ludvae", "", "instead of --sigma: degrade the --clean crops afresh every batch with this LUD-VAE checkpoint (C2N, temperature 1)")
-	sigmaX := fs.Float64Slice("sigma-x", nil, "with --ludvae: σx range MIN,MAX of h(x), 0-255 scale, uniform per crop (default: the checkpoint's synthesis range; 30,70 for the authors' state dicts)")
+	fs.StringVar(&cfg.LUDVAE, "ludvae", "", "instead of --sigma: degrade the --clean crops afresh every batch with this LUD-VAE checkpoint (C2N at its synthesis temperature; clean images downscaled as in its training)")
+	sigmaX := fs.Float64Slice("sigma-x", nil, fmt.Sprintf("with --ludvae: σx range MIN,MAX of h(x), 0-255 scale, uniform per crop (default: the checkpoint's synthesis range; %g,%g for the authors' state dicts)",
+		model.DefaultSynthesis.SigmaMin, model.DefaultSynthesis.SigmaMax))
 	fs.StringVar(&cfg.Normalization, "normalization", "checkpoint", "with --ludvae: colour statistics its outputs are mapped back from: "+normalizationValues)
 	fs.BoolVar(&cfg.Residual, "residual", false, "with --ludvae: degrade as `ludvae synth --residual` (the clean crop plus only what the sampled latents change; not the authors' recipe)")
 	fs.StringVar(&cfg.Out, "out", "", "run folder: config.json, dncnn_N.pth checkpoints, log.csv (re-running resumes)")
@@ -87,7 +88,7 @@ func restoreTrain(args []string, log io.Writer, run func(context.Context, restor
 	if cfg.Sigma, err = sigmaRange("--sigma", *sigma); err != nil {
 		return err
 	}
-	if cfg.SigmaX, err = sigmaRange("--sigma-x", *sigmaX); err != nil {
+	if cfg.SynthSigma, err = sigmaRange("--sigma-x", *sigmaX); err != nil {
 		return err
 	}
 	if cfg.Clean != "" && len(*sigma) == 0 && cfg.LUDVAE == "" {

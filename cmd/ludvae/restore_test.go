@@ -48,7 +48,7 @@ func TestRestoreTrainFlags(t *testing.T) {
 		t.Errorf("--sigma 25: %v, %v", cfg.Sigma, err)
 	}
 	cfg, _, err = parseRestoreTrain("--clean", "c", "--ludvae", "m.pth", "--sigma-x", "20,40", "--out", "run")
-	if err != nil || cfg.LUDVAE != "m.pth" || cfg.SigmaX != [2]float64{20, 40} {
+	if err != nil || cfg.LUDVAE != "m.pth" || cfg.SynthSigma != [2]float64{20, 40} {
 		t.Errorf("--ludvae m.pth --sigma-x 20,40: %+v, %v", cfg, err)
 	}
 	if cfg.Normalization != "checkpoint" {

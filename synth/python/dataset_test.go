@@ -6,12 +6,16 @@ package python_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ludvae/ludvae/model"
 )
 
 // pythonBin is the interpreter that has torch (Debian's python3-torch); the
@@ -88,5 +92,28 @@ func TestLudvaeDataset(t *testing.T) {
 			last := strings.TrimSpace(out)
 			t.Log(last[strings.LastIndex(last, "\n")+1:])
 		})
+	}
+}
+
+// TestDefaultsAreGos: the Python dataset's synthesis defaults (its
+// DEFAULT_SIGMA, DEFAULT_TEMPERATURE and DEFAULT_SCALE, and the
+// constructor's defaults, which must be those constants) are Go's one
+// default, model.DefaultSynthesis.
+func TestDefaultsAreGos(t *testing.T) {
+	requireTorch(t)
+	out := python(t, "-c", `import inspect, json, ludvae_dataset as ld
+p = inspect.signature(ld.LudvaeC2NDataset.__init__).parameters
+print(json.dumps({"constants": [list(ld.DEFAULT_SIGMA), ld.DEFAULT_TEMPERATURE, ld.DEFAULT_SCALE],
+                  "constructor": [list(p["sigma"].default), p["temperature"].default, p["scale"].default]}))`)
+	var got map[string][3]any
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("python said %q: %v", out, err)
+	}
+	d := model.DefaultSynthesis
+	want := fmt.Sprint([3]any{[]any{d.SigmaMin, d.SigmaMax}, d.Temperature, float64(d.Downscale)})
+	for _, k := range []string{"constants", "constructor"} {
+		if fmt.Sprint(got[k]) != want {
+			t.Errorf("ludvae_dataset.py's %s: sigma, temperature, scale %v; model.DefaultSynthesis: %s", k, got[k], want)
+		}
 	}
 }

@@ -35,6 +35,14 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
+# The synthesis setting of a model that carries none (the authors' SIDD
+# models): sigma_x uniform in this range, latents at this temperature, no
+# downscale. They are ludvae's model.DefaultSynthesis, the Go side's one
+# default, which synth/python/dataset_test.go holds these numbers to.
+DEFAULT_SIGMA = (30.0, 70.0)
+DEFAULT_TEMPERATURE = 1.0
+DEFAULT_SCALE = 1
+
 try:  # Pillow is optional: without it only PNGs are read (slowly).
     from PIL import Image as _PILImage
 except ImportError:  # pragma: no cover - exercised when python3-pil is absent
@@ -132,8 +140,8 @@ class LudvaeC2NDataset(Dataset):
             patch is ``patch * scale``.
         sigma: the noise level sigma_x of LUD-VAE's input preprocessing on
             the 0-255 scale: a ``(low, high)`` range drawn uniformly per
-            item, or one number. SIDD models use (30, 70), AIM19 15,
-            NTIRE20 10 (the values ``ludvae synth`` uses).
+            item, or one number. SIDD models use ``DEFAULT_SIGMA``, (30,
+            70), AIM19 15, NTIRE20 10 (the values ``ludvae synth`` uses).
         temperature: multiplies the drawn degradation latents (1 = the
             learned distribution, 0 = their mean).
         scale: super-resolution factor. For ``scale > 1`` the clean patch
@@ -156,8 +164,8 @@ class LudvaeC2NDataset(Dataset):
     than the clean patch is an error naming the file.
     """
 
-    def __init__(self, root, generator_path, patch=96, sigma=(30, 70), temperature=1.0,
-                 scale=1, device="cpu", as_dict=False, augment=True):
+    def __init__(self, root, generator_path, patch=96, sigma=DEFAULT_SIGMA, temperature=DEFAULT_TEMPERATURE,
+                 scale=DEFAULT_SCALE, device="cpu", as_dict=False, augment=True):
         self.root = root
         self.paths = list_images(root)
         if not self.paths:
@@ -369,9 +377,10 @@ def _main(argv=None):
     ap.add_argument("--out", default="ludvae_pairs", help="folder for the PNG pairs (default %(default)s)")
     ap.add_argument("-n", type=int, default=4, help="number of pairs (default %(default)s)")
     ap.add_argument("--patch", type=int, default=96, help="degraded patch size (default %(default)s)")
-    ap.add_argument("--sigma", type=float, nargs="+", default=[30, 70], help="sigma or LOW HIGH on 0-255 (default 30 70)")
-    ap.add_argument("--scale", type=int, default=1, help="SR factor (default %(default)s)")
-    ap.add_argument("--temperature", type=float, default=1.0, help="latent temperature (default %(default)s)")
+    ap.add_argument("--sigma", type=float, nargs="+", default=list(DEFAULT_SIGMA),
+                    help="sigma or LOW HIGH on 0-255 (default %g %g)" % DEFAULT_SIGMA)
+    ap.add_argument("--scale", type=int, default=DEFAULT_SCALE, help="SR factor (default %(default)s)")
+    ap.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE, help="latent temperature (default %(default)s)")
     ap.add_argument("--device", default="cpu", help="cpu or cuda (default %(default)s)")
     ap.add_argument("--seed", type=int, default=0, help="torch.manual_seed (default %(default)s)")
     args = ap.parse_args(argv)

@@ -6,7 +6,8 @@
 // 1e-4 halved at step 25,000. Pairs come from folders (the synth layout,
 // L/ and H/), or from clean images degraded afresh every batch: by
 // Gaussian noise, or by a trained LUD-VAE (C2N, as its exported generator
-// does).
+// does, with the σx range, temperature and clean-image downscale of its
+// checkpoint's synthesis setting, model.CheckpointSynthesis).
 package restore
 
 import (
@@ -22,8 +23,11 @@ type Config struct {
 	L, H   string     // paired folders: degraded (L) and clean (H) images of the same names
 	Clean  string     // or clean images only, degraded on the fly:
 	Sigma  [2]float64 // by Gaussian noise of σ uniform per crop in this range (0–255 scale),
-	LUDVAE string     // or by this LUD-VAE checkpoint (C2N at temperature 1),
-	SigmaX [2]float64 // with σx of h(x) uniform per crop in this range
+	LUDVAE string     // or by this LUD-VAE checkpoint (C2N at its synthesis temperature),
+	// SynthSigma is the σx range of h(x), uniform per crop, for LUD-VAE
+	// degradations (model.Synthesis's range; zero: the checkpoint's). Its
+	// JSON name is the one run folders and checkpoints have always had.
+	SynthSigma [2]float64 `json:"SigmaX"`
 	// Normalization overrides the LUD-VAE checkpoint's colour statistics
 	// ("" or "checkpoint": its own; else as synth's --normalization):
 	// "none" keeps the clean crops' colours, as the demo's synthesis does.
@@ -73,8 +77,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("--ludvae degrades --clean images; it does not go with --pairs")
 	case onTheFly && c.LUDVAE == "" && !(c.Sigma[0] >= 0 && c.Sigma[1] >= c.Sigma[0]):
 		return fmt.Errorf("--sigma %v: need 0 <= min <= max (0–255 scale)", c.Sigma)
-	case c.LUDVAE != "" && !(c.SigmaX[0] >= 0 && c.SigmaX[1] >= c.SigmaX[0]):
-		return fmt.Errorf("--sigma-x %v: need 0 <= min <= max (0–255 scale)", c.SigmaX)
+	case c.LUDVAE != "" && !(c.SynthSigma[0] >= 0 && c.SynthSigma[1] >= c.SynthSigma[0]):
+		return fmt.Errorf("--sigma-x %v: need 0 <= min <= max (0–255 scale)", c.SynthSigma)
 	case c.Out == "":
 		return fmt.Errorf("--out is required")
 	case c.Patch < 1 || c.Batch < 1 || c.Steps < 1:

@@ -7,28 +7,51 @@ import (
 	"sort"
 
 	"github.com/ludvae/ludvae/internal/images"
+	"github.com/ludvae/ludvae/internal/job"
+	"github.com/ludvae/ludvae/model"
 )
 
 // Data is the training pairs in memory: Noisy[i] is the degraded version of
 // Clean[i], or Noisy is nil and every batch degrades its clean crops:
-// with Gaussian noise of a σ drawn in Sigma, or (SigmaX set) by LUD-VAE
-// with a σx drawn in SigmaX, which the training step does on the device.
+// with Gaussian noise of a σ drawn in Sigma, or (LUDVAE set) by LUD-VAE
+// with a σx drawn in SynthSigma, which the training step does on the
+// device.
 type Data struct {
-	Clean, Noisy  []*images.Image
-	Sigma, SigmaX [2]float64
-	LUDVAE        bool
+	Clean, Noisy      []*images.Image
+	Sigma, SynthSigma [2]float64
+	LUDVAE            bool
 }
 
 // LoadData reads the pairs (or the clean images) cfg names; every image
 // must hold one crop. Unpaired names, and clean images skipped with
-// SkipBad (which applies to --clean only), are reported to log.
+// SkipBad (which applies to --clean only), are reported to log. For
+// LUD-VAE degradations the clean images are downscaled as the model's
+// clean domain was in training (its synthesis setting's Downscale, MATLAB
+// bicubic to 8 bits as the training store and synth do): it degrades
+// images of that scale, and the denoiser learns at the scale of the
+// degraded domain.
 func LoadData(cfg *Config, log io.Writer) (*Data, error) {
 	if cfg.Clean != "" {
-		clean, err := loadFolder("--clean", cfg.Clean, nil, cfg.Patch, cfg.SkipBad, log)
+		downscale := 1
+		if cfg.LUDVAE != "" {
+			syn, _, err := model.CheckpointSynthesis(cfg.LUDVAE)
+			if err != nil {
+				return nil, fmt.Errorf("--ludvae: %w", err)
+			}
+			downscale = syn.Downscale
+		}
+		clean, err := loadFolder("--clean", cfg.Clean, nil, cfg.Patch*downscale, cfg.SkipBad, log)
 		if err != nil {
 			return nil, err
 		}
-		return &Data{Clean: clean, Sigma: cfg.Sigma, SigmaX: cfg.SigmaX, LUDVAE: cfg.LUDVAE != ""}, nil
+		if downscale > 1 {
+			job.ForEach(len(clean), job.Workers(cfg.Threads), func(_, i int) error {
+				clean[i] = images.Downscale8(clean[i], downscale)
+				return nil
+			})
+			fmt.Fprintf(log, "--clean: images downscaled ×%d, as %s's clean domain was in training\n", downscale, cfg.LUDVAE)
+		}
+		return &Data{Clean: clean, Sigma: cfg.Sigma, SynthSigma: cfg.SynthSigma, LUDVAE: cfg.LUDVAE != ""}, nil
 	}
 	keys, err := pairKeys(cfg.L, cfg.H, log)
 	if err != nil {
@@ -145,7 +168,7 @@ func (d *Data) MakeBatch(cfg *Config, step int) Batch {
 			copy(b.Noisy[i*n:], images.AugmentedCrop(d.Noisy[k], x, y, p, p, mode).Pix)
 			continue
 		case d.LUDVAE:
-			b.SigmaX[i] = float32(d.SigmaX[0] + (d.SigmaX[1]-d.SigmaX[0])*rng.Float64())
+			b.SigmaX[i] = float32(d.SynthSigma[0] + (d.SynthSigma[1]-d.SynthSigma[0])*rng.Float64())
 			continue
 		}
 		sigma := (d.Sigma[0] + (d.Sigma[1]-d.Sigma[0])*rng.Float64()) / 255

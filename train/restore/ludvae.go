@@ -1,56 +1,53 @@
 package restore
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/ludvae/ludvae/internal/images"
 	"github.com/ludvae/ludvae/model"
 	tb "github.com/ludvae/ludvae/torchbind"
-	"github.com/ludvae/ludvae/train"
 )
 
 // degrader turns a batch's clean crops into LUD-VAE degradations on the
-// device, as the exported generator does in Python (C2N at temperature 1
-// with σx per crop), clamped to [0,1] as synthesized pairs and the
+// device, as the exported generator does in Python (C2N at the model's
+// synthesis temperature with σx per crop), clamped to [0,1] as synthesized pairs and the
 // Python Dataset are. Models trained with colour normalization (AIM19)
 // have their output mapped back to the degraded statistics, as `ludvae
 // synth` does.
 type degrader struct {
-	m    *model.LUDVAE
-	norm *model.Normalization
-	seed uint64
+	m           *model.LUDVAE
+	norm        *model.Normalization
+	seed        uint64
+	temperature float64 // the checkpoint's synthesis temperature
 	// residual keeps only the sampled degradation (Config.Residual)
 	residual bool
 }
 
-// loadDegrader reads the LUD-VAE checkpoint cfg names; a σx range left at
-// zero takes the checkpoint's own synthesis range (SIDD's 30–70 for the
-// authors' plain state dicts).
+// loadDegrader reads the LUD-VAE checkpoint cfg names and its synthesis
+// setting (model.CheckpointSynthesis: model.DefaultSynthesis for the
+// authors' plain state dicts): its temperature and colour statistics, and
+// its σx range for a range left at zero. Its downscale is LoadData's.
 func loadDegrader(cfg *Config, dev tb.Device) (*degrader, error) {
 	m, err := model.Load(cfg.LUDVAE, tb.Options{DType: tb.Float32, Device: dev})
 	if err != nil {
 		return nil, fmt.Errorf("--ludvae: %w", err)
 	}
-	saved, norm, err := train.ReadCheckpointConfig(cfg.LUDVAE)
-	switch {
-	case errors.Is(err, model.ErrNotCheckpoint):
-		saved, norm = train.Defaults(), nil
-		saved.SynthSigma = [2]float64{30, 70}
-	case err != nil:
+	syn, _, err := model.CheckpointSynthesis(cfg.LUDVAE)
+	if err != nil {
 		m.Close()
 		return nil, fmt.Errorf("--ludvae: %w", err)
 	}
+	norm := syn.Norm
 	if cfg.Normalization != "" && cfg.Normalization != "checkpoint" {
 		if norm, err = model.ParseNormalization(cfg.Normalization); err != nil {
 			m.Close()
 			return nil, err
 		}
 	}
-	if cfg.SigmaX == [2]float64{} {
-		cfg.SigmaX = saved.SynthSigma
+	if cfg.SynthSigma == [2]float64{} {
+		cfg.SynthSigma = syn.Range()
 	}
-	return &degrader{m: m, norm: norm, seed: cfg.Seed, residual: cfg.Residual}, nil
+	return &degrader{m: m, norm: norm, seed: cfg.Seed, temperature: syn.Temperature, residual: cfg.Residual}, nil
 }
 
 // degrade returns the degraded version of clean [N,3,P,P] for batch b;
@@ -63,7 +60,7 @@ func (g *degrader) degrade(clean *tb.Tensor, b Batch) (*tb.Tensor, error) {
 	if g.residual {
 		translate = g.m.TranslateResidual
 	}
-	y, err := translate(clean, sigma, 1, model.Noise{Seed: g.seed, Stream: uint64(b.Step)})
+	y, err := translate(clean, sigma, g.temperature, model.Noise{Seed: g.seed, Stream: uint64(b.Step)})
 	if err != nil {
 		return nil, fmt.Errorf("--ludvae: %w", err)
 	}

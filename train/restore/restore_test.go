@@ -289,7 +289,7 @@ func writeLUDVAE(t *testing.T, path string) {
 }
 
 // TestLUDVAEOnTheFly: with --ludvae each batch's degraded crops are the
-// model's C2N of its clean crops (temperature 1, the crop's σx, the
+// model's C2N of its clean crops (the plain state dict's temperature 1, the crop's σx, the
 // step's counter-based noise), clamped to [0,1]: what the exported
 // generator gives in Python, drawn reproducibly. σx defaults to SIDD's
 // 30–70 for a plain state dict; two steps draw different degradations.
@@ -298,8 +298,8 @@ func TestLUDVAEOnTheFly(t *testing.T) {
 	cfg, deg, d, ref := onTheFly(t, false)
 	defer deg.close()
 	defer ref.Close()
-	if cfg.SigmaX != [2]float64{30, 70} {
-		t.Fatalf("σx range %v, want the SIDD default 30–70", cfg.SigmaX)
+	if cfg.SynthSigma != [2]float64{30, 70} {
+		t.Fatalf("σx range %v, want the SIDD default 30–70", cfg.SynthSigma)
 	}
 	n, p := int64(cfg.Batch), int64(cfg.Patch)
 	var first []float32
@@ -476,4 +476,108 @@ func TestLUDVAEOnTheFlyResumes(t *testing.T) {
 // settings, made for the run and closed after it.
 func restoreRun(ctx context.Context, c Config, log io.Writer) error {
 	return tb.WithRuntime(c.RuntimeSettings, func(rt *tb.Runtime) error { return Run(ctx, rt, c, log) })
+}
+
+// TestLUDVAECheckpointSynthesis: a ludvae checkpoint's synthesis entry
+// sets the on-the-fly degradations as it sets `ludvae synth`'s: its σx
+// range (unless --sigma-x is given), its temperature (0.5 here, which
+// differs from the temperature-1 C2N), and its downscale: the clean
+// images are downscaled ×2 (MATLAB bicubic to 8 bits) before cropping.
+func TestLUDVAECheckpointSynthesis(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writePairs(t, dir, 2)
+	plain := filepath.Join(dir, "plain.pth")
+	writeLUDVAE(t, plain)
+	sd, err := tb.LoadDict(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck := filepath.Join(dir, "ludvae.pth")
+	d := tb.NewDict()
+	d.Set("model", sd)
+	d.Set("synthesis", model.Synthesis{SigmaMin: 12, SigmaMax: 20, Temperature: 0.5, Downscale: 2}.Dict())
+	err = tb.Save(ck, d)
+	tb.CloseAll(sd)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	cfg := smallConfig(dir)
+	cfg.L, cfg.H, cfg.Clean, cfg.LUDVAE = "", "", filepath.Join(dir, "H"), ck
+	deg, err := loadDegrader(&cfg, tb.CPU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer deg.close()
+	if cfg.SynthSigma != [2]float64{12, 20} || deg.temperature != 0.5 {
+		t.Fatalf("σx range %v, temperature %g; want the checkpoint's 12–20 and 0.5", cfg.SynthSigma, deg.temperature)
+	}
+	given := cfg
+	given.SynthSigma = [2]float64{5, 6}
+	if g, err := loadDegrader(&given, tb.CPU); err != nil || given.SynthSigma != [2]float64{5, 6} {
+		t.Errorf("--sigma-x 5,6: range %v (%v), want it kept", given.SynthSigma, err)
+	} else {
+		g.close()
+	}
+
+	data, err := LoadData(&cfg, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, name := range []string{"img0.png", "img1.png"} {
+		hr, err := images.Load(filepath.Join(dir, "H", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := images.Downscale8(hr, 2)
+		if got := data.Clean[i]; got.W != want.W || got.H != want.H || fmt.Sprint(got.Pix) != fmt.Sprint(want.Pix) {
+			t.Errorf("%s: clean image %dx%d, want its ×2 downscale %dx%d (%dx%d)", name, got.W, got.H, want.W, want.H, hr.W, hr.H)
+		}
+	}
+
+	ref, err := model.Load(ck, tb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ref.Close()
+	b := data.MakeBatch(&cfg, 1)
+	for _, v := range b.SigmaX {
+		if v < 12 || v > 20 {
+			t.Fatalf("σx %v outside the checkpoint's 12–20", v)
+		}
+	}
+	err = tb.Try(func() {
+		tb.WithScope(func(*tb.Scope) {
+			n, p := int64(cfg.Batch), int64(cfg.Patch)
+			clean := tb.FromSlice(b.Clean, n, 3, p, p)
+			y, err := deg.degrade(clean, b)
+			if err != nil {
+				panic(err)
+			}
+			noise := model.Noise{Seed: cfg.Seed, Stream: 1}
+			want, err := ref.Translate(clean, tb.FromSlice(b.SigmaX), 0.5, noise)
+			if err != nil {
+				panic(err)
+			}
+			atOne, err := ref.Translate(clean, tb.FromSlice(b.SigmaX), 1, noise)
+			if err != nil {
+				panic(err)
+			}
+			got, w, one := y.Float32s(), want.Clamp(0, 1).Float32s(), atOne.Clamp(0, 1).Float32s()
+			same := true
+			for i := range got {
+				if got[i] != w[i] {
+					t.Fatalf("value %d: on the fly %v, C2N at temperature 0.5 %v", i, got[i], w[i])
+				}
+				same = same && got[i] == one[i]
+			}
+			if same {
+				t.Fatal("the degradation at temperature 0.5 equals the one at 1")
+			}
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
