@@ -175,15 +175,26 @@ func BuildStore(ctx context.Context, flag, dir string, downscale int, storeDir s
 }
 
 // Batch is one training step's input: N crops, channel-planar, each from the
-// clean or the degraded domain.
+// clean or the degraded domain. It carries its own shape (Patch, Shape):
+// what reads it does not recompute it from a configuration.
 type Batch struct {
 	Step     int
 	Lo       int       // the row Pix starts at (a rank's share starts past 0)
+	Patch    int       // the crops' side P
 	Pix      []float32 // rows Lo… of the N×3×P×P crops in [0,1], as read
 	Degraded []bool    // all N rows'
 
 	Norm *model.Normalization // the degraded crops' map to the clean statistics, or nil
 	Err  error                // a crop could not be read from its store
+}
+
+// cropLen is the values of one crop in Pix, 3·P·P.
+func (b Batch) cropLen() int { return 3 * b.Patch * b.Patch }
+
+// Shape is Pix's shape: [rows, 3, P, P], rows the crops Pix holds.
+func (b Batch) Shape() []int64 {
+	p := int64(b.Patch)
+	return []int64{int64(len(b.Pix) / b.cropLen()), 3, p, p}
 }
 
 // MakeBatch draws the batch of a step. Every draw comes from a generator
@@ -199,7 +210,7 @@ func (d *Data) MakeBatch(cfg *Config, step int) Batch {
 	if d.rows != [2]int{} {
 		lo, hi = d.rows[0], d.rows[1]
 	}
-	b := Batch{Step: step, Lo: lo, Pix: make([]float32, (hi-lo)*n), Degraded: make([]bool, cfg.Batch), Norm: d.Norm}
+	b := Batch{Step: step, Lo: lo, Patch: p, Pix: make([]float32, (hi-lo)*n), Degraded: make([]bool, cfg.Batch), Norm: d.Norm}
 	var c cropper
 	for i := range cfg.Batch {
 		deg := rng.IntN(2) == 1

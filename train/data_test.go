@@ -1,6 +1,7 @@
 package train
 
 import (
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -91,7 +92,9 @@ func TestBatchesAreDeterministicAndBalanced(t *testing.T) {
 
 // TestReadRows: a rank that reads only its rows of each batch gets the
 // pixels the whole batch has in those rows, bit for bit, and every row's
-// domain: the rows it skips are drawn all the same.
+// domain: the rows it skips are drawn all the same. Each batch carries its
+// shape: the whole batch's N×3×P×P, a rank's rows×3×P×P, and a share of
+// the whole batch is the batch read for those rows.
 func TestReadRows(t *testing.T) {
 	t.Parallel()
 	c := tinyConfig(t)
@@ -115,6 +118,12 @@ func TestReadRows(t *testing.T) {
 			}
 			if !slices.Equal(part.Degraded, whole.Degraded) {
 				t.Fatalf("rows %v, step %d: domains %v, whole batch %v", r, step, part.Degraded, whole.Degraded)
+			}
+			p := int64(c.Patch)
+			share := whole.share(r[0], r[1])
+			if fmt.Sprint(whole.Shape(), part.Shape(), share.Shape()) != fmt.Sprint([]int64{10, 3, p, p}, []int64{int64(r[1] - r[0]), 3, p, p}, part.Shape()) ||
+				!slices.Equal(share.Pix, part.Pix) {
+				t.Fatalf("rows %v, step %d: shapes whole %v, read %v, share %v (equal pixels %v)", r, step, whole.Shape(), part.Shape(), share.Shape(), slices.Equal(share.Pix, part.Pix))
 			}
 		}
 	}

@@ -106,9 +106,9 @@ func (c Config) distHash() (uint64, error) {
 
 // share is rows [lo, hi) of a global batch: this rank's crops (b holds
 // them from row b.Lo, all of them or only these).
-func (b Batch) share(lo, hi, patch int) Batch {
-	n := 3 * patch * patch
-	return Batch{Step: b.Step, Lo: lo, Pix: b.Pix[(lo-b.Lo)*n : (hi-b.Lo)*n], Degraded: b.Degraded[lo:hi], Norm: b.Norm, Err: b.Err}
+func (b Batch) share(lo, hi int) Batch {
+	n := b.cropLen()
+	return Batch{Step: b.Step, Lo: lo, Patch: b.Patch, Pix: b.Pix[(lo-b.Lo)*n : (hi-b.Lo)*n], Degraded: b.Degraded[lo:hi], Norm: b.Norm, Err: b.Err}
 }
 
 func count(bs []bool) int {
@@ -160,7 +160,7 @@ func (s *distStepper) step(b Batch) (st stepStats, err error) {
 	mAll, mBefore := count(b.Degraded), count(b.Degraded[:lo])
 	tb.WithScope(func(*tb.Scope) {
 		err = tb.Do(func() error {
-			in := upload(cfg, s.m.Options(), b.share(lo, hi, cfg.Patch))
+			in := upload(cfg, s.m.Options(), b.share(lo, hi))
 			// The noise of the whole batch's rows: h at row lo on, the
 			// posterior sites at this share's first degraded row.
 			in.noise.Origin[0], in.noise.SubsetRow = int64(lo), int64(mBefore)

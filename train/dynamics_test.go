@@ -121,7 +121,7 @@ func seedWithAllBatchKinds(d *Data, c *Config) uint64 {
 // step's stream, and for each level the posterior ε of the degraded rows,
 // numbered among themselves, at site PostSite(l).
 func stepInputs(c *Config, b Batch) *tb.Dict {
-	n, p := int64(len(b.Degraded)), int64(c.Patch)
+	shape := b.Shape()
 	o := tb.Options{DType: tb.Float64}
 	key := func(site model.Site) tb.NoiseKey {
 		return tb.NoiseKey{Seed: c.Seed, Stream: uint64(b.Step)*model.StreamStride + uint64(site)}
@@ -133,12 +133,12 @@ func stepInputs(c *Config, b Batch) *tb.Dict {
 		}
 	}
 	e := tb.NewDict()
-	e.Set("x", tb.FromSlice(b.Pix, n, 3, p, p).ToDType(tb.Float64))
+	e.Set("x", tb.FromSlice(b.Pix, shape...).ToDType(tb.Float64))
 	e.Set("degraded", tb.FromSlice(rows))
-	e.Set("h", tb.Normal([]int64{n, 3, p, p}, o, key(model.HSite)))
+	e.Set("h", tb.Normal(shape, o, key(model.HSite)))
 	if len(rows) > 0 {
 		for l := 1; l <= c.Levels; l++ {
-			e.Set(fmt.Sprintf("post_%d", l), tb.Normal([]int64{int64(len(rows)), int64(c.Filters), p, p}, o, key(model.PostSite(l))))
+			e.Set(fmt.Sprintf("post_%d", l), tb.Normal([]int64{int64(len(rows)), int64(c.Filters), shape[2], shape[3]}, o, key(model.PostSite(l))))
 		}
 	}
 	return e

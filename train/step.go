@@ -68,9 +68,10 @@ type stepTensors struct {
 // with the noise of its step: what upload and the graph stepper's write
 // put on the device.
 func onHost(cfg *Config, b Batch) stepTensors {
-	n, p := int64(len(b.Degraded)), int64(cfg.Patch)
+	shape := b.Shape()
+	n := shape[0]
 	in := stepTensors{
-		x:     tb.FromSlice(b.Pix, n, 3, p, p),
+		x:     tb.FromSlice(b.Pix, shape...),
 		sig:   tb.FromSlice(noiseLevels(cfg, b.Degraded)),
 		sub:   model.NewSubset(b.Degraded, tb.CPU),
 		noise: model.Noise{Seed: cfg.Seed, Stream: uint64(b.Step)},

@@ -125,7 +125,7 @@ func bench(args []string, stdout io.Writer) error {
 			defer st.Close()
 			usedGraphs = st.Graphs()
 			rng := rand.New(rand.NewPCG(1, 2))
-			b := train.Batch{Pix: make([]float32, n*3*s*s), Degraded: make([]bool, n)}
+			b := train.Batch{Patch: int(s), Pix: make([]float32, n*3*s*s), Degraded: make([]bool, n)}
 			for i := range b.Degraded {
 				b.Degraded[i] = i%2 == 0
 			}

@@ -138,8 +138,16 @@ func loadFolder(what, dir string, keys []string, minSize int, skipBad bool, log 
 // nil and SigmaX holds each crop's σx (0–255 scale).
 type Batch struct {
 	Step         int
+	Patch        int // the crops' side P
 	Noisy, Clean []float32
 	SigmaX       []float32
+}
+
+// Shape is the shape of Clean (and Noisy): [N, 3, P, P]. A batch carries
+// it: what reads the batch does not recompute it from a configuration.
+func (b Batch) Shape() []int64 {
+	p := int64(b.Patch)
+	return []int64{int64(len(b.Clean) / (3 * b.Patch * b.Patch)), 3, p, p}
 }
 
 // MakeBatch draws step's batch from a generator seeded by (seed, step), so
@@ -150,7 +158,7 @@ type Batch struct {
 func (d *Data) MakeBatch(cfg *Config, step int) Batch {
 	rng := rand.New(rand.NewPCG(cfg.Seed, uint64(step)))
 	p, n := cfg.Patch, 3*cfg.Patch*cfg.Patch
-	b := Batch{Step: step, Clean: make([]float32, cfg.Batch*n)}
+	b := Batch{Step: step, Patch: p, Clean: make([]float32, cfg.Batch*n)}
 	if d.LUDVAE {
 		b.SigmaX = make([]float32, cfg.Batch)
 	} else {

@@ -301,7 +301,6 @@ func TestLUDVAEOnTheFly(t *testing.T) {
 	if cfg.SynthSigma != [2]float64{30, 70} {
 		t.Fatalf("σx range %v, want the SIDD default 30–70", cfg.SynthSigma)
 	}
-	n, p := int64(cfg.Batch), int64(cfg.Patch)
 	var first []float32
 	for _, s := range []int{1, 2} {
 		b := d.MakeBatch(&cfg, s)
@@ -315,7 +314,7 @@ func TestLUDVAEOnTheFly(t *testing.T) {
 		}
 		err := tb.Try(func() {
 			tb.WithScope(func(*tb.Scope) {
-				clean := tb.FromSlice(b.Clean, n, 3, p, p)
+				clean := tb.FromSlice(b.Clean, b.Shape()...)
 				y, err := deg.degrade(clean, b)
 				if err != nil {
 					panic(err)
@@ -380,7 +379,7 @@ func TestLUDVAEResidual(t *testing.T) {
 	b := d.MakeBatch(&cfg, 1)
 	err := tb.Try(func() {
 		tb.WithScope(func(*tb.Scope) {
-			clean := tb.FromSlice(b.Clean, int64(cfg.Batch), 3, int64(cfg.Patch), int64(cfg.Patch))
+			clean := tb.FromSlice(b.Clean, b.Shape()...)
 			y, err := deg.degrade(clean, b)
 			if err != nil {
 				panic(err)
@@ -549,8 +548,7 @@ func TestLUDVAECheckpointSynthesis(t *testing.T) {
 	}
 	err = tb.Try(func() {
 		tb.WithScope(func(*tb.Scope) {
-			n, p := int64(cfg.Batch), int64(cfg.Patch)
-			clean := tb.FromSlice(b.Clean, n, 3, p, p)
+			clean := tb.FromSlice(b.Clean, b.Shape()...)
 			y, err := deg.degrade(clean, b)
 			if err != nil {
 				panic(err)

@@ -217,13 +217,13 @@ func (t *Trainer) trainStep(b Batch) (float64, error) {
 // degraded crops), runs the forward pass in training mode, backward, and
 // Adam at step b.Step's learning rate.
 func step(m *model.DnCNN, opt *tb.Adam, cfg *Config, kind model.DnCNNLoss, dev tb.Device, deg *degrader, b Batch) (loss float64, err error) {
-	n, p := int64(cfg.Batch), int64(cfg.Patch)
+	shape := b.Shape()
 	err = tb.Do(func() (err error) {
 		tb.WithScope(func(*tb.Scope) {
-			clean := tb.FromSlice(b.Clean, n, 3, p, p).ToDevice(dev)
+			clean := tb.FromSlice(b.Clean, shape...).ToDevice(dev)
 			var noisy, l *tb.Tensor
 			if b.Noisy != nil {
-				noisy = tb.FromSlice(b.Noisy, n, 3, p, p).ToDevice(dev)
+				noisy = tb.FromSlice(b.Noisy, shape...).ToDevice(dev)
 			} else if noisy, err = deg.degrade(clean, b); err != nil {
 				return
 			}
