@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ludvae/ludvae/internal/testkit"
 	tb "github.com/ludvae/ludvae/torchbind"
-	"github.com/ludvae/ludvae/torchbind/pyref"
 )
 
 // TestDnCNNKeysAndShapesMatchReference compares every state-dict key and
@@ -18,7 +18,7 @@ import (
 func TestDnCNNKeysAndShapesMatchReference(t *testing.T) {
 	t.Parallel()
 	cfgs := []DnCNNConfig{DefaultDnCNN, {Channels: 1, Features: 16, Layers: 20}}
-	want := strings.Split(pyref.Run(t, `
+	want := strings.Split(testkit.RunPython(t, `
 from dncnn_ref import DnCNN
 for c, f, l in [(3, 64, 17), (1, 16, 20)]:
     m = DnCNN(c, c, f, l)
@@ -75,7 +75,7 @@ func dncnnParity(t *testing.T, loss DnCNNLoss) {
 			d.Set("noisy", noisy)
 			d.Set("clean", clean)
 			must(t, tb.Save(inPath, d))
-			pyref.Run(t, `import sys, dncnn_ref; dncnn_ref.step(*sys.argv[1:])`, sdPath, inPath, loss.String(), refPath)
+			testkit.RunPython(t, `import sys, dncnn_ref; dncnn_ref.step(*sys.argv[1:])`, sdPath, inPath, loss.String(), refPath)
 			ref, err := tb.LoadDict(refPath)
 			must(t, err)
 			defer tb.CloseAll(ref)
@@ -196,7 +196,7 @@ func TestOrthogonalMatchesTorch(t *testing.T) {
 		for _, v := range a {
 			vals = append(vals, fmt.Sprint(v))
 		}
-		out := pyref.Run(t, `
+		out := testkit.RunPython(t, `
 import sys, torch
 rows, cols = int(sys.argv[1]), int(sys.argv[2])
 a = torch.tensor([float(v) for v in sys.argv[3].split(",")], dtype=torch.float64).reshape(rows, cols)
@@ -301,7 +301,7 @@ func TestDnCNNTorchScriptExport(t *testing.T) {
 		})
 	})
 	must(t, m.ExportTorchScript(path))
-	out := strings.Fields(pyref.Run(t, `
+	out := strings.Fields(testkit.RunPython(t, `
 import sys, torch
 g = torch.jit.load(sys.argv[1])
 with torch.no_grad():

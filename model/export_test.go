@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ludvae/ludvae/internal/testkit"
 	tb "github.com/ludvae/ludvae/torchbind"
-	"github.com/ludvae/ludvae/torchbind/pyref"
 )
 
 // TestTorchScriptGenerator exports the C2N generator and runs it in Python:
@@ -36,7 +36,7 @@ func TestTorchScriptGenerator(t *testing.T) {
 			})
 		})
 		m.Close()
-		got := pyref.Run(t, `
+		got := testkit.RunPython(t, `
 import sys, torch
 g = torch.jit.load(sys.argv[1])
 clean = torch.load(sys.argv[2])["clean"]
@@ -84,7 +84,7 @@ func TestTorchScriptColourMap(t *testing.T) {
 		d.Set("clean", tb.Rand([]int64{2, 3, 9, 11}, tb.Options{}, g))
 		must(t, tb.Save(in, d))
 	})
-	got := pyref.Run(t, `
+	got := testkit.RunPython(t, `
 import sys, torch
 plain, mapped = torch.jit.load(sys.argv[1]), torch.jit.load(sys.argv[2])
 clean = torch.load(sys.argv[3])["clean"]

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ludvae/ludvae/internal/testkit"
 	tb "github.com/ludvae/ludvae/torchbind"
-	"github.com/ludvae/ludvae/torchbind/pyref"
 )
 
 // TestInitIsTorchs: New(seed) draws bit for bit the parameters that
@@ -34,7 +34,7 @@ func TestInitIsTorchs(t *testing.T) {
 			must(t, m.SaveStateDict(path))
 			m.Close()
 		}
-		out := pyref.Run(t, `
+		out := testkit.RunPython(t, `
 import sys, torch
 from ludvae_ref import LUDVAE
 f, L, seed, d32, d64 = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ludvae/ludvae/internal/testkit"
 	tb "github.com/ludvae/ludvae/torchbind"
-	"github.com/ludvae/ludvae/torchbind/pyref"
 )
 
 func TestDefaultParameterCount(t *testing.T) {
@@ -24,7 +24,7 @@ func TestDefaultParameterCount(t *testing.T) {
 // with the Python reference network for levels 1–5.
 func TestKeysAndShapesMatchReference(t *testing.T) {
 	t.Parallel()
-	want := pyref.Run(t, `
+	want := testkit.RunPython(t, `
 from ludvae_ref import LUDVAE
 for L in range(1, 6):
     m = LUDVAE(3, 4, L)
@@ -132,7 +132,7 @@ func TestExportLoadsIntoAuthorsClass(t *testing.T) {
 			must(t, tb.Save(in, d))
 		})
 	})
-	got := pyref.Run(t, `
+	got := testkit.RunPython(t, `
 import sys, torch
 from ludvae_ref import LUDVAE
 m = LUDVAE(3, 6, 2).double()

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ludvae/ludvae/internal/testkit"
 	tb "github.com/ludvae/ludvae/torchbind"
-	"github.com/ludvae/ludvae/torchbind/pyref"
 )
 
 // TestSubsetEqualsMaskedComputation checks that running the degradation
@@ -70,7 +70,7 @@ func TestSubsetEqualsMaskedComputation(t *testing.T) {
 		}
 		maskArgs = append(maskArgs, s)
 	}
-	out := pyref.Run(t, `
+	out := testkit.RunPython(t, `
 import sys, torch
 from ludvae_ref import LUDVAE
 m = LUDVAE(3, 5, 3).double()

@@ -13,9 +13,9 @@ import (
 	"testing"
 
 	"github.com/ludvae/ludvae/internal/images"
+	"github.com/ludvae/ludvae/internal/testkit"
 	"github.com/ludvae/ludvae/model"
 	tb "github.com/ludvae/ludvae/torchbind"
-	"github.com/ludvae/ludvae/torchbind/pyref"
 )
 
 // TestTiledEqualsWhole checks that tile-by-tile synthesis equals the
@@ -85,16 +85,15 @@ func saveTinyModel(t *testing.T, dir string, seed uint64, edit func(*model.LUDVA
 	return ckpt
 }
 
+// writeClean writes n patterned images a.png, b.png, … of 40+4i×36.
 func writeClean(t *testing.T, dir string, n int) {
-	os.MkdirAll(dir, 0o755)
+	t.Helper()
 	for i := range n {
-		m := images.New(40+4*i, 36)
+		m := testkit.Photo{W: 40 + 4*i, H: 36, Pix: make([]float32, 3*(40+4*i)*36)}
 		for j := range m.Pix {
 			m.Pix[j] = float32(math.Mod(float64(j*(i+3))*0.37, 1))
 		}
-		if err := images.SavePNG(filepath.Join(dir, string(rune('a'+i))+".png"), m, 8); err != nil {
-			t.Fatal(err)
-		}
+		testkit.WritePNG(t, filepath.Join(dir, string(rune('a'+i))+".png"), m)
 	}
 }
 
@@ -391,7 +390,7 @@ func TestRunTemperatureRange(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in")
 	writeClean(t, in, 2)
-	m, err := model.Load(filepath.Join(pyref.Root(), "testdata", "official", "f8_state_dict.pth"), tb.Options{DType: tb.Float32})
+	m, err := model.Load(filepath.Join(testkit.Root(), "testdata", "official", "f8_state_dict.pth"), tb.Options{DType: tb.Float32})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"strconv"
@@ -12,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ludvae/ludvae/torchbind/pyref"
+	"github.com/ludvae/ludvae/internal/testkit"
 )
 
 // pyRank joins torch.distributed's default group with Python's own
@@ -33,17 +32,6 @@ print(json.dumps({"sum": t.tolist(), "bcast": b.tolist()}))
 dist.destroy_process_group()
 `
 
-// freePort returns a loopback port that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // TestDistInteropWithPython: one Go rank and one Python torch.distributed
 // rank in one Gloo group over one TCPStore, each side in turn hosting the
 // store as rank 0. Both must see the same sum and rank 1's broadcast.
@@ -53,11 +41,11 @@ func TestDistInteropWithPython(t *testing.T) {
 	}
 	for goRank := range 2 {
 		t.Run("go-rank-"+strconv.Itoa(goRank), func(t *testing.T) {
-			port := freePort(t)
+			port := testkit.FreePort(t)
 			t.Setenv("GLOO_SOCKET_IFNAME", "lo")
 			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 			defer cancel()
-			py := exec.CommandContext(ctx, pyref.Python, "-c", pyRank, strconv.Itoa(1-goRank))
+			py := exec.CommandContext(ctx, testkit.Python, "-c", pyRank, strconv.Itoa(1-goRank))
 			py.Env = append(os.Environ(), "MASTER_ADDR=127.0.0.1", "MASTER_PORT="+strconv.Itoa(port))
 			var pyErr strings.Builder
 			py.Stderr = &pyErr
@@ -131,7 +119,7 @@ func float32sTo64(xs []float32) []float64 {
 // TestDistUnreachable: a rank whose store does not answer fails within the
 // timeout, with c10d's message, instead of hanging.
 func TestDistUnreachable(t *testing.T) {
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	start := time.Now()
 	_, err := NewProcessGroup(GroupOptions{Backend: "gloo", Host: "127.0.0.1", Port: port,
 		Rank: 1, World: 2, Timeout: 2 * time.Second})

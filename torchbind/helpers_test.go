@@ -4,13 +4,13 @@ import (
 	"math"
 	"testing"
 
-	"github.com/ludvae/ludvae/torchbind/pyref"
+	"github.com/ludvae/ludvae/internal/testkit"
 )
 
 // runPython runs a Python script with torch and returns its standard output.
 func runPython(t *testing.T, script string, args ...string) string {
 	t.Helper()
-	return pyref.Run(t, script, args...)
+	return testkit.RunPython(t, script, args...)
 }
 
 // inRuntime runs f on a new runtime with settings s and closes it. f may

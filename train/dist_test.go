@@ -19,8 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ludvae/ludvae/internal/testkit"
 	tb "github.com/ludvae/ludvae/torchbind"
-	"github.com/ludvae/ludvae/torchbind/pyref"
 	"github.com/ludvae/ludvae/train/dist"
 )
 
@@ -160,7 +160,7 @@ func TestDataParallelMatchesOneProcess(t *testing.T) {
 	compareLogs(t, one.Out, two.Out, 20)
 	ca, _ := Checkpoints(one.Out)
 	cb, _ := Checkpoints(two.Out)
-	got := pyref.Run(t, `
+	got := testkit.RunPython(t, `
 import sys, torch
 a, b = (torch.load(p)["model"] for p in sys.argv[1:3])
 assert a.keys() == b.keys()
@@ -289,7 +289,7 @@ func newestStep(t *testing.T, dir string) string {
 	if err != nil || len(ck) == 0 {
 		t.Fatalf("no checkpoint in %s: %v", dir, err)
 	}
-	return pyref.Run(t, "import sys, torch; d = torch.load(sys.argv[1]); print(d['step'], len(d['model']))", ck[len(ck)-1])
+	return testkit.RunPython(t, "import sys, torch; d = torch.load(sys.argv[1]); print(d['step'], len(d['model']))", ck[len(ck)-1])
 }
 
 // TestRankFailureStopsTheOthers: when rank 1 is killed (SIGKILL) or hangs

@@ -11,9 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ludvae/ludvae/internal/testkit"
 	"github.com/ludvae/ludvae/model"
 	tb "github.com/ludvae/ludvae/torchbind"
-	"github.com/ludvae/ludvae/torchbind/pyref"
 )
 
 // TestStepsMatchEager trains ten steps through the Stepper (the loop of
@@ -75,7 +75,7 @@ func TestStepsMatchEager(t *testing.T) {
 	norm, _ := json.Marshal(d.Norm)
 	cfg := fmt.Sprintf("%d %d %d %g %g %d %g %d %g %g", c.Filters, c.Levels, c.Steps, c.LR, c.LRGamma, c.LRMilestones[0],
 		c.KLWeight, c.KLWarmup, c.SigmaX, c.SigmaY)
-	got := pyref.Run(t, eagerSteps, dir, cfg, string(norm))
+	got := testkit.RunPython(t, eagerSteps, dir, cfg, string(norm))
 	lines := strings.Split(got, "\n")
 	if len(lines) != 2 {
 		t.Fatalf("python printed %q", got)

@@ -4,13 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/ludvae/ludvae/internal/images"
+	"github.com/ludvae/ludvae/internal/testkit"
 	"github.com/ludvae/ludvae/model"
 	tb "github.com/ludvae/ludvae/torchbind"
 )
@@ -40,28 +39,12 @@ func trainRun(ctx context.Context, c Config, log io.Writer) error {
 // with noise added when noisy is set, so the two domains differ.
 func writeImages(t testing.TB, dir string, n, w, h int, noisy bool, seed uint64) {
 	t.Helper()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
+	var noise testkit.Noise
+	if noisy {
+		noise.Sigma = 0.08
 	}
 	rng := rand.New(rand.NewPCG(seed, 7))
-	for i := range n {
-		m := images.New(w, h)
-		fx, fy, ph := 1+rng.Float64()*4, 1+rng.Float64()*4, rng.Float64()*6
-		for c := range 3 {
-			for y := range h {
-				for x := range w {
-					v := 0.5 + 0.35*math.Sin(fx*float64(x)/float64(w)*math.Pi+ph+float64(c))*math.Cos(fy*float64(y)/float64(h)*math.Pi)
-					if noisy {
-						v += 0.08 * rng.NormFloat64()
-					}
-					m.Set(x, y, c, float32(min(max(v, 0), 1)))
-				}
-			}
-		}
-		if err := images.SavePNG(filepath.Join(dir, fmt.Sprintf("img%03d.png", i)), m, 8); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testkit.WritePhotos(t, dir, n, "img%03d.png", func(int) testkit.Photo { return testkit.SmoothPhoto(w, h, rng, noise) })
 }
 
 // tinyConfig is a run small enough for a unit test.

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ludvae/ludvae/internal/testkit"
 	"github.com/ludvae/ludvae/model"
 	tb "github.com/ludvae/ludvae/torchbind"
-	"github.com/ludvae/ludvae/torchbind/pyref"
 )
 
 // TestConfigOneSchema: config.json and a checkpoint's "config" entry hold
@@ -64,7 +64,7 @@ func TestConfigWrongTypeNamed(t *testing.T) {
 // optimizer state to resume from.
 func TestCheckpointBeforeSchemaLoads(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(pyref.Root(), "testdata", "checkpoints", "f4_step2_before_schema.pth")
+	path := filepath.Join(testkit.Root(), "testdata", "checkpoints", "f4_step2_before_schema.pth")
 	d, saved, err := readCheckpoint(path)
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package train
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"io"
 	"math"
@@ -12,21 +11,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ludvae/ludvae/internal/testkit"
 	tb "github.com/ludvae/ludvae/torchbind"
-	"github.com/ludvae/ludvae/torchbind/pyref"
 )
 
 func readLosses(t *testing.T, dir string) map[string]string {
 	t.Helper()
-	f, err := os.Open(filepath.Join(dir, "log.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := testkit.ReadCSV(t, filepath.Join(dir, "log.csv"))
 	out := map[string]string{}
 	for _, r := range rows[1:] {
 		out[r[0]] = strings.Join(r[1:6], ",") // loss, rec, kl, kl_weight, lr
@@ -141,7 +132,7 @@ func TestCheckpointReadByTorch(t *testing.T) {
 		t.Fatal(err)
 	}
 	ck, _ := Checkpoints(c.Out)
-	got := pyref.Run(t, `
+	got := testkit.RunPython(t, `
 import sys, torch
 from ludvae_ref import LUDVAE
 d = torch.load(sys.argv[1])

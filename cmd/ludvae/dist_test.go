@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"math"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ludvae/ludvae/torchbind/pyref"
+	"github.com/ludvae/ludvae/internal/testkit"
 )
 
 // asCLI, set to 1, makes this test binary the ludvae command (TestMain), so
@@ -28,27 +26,10 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // readLog returns log.csv's loss, rec and kl per step.
 func readLog(t *testing.T, run string) [][3]float64 {
 	t.Helper()
-	f, err := os.Open(filepath.Join(run, "log.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := testkit.ReadCSV(t, filepath.Join(run, "log.csv"))
 	var out [][3]float64
 	for _, r := range rows[1:] {
 		var v [3]float64
@@ -81,8 +62,8 @@ func TestTorchrun(t *testing.T) {
 	// --redirects 1 --tee 1: torch 1.13's torchrun fails on Python 3.11
 	// with its default "0" (Std.from_str finds no member 0 there).
 	run := append([]string{"-m", "torch.distributed.run", "--redirects", "1", "--tee", "1", "--no_python",
-		"--nproc_per_node", "2", "--master_port", strconv.Itoa(freePort(t)), os.Args[0]}, args("two")...)
-	cmd := exec.CommandContext(ctx, pyref.Python, run...)
+		"--nproc_per_node", "2", "--master_port", strconv.Itoa(testkit.FreePort(t)), os.Args[0]}, args("two")...)
+	cmd := exec.CommandContext(ctx, testkit.Python, run...)
 	cmd.Env = append(os.Environ(), asCLI+"=1", "GLOO_SOCKET_IFNAME=lo")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -111,7 +92,7 @@ func TestTorchrun(t *testing.T) {
 // answer stops within --dist-timeout and names the variables it read.
 func TestDistUnreachableNamesVariables(t *testing.T) {
 	for _, vars := range [][]string{{"RANK=1", "WORLD_SIZE=2"}, {"SLURM_PROCID=1", "SLURM_NTASKS=2", "SLURM_LOCALID=0"}} {
-		port := strconv.Itoa(freePort(t))
+		port := strconv.Itoa(testkit.FreePort(t))
 		cmd := exec.Command(os.Args[0], "train", "--clean", "c", "--noisy", "n", "--out", t.TempDir(), "--dist-timeout", "2s")
 		cmd.Env = append(append(os.Environ(), asCLI+"=1", "MASTER_ADDR=127.0.0.1", "MASTER_PORT="+port), vars...)
 		start := time.Now()

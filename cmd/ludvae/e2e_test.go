@@ -1,45 +1,27 @@
 package main
 
 import (
-	"encoding/csv"
 	"fmt"
-	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
 
 	"github.com/ludvae/ludvae/internal/images"
-	"github.com/ludvae/ludvae/torchbind/pyref"
+	"github.com/ludvae/ludvae/internal/testkit"
 )
 
-// writePhotos writes n generated RGB images: smooth colour fields, with
-// spatially correlated noise when noisy is set.
+// writePhotos writes n generated RGB images, p00.png …: smooth colour
+// fields (testkit.SmoothPhoto), with spatially correlated noise when noisy
+// is set.
 func writePhotos(t *testing.T, dir string, n, w, h int, noisy bool, seed uint64) {
 	t.Helper()
-	os.MkdirAll(dir, 0o755)
-	rng := rand.New(rand.NewPCG(seed, 1))
-	for i := range n {
-		m := images.New(w, h)
-		fx, fy := 1+3*rng.Float64(), 1+3*rng.Float64()
-		for c := range 3 {
-			prev := 0.0
-			for y := range h {
-				for x := range w {
-					v := 0.5 + 0.3*math.Sin(fx*float64(x)/float64(w)*math.Pi+float64(c))*math.Cos(fy*float64(y)/float64(h)*math.Pi)
-					if noisy {
-						prev = 0.6*prev + 0.08*rng.NormFloat64()
-						v += prev
-					}
-					m.Set(x, y, c, float32(min(max(v, 0), 1)))
-				}
-			}
-		}
-		if err := images.SavePNG(filepath.Join(dir, fmt.Sprintf("p%02d.png", i)), m, 8); err != nil {
-			t.Fatal(err)
-		}
+	var noise testkit.Noise
+	if noisy {
+		noise = testkit.Noise{Sigma: 0.08, Corr: 0.6}
 	}
+	rng := rand.New(rand.NewPCG(seed, 1))
+	testkit.WritePhotos(t, dir, n, "p%02d.png", func(int) testkit.Photo { return testkit.SmoothPhoto(w, h, rng, noise) })
 }
 
 // TestTrainThenSynthesize trains a tiny model through the CLI (8 filters,
@@ -56,14 +38,9 @@ func TestTrainThenSynthesize(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open(filepath.Join(run, "log.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, err := csv.NewReader(f).ReadAll()
-	f.Close()
-	if err != nil || len(rows) != 61 {
-		t.Fatalf("log.csv: %d rows, %v", len(rows), err)
+	rows := testkit.ReadCSV(t, filepath.Join(run, "log.csv"))
+	if len(rows) != 61 {
+		t.Fatalf("log.csv: %d rows, want 61", len(rows))
 	}
 	mean := func(rs [][]string) float64 {
 		s := 0.0
@@ -95,7 +72,7 @@ func TestTrainThenSynthesize(t *testing.T) {
 	if err := runExport([]string{"--model", ckpt, "--torchscript", pt, "--pth", pth}); err != nil {
 		t.Fatal(err)
 	}
-	got := pyref.Run(t, `
+	got := testkit.RunPython(t, `
 import sys, torch
 from ludvae_ref import LUDVAE
 m = LUDVAE(3, 8, 3)
@@ -112,12 +89,12 @@ print(tuple(y.shape))
 // TestExportAuthorsStateDict exports the authors' plain state dict.
 func TestExportAuthorsStateDict(t *testing.T) {
 	dir := t.TempDir()
-	src := filepath.Join(pyref.Root(), "testdata", "official", "f8_state_dict.pth")
+	src := filepath.Join(testkit.Root(), "testdata", "official", "f8_state_dict.pth")
 	pth := filepath.Join(dir, "m.pth")
 	if err := runExport([]string{"--model", src, "--pth", pth, "--torchscript", filepath.Join(dir, "g.pt")}); err != nil {
 		t.Fatal(err)
 	}
-	got := pyref.Run(t, `
+	got := testkit.RunPython(t, `
 import sys, torch
 a, b = torch.load(sys.argv[1]), torch.load(sys.argv[2])
 print(list(a) == list(b), max(float((a[k].float() - b[k]).abs().max()) for k in a))

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ludvae/ludvae/internal/images"
+	"github.com/ludvae/ludvae/internal/testkit"
 	"github.com/ludvae/ludvae/synth/degrade"
 	"github.com/ludvae/ludvae/synth/metrics"
 	"github.com/ludvae/ludvae/synth/noisestats"
@@ -34,12 +35,7 @@ func cliTestImage(w, h int, seed uint64) *images.Image {
 func saveCLITestPNG(t *testing.T, dir, name string, m *images.Image) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := images.SavePNG(p, m, 8); err != nil {
-		t.Fatal(err)
-	}
+	testkit.WritePNG(t, p, testkit.Photo{W: m.W, H: m.H, Pix: m.Pix})
 	return p
 }
 

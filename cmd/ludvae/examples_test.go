@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ludvae/ludvae/torchbind/pyref"
+	"github.com/ludvae/ludvae/internal/testkit"
 )
 
 // readYAMLExamples parses the YAML examples with Python's yaml (Debian's
@@ -28,7 +28,7 @@ print(json.dumps(out))
 // (bash -n, YAML), have the shape their launcher needs, and every flag they
 // give ludvae is one its --help lists.
 func TestDistributedExamples(t *testing.T) {
-	dir := filepath.Join(pyref.Root(), "docker", "examples")
+	dir := filepath.Join(testkit.Root(), "docker", "examples")
 	files, err := filepath.Glob(filepath.Join(dir, "*"))
 	if err != nil || len(files) < 5 {
 		t.Fatalf("examples %v (%v)", files, err)
@@ -49,7 +49,7 @@ func TestDistributedExamples(t *testing.T) {
 		}
 	}
 	var docs map[string][]map[string]any
-	if err := json.Unmarshal([]byte(pyref.Run(t, readYAMLExamples, yamls...)), &docs); err != nil {
+	if err := json.Unmarshal([]byte(testkit.RunPython(t, readYAMLExamples, yamls...)), &docs); err != nil {
 		t.Fatal(err)
 	}
 	kinds := map[string]bool{}

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ludvae/ludvae/torchbind/pyref"
+	"github.com/ludvae/ludvae/internal/testkit"
 )
 
 // TestExportRefusesUnsafeOutputs: an output that is the --model file (under
@@ -16,7 +16,7 @@ import (
 // unchanged.
 func TestExportRefusesUnsafeOutputs(t *testing.T) {
 	dir := t.TempDir()
-	src, err := os.ReadFile(filepath.Join(pyref.Root(), "testdata", "official", "f8_state_dict.pth"))
+	src, err := os.ReadFile(filepath.Join(testkit.Root(), "testdata", "official", "f8_state_dict.pth"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func TestExportRefusesUnsafeOutputs(t *testing.T) {
 // config files do (the TorchScript file was 0600).
 func TestExportPermissions(t *testing.T) {
 	dir := t.TempDir()
-	model := filepath.Join(pyref.Root(), "testdata", "official", "f8_state_dict.pth")
+	model := filepath.Join(testkit.Root(), "testdata", "official", "f8_state_dict.pth")
 	pt, pth := filepath.Join(dir, "g.pt"), filepath.Join(dir, "m.pth")
 	if err := runExport([]string{"--model", model, "--torchscript", pt, "--pth", pth}); err != nil {
 		t.Fatal(err)

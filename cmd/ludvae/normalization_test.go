@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ludvae/ludvae/internal/testkit"
 	"github.com/ludvae/ludvae/model"
 	tb "github.com/ludvae/ludvae/torchbind"
-	"github.com/ludvae/ludvae/torchbind/pyref"
 	"github.com/ludvae/ludvae/train"
 )
 
@@ -19,7 +19,7 @@ import (
 // refused naming the flag, by export and synth alike.
 func TestExportNormalization(t *testing.T) {
 	dir := t.TempDir()
-	plain := filepath.Join(pyref.Root(), "testdata", "official", "f8_state_dict.pth")
+	plain := filepath.Join(testkit.Root(), "testdata", "official", "f8_state_dict.pth")
 	stats := model.Normalization{CleanMean: [3]float64{0.5, 0.5, 0.5}, CleanStd: [3]float64{0.2, 0.2, 0.2},
 		NoisyMean: [3]float64{0.4, 0.5, 0.6}, NoisyStd: [3]float64{0.1, 0.2, 0.4}}
 	m, err := model.Load(plain, tb.Options{})
@@ -49,7 +49,7 @@ func TestExportNormalization(t *testing.T) {
 			if err := runExport([]string{"--model", c.model, "--torchscript", pt, "--normalization", c.spec}); err != nil {
 				t.Fatal(err)
 			}
-			got := pyref.Run(t, `
+			got := testkit.RunPython(t, `
 import sys, torch
 b = dict(torch.jit.load(sys.argv[1]).named_buffers())
 print(" ".join(repr(float(v)) for k in ("out_scale", "out_shift") if k in b for v in b[k].flatten()) or "none")

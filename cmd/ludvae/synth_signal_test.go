@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ludvae/ludvae/internal/testkit"
 	"github.com/ludvae/ludvae/synth"
-	"github.com/ludvae/ludvae/torchbind/pyref"
 )
 
 // TestProcessHelper is ludvae itself when the test binary is started by a
@@ -93,7 +93,7 @@ func TestSynthSignals(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in")
 	writePhotos(t, in, 24, 64, 64, false, 6)
-	model := filepath.Join(pyref.Root(), "testdata", "official", "f8_state_dict.pth")
+	model := filepath.Join(testkit.Root(), "testdata", "official", "f8_state_dict.pth")
 	args := func(out string) []string {
 		return []string{"synth", "--model", model, "--clean", in, "--out", out, "--device", "cpu", "--threads", "1", "--tile", "48", "--seed", "3"}
 	}

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ludvae/ludvae/internal/testkit"
 	"github.com/ludvae/ludvae/synth"
-	"github.com/ludvae/ludvae/torchbind/pyref"
 )
 
 // TestSynthSigmaDefaults: C2N takes the σx range of the checkpoint (SIDD's
@@ -20,7 +20,7 @@ func TestSynthSigmaDefaults(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in")
 	writePhotos(t, in, 2, 24, 20, false, 4)
-	plain := filepath.Join(pyref.Root(), "testdata", "official", "f8_state_dict.pth")
+	plain := filepath.Join(testkit.Root(), "testdata", "official", "f8_state_dict.pth")
 	cases := []struct {
 		name     string
 		args     []string
@@ -69,7 +69,7 @@ func TestSynthTemperatureRange(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in")
 	writePhotos(t, in, 6, 24, 20, false, 5)
-	plain := filepath.Join(pyref.Root(), "testdata", "official", "f8_state_dict.pth")
+	plain := filepath.Join(testkit.Root(), "testdata", "official", "f8_state_dict.pth")
 	temps := func(out string, extra ...string) []float64 {
 		args := append([]string{"--model", plain, "--clean", in, "--out", filepath.Join(dir, out), "--device", "cpu"}, extra...)
 		if err := runSynth(args); err != nil {
@@ -122,7 +122,7 @@ func TestSynthShardsCLI(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in")
 	writePhotos(t, in, 5, 24, 20, false, 4)
-	model := filepath.Join(pyref.Root(), "testdata", "official", "f8_state_dict.pth")
+	model := filepath.Join(testkit.Root(), "testdata", "official", "f8_state_dict.pth")
 	args := func(out string, extra ...string) []string {
 		return append([]string{"--model", model, "--clean", in, "--out", out, "--device", "cpu", "--samples", "2", "--seed", "9"}, extra...)
 	}
@@ -174,7 +174,7 @@ func TestSynthBadValues(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in")
 	writePhotos(t, in, 1, 24, 20, false, 4)
-	model := filepath.Join(pyref.Root(), "testdata", "official", "f8_state_dict.pth")
+	model := filepath.Join(testkit.Root(), "testdata", "official", "f8_state_dict.pth")
 	out := filepath.Join(dir, "out")
 	base := []string{"--model", model, "--clean", in, "--out", out, "--device", "cpu"}
 	for _, c := range [][]string{
@@ -189,7 +189,7 @@ func TestSynthBadValues(t *testing.T) {
 		t.Errorf("--out was made by a refused command")
 	}
 	nan := filepath.Join(dir, "nan.pth")
-	pyref.Run(t, `
+	testkit.RunPython(t, `
 import sys, torch
 sd = torch.load(sys.argv[1])
 sd["dec_2.net.4.weight"][0, 0, 1, 1] = float("nan")

@@ -17,6 +17,8 @@ import (
 	"testing"
 
 	"golang.org/x/image/tiff"
+
+	"github.com/ludvae/ludvae/internal/testkit"
 )
 
 // pattern8 is a deterministic 8-bit colour for pixel (x, y); the committed
@@ -206,11 +208,8 @@ func TestLoadWebP(t *testing.T) {
 }
 
 // pilScript is package jpegturbo's PIL helper (encode test JPEGs, decode
-// them with PIL); python is Debian's interpreter, the one with python3-pil.
-const (
-	pilScript = "jpegturbo/testdata/pil.py"
-	python    = "/usr/bin/python3"
-)
+// them with PIL), run by testkit.Python, which has python3-pil.
+const pilScript = "../jpegturbo/testdata/pil.py"
 
 // TestLoadJPEG: JPEGs of every subsampling, grey, progressive and CMYK load
 // as exactly PIL's 8-bit samples v/255, grey replicated (pil.py's files;
@@ -218,11 +217,11 @@ const (
 // decodes with the same libjpeg62-turbo and settings.
 func TestLoadJPEG(t *testing.T) {
 	dir := t.TempDir()
-	if out, err := exec.Command(python, pilScript, "encode", dir).CombinedOutput(); err != nil {
+	if out, err := exec.Command(testkit.Python, pilScript, "encode", dir).CombinedOutput(); err != nil {
 		t.Fatalf("pil.py encode: %v\n%s", err, out)
 	}
 	paths, _ := filepath.Glob(filepath.Join(dir, "*.jpg"))
-	out, err := exec.Command(python, append([]string{pilScript, "decode"}, paths...)...).Output()
+	out, err := exec.Command(testkit.Python, append([]string{pilScript, "decode"}, paths...)...).Output()
 	if err != nil || len(paths) == 0 {
 		t.Fatalf("pil.py decode: %v (%d files)", err, len(paths))
 	}

@@ -13,11 +13,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// python is Debian's interpreter, the one with python3-pil (make deps
-// installs it); a python3 earlier on PATH may lack PIL.
-const python = "/usr/bin/python3"
+	"github.com/ludvae/ludvae/internal/testkit"
+)
 
 // pilRef is PIL's decoding of one file: its mode ("L" or "RGB") and samples.
 type pilRef struct {
@@ -31,7 +29,7 @@ type pilRef struct {
 func pilEncode(t *testing.T) []string {
 	t.Helper()
 	dir := t.TempDir()
-	if out, err := exec.Command(python, "testdata/pil.py", "encode", dir).CombinedOutput(); err != nil {
+	if out, err := exec.Command(testkit.Python, "testdata/pil.py", "encode", dir).CombinedOutput(); err != nil {
 		t.Fatalf("pil.py encode: %v\n%s", err, out)
 	}
 	paths, err := filepath.Glob(filepath.Join(dir, "*.jpg"))
@@ -44,7 +42,7 @@ func pilEncode(t *testing.T) []string {
 // pilDecode decodes paths with PIL (testdata/pil.py decode).
 func pilDecode(t *testing.T, paths ...string) []pilRef {
 	t.Helper()
-	out, err := exec.Command(python, append([]string{"testdata/pil.py", "decode"}, paths...)...).Output()
+	out, err := exec.Command(testkit.Python, append([]string{"testdata/pil.py", "decode"}, paths...)...).Output()
 	if err != nil {
 		t.Fatalf("pil.py decode: %v", err)
 	}

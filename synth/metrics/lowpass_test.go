@@ -11,10 +11,8 @@ import (
 	"testing"
 
 	"github.com/ludvae/ludvae/internal/images"
+	"github.com/ludvae/ludvae/internal/testkit"
 )
-
-// pythonBin is the interpreter with Debian's python3-opencv and numpy.
-const pythonBin = "/usr/bin/python3"
 
 // TestLowPassMatchesOpenCV compares LowPass with cv2.GaussianBlur (in
 // float64, BORDER_REFLECT_101) on random images, odd sizes and σ whose
@@ -68,7 +66,7 @@ func openCVBlur(t *testing.T, m *images.Image, sigma float64) []float64 {
 	if err := os.WriteFile(in, raw, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(pythonBin, "-B", filepath.Join("python", "lowpass.py"), in, out,
+	cmd := exec.Command(testkit.Python, "-B", filepath.Join("python", "lowpass.py"), in, out,
 		strconv.Itoa(m.W), strconv.Itoa(m.H), strconv.FormatFloat(sigma, 'g', -1, 64))
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("python/lowpass.py (needs python3-opencv and python3-numpy; `make deps` installs them): %v\n%s", err, b)

@@ -10,11 +10,8 @@ import (
 	"testing"
 
 	"github.com/ludvae/ludvae/internal/images"
+	"github.com/ludvae/ludvae/internal/testkit"
 )
-
-// pythonBin is the interpreter with Debian's python3-opencv, python3-numpy
-// and python3-torch; the python3 on PATH may be another one without them.
-const pythonBin = "/usr/bin/python3"
 
 // fieldCase is one generated image triple (clean, real, synthetic) saved
 // with the given bit depth.
@@ -138,14 +135,14 @@ type fieldReference struct {
 func runFieldReference(t *testing.T, dir string) fieldReference {
 	t.Helper()
 	script := filepath.Join("python", "field_metrics.py")
-	cmd := exec.Command(pythonBin, "-B", script, filepath.Join(dir, "clean"), filepath.Join(dir, "real"), filepath.Join(dir, "synth"))
+	cmd := exec.Command(testkit.Python, "-B", script, filepath.Join(dir, "clean"), filepath.Join(dir, "real"), filepath.Join(dir, "synth"))
 	out, err := cmd.Output()
 	if err != nil {
 		stderr := ""
 		if ee, ok := err.(*exec.ExitError); ok {
 			stderr = string(ee.Stderr)
 		}
-		t.Fatalf("%s %s (needs python3-opencv, python3-numpy and python3-torch; `make deps` installs them): %v\n%s", pythonBin, script, err, stderr)
+		t.Fatalf("%s %s (needs python3-opencv, python3-numpy and python3-torch; `make deps` installs them): %v\n%s", testkit.Python, script, err, stderr)
 	}
 	var ref fieldReference
 	if err := json.Unmarshal(out, &ref); err != nil {

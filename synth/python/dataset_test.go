@@ -15,12 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ludvae/ludvae/internal/testkit"
 	"github.com/ludvae/ludvae/model"
 )
-
-// pythonBin is the interpreter that has torch (Debian's python3-torch); the
-// python3 on PATH may be another one without it.
-const pythonBin = "/usr/bin/python3"
 
 // makeGenerator is a stand-in for `ludvae export --torchscript` that needs
 // no ludvae model: a scripted module with the exported generator's
@@ -37,29 +34,26 @@ class FakeGenerator(torch.nn.Module):
 torch.jit.script(FakeGenerator()).save(sys.argv[1])
 `
 
-// python runs pythonBin with args (no .pyc files written into the tree)
+// python runs testkit.Python with args (no .pyc files written into the tree)
 // and returns its combined output, failing the test on a non-zero exit.
 func python(t *testing.T, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, pythonBin, append([]string{"-B"}, args...)...)
+	cmd := exec.CommandContext(ctx, testkit.Python, append([]string{"-B"}, args...)...)
 	cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("%s %s: %v\n%s", pythonBin, strings.Join(args, " "), err, out.String())
+		t.Fatalf("%s %s: %v\n%s", testkit.Python, strings.Join(args, " "), err, out.String())
 	}
 	return out.String()
 }
 
-// requireTorch fails (never skips) when pythonBin cannot import torch.
+// requireTorch fails (never skips) unless Python imports torch.
 func requireTorch(t *testing.T) {
 	t.Helper()
-	out, err := exec.Command(pythonBin, "-c", "import torch; print(torch.__version__)").CombinedOutput()
-	if err != nil {
-		t.Fatalf("synth/python's tests need %s with torch (`make deps` installs python3-torch): %v\n%s", pythonBin, err, out)
-	}
+	testkit.Require(t, "torch")
 }
 
 // TestLudvaeDataset runs test_ludvae_dataset.py against a fake generator,

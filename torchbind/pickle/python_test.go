@@ -1,56 +1,31 @@
 package pickle
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"maps"
 	"math"
-	"os/exec"
 	"reflect"
 	"slices"
 	"strconv"
-	"sync"
 	"testing"
+
+	"github.com/ludvae/ludvae/internal/testkit"
 )
 
-// pythonBin is the interpreter that has torch (Debian's python3-torch).
-// The python3 found on PATH may be a different one without torch.
-const pythonBin = "/usr/bin/python3"
-
-var (
-	torchOnce sync.Once
-	torchErr  error
-)
-
-// requireTorch fails (never skips) the test when pythonBin cannot import
-// torch: the build is expected to install python3-torch.
+// requireTorch fails (never skips) the test unless Python imports torch
+// and numpy: the build is expected to install python3-torch.
 func requireTorch(t *testing.T) {
 	t.Helper()
-	torchOnce.Do(func() {
-		out, err := exec.Command(pythonBin, "-c", "import torch, numpy; print(torch.__version__)").CombinedOutput()
-		if err != nil {
-			torchErr = fmt.Errorf("%v: %s", err, out)
-		}
-	})
-	if torchErr != nil {
-		t.Fatalf("these tests need %s with torch and numpy importable (Debian package python3-torch); it failed: %v", pythonBin, torchErr)
-	}
+	testkit.Require(t, "torch", "numpy")
 }
 
-// runPython runs script with pythonBin and returns its stdout.
+// runPython runs script with Python and returns its stdout.
 func runPython(t *testing.T, script string, args ...string) []byte {
 	t.Helper()
-	cmd := exec.Command(pythonBin, append([]string{"-c", script}, args...)...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("%s failed: %v\nstderr:\n%s", pythonBin, err, stderr.String())
-	}
-	return out
+	return []byte(testkit.RunPython(t, script, args...))
 }
 
 // pyDescribe is a Python prelude defining describe(v), a canonical JSON-able

@@ -2,12 +2,12 @@ package dist
 
 import (
 	"fmt"
-	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/ludvae/ludvae/internal/testkit"
 	tb "github.com/ludvae/ludvae/torchbind"
 )
 
@@ -85,7 +85,7 @@ func TestShare(t *testing.T) {
 // TestJoinUnreachable: a rank whose MASTER_ADDR:MASTER_PORT does not answer
 // says so, with the variables it read, within the timeout.
 func TestJoinUnreachable(t *testing.T) {
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	e, _, err := FromEnv(envOf(map[string]string{"RANK": "1", "WORLD_SIZE": "2",
 		"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": fmt.Sprint(port)}))
 	if err != nil {
@@ -102,20 +102,11 @@ func TestJoinUnreachable(t *testing.T) {
 	}
 }
 
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // inGroup runs f as each of world ranks of one Gloo group, in this process.
 func inGroup(t *testing.T, world int, f func(g *Group) error) []error {
 	t.Helper()
 	t.Setenv("GLOO_SOCKET_IFNAME", "lo")
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	errs := make([]error, world)
 	var wg sync.WaitGroup
 	for r := range world {

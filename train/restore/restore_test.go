@@ -13,20 +13,16 @@ import (
 	"testing"
 
 	"github.com/ludvae/ludvae/internal/images"
+	"github.com/ludvae/ludvae/internal/testkit"
 	"github.com/ludvae/ludvae/model"
 	tb "github.com/ludvae/ludvae/torchbind"
-	"github.com/ludvae/ludvae/torchbind/pyref"
 )
 
 // randomImage is a w×h image of uniform values, quantized to 8 bits as a
 // saved PNG is.
 func randomImage(w, h int, seed uint64) *images.Image {
-	rng := rand.New(rand.NewPCG(seed, 1))
-	m := images.New(w, h)
-	for i := range m.Pix {
-		m.Pix[i] = float32(rng.IntN(256)) / 255
-	}
-	return m
+	p := testkit.RandomPhoto(w, h, rand.New(rand.NewPCG(seed, 1)))
+	return &images.Image{W: p.W, H: p.H, Pix: p.Pix}
 }
 
 // writePairs writes n pairs under dir/L and dir/H where L = 1 − H, so that
@@ -44,12 +40,8 @@ func writePairs(t *testing.T, dir string, n int) {
 			l.Pix[j] = 1 - v
 		}
 		name := fmt.Sprintf("img%d.png", i)
-		if err := images.SavePNG(filepath.Join(dir, "H", name), h, 8); err != nil {
-			t.Fatal(err)
-		}
-		if err := images.SavePNG(filepath.Join(dir, "L", name), l, 8); err != nil {
-			t.Fatal(err)
-		}
+		testkit.WritePNG(t, filepath.Join(dir, "H", name), testkit.Photo{W: h.W, H: h.H, Pix: h.Pix})
+		testkit.WritePNG(t, filepath.Join(dir, "L", name), testkit.Photo{W: l.W, H: l.H, Pix: l.Pix})
 	}
 }
 
@@ -173,13 +165,8 @@ func loadNet(t *testing.T, path string) *model.DnCNN {
 
 // losses is log.csv's step and loss columns.
 func losses(t *testing.T, dir string) string {
-	data, err := os.ReadFile(filepath.Join(dir, "log.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []string
-	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-		f := strings.Split(line, ",")
+	for _, f := range testkit.ReadCSV(t, filepath.Join(dir, "log.csv")) {
 		out = append(out, f[0]+":"+f[1])
 	}
 	return strings.Join(out, " ")
@@ -252,7 +239,7 @@ func TestCheckpointLoadsIntoReference(t *testing.T) {
 	if err := tb.Save(in, d); err != nil {
 		t.Fatal(err)
 	}
-	out := pyref.Run(t, `
+	out := testkit.RunPython(t, `
 import sys, torch, dncnn_ref
 ck = torch.load(sys.argv[1])
 sd = ck["model"]

@@ -4,7 +4,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/ludvae/ludvae/torchbind/pyref"
+	"github.com/ludvae/ludvae/internal/testkit"
 )
 
 // readWithNumpy is docs/data-at-scale.md's example of reading a store with numpy,
@@ -42,7 +42,7 @@ func TestNumpyReadsStore(t *testing.T) {
 	src, dir := filepath.Join(root, "d"), filepath.Join(root, "d.lvs")
 	writeSource(t, src, 3, 33, 21, 1)
 	build(t, dir, src, Options{})
-	if got := pyref.Run(t, readWithNumpy, dir); got != "3" {
+	if got := testkit.RunPython(t, readWithNumpy, dir); got != "3" {
 		t.Fatalf("python read %s images, want 3", got)
 	}
 }

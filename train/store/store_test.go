@@ -15,28 +15,15 @@ import (
 	"time"
 
 	"github.com/ludvae/ludvae/internal/images"
+	"github.com/ludvae/ludvae/internal/testkit"
 )
 
-// writeSource writes n generated 8-bit PNGs of w×h into dir.
+// writeSource writes n generated 8-bit PNGs of w×h into dir
+// (testkit.RandomPhoto).
 func writeSource(t testing.TB, dir string, n, w, h int, seed uint64) []string {
 	t.Helper()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	rng := rand.New(rand.NewPCG(seed, 3))
-	var paths []string
-	for i := range n {
-		m := images.New(w, h)
-		for j := range m.Pix {
-			m.Pix[j] = float32(rng.IntN(256)) / 255
-		}
-		p := filepath.Join(dir, fmt.Sprintf("img%03d.png", i))
-		if err := images.SavePNG(p, m, 8); err != nil {
-			t.Fatal(err)
-		}
-		paths = append(paths, p)
-	}
-	return paths
+	return testkit.WritePhotos(t, dir, n, "img%03d.png", func(int) testkit.Photo { return testkit.RandomPhoto(w, h, rng) })
 }
 
 func build(t testing.TB, dir, src string, opt Options) Summary {
