@@ -75,8 +75,7 @@ func LoadData(cfg *Config, log io.Writer) (*Data, error) {
 }
 
 // pairKeys lists the names (images.Key: path under the folder without
-// extension)
-// present in both folders, sorted, and warns about the others.
+// extension) present in both folders, sorted, and warns about the others.
 func pairKeys(l, h string, log io.Writer) ([]string, error) {
 	lk, err := images.Index(l)
 	if err != nil {
