@@ -21,6 +21,8 @@ func TestImportsPointOneWay(t *testing.T) {
 		{"internal/testkit", "internal torchbind model train synth cmd"}, // the standard library only: every package's tests use it
 		{"internal/job", "internal/images internal/jpegturbo internal/chart torchbind model train synth cmd"},
 		{"internal/chart", "internal/images internal/jpegturbo torchbind model train synth cmd"},
+		{"internal/limits", "internal/images internal/jpegturbo internal/chart internal/job internal/pathguard torchbind model train synth cmd"},
+		{"internal/pathguard", "internal/images internal/jpegturbo internal/chart internal/job torchbind model train synth cmd"},
 		{"internal/jpegturbo", "internal/images internal/chart internal/job torchbind model train synth cmd"},
 		{"internal", "torchbind model train synth cmd"},
 		{"torchbind", "model train synth cmd"},
