@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/ludvae/ludvae/internal/images"
+	"github.com/ludvae/ludvae/internal/pathguard"
 	tb "github.com/ludvae/ludvae/torchbind"
 )
 
@@ -146,7 +146,7 @@ func ParseNormalization(spec string) (*Normalization, error) {
 		n := AIM19Normalization
 		return &n, nil
 	}
-	b, err := os.ReadFile(spec)
+	b, err := pathguard.ReadFile(spec)
 	if err != nil {
 		return nil, fmt.Errorf("--normalization %s: expected checkpoint, none, aim19 or a JSON file: %w", spec, err)
 	}

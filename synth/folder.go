@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/ludvae/ludvae/internal/images"
+	"github.com/ludvae/ludvae/internal/pathguard"
 	"github.com/ludvae/ludvae/model"
 )
 
@@ -58,7 +59,7 @@ func (o *Options) runSettings(device string) (settings, error) {
 }
 
 func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
+	f, err := pathguard.OpenRegular(path)
 	if err != nil {
 		return "", err
 	}
@@ -104,7 +105,7 @@ func (o *Options) claimFolder(st settings, log io.Writer) error {
 	// with no Settings after them really have none.
 	holds := o.holdsPairs()
 	path := filepath.Join(o.Out, Settings)
-	b, err := os.ReadFile(path)
+	b, err := pathguard.ReadFile(path)
 	switch {
 	case err == nil:
 		var old settings
@@ -164,7 +165,7 @@ func (o *Options) refuseOrClear(why string, log io.Writer) error {
 // readManifest reads the records of a manifest up to its first unreadable
 // line (a line cut short by a crash ends it). A missing file has none.
 func readManifest(path string) ([]Record, error) {
-	f, err := os.Open(path)
+	f, err := pathguard.OpenRegular(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

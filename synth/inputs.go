@@ -2,6 +2,7 @@ package synth
 
 import (
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -25,7 +26,7 @@ type input struct {
 // does, but never descends into out's own L/ and H/ (an --out inside
 // --clean, or equal to it, would otherwise read its outputs back as inputs
 // on the next run), and names each one's outputs after its relative path.
-func listInputs(clean, out string) ([]input, error) {
+func listInputs(clean, out string, log io.Writer) ([]input, error) {
 	skip := ownDirs(out)
 	var paths []string
 	err := filepath.WalkDir(clean, func(p string, d fs.DirEntry, err error) error {
@@ -34,6 +35,10 @@ func listInputs(clean, out string) ([]input, error) {
 		}
 		if d.IsDir() {
 			if p != clean && isAny(p, skip) {
+				return filepath.SkipDir
+			}
+			if kind := images.OutputKind(p); p != clean && kind != "" {
+				fmt.Fprintf(log, "note: skipping %s: it holds %s, not input images\n", p, kind)
 				return filepath.SkipDir
 			}
 			return nil

@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/ludvae/ludvae/internal/images"
+	"github.com/ludvae/ludvae/internal/limits"
 )
 
 var shardManifest = regexp.MustCompile(`^manifest-shard-(\d+)-of-(\d+)\.jsonl$`)
@@ -29,7 +30,7 @@ func Merge(o Options, log io.Writer) error {
 	if err != nil {
 		return err
 	}
-	_, all, err := o.inputs()
+	_, all, err := o.inputs(log)
 	if err != nil {
 		return err
 	}
@@ -81,8 +82,12 @@ func shardCount(out string) (int, error) {
 		if m == nil {
 			continue
 		}
-		i, _ := strconv.Atoi(m[1])
-		c, _ := strconv.Atoi(m[2])
+		i, err1 := strconv.Atoi(m[1])
+		c, err2 := strconv.Atoi(m[2])
+		if err1 != nil || err2 != nil || c < 1 || c > limits.MaxShards || i >= c {
+			// A stray or hand-made name must not size the lists below.
+			return 0, fmt.Errorf("--merge: %s is not a manifest of a shard this ludvae makes (at most %d shards, index below the count); remove it", p, limits.MaxShards)
+		}
 		if n != 0 && c != n {
 			return 0, fmt.Errorf("--merge: %s holds manifests of %d and of %d shards; remove the stale ones", out, n, c)
 		}
@@ -99,7 +104,12 @@ func shardCount(out string) (int, error) {
 	}
 	if len(missing) > 0 {
 		sort.Ints(missing)
-		return 0, fmt.Errorf("--merge: shards %v of %d have not started (no manifest in %s)", missing, n, out)
+		more := ""
+		if len(missing) > 10 {
+			more = fmt.Sprintf(" and %d more", len(missing)-10)
+			missing = missing[:10]
+		}
+		return 0, fmt.Errorf("--merge: shards %v%s of %d have not started (no manifest in %s)", missing, more, n, out)
 	}
 	return n, nil
 }

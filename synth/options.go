@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/ludvae/ludvae/internal/limits"
 	"github.com/ludvae/ludvae/model"
 	tb "github.com/ludvae/ludvae/torchbind"
 )
@@ -56,6 +57,8 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("--out is required")
 	case o.Samples < 1:
 		return fmt.Errorf("--samples %d: at least 1", o.Samples)
+	case o.Samples > limits.MaxPairs:
+		return limits.Int("--samples", o.Samples, limits.MaxPairs, "pairs per run: the plan keeps a record of each in memory")
 	case o.SigmaMin < 0 || o.SigmaMax < o.SigmaMin:
 		return fmt.Errorf("--sigma-min %g / --sigma-max %g: need 0 <= min <= max", o.SigmaMin, o.SigmaMax)
 	case o.Temperature < 0:
@@ -70,8 +73,14 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("--mode %q: expected c2n or n2c", o.Mode)
 	case o.SRScale < 1:
 		return fmt.Errorf("--sr-scale %d: expected 1 or a factor such as 4", o.SRScale)
+	case o.SRScale > limits.MaxDownscale:
+		return limits.Int("--sr-scale", o.SRScale, limits.MaxDownscale, fmt.Sprintf("the largest image, %d², would shrink below 8 pixels", limits.MaxSide))
 	case o.Tile < 0:
 		return fmt.Errorf("--tile %d: must not be negative (0 = whole images)", o.Tile)
+	case o.Tile > limits.MaxSide:
+		return limits.Int("--tile", o.Tile, limits.MaxSide, fmt.Sprintf("a tile is at most a whole image, and images are at most %d²; 0 = whole images", limits.MaxSide))
+	case o.Shards > limits.MaxShards:
+		return limits.Int("--shards", o.Shards, limits.MaxShards, "--merge reads one manifest per shard")
 	case o.Shards > 1 && (o.Shard < 0 || o.Shard >= o.Shards):
 		return fmt.Errorf("--shard %d/%d: the index counts from 0 to %d", o.Shard, o.Shards, o.Shards-1)
 	case o.Shards > 1 && o.Overwrite:
@@ -79,6 +88,25 @@ func (o *Options) Validate() error {
 	}
 	if _, err := tb.ParsePrecision(o.Precision); err != nil {
 		return fmt.Errorf("--precision %w", err)
+	}
+	return nil
+}
+
+// ValidateCounts checks the options that need no checkpoint: the real
+// values are finite and the counts and sizes within their bounds. The CLI
+// calls it before reading the checkpoint's defaults, so a mistyped size is
+// refused before anything is opened; Validate checks everything again.
+func (o *Options) ValidateCounts() error {
+	if err := o.validateFinite(); err != nil {
+		return err
+	}
+	switch {
+	case o.Samples < 1 || o.Samples > limits.MaxPairs, o.Tile < 0 || o.Tile > limits.MaxSide,
+		o.SRScale < 1 || o.SRScale > limits.MaxDownscale, o.Shards > limits.MaxShards:
+		c := *o
+		c.Model, c.Clean, c.Out = "-", "-", "-"
+		c.SigmaMin, c.SigmaMax, c.Temperature, c.TemperatureMax, c.Mode = 0, 0, 0, 0, "c2n"
+		return c.Validate()
 	}
 	return nil
 }

@@ -3,15 +3,18 @@ package synth
 import (
 	"encoding/base64"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"path/filepath"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/ludvae/ludvae/internal/limits"
 )
 
 // inputs lists the input images and plans every pair of the run.
-func (o *Options) inputs() ([]input, []Record, error) {
-	in, err := listInputs(o.Clean, o.Out)
+func (o *Options) inputs(log io.Writer) ([]input, []Record, error) {
+	in, err := listInputs(o.Clean, o.Out, log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -24,6 +27,9 @@ func (o *Options) inputs() ([]input, []Record, error) {
 // position. Two inputs whose outputs would share a name are refused here,
 // before any work.
 func (o *Options) plan(in []input) ([]Record, error) {
+	if n := float64(len(in)) * float64(o.Samples); n > limits.MaxPairs {
+		return nil, fmt.Errorf("--samples %d × %d images under --clean %s = %.0f pairs: at most %d per run (the plan keeps a record of each in memory); use fewer samples or split --clean", o.Samples, len(in), o.Clean, n, limits.MaxPairs)
+	}
 	recs := make([]Record, 0, len(in)*o.Samples)
 	owner := make(map[string]string, len(in)*o.Samples)
 	for _, im := range in {

@@ -422,3 +422,39 @@ func encodeJPEG(w io.Writer, m *images.Image) error {
 	}
 	return jpeg.Encode(w, rgba, nil)
 }
+
+// TestEarlierOutputNotInput (hostile case sy19): a --clean folder that
+// holds an earlier run's output (pairs_a, with its synth.json) gives a
+// second run (pairs_b) only the real clean images, with a note naming the
+// folder it skipped, not the earlier run's L/ and H/ images as well.
+func TestEarlierOutputNotInput(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ckpt := saveTinyModel(t, dir, 1, nil)
+	clean := filepath.Join(dir, "test3")
+	writeClean(t, clean, 2)
+	a := synthOptions(ckpt, clean, filepath.Join(clean, "pairs_a"))
+	if err := synthRun(context.Background(), a, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	b := synthOptions(ckpt, clean, filepath.Join(clean, "pairs_b"))
+	b.Seed = a.Seed + 1
+	var log strings.Builder
+	if err := synthRun(context.Background(), b, &log); err != nil {
+		t.Fatal(err)
+	}
+	recs := checkHonest(t, b.Out, Manifest)
+	var names []string
+	for _, r := range recs {
+		names = append(names, r.Source)
+		if filepath.Dir(r.Source) != clean {
+			t.Errorf("second run took %s as a clean image", r.Source)
+		}
+	}
+	if len(recs) != 2*b.Samples {
+		t.Errorf("second run: %d pairs from %v, want the 2 clean images × %d samples only", len(recs), names, b.Samples)
+	}
+	if !strings.Contains(log.String(), "skipping "+a.Out) || !strings.Contains(log.String(), "synth.json") {
+		t.Errorf("no note naming the skipped %s: %q", a.Out, log.String())
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/ludvae/ludvae/internal/limits"
 )
 
 // ResolveShard picks this process's shard from --shard "I/N" (I counts
@@ -20,6 +22,9 @@ func ResolveShard(flag string, shards int, getenv func(string) string) (i, n int
 		if !ok || err1 != nil || err2 != nil || n < 1 || i < 0 || i >= n {
 			return 0, 0, "", fmt.Errorf("--shard %q: expected I/N with 0 <= I < N, e.g. 0/3", flag)
 		}
+		if n > limits.MaxShards {
+			return 0, 0, "", fmt.Errorf("--shard %q: at most %d shards (--merge reads one manifest per shard)", flag, limits.MaxShards)
+		}
 		if shards != 0 && shards != n {
 			return 0, 0, "", fmt.Errorf("--shard %s and --shards %d disagree", flag, shards)
 		}
@@ -27,6 +32,9 @@ func ResolveShard(flag string, shards int, getenv func(string) string) (i, n int
 	}
 	if shards < 0 {
 		return 0, 0, "", fmt.Errorf("--shards %d: expected a count of at least 1", shards)
+	}
+	if shards > limits.MaxShards {
+		return 0, 0, "", limits.Int("--shards", shards, limits.MaxShards, "--merge reads one manifest per shard")
 	}
 	index := func(name string) (int, bool, error) {
 		v := getenv(name)
@@ -70,6 +78,9 @@ func check(i, n int, from string, err error) (int, int, string, error) {
 	}
 	if n < 1 || i < 0 || i >= n {
 		return 0, 0, "", fmt.Errorf("%s gives shard %d of %d: expected 0 <= index < %d", from, i, n, n)
+	}
+	if n > limits.MaxShards {
+		return 0, 0, "", fmt.Errorf("%s gives %d shards: at most %d (--merge reads one manifest per shard)", from, n, limits.MaxShards)
 	}
 	return i, n, from, nil
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestShardsJoinIntoUnsharded: three shards writing into one --out make
@@ -163,5 +164,30 @@ func TestResolveShard(t *testing.T) {
 		if err != nil || i != c.i || n != c.n {
 			t.Errorf("%q --shards %d: got %d/%d %v, want %d/%d", c.flag, c.shards, i, n, err, c.i, c.n)
 		}
+	}
+}
+
+// TestMergeRefusesHugeShardCount (hostile case sy17): a manifest named as
+// shard 0 of 99999999999 (a stray file, or a run with a mistyped --shard)
+// is refused at once, naming it, instead of sizing --merge's lists.
+func TestMergeRefusesHugeShardCount(t *testing.T) {
+	out := t.TempDir()
+	name := filepath.Join(out, "manifest-shard-0-of-99999999999.jsonl")
+	if err := os.WriteFile(name, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if _, err := shardCount(out); err == nil || !strings.Contains(err.Error(), name) {
+		t.Errorf("shardCount: %v, want a refusal naming %s", err, name)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("took %v", d)
+	}
+	if _, _, _, err := ResolveShard("0/99999999999", 0, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), "--shard") {
+		t.Errorf("--shard 0/99999999999: %v", err)
+	}
+	env := map[string]string{"SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_COUNT": "99999999999"}
+	if _, _, _, err := ResolveShard("", 0, func(k string) string { return env[k] }); err == nil {
+		t.Errorf("SLURM_ARRAY_TASK_COUNT=99999999999 accepted")
 	}
 }

@@ -7,6 +7,8 @@ import "C"
 import (
 	"runtime"
 	"unsafe"
+
+	"github.com/ludvae/ludvae/internal/pathguard"
 )
 
 // ScriptModule is a TorchScript module: built from Go (parameters, buffers,
@@ -27,7 +29,14 @@ func NewScriptModule(qualifiedName string) *ScriptModule {
 }
 
 // LoadScriptModule reads a module saved by torch.jit.save or Save onto d.
+// The file is checked to be a regular file first (libtorch would wait in
+// open(2) on a named pipe).
 func LoadScriptModule(path string, d Device) (m *ScriptModule, err error) {
+	f, err := pathguard.OpenRegular(path)
+	if err != nil {
+		return nil, err
+	}
+	f.Close()
 	err = Try(func() {
 		cs := C.CString(path)
 		defer C.free(unsafe.Pointer(cs))

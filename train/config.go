@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/ludvae/ludvae/internal/limits"
 	"github.com/ludvae/ludvae/model"
 	tb "github.com/ludvae/ludvae/torchbind"
 )
@@ -120,8 +121,13 @@ func (c *Config) Validate() error {
 		{c.Clean == "", "--clean", "is required (a folder of clean images)"},
 		{c.Noisy == "", "--noisy", "is required (a folder of degraded images)"},
 		{c.Out == "", "--out", "is required (the run folder)"},
+		{c.Filters < 1, "--filters", fmt.Sprintf("%d: need at least one feature channel", c.Filters)},
+		{c.Filters > limits.MaxFilters, "--filters", fmt.Sprintf("%d: at most %d (weights grow with its square; the paper uses 64)", c.Filters, limits.MaxFilters)},
+		{c.Levels < 1 || c.Levels > model.MaxLevels, "--levels", fmt.Sprintf("%d: supported are 1 to %d", c.Levels, model.MaxLevels)},
 		{c.Patch < 8, "--patch", fmt.Sprintf("%d: crops must be at least 8 pixels", c.Patch)},
+		{c.Patch > limits.MaxSide, "--patch", fmt.Sprintf("%d: at most %d (crops come from images of at most %d pixels, %d²)", c.Patch, limits.MaxSide, limits.MaxPixels, limits.MaxSide)},
 		{c.Batch < 1, "--batch", fmt.Sprintf("%d: need at least one sample per step", c.Batch)},
+		{c.Batch > limits.MaxBatch, "--batch", fmt.Sprintf("%d: at most %d crops per step", c.Batch, limits.MaxBatch)},
 		{c.Steps < 1, "--steps", fmt.Sprintf("%d: need at least one step", c.Steps)},
 		{!finite(c.LR) || c.LR <= 0, "--lr", fmt.Sprintf("%g: must be a finite positive number", c.LR)},
 		{!finite(c.LRGamma) || c.LRGamma <= 0, "--lr-gamma", fmt.Sprintf("%g: must be a finite positive number", c.LRGamma)},
@@ -132,6 +138,7 @@ func (c *Config) Validate() error {
 		{tb.CheckThreads(c.Threads) != nil, "--threads", fmt.Sprint(tb.CheckThreads(c.Threads))},
 		{c.Normalize != "none" && c.Normalize != "auto", "--normalize", fmt.Sprintf("%q: expected none or auto", c.Normalize)},
 		{c.Downscale < 1, "--downscale", fmt.Sprintf("%d: expected 1 (none) or a factor such as 4", c.Downscale)},
+		{c.Downscale > limits.MaxDownscale, "--downscale", fmt.Sprintf("%d: at most %d (the largest image, %d², would be smaller than the smallest crop)", c.Downscale, limits.MaxDownscale, limits.MaxSide)},
 		{c.SaveEvery < 1, "--save-every", fmt.Sprintf("%d: must be positive", c.SaveEvery)},
 		{c.SampleEvery < 0, "--sample-every", fmt.Sprintf("%d: must not be negative (0 = never)", c.SampleEvery)},
 		{c.LogEvery < 1, "--log-every", fmt.Sprintf("%d: must be positive", c.LogEvery)},
@@ -143,6 +150,10 @@ func (c *Config) Validate() error {
 		if ch.bad {
 			return fmt.Errorf("%s %s", ch.flag, ch.msg)
 		}
+	}
+	if err := limits.Tensor(fmt.Sprintf("--batch %d × --filters %d × --patch %d²", c.Batch, c.Filters, c.Patch),
+		float64(c.Batch)*float64(c.Filters)*float64(c.Patch)*float64(c.Patch)); err != nil {
+		return err
 	}
 	if err := CheckMilestones(c.LRMilestones); err != nil {
 		return err

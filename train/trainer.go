@@ -1,11 +1,15 @@
 package train
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/ludvae/ludvae/internal/images"
 	"github.com/ludvae/ludvae/model"
@@ -74,16 +78,37 @@ func newTrainer(ctx context.Context, rt *tb.Runtime, cfg Config, log io.Writer, 
 		}
 	}
 	dev := rt.Device()
+	// A run refused before it trains (no usable images, a crop larger than
+	// the images …) leaves nothing it made: not the folder, its lock or
+	// config.json, which would otherwise describe a run that never was,
+	// and an existing run's config.json as it was.
+	_, statErr := os.Stat(cfg.Out)
+	freshDir := errors.Is(statErr, fs.ErrNotExist)
+	record := filepath.Join(cfg.Out, "config.json")
+	oldRecord, statErr := os.ReadFile(record)
+	hadRecord := statErr == nil
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("--out: %w", err)
 	}
 	lock, err := lockRunAsLeader(cfg.Out, g)
 	if err != nil {
+		if freshDir {
+			os.Remove(cfg.Out)
+		}
 		return nil, err
 	}
 	defer func() {
 		if err != nil {
 			lock.Release()
+			if !hadRecord && g.Leader() {
+				os.Remove(record)
+			} else if now, _ := os.ReadFile(record); g.Leader() && !bytes.Equal(now, oldRecord) {
+				images.WriteAtomic(record, func(w io.Writer) error { _, err := w.Write(oldRecord); return err })
+			}
+			if freshDir && g.Leader() {
+				os.Remove(filepath.Join(cfg.Out, LockName))
+				os.Remove(cfg.Out) // only if nothing else is in it
+			}
 		}
 	}()
 	if err := removeLeftoversAsLeader(cfg.Out, log, g); err != nil {

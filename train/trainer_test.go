@@ -1,9 +1,11 @@
 package train
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -277,4 +279,54 @@ func parseLoss(t *testing.T, row string) float64 {
 		t.Fatalf("log row %q: %v", row, err)
 	}
 	return v
+}
+
+// TestRefusedRunLeavesNothing (hostile cases tr08, tr14): a run refused
+// before it trains (an empty --clean folder; crops larger than the images)
+// leaves no run folder, lock or config.json, and no store beside the empty
+// folder; a refused resume of an existing run keeps its config.json.
+func TestRefusedRunLeavesNothing(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		edit func(c *Config)
+		want string
+	}{
+		{"empty clean folder", func(c *Config) {
+			c.Clean = filepath.Join(filepath.Dir(c.Out), "empty")
+			os.Mkdir(c.Clean, 0o755)
+		}, "no image files"},
+		{"crop larger than the images", func(c *Config) { c.Patch = 64 }, "too small"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := tinyConfig(t)
+			tc.edit(&c)
+			err := trainRun(context.Background(), c, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want %q", err, tc.want)
+			}
+			if _, err := os.Stat(c.Out); !errors.Is(err, fs.ErrNotExist) {
+				ents, _ := os.ReadDir(c.Out)
+				t.Errorf("the refused run left %s (%v)", c.Out, ents)
+			}
+			if _, err := os.Stat(c.Clean + ".lvs"); tc.name == "empty clean folder" && !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("the refused run left the store %s.lvs", c.Clean)
+			}
+		})
+	}
+	// An existing run keeps its record when a later start is refused.
+	c := tinyConfig(t)
+	c.Steps = 2
+	if err := trainRun(context.Background(), c, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(filepath.Join(c.Out, "config.json"))
+	c.Steps, c.Patch = 4, 64
+	c.Override = true
+	if err := trainRun(context.Background(), c, io.Discard); err == nil {
+		t.Fatal("a resume with crops larger than the images was accepted")
+	}
+	if after, _ := os.ReadFile(filepath.Join(c.Out, "config.json")); len(before) == 0 || !bytes.Equal(after, before) {
+		t.Errorf("the refused resume changed the run's config.json:\nbefore %s\nafter  %s", before, after)
+	}
 }

@@ -109,3 +109,17 @@ func checkThreads(n int) error {
 	}
 	return nil
 }
+
+// flagSetMade, when set (by tests), is called with every command's flag
+// set as it is made, so that a test can enumerate the flags of every
+// command, including ones added later.
+var flagSetMade func(*pflag.FlagSet)
+
+// newFlagSet makes a command's flag set (errors returned, not exited on).
+func newFlagSet(name string) *pflag.FlagSet {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	if flagSetMade != nil {
+		flagSetMade(fs)
+	}
+	return fs
+}

@@ -12,9 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spf13/pflag"
-
 	"github.com/ludvae/ludvae/internal/images"
+	"github.com/ludvae/ludvae/internal/limits"
 	"github.com/ludvae/ludvae/model"
 	"github.com/ludvae/ludvae/synth"
 	tb "github.com/ludvae/ludvae/torchbind"
@@ -48,7 +47,7 @@ func bench(args []string, stdout io.Writer) error {
 	if len(args) > 0 && args[0] == "data" {
 		return benchData(args[1:], stdout)
 	}
-	fs := pflag.NewFlagSet("bench", pflag.ContinueOnError)
+	fs := newFlagSet("bench")
 	filters := fs.Int("filters", model.Default.Filters, "feature width")
 	levels := fs.Int("levels", model.Default.Levels, "ladder levels")
 	batch := fs.Int("batch", 0, "batch size (default: 4 for train, 1 for synth)")
@@ -73,7 +72,7 @@ func bench(args []string, stdout io.Writer) error {
 		fs.Usage()
 		return errors.New("expected train or synth")
 	}
-	if err := checkBenchFlags(*batch, *size, *iters, *warmup, *tile); err != nil {
+	if err := checkBenchFlags(*filters, *levels, *batch, *size, *iters, *warmup, *tile); err != nil {
 		return err
 	}
 	task := fs.Arg(0)
@@ -187,7 +186,7 @@ func bench(args []string, stdout io.Writer) error {
 }
 
 // checkBenchFlags names the first unusable count, before any model is built.
-func checkBenchFlags(batch, size, iters, warmup, tile int) error {
+func checkBenchFlags(filters, levels, batch, size, iters, warmup, tile int) error {
 	switch {
 	case batch < 0:
 		return fmt.Errorf("--batch %d: expected 0 (the task's default) or a positive count", batch)
@@ -199,8 +198,24 @@ func checkBenchFlags(batch, size, iters, warmup, tile int) error {
 		return fmt.Errorf("--warmup %d: must not be negative", warmup)
 	case tile < 0:
 		return fmt.Errorf("--tile %d: must not be negative (0 = whole images)", tile)
+	case filters < 1 || filters > limits.MaxFilters:
+		return fmt.Errorf("--filters %d: expected 1 to %d (weights grow with its square; the paper uses 64)", filters, limits.MaxFilters)
+	case levels < 1 || levels > model.MaxLevels:
+		return fmt.Errorf("--levels %d: supported are 1 to %d", levels, model.MaxLevels)
 	}
-	return nil
+	if err := limits.Int("--size", size, limits.MaxSide, fmt.Sprintf("images are at most %d pixels, %d²", limits.MaxPixels, limits.MaxSide)); err != nil {
+		return err
+	}
+	if err := limits.Int("--batch", batch, limits.MaxBatch, "crops or images per iteration"); err != nil {
+		return err
+	}
+	if err := limits.Int("--tile", tile, limits.MaxSide, "a tile is at most a whole image"); err != nil {
+		return err
+	}
+	// The largest allocations: the batch of crops or the image itself (Go
+	// slices), and the first feature map of the network.
+	return limits.Tensor(fmt.Sprintf("--batch %d × --filters %d × --size %d²", max(batch, 1), filters, size),
+		float64(max(batch, 1))*float64(filters)*float64(size)*float64(size))
 }
 
 // peakRSSMiB is the process's peak resident memory (VmHWM).

@@ -13,9 +13,8 @@ import (
 
 	"context"
 
-	"github.com/spf13/pflag"
-
 	"github.com/ludvae/ludvae/internal/job"
+	"github.com/ludvae/ludvae/internal/limits"
 	"github.com/ludvae/ludvae/train"
 )
 
@@ -39,7 +38,7 @@ type dataBenchResult struct {
 // cache (cold), then the same steps again (warm).
 func benchData(args []string, stdout io.Writer) error {
 	cfg := train.Defaults()
-	fs := pflag.NewFlagSet("bench data", pflag.ContinueOnError)
+	fs := newFlagSet("bench data")
 	fs.StringVar(&cfg.Clean, "clean", "", "clean image folder or image store (required)")
 	fs.StringVar(&cfg.Noisy, "noisy", "", "degraded image folder or image store (required)")
 	fs.StringVar(&cfg.StoreDir, "store-dir", "", "where the folders' stores are kept (as train)")
@@ -59,6 +58,19 @@ func benchData(args []string, stdout io.Writer) error {
 		return errors.New("bench data: --clean and --noisy are required")
 	case cfg.Patch < 1 || cfg.Batch < 1 || *steps < 1 || cfg.Downscale < 1:
 		return fmt.Errorf("bench data: --patch %d, --batch %d, --steps %d, --downscale %d: each must be at least 1", cfg.Patch, cfg.Batch, *steps, cfg.Downscale)
+	case cfg.Patch > limits.MaxSide:
+		return limits.Int("--patch", cfg.Patch, limits.MaxSide, fmt.Sprintf("crops come from images of at most %d²", limits.MaxSide))
+	case cfg.Batch > limits.MaxBatch:
+		return limits.Int("--batch", cfg.Batch, limits.MaxBatch, "crops per step")
+	case cfg.Downscale > limits.MaxDownscale:
+		return limits.Int("--downscale", cfg.Downscale, limits.MaxDownscale, fmt.Sprintf("the largest image, %d², would be smaller than 8 pixels", limits.MaxSide))
+	}
+	if err := guardPaths(nil, paths(p("--clean", cfg.Clean), p("--noisy", cfg.Noisy)), nil); err != nil {
+		return err
+	}
+	// A batch is batch × 3 × patch² float32s, made ahead on every CPU.
+	if err := limits.Tensor(fmt.Sprintf("--batch %d × 3 × --patch %d²", cfg.Batch, cfg.Patch), float64(cfg.Batch)*3*float64(cfg.Patch)*float64(cfg.Patch)); err != nil {
+		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

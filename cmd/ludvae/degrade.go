@@ -9,8 +9,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/spf13/pflag"
-
 	"github.com/ludvae/ludvae/internal/images"
 	"github.com/ludvae/ludvae/internal/job"
 	"github.com/ludvae/ludvae/synth/degrade"
@@ -24,7 +22,7 @@ func runDegrade(args []string) error { return degradeCommand(args, os.Stdout, os
 // degradeCommand runs `ludvae degrade` with its report on stdout and usage
 // on stderr.
 func degradeCommand(args []string, stdout, stderr io.Writer) error {
-	fs := pflag.NewFlagSet("degrade", pflag.ContinueOnError)
+	fs := newFlagSet("degrade")
 	fs.SetOutput(stderr)
 	cam := degrade.DefaultCamera()
 	in := fs.String("in", "", "folder of clean images, searched recursively (required)")
@@ -80,10 +78,8 @@ flags:
 	default:
 		return fmt.Errorf("--kind %q: must be camera or gaussian", *kind)
 	}
-	if same, err := sameDir(*in, *out); err != nil {
+	if err := guardPaths(paths(p("--out", *out)), paths(p("--in", *in)), nil); err != nil {
 		return err
-	} else if same {
-		return fmt.Errorf("--out %s is --in %s: the PNGs would overwrite their sources", *out, *in)
 	}
 	idx, err := indexFolder(*in, "--in")
 	if err != nil {
@@ -120,21 +116,4 @@ func imageRand(seed uint64, key string) *rand.Rand {
 	h := fnv.New64a()
 	h.Write([]byte(key))
 	return rand.New(rand.NewPCG(seed, h.Sum64()))
-}
-
-// sameDir reports whether a and b name the same existing directory (b may
-// not exist yet).
-func sameDir(a, b string) (bool, error) {
-	ia, err := os.Stat(a)
-	if err != nil {
-		return false, fmt.Errorf("--in: %w", err)
-	}
-	ib, err := os.Stat(b)
-	if errors.Is(err, os.ErrNotExist) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("--out: %w", err)
-	}
-	return os.SameFile(ia, ib), nil
 }

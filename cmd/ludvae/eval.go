@@ -7,10 +7,9 @@ import (
 	"math"
 	"os"
 
-	"github.com/spf13/pflag"
-
 	"github.com/ludvae/ludvae/internal/images"
 	"github.com/ludvae/ludvae/internal/job"
+	"github.com/ludvae/ludvae/internal/limits"
 	"github.com/ludvae/ludvae/synth/metrics"
 )
 
@@ -24,7 +23,7 @@ func evalCommand(args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "noise" {
 		return evalNoiseCommand(args[1:], stdout, stderr)
 	}
-	fs := pflag.NewFlagSet("eval", pflag.ContinueOnError)
+	fs := newFlagSet("eval")
 	fs.SetOutput(stderr)
 	restored := fs.String("restored", "", "folder of restored (or synthesized) images (required)")
 	truth := fs.String("truth", "", "folder of ground-truth images, paired with --restored by name (required)")
@@ -62,8 +61,15 @@ flags:
 		return fmt.Errorf("--border %d: must be >= 0", *border)
 	case *workers < 1:
 		return fmt.Errorf("--workers %d: must be >= 1", *workers)
+	case *border > limits.MaxSide:
+		return limits.Int("--border", *border, limits.MaxSide, fmt.Sprintf("images are at most %d pixels, %d²", limits.MaxPixels, limits.MaxSide))
 	case *lowpass < 0 || math.IsNaN(*lowpass):
 		return fmt.Errorf("--lowpass %g: must be >= 0 (0: none)", *lowpass)
+	case *lowpass > limits.MaxLowPass:
+		return fmt.Errorf("--lowpass %g: at most %g (its window of 2⌈3σ⌉+1 taps would be wider than twice the largest image side, %d, which blurs every image to its mean)", *lowpass, limits.MaxLowPass, limits.MaxSide)
+	}
+	if err := guardPaths(nil, paths(p("--restored", *restored), p("--truth", *truth)), nil); err != nil {
+		return err
 	}
 	rest, err := indexFolder(*restored, "--restored")
 	if err != nil {

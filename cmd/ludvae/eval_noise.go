@@ -6,8 +6,6 @@ import (
 	"io"
 	"path/filepath"
 
-	"github.com/spf13/pflag"
-
 	"github.com/ludvae/ludvae/internal/images"
 	"github.com/ludvae/ludvae/internal/job"
 	"github.com/ludvae/ludvae/synth/noisestats"
@@ -15,7 +13,7 @@ import (
 
 // evalNoiseCommand is `ludvae eval noise`.
 func evalNoiseCommand(args []string, stdout, stderr io.Writer) error {
-	fs := pflag.NewFlagSet("eval noise", pflag.ContinueOnError)
+	fs := newFlagSet("eval noise")
 	fs.SetOutput(stderr)
 	synthetic := fs.StringArray("synthetic", nil, "folder of synthetic degradations of the --clean images (repeat for several; columns are named by the folder's base name)")
 	real := fs.String("real", "", "folder of real degraded versions of the --clean images (required)")
@@ -60,6 +58,13 @@ flags:
 		return fmt.Errorf("--bins %d: must be in 1..1024", *bins)
 	case *workers < 1:
 		return fmt.Errorf("--workers %d: must be >= 1", *workers)
+	}
+	ins := paths(p("--real", *real), p("--clean", *clean))
+	for _, s := range *synthetic {
+		ins = append(ins, p("--synthetic", s))
+	}
+	if err := guardPaths(paths(p("--plot", *plot)), ins, nil); err != nil {
+		return err
 	}
 	cfg := noisestats.DefaultConfig()
 	cfg.Bins = *bins

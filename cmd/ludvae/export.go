@@ -4,15 +4,13 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/spf13/pflag"
-
 	"github.com/ludvae/ludvae/model"
 	"github.com/ludvae/ludvae/torchbind"
 	"github.com/ludvae/ludvae/train"
 )
 
 func runExport(args []string) error {
-	fs := pflag.NewFlagSet("export", pflag.ContinueOnError)
+	fs := newFlagSet("export")
 	ckpt := fs.String("model", "", "checkpoint or plain state dict (.pth) to export (required)")
 	script := fs.String("torchscript", "", "write the C2N generator as TorchScript to this file")
 	pth := fs.String("pth", "", "write a plain state dict that the authors' class loads with strict=True")
@@ -30,7 +28,7 @@ func runExport(args []string) error {
 	if *script == "" && *pth == "" {
 		return errors.New("nothing to do: give --torchscript OUT.pt and/or --pth OUT.pth")
 	}
-	if err := checkExportPaths(*ckpt, *script, *pth); err != nil {
+	if err := checkExportPaths(*ckpt, *norm, p("--torchscript", *script), p("--pth", *pth)); err != nil {
 		return err
 	}
 	rt, err := torchbind.NewRuntime(torchbind.Settings{Device: torchbind.CPU})

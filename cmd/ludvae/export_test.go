@@ -31,9 +31,9 @@ func TestExportRefusesUnsafeOutputs(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--pth", model}, "--pth " + model + " is the --model file"},
-		{[]string{"--torchscript", other}, "is the --model file"},
-		{[]string{"--torchscript", filepath.Join(dir, "x"), "--pth", filepath.Join(dir, "x")}, "name the same file"},
+		{[]string{"--pth", model}, "--pth " + model + " is --model " + model},
+		{[]string{"--torchscript", other}, "--torchscript " + other + " is --model"},
+		{[]string{"--torchscript", filepath.Join(dir, "x"), "--pth", filepath.Join(dir, "x")}, "name the same path"},
 		{[]string{"--pth", sub}, "--pth " + sub + " is a directory"},
 		{[]string{"--torchscript", sub + "/"}, "is a directory"},
 		{[]string{"--pth", filepath.Join(dir, "absent", "m.pth")}, "does not exist"},

@@ -5,44 +5,31 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/ludvae/ludvae/internal/pathguard"
 )
 
 // checkExportPaths refuses, before the model is loaded, export outputs
-// that would overwrite the model being read or each other, that name a
-// directory, or whose folder does not exist.
-func checkExportPaths(model, script, pth string) error {
-	outs := []struct{ flag, path, example string }{{"--torchscript", script, "generator.pt"}, {"--pth", pth, "model.pth"}}
+// that name a directory, whose folder does not exist, that would overwrite
+// the model (or the --normalization file) being read (guardPaths), or each
+// other.
+func checkExportPaths(model, norm string, outs ...pathguard.Path) error {
+	examples := map[string]string{"--torchscript": "generator.pt", "--pth": "model.pth"}
 	for _, o := range outs {
-		if o.path == "" {
+		if o.Path == "" {
 			continue
 		}
-		if st, err := os.Stat(o.path); (err == nil && st.IsDir()) || strings.HasSuffix(o.path, string(filepath.Separator)) {
-			return fmt.Errorf("%s %s is a directory; give a file name, such as %s", o.flag, o.path, filepath.Join(o.path, o.example))
+		if st, err := os.Stat(o.Path); (err == nil && st.IsDir()) || strings.HasSuffix(o.Path, string(filepath.Separator)) {
+			return fmt.Errorf("%s %s is a directory; give a file name, such as %s", o.Flag, o.Path, filepath.Join(o.Path, examples[o.Flag]))
 		}
-		if dir := filepath.Dir(o.path); !isDir(dir) {
-			return fmt.Errorf("%s %s: folder %s does not exist", o.flag, o.path, dir)
-		}
-		if sameFile(o.path, model) {
-			return fmt.Errorf("%s %s is the --model file; exporting would replace the model it reads: give another file name", o.flag, o.path)
+		if dir := filepath.Dir(o.Path); !isDir(dir) {
+			return fmt.Errorf("%s %s: folder %s does not exist", o.Flag, o.Path, dir)
 		}
 	}
-	if script != "" && pth != "" && sameFile(script, pth) {
-		return fmt.Errorf("--torchscript %s and --pth %s name the same file; give each its own", script, pth)
+	if err := guardPaths(outs, nil, paths(p("--model", model), p("--normalization", normalizationFile(norm)))); err != nil {
+		return err
 	}
-	return nil
-}
-
-// sameFile says whether two paths name one file: the same inode when both
-// exist (links, other spellings), else the same absolute path.
-func sameFile(a, b string) bool {
-	sa, ea := os.Stat(a)
-	sb, eb := os.Stat(b)
-	if ea == nil && eb == nil {
-		return os.SameFile(sa, sb)
-	}
-	aa, err1 := filepath.Abs(a)
-	ab, err2 := filepath.Abs(b)
-	return err1 == nil && err2 == nil && aa == ab
+	return pathguard.Distinct(outs...)
 }
 
 func isDir(p string) bool {

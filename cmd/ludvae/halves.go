@@ -7,9 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/spf13/pflag"
-
 	"github.com/ludvae/ludvae/internal/images"
+	"github.com/ludvae/ludvae/internal/pathguard"
 )
 
 // runHalves is `ludvae halves`: every image of a folder cut into its left
@@ -23,7 +22,7 @@ func runHalves(args []string) error { return halvesCommand(args, os.Stdout, os.S
 // halvesCommand runs `ludvae halves` with its report on stdout and usage on
 // stderr.
 func halvesCommand(args []string, stdout, stderr io.Writer) error {
-	fs := pflag.NewFlagSet("halves", pflag.ContinueOnError)
+	fs := newFlagSet("halves")
 	fs.SetOutput(stderr)
 	in := fs.String("in", "", "folder of images, searched recursively (required)")
 	left := fs.String("left", "", "folder for the left halves, as lossless 8-bit PNGs mirroring --in's layout (required)")
@@ -50,15 +49,11 @@ flags:`)
 	case *right == "":
 		return errors.New("--right is required")
 	}
-	for _, o := range []struct{ flag, dir string }{{"--left", *left}, {"--right", *right}} {
-		if same, err := sameDir(*in, o.dir); err != nil {
-			return err
-		} else if same {
-			return fmt.Errorf("%s %s is --in %s: the halves would overwrite their sources", o.flag, o.dir, *in)
-		}
+	if err := guardPaths(paths(p("--left", *left), p("--right", *right)), paths(p("--in", *in)), nil); err != nil {
+		return err
 	}
-	if filepath.Clean(*left) == filepath.Clean(*right) {
-		return fmt.Errorf("--left and --right are both %s: the right halves would overwrite the left ones", *left)
+	if err := pathguard.Distinct(p("--left", *left), p("--right", *right)); err != nil {
+		return err
 	}
 	idx, err := indexFolder(*in, "--in")
 	if err != nil {

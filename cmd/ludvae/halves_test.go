@@ -77,7 +77,7 @@ func TestHalvesErrors(t *testing.T) {
 		{[]string{"--in", in, "--left", l}, "--right is required"},
 		{[]string{"--in", in, "--left", in, "--right", r}, "--left " + in + " is --in"},
 		{[]string{"--in", in, "--left", l, "--right", in}, "--right " + in + " is --in"},
-		{[]string{"--in", in, "--left", l, "--right", l}, "both"},
+		{[]string{"--in", in, "--left", l, "--right", l}, "name the same path"},
 		{[]string{"--in", filepath.Join(dir, "none"), "--left", l, "--right", r}, "--in"},
 		{[]string{"--in", thin, "--left", l, "--right", r}, "1 pixel(s) wide"},
 	} {

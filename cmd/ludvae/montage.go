@@ -6,10 +6,9 @@ import (
 	"image/color"
 	"path/filepath"
 
-	"github.com/spf13/pflag"
-
 	"github.com/ludvae/ludvae/internal/chart"
 	"github.com/ludvae/ludvae/internal/images"
+	"github.com/ludvae/ludvae/internal/pathguard"
 )
 
 // maxZoom and maxMontagePixels bound a montage to what fits in memory
@@ -23,7 +22,7 @@ const (
 // runMontage puts the same crop of several images side by side, each
 // labelled, for comparing a clean image with its degraded versions.
 func runMontage(args []string) error {
-	fs := pflag.NewFlagSet("montage", pflag.ContinueOnError)
+	fs := newFlagSet("montage")
 	out := fs.String("out", "", "output PNG (required)")
 	crop := fs.IntSlice("crop", nil, "x,y,w,h of the crop (default: the whole first image)")
 	zoom := fs.Int("zoom", 1, "pixel replication factor, 1 to 64")
@@ -41,6 +40,13 @@ func runMontage(args []string) error {
 	}
 	if len(*labels) != 0 && len(*labels) != fs.NArg() {
 		return fmt.Errorf("--labels: %d labels for %d images", len(*labels), fs.NArg())
+	}
+	var ins []pathguard.Path
+	for _, a := range fs.Args() {
+		ins = append(ins, p("argument", a))
+	}
+	if err := guardPaths(paths(p("--out", *out)), nil, ins); err != nil {
+		return err
 	}
 	if *zoom < 1 || *zoom > maxZoom {
 		return fmt.Errorf("--zoom %d: expected 1 to %d", *zoom, maxZoom)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/ludvae/ludvae/internal/limits"
 	"github.com/ludvae/ludvae/train"
 	"github.com/ludvae/ludvae/train/prepare"
 )
@@ -47,7 +48,7 @@ DATA_DIR/noisy.lvs; --store=false leaves that to the first ludvae train).
 flags:`
 
 func runPrepare(args []string) error {
-	fs := pflag.NewFlagSet("prepare", pflag.ContinueOnError)
+	fs := newFlagSet("prepare")
 	from := fs.String("from", "", "`DOWNLOAD_DIR` the archives were unpacked in (required)")
 	to := fs.String("to", "", "`DATA_DIR` for clean/, noisy/ and prepare.json (required; not inside --from)")
 	disjoint := fs.Bool("disjoint", false, "sidd: split the scenes in halves, none in both domains (the paper uses all in both)")
@@ -74,14 +75,23 @@ func runPrepare(args []string) error {
 		if *from == "" {
 			return errors.New("prepare store: --from IMAGE_DIR is required")
 		}
+		if err := guardPaths(nil, paths(p("--from", *from)), nil); err != nil {
+			return err
+		}
 		if *downscale < 1 {
 			return fmt.Errorf("--downscale %d: want 1 (none) or more", *downscale)
+		}
+		if err := limits.Int("--downscale", *downscale, limits.MaxDownscale, fmt.Sprintf("the largest image, %d², would be smaller than 8 pixels", limits.MaxSide)); err != nil {
+			return err
 		}
 		_, err := train.BuildStore(ctx, "--from", *from, *downscale, *storeDir, os.Stderr)
 		return err
 	}
 	if *from == "" || *to == "" {
 		return errors.New("--from DOWNLOAD_DIR and --to DATA_DIR are required")
+	}
+	if err := guardPaths(paths(p("--to", *to)), paths(p("--from", *from)), nil); err != nil {
+		return err
 	}
 	opts := prepare.Options{
 		Dataset: fs.Arg(0), From: *from, To: *to,

@@ -10,8 +10,7 @@ import (
 	"path/filepath"
 	"syscall"
 
-	"github.com/spf13/pflag"
-
+	"github.com/ludvae/ludvae/internal/limits"
 	"github.com/ludvae/ludvae/model"
 	tb "github.com/ludvae/ludvae/torchbind"
 	"github.com/ludvae/ludvae/train/restore"
@@ -51,7 +50,7 @@ denoises a folder with it, or exports it as TorchScript. Run
 
 func restoreTrain(args []string, log io.Writer, run func(context.Context, restore.Config, io.Writer) error) error {
 	cfg := restore.Defaults()
-	fs := pflag.NewFlagSet("restore train", pflag.ContinueOnError)
+	fs := newFlagSet("restore train")
 	fs.SetOutput(log)
 	pairs := fs.String("pairs", "", "folder with L/ (degraded) and H/ (clean) images of the same names, as `ludvae synth` writes")
 	fs.StringVar(&cfg.Clean, "clean", "", "instead of --pairs: clean images, degraded on the fly by Gaussian noise (--sigma)")
@@ -81,6 +80,10 @@ func restoreTrain(args []string, log io.Writer, run func(context.Context, restor
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if err := guardPaths(paths(p("--out", cfg.Out)), paths(p("--pairs", *pairs), p("--clean", cfg.Clean)),
+		paths(p("--ludvae", cfg.LUDVAE), p("--normalization", normalizationFile(cfg.Normalization)))); err != nil {
+		return err
+	}
 	if *pairs != "" {
 		cfg.L, cfg.H = filepath.Join(*pairs, "L"), filepath.Join(*pairs, "H")
 	}
@@ -90,6 +93,12 @@ func restoreTrain(args []string, log io.Writer, run func(context.Context, restor
 	}
 	if cfg.SynthSigma, err = sigmaRange("--sigma-x", *sigmaX); err != nil {
 		return err
+	}
+	if len(*sigma) > 0 && cfg.Clean == "" {
+		return errors.New("--sigma degrades --clean images; it does not go with --pairs")
+	}
+	if len(*sigmaX) > 0 && cfg.LUDVAE == "" {
+		return errors.New("--sigma-x is the σx range of --ludvae's h(x); give it with --ludvae")
 	}
 	if cfg.Clean != "" && len(*sigma) == 0 && cfg.LUDVAE == "" {
 		return errors.New("--clean needs --sigma MIN,MAX (0-255 scale) or --ludvae CKPT")
@@ -118,7 +127,7 @@ func sigmaRange(flag string, v []float64) ([2]float64, error) {
 
 func restoreTest(args []string, log io.Writer) error {
 	o := restore.TestOptions{Tile: 512, Device: "auto"}
-	fs := pflag.NewFlagSet("restore test", pflag.ContinueOnError)
+	fs := newFlagSet("restore test")
 	fs.SetOutput(log)
 	fs.StringVar(&o.Model, "model", "", "denoiser: a `ludvae restore train` checkpoint or a KAIR DnCNN state dict (.pth)")
 	fs.StringVar(&o.In, "in", "", "folder of degraded images (searched recursively)")
@@ -136,11 +145,20 @@ func restoreTest(args []string, log io.Writer) error {
 	if o.Model == "" || o.In == "" || o.Out == "" {
 		return errors.New("--model, --in and --out are required")
 	}
+	if o.Tile < 0 {
+		return fmt.Errorf("--tile %d: must not be negative (0 = whole images)", o.Tile)
+	}
+	if err := limits.Int("--tile", o.Tile, limits.MaxSide, fmt.Sprintf("a tile is at most a whole image, and images are at most %d²; 0 = whole images", limits.MaxSide)); err != nil {
+		return err
+	}
+	if err := guardPaths(paths(p("--out", o.Out)), paths(p("--in", o.In)), paths(p("--model", o.Model))); err != nil {
+		return err
+	}
 	return tb.WithRuntime(o.RuntimeSettings, func(rt *tb.Runtime) error { return restore.Test(rt, o, log) })
 }
 
 func restoreExport(args []string, log io.Writer) error {
-	fs := pflag.NewFlagSet("restore export", pflag.ContinueOnError)
+	fs := newFlagSet("restore export")
 	fs.SetOutput(log)
 	ckpt := fs.String("model", "", "denoiser: a `ludvae restore train` checkpoint or a KAIR DnCNN state dict (.pth)")
 	out := fs.String("torchscript", "", "write the denoiser (evaluation mode) as TorchScript here: torch.jit.load(path)(noisy) -> denoised")
@@ -149,6 +167,9 @@ func restoreExport(args []string, log io.Writer) error {
 	}
 	if *ckpt == "" || *out == "" || fs.NArg() > 0 {
 		return errors.New("usage: ludvae restore export --model CKPT --torchscript DNCNN.pt")
+	}
+	if err := checkExportPaths(*ckpt, "", p("--torchscript", *out)); err != nil {
+		return err
 	}
 	rt, err := tb.NewRuntime(tb.Settings{Device: tb.CPU})
 	if err != nil {

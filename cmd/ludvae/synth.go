@@ -7,8 +7,6 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/spf13/pflag"
-
 	"github.com/ludvae/ludvae/model"
 	"github.com/ludvae/ludvae/synth"
 	tb "github.com/ludvae/ludvae/torchbind"
@@ -16,7 +14,7 @@ import (
 
 func runSynth(args []string) error {
 	o := synth.Defaults()
-	fs := pflag.NewFlagSet("synth", pflag.ContinueOnError)
+	fs := newFlagSet("synth")
 	fs.StringVar(&o.Model, "model", "", "ludvae checkpoint or the authors' plain state dict (.pth)")
 	fs.StringVar(&o.Clean, "clean", "", "folder of clean images (degraded ones with --mode n2c)")
 	fs.StringVar(&o.Out, "out", "", "output folder: L/ (degraded), H/ (clean), manifest.jsonl")
@@ -43,6 +41,19 @@ func runSynth(args []string) error {
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := guardPaths(paths(p("--out", o.Out)), paths(p("--clean", o.Clean)), paths(p("--model", o.Model), p("--normalization", normalizationFile(*norm)))); err != nil {
+		return err
+	}
+	early := o // the flags' values, before the checkpoint's defaults
+	if fs.Changed("sigma-min") {
+		early.SigmaMin = *sigmaMin
+	}
+	if fs.Changed("sigma-max") {
+		early.SigmaMax = *sigmaMax
+	}
+	if err := early.ValidateCounts(); err != nil {
 		return err
 	}
 	if o.Model != "" {

@@ -10,8 +10,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/spf13/pflag"
-
 	tb "github.com/ludvae/ludvae/torchbind"
 	"github.com/ludvae/ludvae/train"
 	"github.com/ludvae/ludvae/train/dist"
@@ -21,7 +19,7 @@ import (
 
 func runTrain(args []string) error {
 	cfg := train.Defaults()
-	fs := pflag.NewFlagSet("train", pflag.ContinueOnError)
+	fs := newFlagSet("train")
 	fs.StringVar(&cfg.Clean, "clean", "", "folder of clean images (searched recursively; PNG, JPEG, TIFF, WebP), or its image store (a .lvs folder)")
 	fs.StringVar(&cfg.Noisy, "noisy", "", "folder of degraded images, unpaired with --clean, or its image store")
 	fs.StringVar(&cfg.StoreDir, "store-dir", "", "folder for the image stores of --clean and --noisy (default: beside each folder, as clean.lvs)")
@@ -57,6 +55,9 @@ func runTrain(args []string) error {
 		return err
 	}
 	if err := cfg.ApplyPreset(*preset); err != nil {
+		return err
+	}
+	if err := guardPaths(paths(p("--out", cfg.Out)), paths(p("--clean", cfg.Clean), p("--noisy", cfg.Noisy)), nil); err != nil {
 		return err
 	}
 	if fs.Changed("sigma-x") {

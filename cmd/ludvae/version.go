@@ -3,13 +3,11 @@ package main
 import (
 	"fmt"
 
-	"github.com/spf13/pflag"
-
 	"github.com/ludvae/ludvae/torchbind"
 )
 
 func runVersion(args []string) error {
-	fs := pflag.NewFlagSet("version", pflag.ContinueOnError)
+	fs := newFlagSet("version")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

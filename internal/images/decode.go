@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/ludvae/ludvae/internal/jpegturbo"
+	"github.com/ludvae/ludvae/internal/limits"
 	_ "golang.org/x/image/tiff" // register TIFF
 	_ "golang.org/x/image/webp" // register WebP
 )
@@ -19,7 +20,7 @@ import (
 // MaxPixels bounds the width×height a file may declare before Load refuses
 // it (a guard against decompression bombs); 1<<28 pixels is 3 GiB of
 // float32 RGB.
-var MaxPixels = 1 << 28
+var MaxPixels = limits.MaxPixels
 
 // ErrTooSmall is wrapped by the error LoadAll reports for an image smaller
 // than its minimum size.

@@ -1,6 +1,7 @@
 package images
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -50,5 +51,47 @@ func TestFindErrors(t *testing.T) {
 		if !strings.Contains(err.Error(), dir) {
 			t.Errorf("Find(%s) error %q does not name the folder", dir, err)
 		}
+	}
+}
+
+// TestFindSkipsOutputs (hostile cases tr39, sy19): below the folder
+// searched, a training run folder (config.json beside train.lock, log.csv
+// or checkpoints) and a synthesis output (synth.json) are skipped with a
+// note naming each, while a folder with a config.json alone (a user's own
+// file) and the searched folder itself are searched as before.
+func TestFindSkipsOutputs(t *testing.T) {
+	dir := t.TempDir()
+	files := []string{
+		"a.png", "b.png",
+		"run/config.json", "run/train.lock", "run/loss.png", "run/samples/step_00000001.png",
+		"dn/config.json", "dn/dncnn_00000002.pth", "dn/x.png",
+		"logged/config.json", "logged/log.csv", "logged/y.png",
+		"pairs_a/synth.json", "pairs_a/L/a.png", "pairs_a/H/a.png",
+		"mine/config.json", "mine/c.png",
+	}
+	for _, f := range files {
+		p := filepath.Join(dir, f)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var note strings.Builder
+	got, err := FindNoting(context.Background(), dir, &note)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{filepath.Join(dir, "a.png"), filepath.Join(dir, "b.png"), filepath.Join(dir, "mine", "c.png")}
+	if !slices.Equal(got, want) {
+		t.Errorf("FindNoting = %q\nwant %q", got, want)
+	}
+	for _, skipped := range []string{"run", "dn", "logged", "pairs_a"} {
+		if !strings.Contains(note.String(), "skipping "+filepath.Join(dir, skipped)+":") {
+			t.Errorf("no note for %s in %q", skipped, note.String())
+		}
+	}
+	// The output folder itself, named as the folder to search, is searched.
+	if got, err := FindNoting(context.Background(), filepath.Join(dir, "pairs_a"), nil); err != nil || len(got) != 2 {
+		t.Errorf("FindNoting(pairs_a) = %q, %v; want its 2 images", got, err)
 	}
 }

@@ -33,14 +33,16 @@ func GaussianKernel(sigma float64) []float64 {
 // its noise (mostly) does not. It returns an error when the window is wider
 // than the image (the mirror would fold more than once).
 func LowPass(m *images.Image, sigma float64) (*images.Image, error) {
-	if !(sigma > 0) {
-		return nil, fmt.Errorf("low-pass σ %g: must be > 0", sigma)
+	if !(sigma > 0) || math.IsInf(sigma, 0) {
+		return nil, fmt.Errorf("low-pass σ %g: must be finite and > 0", sigma)
+	}
+	// The window is checked against the image before it is made: a huge
+	// σ must not allocate its kernel first.
+	if r := math.Ceil(3 * sigma); r >= float64(m.W) || r >= float64(m.H) {
+		return nil, fmt.Errorf("low-pass σ %g needs a window of %.0f pixels; the image is %dx%d", sigma, 2*r+1, m.W, m.H)
 	}
 	k := GaussianKernel(sigma)
 	r := len(k) / 2
-	if r >= m.W || r >= m.H {
-		return nil, fmt.Errorf("low-pass σ %g needs a window of %d pixels; the image is %dx%d", sigma, len(k), m.W, m.H)
-	}
 	out := images.New(m.W, m.H)
 	rows := make([]float64, m.W*m.H)
 	for c := 0; c < images.Channels; c++ {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/ludvae/ludvae/internal/images"
 	"github.com/ludvae/ludvae/internal/testkit"
@@ -80,4 +81,20 @@ func openCVBlur(t *testing.T, m *images.Image, sigma float64) []float64 {
 		v[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
 	}
 	return v
+}
+
+// TestLowPassHugeSigmaRefusedFirst: a σ whose window would be far wider
+// than the image (hostile case ev09: 1e9, a 6e9-tap kernel) or infinite is
+// refused before the kernel is made, at once.
+func TestLowPassHugeSigmaRefusedFirst(t *testing.T) {
+	m := images.New(16, 16)
+	for _, s := range []float64{1e9, 1e300, math.Inf(1)} {
+		start := time.Now()
+		if _, err := LowPass(m, s); err == nil {
+			t.Errorf("LowPass(16x16, σ %g) accepted", s)
+		}
+		if d := time.Since(start); d > 100*time.Millisecond {
+			t.Errorf("LowPass(σ %g) took %v to refuse", s, d)
+		}
+	}
 }

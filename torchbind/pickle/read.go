@@ -6,14 +6,15 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"strconv"
 	"strings"
+
+	"github.com/ludvae/ludvae/internal/pathguard"
 )
 
 // Load reads the torch.save checkpoint at path. See Read.
 func Load(path string) (any, error) {
-	f, err := os.Open(path)
+	f, err := pathguard.OpenRegular(path)
 	if err != nil {
 		return nil, fmt.Errorf("pickle: load: %w", err)
 	}

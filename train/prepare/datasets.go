@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/ludvae/ludvae/internal/pathguard"
 )
 
 // SIDD-Small names (as SIDD_Small_sRGB_Only.zip unpacks).
@@ -173,7 +175,7 @@ func readSIDDScenes(data string) ([]siddScene, error) {
 // SIDDSmallScenes distinct scenes (SIDD's other packages list other sets).
 func readSceneInstances(data string) (names []string, file string) {
 	for _, path := range []string{filepath.Join(filepath.Dir(data), siddInstances), filepath.Join(data, siddInstances)} {
-		f, err := os.Open(path)
+		f, err := pathguard.OpenRegular(path)
 		if err != nil {
 			continue
 		}

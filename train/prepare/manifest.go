@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/ludvae/ludvae/internal/pathguard"
 )
 
 // ManifestVersion is the prepare.json format Run writes and ReadManifest
@@ -60,7 +62,7 @@ type ManifestOptions struct {
 func ReadManifest(dataDir string) (Manifest, error) {
 	var m Manifest
 	path := filepath.Join(dataDir, ManifestFile)
-	b, err := os.ReadFile(path)
+	b, err := pathguard.ReadFile(path)
 	if err != nil {
 		return m, fmt.Errorf("prepare: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/ludvae/ludvae/internal/images"
+	"github.com/ludvae/ludvae/internal/pathguard"
 )
 
 // Dataset names accepted in Options.Dataset.
@@ -432,12 +433,12 @@ func sameContents(a, b string, aSt, bSt os.FileInfo) (bool, error) {
 	if aSt.Size() != bSt.Size() {
 		return false, nil
 	}
-	fa, err := os.Open(a)
+	fa, err := pathguard.OpenRegular(a)
 	if err != nil {
 		return false, err
 	}
 	defer fa.Close()
-	fb, err := os.Open(b)
+	fb, err := pathguard.OpenRegular(b)
 	if err != nil {
 		return false, err
 	}
@@ -487,7 +488,7 @@ func place(dst, src string, copyMode bool) (made bool, err error) {
 // copyFile copies src to dst through a temporary file in dst's folder, so
 // that dst never exists half-written.
 func copyFile(dst, src string) (err error) {
-	in, err := os.Open(src)
+	in, err := pathguard.OpenRegular(src)
 	if err != nil {
 		return err
 	}

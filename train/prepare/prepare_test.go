@@ -11,7 +11,9 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/ludvae/ludvae/internal/images"
 )
@@ -689,5 +691,40 @@ func TestNumberedGaps(t *testing.T) {
 		if got := numberedGaps(c.names, c.exp); !slices.Equal(got, c.want) {
 			t.Errorf("numberedGaps(%q, %d) = %q, want %q", c.names, c.exp, got, c.want)
 		}
+	}
+}
+
+// TestCopyFIFORefused: a named pipe among the download's images (hostile
+// case pr15) is refused at once, naming it, when --copy would read it,
+// instead of waiting forever for a writer in open(2).
+func TestCopyFIFORefused(t *testing.T) {
+	from, _ := siddTree(t, 3, 3)
+	scene := sceneName(4)
+	dir := filepath.Join(from, siddRoot, siddData, scene)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, siddGT)
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	writePNG(t, filepath.Join(dir, siddNoisy), 4)
+	defer func() { // release a reader if one blocked after all
+		if fd, err := syscall.Open(fifo, syscall.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+			syscall.Close(fd)
+		}
+	}()
+	done := make(chan error, 1)
+	go func() {
+		_, err := Run(Options{Dataset: SIDD, From: from, To: t.TempDir(), AllowPartial: true, Copy: true})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), fifo) || !strings.Contains(err.Error(), "named pipe") {
+			t.Fatalf("prepare --copy with a FIFO: %v, want an error naming %s as a named pipe", err, fifo)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("prepare --copy still blocked on the FIFO after 1 s")
 	}
 }

@@ -12,7 +12,9 @@ package restore
 
 import (
 	"fmt"
+	"math"
 
+	"github.com/ludvae/ludvae/internal/limits"
 	"github.com/ludvae/ludvae/model"
 	"github.com/ludvae/ludvae/train"
 )
@@ -83,10 +85,28 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("--out is required")
 	case c.Patch < 1 || c.Batch < 1 || c.Steps < 1:
 		return fmt.Errorf("--patch %d, --batch %d, --steps %d: all must be >= 1", c.Patch, c.Batch, c.Steps)
-	case !(c.LR > 0) || !(c.LRGamma > 0):
-		return fmt.Errorf("--lr %g, --lr-gamma %g: both must be > 0", c.LR, c.LRGamma)
+	case c.Features < 1:
+		return fmt.Errorf("--features %d: need at least one feature channel", c.Features)
+	case c.Layers < 2:
+		return fmt.Errorf("--layers %d: a DnCNN has at least 2 convolutions (in and out)", c.Layers)
+	case c.Patch > limits.MaxSide:
+		return fmt.Errorf("--patch %d: at most %d (crops come from images of at most %d pixels, %d²)", c.Patch, limits.MaxSide, limits.MaxPixels, limits.MaxSide)
+	case c.Batch > limits.MaxBatch:
+		return fmt.Errorf("--batch %d: at most %d crops per step", c.Batch, limits.MaxBatch)
+	case c.Features > limits.MaxFilters:
+		return fmt.Errorf("--features %d: at most %d (weights grow with its square; KAIR uses 64)", c.Features, limits.MaxFilters)
+	case c.Layers > limits.MaxLayers:
+		return fmt.Errorf("--layers %d: at most %d (KAIR uses 17 or 20)", c.Layers, limits.MaxLayers)
+	case !(c.LR > 0) || !(c.LRGamma > 0) || math.IsInf(c.LR, 0) || math.IsInf(c.LRGamma, 0):
+		return fmt.Errorf("--lr %g, --lr-gamma %g: both must be finite and > 0", c.LR, c.LRGamma)
+	case !finiteRange(c.Sigma) || !finiteRange(c.SynthSigma):
+		return fmt.Errorf("--sigma %v / --sigma-x %v: must be finite", c.Sigma, c.SynthSigma)
 	case c.SaveEvery < 1 || c.LogEvery < 1 || c.Keep < 1 || c.MaxBadSteps < 1:
 		return fmt.Errorf("--save-every, --log-every, --keep and --max-bad-steps must be >= 1")
+	}
+	if err := limits.Tensor(fmt.Sprintf("--batch %d × --features %d × --patch %d²", c.Batch, c.Features, c.Patch),
+		float64(c.Batch)*float64(c.Features)*float64(c.Patch)*float64(c.Patch)); err != nil {
+		return err
 	}
 	if err := train.CheckMilestones(c.LRMilestones); err != nil {
 		return err
@@ -105,4 +125,14 @@ func (c *Config) Net() model.DnCNNConfig {
 // LearningRate is the rate at step s (1-based), KAIR's MultiStepLR.
 func (c *Config) LearningRate(step int) float64 {
 	return train.MultiStepLR(c.LR, c.LRMilestones, c.LRGamma, step)
+}
+
+// finiteRange is false if either end of a σ range is NaN or infinite.
+func finiteRange(r [2]float64) bool {
+	for _, v := range r {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return false
+		}
+	}
+	return true
 }

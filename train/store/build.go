@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/ludvae/ludvae/internal/images"
@@ -74,13 +76,33 @@ func HumanBytes(n int64) string {
 // with its progress committed, so the next one resumes.
 func Build(ctx context.Context, dir, source string, opt Options) (Summary, error) {
 	start := time.Now()
+	_, statErr := os.Stat(dir)
+	fresh := errors.Is(statErr, fs.ErrNotExist)
 	b, err := newBuilder(ctx, dir, source, opt)
+	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
+		// A store on storage this process cannot write (a read-only
+		// mount, another user's folder): usable as it is if it is up to
+		// date, which needs no lock, as nothing is written.
+		sum, rerr := checkReadOnly(ctx, dir, source, opt, err)
+		sum.Elapsed = time.Since(start)
+		return sum, rerr
+	}
 	if err != nil {
 		return Summary{}, err
 	}
 	defer b.lock.Release()
 	sum, err := b.run(ctx)
 	sum.Elapsed = time.Since(start)
+	if err != nil && fresh {
+		// A build that failed before it stored anything (no images in
+		// source, say) leaves no store folder beside the images.
+		os.Remove(filepath.Join(dir, "px")) // only if empty
+		if _, perr := os.Stat(filepath.Join(dir, "px")); errors.Is(perr, fs.ErrNotExist) {
+			b.lock.Release()
+			os.Remove(filepath.Join(dir, lockName))
+			os.Remove(dir) // only if empty
+		}
+	}
 	return sum, err
 }
 
@@ -166,7 +188,7 @@ type result struct {
 }
 
 func (b *builder) run(ctx context.Context) (Summary, error) {
-	paths, err := images.FindContext(ctx, b.source)
+	paths, err := images.FindNoting(ctx, b.source, b.log)
 	if err != nil {
 		return Summary{}, err
 	}
@@ -211,7 +233,7 @@ func (b *builder) plan(paths []string) ([]job, Summary) {
 			e.Error = fmt.Sprintf("not a regular file (%s)", st.Mode().Type())
 		default:
 			e.Size, e.MtimeNS = st.Size(), st.ModTime().UnixNano()
-			if o := b.old[e.Path]; o != nil && o.Error == "" && o.Size == e.Size && o.MtimeNS == e.MtimeNS {
+			if o := b.old[e.Path]; o != nil && o.Error == "" && o.Size == e.Size && o.MtimeNS == e.MtimeNS && b.intact(o) {
 				e = *o
 				sum.Reused++
 			} else {
@@ -228,6 +250,52 @@ func (b *builder) plan(paths []string) ([]job, Summary) {
 		}
 	}
 	return todo, sum
+}
+
+// checkReadOnly checks, without the lock or any write, that the store at
+// dir is complete and up to date with source; werr is why it cannot be
+// written, said if it is not.
+func checkReadOnly(ctx context.Context, dir, source string, opt Options, werr error) (Summary, error) {
+	abs, err := filepath.Abs(source)
+	if err != nil {
+		return Summary{}, err
+	}
+	opt.Downscale = max(opt.Downscale, 1)
+	b := &builder{dir: dir, source: source, opt: opt, log: opt.Log, old: map[string]*Entry{}, nextID: 1}
+	if b.log == nil {
+		b.log = io.Discard
+	}
+	b.idx = Index{Format: Format, Version: Version, Source: abs, Downscale: opt.Downscale, Tile: Tile}
+	if err := b.readOld(); err != nil {
+		return Summary{}, err
+	}
+	paths, err := images.FindNoting(ctx, source, b.log)
+	if err != nil {
+		return Summary{}, err
+	}
+	todo, sum := b.plan(paths)
+	if len(todo) == 0 && sum.Removed == 0 && b.unchanged() {
+		fmt.Fprintf(b.log, "store %s is read-only here; it is up to date, so it is used as it is\n", dir)
+		return b.summarize(sum), nil
+	}
+	return Summary{}, fmt.Errorf("store %s cannot be written (%w) and is not up to date with %s (%d images to decode, %d removed): build it where it can be written (--store-dir) or name a store that is complete", dir, werr, source, len(todo), sum.Removed)
+}
+
+// intact reports whether the pixel file of an unchanged entry is still
+// what the index says: a regular file of the entry's size. A truncated,
+// missing or replaced file is decoded again, so that `prepare store`
+// repairs the damage Open reports (hostile case st08). It only stats:
+// checking every byte would cost as much as decoding.
+func (b *builder) intact(e *Entry) bool {
+	if !validFile(e.File) {
+		return false
+	}
+	st, err := os.Lstat(filepath.Join(b.dir, filepath.FromSlash(e.File)))
+	if err != nil || !st.Mode().IsRegular() || st.Size() != e.pixelBytes() {
+		fmt.Fprintf(b.log, "store %s: the pixels of %s (%s) are missing or damaged; decoding it again\n", b.dir, e.Path, e.File)
+		return false
+	}
+	return true
 }
 
 // unchanged reports whether the store on disk already is the planned one.

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/ludvae/ludvae/internal/images"
+	"github.com/ludvae/ludvae/internal/pathguard"
 )
 
 // Format and Version identify index.json; a store of another version is
@@ -78,7 +79,7 @@ func (e *Entry) pixelBytes() int64 {
 
 // readIndex reads and checks dir's index.json.
 func readIndex(dir string) (*Index, error) {
-	data, err := os.ReadFile(filepath.Join(dir, indexName))
+	data, err := pathguard.ReadFile(filepath.Join(dir, indexName))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("store %s: %w", dir, ErrNotStore)
 	}

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ludvae/ludvae/internal/images"
+	"github.com/ludvae/ludvae/internal/pathguard"
 )
 
 // Store is an open image store. Its images are read with positioned reads,
@@ -71,7 +72,7 @@ func Open(dir string) (*Store, error) {
 
 func openImage(dir string, e *Entry) (*Image, error) {
 	name := filepath.Join(dir, filepath.FromSlash(e.File))
-	f, err := os.Open(name)
+	f, err := pathguard.OpenRegular(name)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("store %s: the pixels of %s (%s) are missing; rebuild the store", dir, e.Path, e.File)

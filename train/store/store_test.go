@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -161,6 +163,17 @@ func TestOpenRefuses(t *testing.T) {
 			editIndex(d, func(m map[string]any) { m["images"].([]any)[0].(map[string]any)["file"] = "../../etc/passwd" })
 		}, "file \"../../etc/passwd\""},
 		{"no index", func(d string) { os.Remove(filepath.Join(d, indexName)) }, "no index.json"},
+		// Named pipes are refused at once, never waited on in open(2).
+		{"pixels a FIFO", func(d string) {
+			p := filepath.Join(d, "px", "000001.raw")
+			os.Remove(p)
+			syscall.Mkfifo(p, 0o644)
+		}, "named pipe"},
+		{"index a FIFO", func(d string) {
+			p := filepath.Join(d, indexName)
+			os.Remove(p)
+			syscall.Mkfifo(p, 0o644)
+		}, "named pipe"},
 	}
 	for _, cs := range cases {
 		t.Run(cs.name, func(t *testing.T) {
@@ -368,5 +381,99 @@ func TestReadAugmented(t *testing.T) {
 				t.Errorf("%s (%s), mode %d: differs from Augment of the plain read", m.Path, m.DType, mode)
 			}
 		}
+	}
+}
+
+// TestBuildRepairsDamagedPixels: a pixel file truncated, removed or
+// replaced by a FIFO after a build (hostile case st08) is decoded again by
+// the next build, which Open then accepts; the intact entries are reused.
+func TestBuildRepairsDamagedPixels(t *testing.T) {
+	for _, damage := range []struct {
+		name string
+		do   func(p string)
+	}{
+		{"truncated", func(p string) { os.Truncate(p, 1000) }},
+		{"removed", func(p string) { os.Remove(p) }},
+		{"FIFO", func(p string) { os.Remove(p); syscall.Mkfifo(p, 0o644) }},
+	} {
+		t.Run(damage.name, func(t *testing.T) {
+			root := t.TempDir()
+			src, dir := filepath.Join(root, "d"), filepath.Join(root, "d.lvs")
+			writeSource(t, src, 3, 40, 40, 2)
+			build(t, dir, src, Options{})
+			damage.do(filepath.Join(dir, "px", "000002.raw"))
+			if s, err := Open(dir); err == nil {
+				s.Close()
+				t.Fatal("Open accepted the damaged store")
+			}
+			var log strings.Builder
+			sum := build(t, dir, src, Options{Log: &log})
+			if sum.Decoded != 1 || sum.Reused != 2 {
+				t.Errorf("rebuild: %+v, want 1 decoded and 2 unchanged", sum)
+			}
+			if !strings.Contains(log.String(), "missing or damaged") {
+				t.Errorf("the rebuild did not say what it repaired: %q", log.String())
+			}
+			sameAsDecoded(t, dir)
+		})
+	}
+}
+
+// TestBuildSkipsRunFolders (hostile case tr39): a training run folder
+// inside the image folder (its sample grids and loss plot are PNGs) is not
+// taken into the store, and the build's log names it.
+func TestBuildSkipsRunFolders(t *testing.T) {
+	root := t.TempDir()
+	src, dir := filepath.Join(root, "clean2"), filepath.Join(root, "clean2.lvs")
+	writeSource(t, src, 3, 24, 24, 4)
+	run := filepath.Join(src, "run")
+	writeSource(t, filepath.Join(run, "samples"), 2, 24, 24, 5)
+	for _, f := range []string{"config.json", "train.lock", "log.csv"} {
+		if err := os.WriteFile(filepath.Join(run, f), []byte("{}"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var log strings.Builder
+	sum := build(t, dir, src, Options{Log: &log})
+	if sum.Images != 3 {
+		t.Errorf("store of clean2: %+v, want its 3 images, not the run's sample grids", sum)
+	}
+	if !strings.Contains(log.String(), "skipping "+run) {
+		t.Errorf("the build did not name the run folder it skipped: %q", log.String())
+	}
+}
+
+// TestReadOnlyStoreUsable (hostile case tr29): a store that cannot be
+// written (its lock cannot be created) is used as it is when it is up to
+// date, and refused naming why and what to do when it is not. As root
+// (whom permissions do not stop) the check is called directly; otherwise
+// the store folder is made read-only and Build goes through it.
+func TestReadOnlyStoreUsable(t *testing.T) {
+	root := t.TempDir()
+	src, dir := filepath.Join(root, "noisy"), filepath.Join(root, "noisy.lvs")
+	writeSource(t, src, 2, 24, 24, 6)
+	build(t, dir, src, Options{})
+	os.Remove(filepath.Join(dir, lockName))
+	readOnly := func() (Summary, error) {
+		werr := fmt.Errorf("open %s: %w", filepath.Join(dir, lockName), fs.ErrPermission)
+		if os.Getuid() == 0 {
+			return checkReadOnly(context.Background(), dir, src, Options{}, werr)
+		}
+		os.Chmod(dir, 0o555)
+		defer os.Chmod(dir, 0o755)
+		return Build(context.Background(), dir, src, Options{})
+	}
+	sum, err := readOnly()
+	if err != nil || sum.Images != 2 || sum.Decoded != 0 {
+		t.Fatalf("up-to-date read-only store: %+v, %v; want it used as it is", sum, err)
+	}
+	if s, err := Open(dir); err != nil {
+		t.Fatalf("Open: %v", err)
+	} else {
+		s.Close()
+	}
+	writeSource(t, src, 3, 24, 24, 7) // one more image: out of date
+	if _, err := readOnly(); err == nil || !strings.Contains(err.Error(), "cannot be written") || !strings.Contains(err.Error(), "--store-dir") {
+		t.Errorf("out-of-date read-only store: %v, want a refusal saying it cannot be written and what to do", err)
 	}
 }
