@@ -215,6 +215,17 @@ include docker/docker.mk
 # noisy/); runs go to runs/<preset> and resume when re-run. DOCKER=1 runs
 # them in the CUDA image with the GPUs (make docker-build first).
 DATA ?= data/sidd
-.PHONY: train-sidd train-aim19 train-ntire20
-train-sidd train-aim19 train-ntire20: train-%: $(if $(filter 1,$(DOCKER)),,build)
+.PHONY: train-sidd train-aim19 train-ntire20 check-data-sidd check-data-aim19 check-data-ntire20
+train-sidd train-aim19 train-ntire20: train-%: check-data-% $(if $(filter 1,$(DOCKER)),,build)
+# Before anything is built: a missing data folder is named, with the
+# command that makes it.
+check-data-sidd check-data-aim19 check-data-ntire20: check-data-%:
+	@for d in clean noisy; do \
+	  if [ ! -d "$(DOCKER_DATA)/$$d" ]; then \
+	    echo "make train-$*: $(DOCKER_DATA)/$$d does not exist; DATA=$(DOCKER_DATA) must be a folder made by"; \
+	    echo "  bin/ludvae prepare $* --from DOWNLOAD_DIR --to $(DOCKER_DATA)"; \
+	    echo "where DOWNLOAD_DIR holds the unpacked download (README, \"Training on the paper's data\"); or give DATA=DIR"; \
+	    exit 1; \
+	  fi; \
+	done
 	$(LUDVAE) train --clean $(LUDVAE_DATA)/clean --noisy $(LUDVAE_DATA)/noisy --out runs/$* --preset $* $(TRAIN_FLAGS)

@@ -137,7 +137,7 @@ flags:
 // imageScore is the PSNR and SSIM of one pair, or their means.
 type imageScore struct {
 	Name string  `json:"name,omitempty"`
-	PSNR float64 `json:"psnr"`
+	PSNR float64 `json:"psnr,inf"` // +Inf (identical images) as "inf", not null
 	SSIM float64 `json:"ssim"`
 }
 

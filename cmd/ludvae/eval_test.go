@@ -52,10 +52,26 @@ func degradeRun(args []string, o, e *bytes.Buffer) error { return degradeCommand
 
 type evalJSON struct {
 	Images []struct {
-		Name       string
-		PSNR, SSIM *float64
+		Name string
+		PSNR *infFloat
+		SSIM *float64
 	}
-	Mean struct{ PSNR, SSIM *float64 }
+	Mean struct {
+		PSNR *infFloat
+		SSIM *float64
+	}
+}
+
+// infFloat reads a PSNR of eval's JSON: a number, or "inf" for identical
+// images (float("inf") in Python).
+type infFloat float64
+
+func (f *infFloat) UnmarshalJSON(b []byte) error {
+	if string(b) == `"inf"` {
+		*f = infFloat(math.Inf(1))
+		return nil
+	}
+	return json.Unmarshal(b, (*float64)(f))
 }
 
 func TestEvalMatchesMetricsAndPairsByName(t *testing.T) {
@@ -92,14 +108,14 @@ func TestEvalMatchesMetricsAndPairsByName(t *testing.T) {
 	}
 	var mp, ms float64
 	for i, im := range doc.Images {
-		if im.Name != names[i] || math.Abs(*im.PSNR-want[i]) > 1e-9 || math.Abs(*im.SSIM-wantSSIM[i]) > 1e-9 {
-			t.Errorf("image %d: %s %.6f %.6f, want %s %.6f %.6f", i, im.Name, *im.PSNR, *im.SSIM, names[i], want[i], wantSSIM[i])
+		if im.Name != names[i] || math.Abs(float64(*im.PSNR)-want[i]) > 1e-9 || math.Abs(*im.SSIM-wantSSIM[i]) > 1e-9 {
+			t.Errorf("image %d: %s %.6f %.6f, want %s %.6f %.6f", i, im.Name, float64(*im.PSNR), *im.SSIM, names[i], want[i], wantSSIM[i])
 		}
 		mp += want[i] / 3
 		ms += wantSSIM[i] / 3
 	}
-	if math.Abs(*doc.Mean.PSNR-mp) > 1e-9 || math.Abs(*doc.Mean.SSIM-ms) > 1e-9 {
-		t.Errorf("mean %.6f/%.6f, want %.6f/%.6f", *doc.Mean.PSNR, *doc.Mean.SSIM, mp, ms)
+	if math.Abs(float64(*doc.Mean.PSNR)-mp) > 1e-9 || math.Abs(*doc.Mean.SSIM-ms) > 1e-9 {
+		t.Errorf("mean %.6f/%.6f, want %.6f/%.6f", float64(*doc.Mean.PSNR), *doc.Mean.SSIM, mp, ms)
 	}
 	for _, s := range []string{"only_restored", "only_truth"} {
 		if !strings.Contains(stderr, s) {
@@ -136,9 +152,14 @@ func TestEvalIdenticalBorderAndY(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
 		t.Fatal(err)
 	}
-	// Identical inside the border: PSNR +Inf is written as null, SSIM 1.
-	if len(doc.Images) != 1 || doc.Images[0].PSNR != nil || math.Abs(*doc.Images[0].SSIM-1) > 1e-12 {
+	// Identical inside the border: PSNR +Inf is written as "inf", which
+	// null (SSIM n/a) cannot be mistaken for, SSIM 1.
+	if len(doc.Images) != 1 || doc.Images[0].PSNR == nil || !math.IsInf(float64(*doc.Images[0].PSNR), 1) ||
+		doc.Mean.PSNR == nil || !math.IsInf(float64(*doc.Mean.PSNR), 1) || math.Abs(*doc.Images[0].SSIM-1) > 1e-12 {
 		t.Errorf("identical images after border: %s", stdout)
+	}
+	if !strings.Contains(stdout, `"psnr": "inf"`) {
+		t.Errorf(`identical images: no "psnr": "inf" in %s`, stdout)
 	}
 	stdout, _, err = runCLI(t, evalRun, "--restored", rd, "--truth", td, "--json")
 	if err != nil {
@@ -146,7 +167,7 @@ func TestEvalIdenticalBorderAndY(t *testing.T) {
 	}
 	doc = evalJSON{}
 	json.Unmarshal([]byte(stdout), &doc)
-	if doc.Images[0].PSNR == nil || math.IsInf(*doc.Images[0].PSNR, 0) {
+	if doc.Images[0].PSNR == nil || math.IsInf(float64(*doc.Images[0].PSNR), 0) {
 		t.Errorf("border 0 should see the changed pixel: %s", stdout)
 	}
 
@@ -164,7 +185,7 @@ func TestEvalIdenticalBorderAndY(t *testing.T) {
 	tr, _ := images.Load(filepath.Join(td, "x.png"))
 	re, _ := images.Load(filepath.Join(rd, "x.png"))
 	want := metrics.PSNRUint8(kairY(images.ToUint8(re)), kairY(images.ToUint8(tr)), 32, 32, 1, 0)
-	if doc.Images[0].PSNR == nil || math.Abs(*doc.Images[0].PSNR-want) > 1e-9 {
+	if doc.Images[0].PSNR == nil || math.Abs(float64(*doc.Images[0].PSNR)-want) > 1e-9 {
 		t.Errorf("--y PSNR %v, want %.6f", doc.Images[0].PSNR, want)
 	}
 }
@@ -197,7 +218,7 @@ func TestEvalLowPass(t *testing.T) {
 		if err := json.Unmarshal([]byte(stdout), &doc); err != nil || len(doc.Images) != 1 || doc.Images[0].PSNR == nil {
 			t.Fatalf("%v: %s", err, stdout)
 		}
-		return *doc.Images[0].PSNR
+		return float64(*doc.Images[0].PSNR)
 	}
 	want := 20 * math.Log10(255.0/10)
 	if got := psnr(rd, "--lowpass", "2"); math.Abs(got-want) > 1e-9 {

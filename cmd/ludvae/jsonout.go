@@ -10,8 +10,10 @@ import (
 )
 
 // writeJSON writes v as indented JSON as encoding/json would, except that
-// a float that is NaN or ±Inf (an empty bin's std, the PSNR of identical
-// images), which encoding/json refuses, is written as null. v's structs
+// a float that is NaN or ±Inf (an empty bin's std), which encoding/json
+// refuses, is written as null, and ±Inf in a field tagged ",inf" (the PSNR
+// of identical images) as the string "inf" or "-inf", which Python's
+// float() reads and which null (not available) cannot be taken for. v's structs
 // and the noisestats types they hold say their keys with json tags.
 func writeJSON(w io.Writer, v any) error {
 	var buf bytes.Buffer
@@ -97,6 +99,17 @@ func encodeFields(buf *bytes.Buffer, v reflect.Value, first *bool) error {
 		key, _ := json.Marshal(name)
 		buf.Write(key)
 		buf.WriteByte(':')
+		if opts == "inf" && (fv.Kind() == reflect.Float64 || fv.Kind() == reflect.Float32) && math.IsInf(fv.Float(), 0) {
+			// A value that is infinite by meaning (the PSNR of identical
+			// images) as Python's float() reads it, so that it differs
+			// from null (not available).
+			if fv.Float() > 0 {
+				buf.WriteString(`"inf"`)
+			} else {
+				buf.WriteString(`"-inf"`)
+			}
+			continue
+		}
 		if err := encodeNullNaN(buf, fv); err != nil {
 			return err
 		}
