@@ -76,7 +76,7 @@ print(" ".join(repr(float(v)) for k in ("out_scale", "out_shift") if k in b for 
 	bad := []string{"--model", ckpt, "--normalization", filepath.Join(dir, "absent.json")}
 	for name, err := range map[string]error{
 		"export": runExport(append(bad, "--torchscript", filepath.Join(dir, "x.pt"))),
-		"synth":  runSynth(append(bad, "--clean", dir, "--out", filepath.Join(dir, "o"))),
+		"synth":  runSynth(append(bad, "--clean", filepath.Join(dir, "in"), "--out", filepath.Join(dir, "o"))),
 	} {
 		if err == nil || !strings.Contains(err.Error(), "--normalization") {
 			t.Errorf("%s with a missing --normalization file: got %v", name, err)

@@ -52,7 +52,7 @@ const (
 	// MaxLowPass bounds the σ of eval's --lowpass: its kernel has
 	// 2⌈3σ⌉+1 taps, and one wider than twice the largest image side
 	// (MaxSide) blurs every image to its mean.
-	MaxLowPass = float64(MaxSide) / 3
+	MaxLowPass = float64(MaxSide / 3)
 )
 
 // Int refuses v above max for flag, saying why the limit is there.
