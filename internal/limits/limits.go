@@ -13,7 +13,7 @@ import (
 const (
 	// MaxPixels is the most pixels (width × height) an image file may
 	// declare: 2^28, 3 GiB as the float32 RGB planes images are decoded
-	// to (1 GiB as 8-bit RGB). internal/images refuses larger ones.
+	// to (768 MiB as 8-bit RGB). internal/images refuses larger ones.
 	MaxPixels = 1 << 28
 
 	// MaxSide is the side of the largest square image MaxPixels allows,
