@@ -224,7 +224,7 @@ check-data-sidd check-data-aim19 check-data-ntire20: check-data-%:
 	  if [ ! -d "$(DOCKER_DATA)/$$d" ]; then \
 	    echo "make train-$*: $(DOCKER_DATA)/$$d does not exist; DATA=$(DOCKER_DATA) must be a folder made by"; \
 	    echo "  bin/ludvae prepare $* --from DOWNLOAD_DIR --to $(DOCKER_DATA)"; \
-	    echo "where DOWNLOAD_DIR holds the unpacked download (README, \"Training on the paper's data\"); or give DATA=DIR"; \
+	    echo "where DOWNLOAD_DIR holds the unpacked download (docs/data-at-scale.md); or give DATA=DIR"; \
 	    exit 1; \
 	  fi; \
 	done
