@@ -2,10 +2,9 @@ package model
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
+	"github.com/ludvae/ludvae/internal/atomicfile"
 	tb "github.com/ludvae/ludvae/torchbind"
 )
 
@@ -19,41 +18,42 @@ const DnCNNScriptName = "__torch__.ludvae.DnCNN"
 // with the running statistics). Parameters and buffers are saved in
 // float32 on the CPU under their state-dict names with '.' replaced by '_'.
 func (m *DnCNN) ExportTorchScript(path string) error {
-	// Written beside the target and renamed, so that a failure never
-	// leaves a truncated module at path.
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("export %s: %w", path, err)
-	}
-	tmp.Close()
-	defer os.Remove(tmp.Name())
-	err = tb.Try(func() {
-		sm := tb.NewScriptModule(DnCNNScriptName)
-		defer sm.Close()
-		tb.WithScope(func(*tb.Scope) {
-			tb.NoGrad(func() {
-				m.visit(func(name string, t *tb.Tensor, trainable bool) {
-					if strings.HasSuffix(name, "num_batches_tracked") {
-						return // evaluation mode never reads it
-					}
-					v := t.To(tb.Float32, tb.CPU)
-					if trainable {
-						sm.RegisterParameter(scriptName(name), v)
-					} else {
-						sm.RegisterBuffer(scriptName(name), v)
-					}
+	// Written beside the target and renamed (package atomicfile), so that
+	// a failure never leaves a truncated module at path; 0644 and synced as
+	// every file ludvae writes (the module was once left 0600, unsynced).
+	err := atomicfile.WriteNamed(path, func(tmp string) error {
+		var sm *tb.ScriptModule
+		err := tb.Try(func() {
+			sm = tb.NewScriptModule(DnCNNScriptName)
+			tb.WithScope(func(*tb.Scope) {
+				tb.NoGrad(func() {
+					m.visit(func(name string, t *tb.Tensor, trainable bool) {
+						if strings.HasSuffix(name, "num_batches_tracked") {
+							return // evaluation mode never reads it
+						}
+						v := t.To(tb.Float32, tb.CPU)
+						if trainable {
+							sm.RegisterParameter(scriptName(name), v)
+						} else {
+							sm.RegisterBuffer(scriptName(name), v)
+						}
+					})
 				})
 			})
+			sm.Define(m.scriptSource())
 		})
-		sm.Define(m.scriptSource())
-		if err := sm.Save(tmp.Name()); err != nil {
-			panic(err)
+		if sm != nil {
+			defer sm.Close()
 		}
+		if err != nil {
+			return err
+		}
+		return sm.Save(tmp)
 	})
 	if err != nil {
 		return fmt.Errorf("export %s: %w", path, err)
 	}
-	return os.Rename(tmp.Name(), path)
+	return nil
 }
 
 // scriptSource writes forward, unrolled over the layers.

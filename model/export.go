@@ -2,9 +2,8 @@ package model
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 
+	"github.com/ludvae/ludvae/internal/atomicfile"
 	tb "github.com/ludvae/ludvae/torchbind"
 )
 
@@ -31,16 +30,8 @@ func (m *LUDVAE) ExportTorchScript(path string, out *ColourMap) error {
 	if out != nil && m.Config.Channels != 3 {
 		return fmt.Errorf("export %s: a colour map needs 3 channels, the model has %d", path, m.Config.Channels)
 	}
-	// Written beside the target and renamed, so a failure never leaves a
-	// truncated module at path.
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("export %s: %w", path, err)
-	}
-	tmp.Close()
-	defer os.Remove(tmp.Name())
 	var sm *tb.ScriptModule
-	err = tb.Try(func() {
+	err := tb.Try(func() {
 		sm = tb.NewScriptModule(ScriptName)
 		m.defineScript(sm, out)
 	})
@@ -50,34 +41,13 @@ func (m *LUDVAE) ExportTorchScript(path string, out *ColourMap) error {
 	if err != nil {
 		return fmt.Errorf("export %s: %w", path, err)
 	}
-	if err := sm.Save(tmp.Name()); err != nil {
+	// Written beside the target and renamed (package atomicfile), so a
+	// failure never leaves a truncated module at path; 0644 and synced as
+	// every file ludvae writes.
+	if err := atomicfile.WriteNamed(path, sm.Save); err != nil {
 		return fmt.Errorf("export %s: %w", path, err)
 	}
-	// CreateTemp made the file 0600; give it the mode of every other file
-	// ludvae writes (torchbind/pickle.Save's rule), and make it durable.
-	if err := finishFile(tmp.Name(), path); err != nil {
-		return fmt.Errorf("export %s: %w", path, err)
-	}
-	return os.Rename(tmp.Name(), path)
-}
-
-// finishFile gives a finished temporary file the mode its target should
-// have (0644 when new, the old file's permission bits when replacing one)
-// and syncs it.
-func finishFile(tmp, target string) error {
-	mode := os.FileMode(0o644)
-	if st, err := os.Stat(target); err == nil && st.Mode().IsRegular() {
-		mode = st.Mode().Perm()
-	}
-	f, err := os.OpenFile(tmp, os.O_RDWR, 0)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if err := f.Chmod(mode); err != nil {
-		return err
-	}
-	return f.Sync()
+	return nil
 }
 
 // defineScript fills the generator's script module: the parameters in

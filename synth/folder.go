@@ -15,7 +15,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/ludvae/ludvae/internal/images"
+	"github.com/ludvae/ludvae/internal/atomicfile"
 	"github.com/ludvae/ludvae/internal/pathguard"
 	"github.com/ludvae/ludvae/model"
 )
@@ -130,7 +130,7 @@ func (o *Options) claimFolder(st settings, log io.Writer) error {
 	if bytes.Equal(b, append(nb, '\n')) {
 		return nil
 	}
-	return images.WriteAtomic(path, func(w io.Writer) error { _, err := w.Write(append(nb, '\n')); return err })
+	return atomicfile.Write(path, func(w io.Writer) error { _, err := w.Write(append(nb, '\n')); return err })
 }
 
 // holdsPairs reports whether out has a manifest or anything in L/ or H/.

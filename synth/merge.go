@@ -9,7 +9,7 @@ import (
 	"sort"
 	"strconv"
 
-	"github.com/ludvae/ludvae/internal/images"
+	"github.com/ludvae/ludvae/internal/atomicfile"
 	"github.com/ludvae/ludvae/internal/limits"
 )
 
@@ -55,7 +55,7 @@ func Merge(o Options, log io.Writer) error {
 			return fmt.Errorf("--merge: %s lists %s with other settings than this command's (seed, σ, temperature, samples, mode, --clean): give --merge the shards' own flags", shard, want.L)
 		}
 	}
-	err = images.WriteAtomic(filepath.Join(o.Out, Manifest), func(w io.Writer) error {
+	err = atomicfile.Write(filepath.Join(o.Out, Manifest), func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		for _, r := range all {
 			if err := enc.Encode(r); err != nil {

@@ -7,9 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
-	"github.com/ludvae/ludvae/internal/images"
+	"github.com/ludvae/ludvae/internal/atomicfile"
 )
 
 // resume finds how many of this process's pairs (mine, in order) an
@@ -25,9 +24,12 @@ import (
 func (o *Options) resume(all, mine []Record, log io.Writer) (done int, manifest *os.File, err error) {
 	path := filepath.Join(o.Out, o.manifestName())
 	// A crash while this manifest was rewritten leaves its temporary file.
-	tmps, _ := filepath.Glob(filepath.Join(o.Out, "."+o.manifestName()+".tmp*"))
-	for _, p := range tmps {
-		os.Remove(p)
+	if es, err := os.ReadDir(o.Out); err == nil {
+		for _, e := range es {
+			if t, ok := atomicfile.Target(e.Name()); ok && t == o.manifestName() {
+				os.Remove(filepath.Join(o.Out, e.Name()))
+			}
+		}
 	}
 	listed, others, err := o.listedPairs(path)
 	if err != nil {
@@ -36,7 +38,7 @@ func (o *Options) resume(all, mine []Record, log io.Writer) (done int, manifest 
 	for done < len(mine) && listed[mine[done].Stream] == mine[done] && pairExists(o.Out, mine[done]) {
 		done++
 	}
-	err = images.WriteAtomic(path, func(w io.Writer) error {
+	err = atomicfile.Write(path, func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		for _, r := range mine[:done] {
 			if err := enc.Encode(r); err != nil {
@@ -152,13 +154,10 @@ func (o *Options) removeStale(all, mine []Record, done int, log io.Writer) error
 	return nil
 }
 
-// tempTarget maps a temporary file of images.WriteAtomic (".NAME.tmpN"
+// tempTarget maps a temporary file of package atomicfile (".NAME.tmp-N"
 // beside NAME) to the file it was to become.
 func tempTarget(rel string) (string, bool) {
 	dir, name := filepath.Split(rel)
-	i := strings.LastIndex(name, ".tmp")
-	if !strings.HasPrefix(name, ".") || i < 1 {
-		return "", false
-	}
-	return dir + name[1:i], true
+	t, ok := atomicfile.Target(name)
+	return dir + t, ok
 }

@@ -3,7 +3,6 @@ package train
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +10,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/ludvae/ludvae/internal/images"
+	"github.com/ludvae/ludvae/internal/atomicfile"
 	"github.com/ludvae/ludvae/model"
 	tb "github.com/ludvae/ludvae/torchbind"
 	"github.com/ludvae/ludvae/train/dist"
@@ -103,7 +102,7 @@ func newTrainer(ctx context.Context, rt *tb.Runtime, cfg Config, log io.Writer, 
 			if !hadRecord && g.Leader() {
 				os.Remove(record)
 			} else if now, _ := os.ReadFile(record); g.Leader() && !bytes.Equal(now, oldRecord) {
-				images.WriteAtomic(record, func(w io.Writer) error { _, err := w.Write(oldRecord); return err })
+				atomicfile.Write(record, func(w io.Writer) error { _, err := w.Write(oldRecord); return err })
 			}
 			if freshDir && g.Leader() {
 				os.Remove(filepath.Join(cfg.Out, LockName))
@@ -276,13 +275,4 @@ func (t *Trainer) trainStep(b Batch) (int, string, error) {
 
 // WriteJSON writes v atomically as indented JSON (a run folder's
 // config.json).
-func WriteJSON(path string, v any) error {
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	return images.WriteAtomic(path, func(w io.Writer) error {
-		_, err := w.Write(append(data, '\n'))
-		return err
-	})
-}
+func WriteJSON(path string, v any) error { return atomicfile.WriteJSON(path, v) }

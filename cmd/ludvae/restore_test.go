@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -125,6 +126,14 @@ func TestRestoreEndToEnd(t *testing.T) {
 	pt := filepath.Join(dir, "dncnn.pt")
 	if err := restoreCommand([]string{"export", "--model", filepath.Join(run, "dncnn_00000004.pth"), "--torchscript", pt}, io.Discard, nil); err != nil {
 		t.Fatal(err)
+	}
+	// 0644 and no temporary file left, as `export`'s outputs (the module
+	// was once written 0600).
+	if st, err := os.Stat(pt); err != nil || st.Mode().Perm() != 0o644 {
+		t.Errorf("%s: %v, %v; want mode -rw-r--r--", pt, st, err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 4 {
+		t.Errorf("%s holds %d entries, want pairs, run, den and dncnn.pt: %v", dir, len(ents), ents)
 	}
 	sm, err := tb.LoadScriptModule(pt, tb.CPU)
 	if err != nil {

@@ -1,14 +1,13 @@
 package images
 
 import (
-	"bufio"
 	"fmt"
 	"image"
 	"image/png"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
+
+	"github.com/ludvae/ludvae/internal/atomicfile"
 )
 
 // quantize maps v to 0..scale as KAIR's single2uint/single2uint16 do,
@@ -54,9 +53,9 @@ func toHWC[T uint8 | uint16](m *Image, scale float32) []T {
 }
 
 // SavePNG writes m as an opaque RGB PNG with 8 or 16 bits per sample,
-// quantized as ToUint8 / ToUint16. The file is written atomically: to a
-// temporary file in the same directory, synced, then renamed over path, so
-// readers never see a partial image and a failure leaves no file behind.
+// quantized as ToUint8 / ToUint16. The file is written atomically (package
+// atomicfile): readers never see a partial image and a failure leaves no
+// file behind.
 // Errors are *FileError values.
 func SavePNG(path string, m *Image, bits int) error {
 	var img image.Image
@@ -83,67 +82,14 @@ func SavePNG(path string, m *Image, bits int) error {
 	default:
 		return &FileError{path, fmt.Errorf("unsupported PNG bit depth %d (want 8 or 16)", bits)}
 	}
-	if err := writeAtomic(path, func(f *os.File) error {
-		bw := bufio.NewWriterSize(f, 1<<16)
-		if err := png.Encode(bw, img); err != nil {
-			return err
-		}
-		return bw.Flush()
-	}); err != nil {
-		return &FileError{path, err}
+	if err := atomicfile.Write(path, func(w io.Writer) error { return png.Encode(w, img) }); err != nil {
+		return &FileError{path, unwrapPathError(err)}
 	}
 	return nil
 }
 
-// writeAtomic writes a file through a temporary sibling, fsyncs it, renames
-// it over path and syncs the directory. On any failure the temporary file
-// is removed.
-// WriteAtomic writes a file through a temporary sibling that is synced and
-// renamed into place, so a failure never leaves a partial file at path and
-// an existing file survives it.
-func WriteAtomic(path string, write func(w io.Writer) error) error {
-	return writeAtomic(path, func(f *os.File) error { return write(f) })
-}
-
-// WritePNG writes any image.Image (a plot, a montage) as a PNG, atomically.
+// WritePNG writes any image.Image (a plot, a montage) as a PNG, atomically
+// (package atomicfile).
 func WritePNG(path string, img image.Image) error {
-	return WriteAtomic(path, func(w io.Writer) error { return png.Encode(w, img) })
-}
-
-func writeAtomic(path string, write func(*os.File) error) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp*")
-	if err != nil {
-		return unwrapPathError(err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err = write(f); err != nil {
-		return err
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return unwrapPathError(err)
-	}
-	if d, derr := os.Open(dir); derr == nil { // make the rename durable; best effort
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	return atomicfile.Write(path, func(w io.Writer) error { return png.Encode(w, img) })
 }

@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/ludvae/ludvae/internal/atomicfile"
 	"github.com/ludvae/ludvae/internal/images"
 	"github.com/ludvae/ludvae/internal/pathguard"
 )
@@ -142,10 +142,6 @@ type plan struct {
 	shortfalls, warnings     []string
 	cleanScenes, noisyScenes []string
 }
-
-// tmpPrefix starts the names of copies in progress (left behind only by a
-// crash; ignored otherwise, and never an image name).
-const tmpPrefix = ".prepare-"
 
 // maxListed bounds how many names an error message lists.
 const maxListed = 10
@@ -359,7 +355,7 @@ func checkDest(dir string, items []item, copyMode bool) error {
 	}
 	var extra []string
 	for _, e := range entries {
-		if !planned[e.Name()] && !strings.HasPrefix(e.Name(), tmpPrefix) {
+		if !planned[e.Name()] && !atomicfile.IsTemp(e.Name()) {
 			extra = append(extra, e.Name())
 		}
 	}
@@ -485,45 +481,19 @@ func place(dst, src string, copyMode bool) (made bool, err error) {
 	return true, nil
 }
 
-// copyFile copies src to dst through a temporary file in dst's folder, so
-// that dst never exists half-written.
-func copyFile(dst, src string) (err error) {
+// copyFile copies src to dst through a temporary file in dst's folder
+// (package atomicfile), so that dst never exists half-written, and never
+// replaces a dst that appeared since the checks.
+func copyFile(dst, src string) error {
 	in, err := pathguard.OpenRegular(src)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(dst), tmpPrefix+"*")
-	if err != nil {
+	return atomicfile.WriteNew(dst, func(w io.Writer) error {
+		_, err := io.Copy(w, in)
 		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = io.Copy(tmp, in); err != nil {
-		return err
-	}
-	if err = tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	// Link rather than Rename where the file system allows it: Link fails
-	// instead of replacing a dst that appeared since the checks.
-	if err = os.Link(tmp.Name(), dst); err == nil {
-		return os.Remove(tmp.Name())
-	} else if errors.Is(err, fs.ErrExist) {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err = os.Rename(tmp.Name(), dst); err != nil {
-		os.Remove(tmp.Name())
-	}
-	return err
+	})
 }
 
 // imageFiles lists the image files (internal/images' extensions) directly in

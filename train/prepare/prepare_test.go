@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ludvae/ludvae/internal/atomicfile"
 	"github.com/ludvae/ludvae/internal/images"
 )
 
@@ -422,7 +423,7 @@ func TestCopy(t *testing.T) {
 		t.Errorf("re-run: %+v %v", rep, err)
 	}
 	for _, e := range dirNames(t, filepath.Join(to, CleanDir)) {
-		if strings.HasPrefix(e, tmpPrefix) {
+		if atomicfile.IsTemp(e) {
 			t.Errorf("temporary file %s left", e)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ludvae/ludvae/internal/atomicfile"
 	"github.com/ludvae/ludvae/internal/images"
 	runjob "github.com/ludvae/ludvae/internal/job" // the package; this file names its own entries job
 	"github.com/ludvae/ludvae/train/pidlock"
@@ -394,7 +395,7 @@ func (b *builder) decode(path string, e Entry) (Entry, error) {
 	e.SourceWidth, e.SourceHeight, e.Width, e.Height = px.srcW, px.srcH, px.w, px.h
 	e.DType, e.Sum, e.SumSq = px.dtype, px.sum, px.sq
 	name := filepath.Join(b.dir, filepath.FromSlash(e.File))
-	err = images.WriteAtomic(name, func(w io.Writer) error {
+	err = atomicfile.Write(name, func(w io.Writer) error {
 		return writeTiled(w, px.raw, px.w, px.h, sampleBytes(px.dtype))
 	})
 	if err != nil {
@@ -474,7 +475,7 @@ func (b *builder) sweep() {
 	}
 	top, _ := os.ReadDir(b.dir)
 	for _, d := range top {
-		if strings.HasPrefix(d.Name(), "."+indexName+".tmp") {
+		if atomicfile.IsTemp(d.Name()) {
 			os.Remove(filepath.Join(b.dir, d.Name()))
 		}
 	}

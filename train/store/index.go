@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/ludvae/ludvae/internal/atomicfile"
 	"github.com/ludvae/ludvae/internal/images"
 	"github.com/ludvae/ludvae/internal/pathguard"
 )
@@ -174,7 +175,7 @@ func writeIndex(dir string, idx *Index) error {
 	if err != nil {
 		return err
 	}
-	return images.WriteAtomic(filepath.Join(dir, indexName), func(w io.Writer) error {
+	return atomicfile.Write(filepath.Join(dir, indexName), func(w io.Writer) error {
 		_, err := w.Write(append(data, '\n'))
 		return err
 	})
