@@ -20,6 +20,12 @@ func TestImportsPointOneWay(t *testing.T) {
 	forbidden := []struct{ pkg, must string }{
 		{"internal/testkit", "internal torchbind model train synth cmd"}, // the standard library only: every package's tests use it
 		{"internal/atomicfile", "internal torchbind model train synth cmd"},
+		{"internal/pidlock", "internal torchbind model train synth cmd"},
+		// The run kit of both trainers stands on torchbind (a checkpoint
+		// is a torchbind dict of a state dict and Adam's) and on the
+		// atomic files, the lock and the progress bar, never on image
+		// handling or the networks.
+		{"internal/run", "internal/images internal/jpegturbo internal/chart model train synth cmd"},
 		{"internal/job", "internal/images internal/jpegturbo internal/chart torchbind model train synth cmd"},
 		{"internal/chart", "internal/images internal/jpegturbo torchbind model train synth cmd"},
 		{"internal/limits", "internal/images internal/jpegturbo internal/chart internal/job internal/pathguard torchbind model train synth cmd"},
@@ -29,7 +35,7 @@ func TestImportsPointOneWay(t *testing.T) {
 		// torchbind writes its files through internal/atomicfile and takes
 		// its Go worker count from internal/job, the internal packages
 		// below it.
-		{"torchbind", "internal/images internal/jpegturbo internal/chart model train synth cmd"},
+		{"torchbind", "internal/images internal/jpegturbo internal/chart internal/pidlock internal/run model train synth cmd"},
 		{"model", "train synth cmd"},
 		{"synth", "train cmd"},
 		{"train", "cmd"},

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/ludvae/ludvae/internal/run"
 	"github.com/ludvae/ludvae/model"
 	tb "github.com/ludvae/ludvae/torchbind"
 )
@@ -31,20 +32,23 @@ type Checkpoint struct {
 }
 
 // checkpoints names the LUD-VAE trainer's checkpoints.
-var checkpoints = CheckpointFiles{Pattern: checkpointPattern, NotCheckpoint: model.ErrNotCheckpoint}
+var checkpoints = run.CheckpointFiles{Pattern: checkpointPattern, NotCheckpoint: model.ErrNotCheckpoint}
 
-// SaveCheckpoint writes a checkpoint atomically (temp file, fsync, rename)
-// and deletes all but the newest keep.
+// SaveCheckpoint writes a checkpoint atomically (package atomicfile) and
+// deletes all but the newest keep.
 func SaveCheckpoint(dir string, c Checkpoint, m *model.LUDVAE, opt *tb.Adam, keep int) (string, error) {
-	return checkpoints.Save(dir, c.Step, m, opt, keep, func(d *tb.Dict) {
-		rng := tb.NewDict()
-		rng.Set("seed", int64(c.Config.Seed))
-		rng.Set("kind", "counter: batches from PCG(seed, step), noise from Philox(seed, stream(step, site))")
-		d.Set("rng", rng)
-		d.Set("config", configDict(c.Config))
-		d.Set("normalization", c.Norm.Dict())
-		d.Set("synthesis", c.Config.Synthesis(c.Norm).Dict())
-	})
+	return checkpoints.Save(dir, c.Step, m, opt, keep, c.entries)
+}
+
+// entries adds the bookkeeping beside the model and optimizer state.
+func (c Checkpoint) entries(d *tb.Dict) {
+	rng := tb.NewDict()
+	rng.Set("seed", int64(c.Config.Seed))
+	rng.Set("kind", "counter: batches from PCG(seed, step), noise from Philox(seed, stream(step, site))")
+	d.Set("rng", rng)
+	d.Set("config", configDict(c.Config))
+	d.Set("normalization", c.Norm.Dict())
+	d.Set("synthesis", c.Config.Synthesis(c.Norm).Dict())
 }
 
 // Checkpoints lists the run's checkpoints, oldest first.

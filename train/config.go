@@ -1,6 +1,10 @@
 // Package train trains LUD-VAE on unpaired clean and degraded image folders
-// with the authors' recipe (docs/design.md §2.3): the data pipeline, the schedule,
-// checkpoints that resume exactly, logs and plots.
+// with the authors' recipe (docs/design.md §2.3): the data pipeline, the
+// schedule, checkpoints that resume exactly, logs and plots. The run
+// folder, the step loop and the checks on resume are the run kit it shares
+// with train/restore (package internal/run); what is LUD-VAE's (the
+// checkpoint's entries, the settings compared on resume, log.csv's
+// columns, the step) is here.
 package train
 
 import (
@@ -10,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/ludvae/ludvae/internal/limits"
+	"github.com/ludvae/ludvae/internal/run"
 	"github.com/ludvae/ludvae/model"
 	tb "github.com/ludvae/ludvae/torchbind"
 )
@@ -155,7 +160,7 @@ func (c *Config) Validate() error {
 		float64(c.Batch)*float64(c.Filters)*float64(c.Patch)*float64(c.Patch)); err != nil {
 		return err
 	}
-	if err := CheckMilestones(c.LRMilestones); err != nil {
+	if err := run.CheckMilestones(c.LRMilestones); err != nil {
 		return err
 	}
 	return (model.Config{Channels: 3, Filters: c.Filters, Levels: c.Levels}).Validate()
@@ -166,31 +171,7 @@ func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 
 // LearningRate is the rate at step s (1-based).
 func (c *Config) LearningRate(step int) float64 {
-	return MultiStepLR(c.LR, c.LRMilestones, c.LRGamma, step)
-}
-
-// MultiStepLR is the rate at step s (1-based) as KAIR's loop sets it: lr
-// times gamma for each milestone reached. The MultiStepLR scheduler is
-// stepped before each optimizer step, so the rate is already reduced at a
-// milestone step.
-func MultiStepLR(lr float64, milestones []int, gamma float64, step int) float64 {
-	for _, m := range milestones {
-		if step >= m {
-			lr *= gamma
-		}
-	}
-	return lr
-}
-
-// CheckMilestones refuses --lr-milestones that are not increasing
-// positive steps.
-func CheckMilestones(ms []int) error {
-	for i, m := range ms {
-		if m < 1 || (i > 0 && m <= ms[i-1]) {
-			return fmt.Errorf("--lr-milestones %v: expected increasing positive steps", ms)
-		}
-	}
-	return nil
+	return run.MultiStepLR(c.LR, c.LRMilestones, c.LRGamma, step)
 }
 
 // KLWeightAt is the KL weight at step s: min(s/warmup, 1)·w, the authors'

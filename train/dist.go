@@ -9,13 +9,12 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"path/filepath"
 	"time"
 
+	"github.com/ludvae/ludvae/internal/run"
 	"github.com/ludvae/ludvae/model"
 	tb "github.com/ludvae/ludvae/torchbind"
 	"github.com/ludvae/ludvae/train/dist"
-	"github.com/ludvae/ludvae/train/pidlock"
 )
 
 // RunDistributed trains as Run does, as one rank of a data-parallel job
@@ -264,25 +263,17 @@ func (t *Trainer) startStepper() (err error) {
 		t.stepper = &distStepper{m: t.Model, opt: t.Opt, cfg: &t.Cfg, rt: t.rt, g: t.group}
 	}
 	return t.leaderDo(func() (err error) {
-		t.csv, err = openLossLog(filepath.Join(t.Cfg.Out, "log.csv"), t.Step)
+		t.csv, err = openLossLog(t.folder, t.Step)
 		return err
 	})
 }
 
-// lockRunAsLeader locks the run folder on the rank that writes it: the
-// other ranks of a machine share the folder and must not be refused.
-func lockRunAsLeader(dir string, g *dist.Group) (*pidlock.Lock, error) {
+// openFolder opens the run folder (run.Open: locked, cleaned) on the rank
+// that writes it, and joins it on the others (run.Join): the other ranks of
+// a machine share the folder and must not be refused.
+func openFolder(dir string, log io.Writer, g *dist.Group) (*run.Folder, error) {
 	if !g.Leader() {
-		return nil, nil
+		return run.Join(dir, checkpoints)
 	}
-	return lockRun(dir)
-}
-
-// removeLeftoversAsLeader clears a killed trainer's temporary files, on the
-// rank that writes the folder only.
-func removeLeftoversAsLeader(dir string, log io.Writer, g *dist.Group) error {
-	if !g.Leader() {
-		return nil
-	}
-	return removeLeftovers(dir, log)
+	return run.Open(dir, checkpoints, log)
 }

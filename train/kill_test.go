@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/ludvae/ludvae/internal/atomicfile"
 )
 
 // TestKill9ResumesExactly kills a training process with SIGKILL three
@@ -64,11 +67,12 @@ func TestKill9ResumesExactly(t *testing.T) {
 			t.Errorf("step %s: uninterrupted %s, killed and resumed %s", step, la, b[step])
 		}
 	}
-	for _, p := range tempPatterns {
-		if ms, _ := filepath.Glob(filepath.Join(c.Out, p)); len(ms) > 0 {
-			t.Errorf("temporary files left: %v", ms)
+	filepath.WalkDir(c.Out, func(p string, e fs.DirEntry, err error) error {
+		if err == nil && atomicfile.IsTemp(e.Name()) {
+			t.Errorf("temporary file left: %s", p)
 		}
-	}
+		return nil
+	})
 }
 
 // newest is the step of the run's newest checkpoint, 0 for none.

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ludvae/ludvae/internal/run"
 )
 
 // TestSecondTrainerRefused: while one trainer holds a run folder, a second
@@ -25,7 +27,7 @@ func TestSecondTrainerRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = NewTrainer(t.Context(), testRuntime(t, c), c, io.Discard)
-	if !errors.Is(err, ErrRunLocked) || !strings.Contains(err.Error(), fmt.Sprintf("PID %d", os.Getpid())) || !strings.Contains(err.Error(), "--out") {
+	if !errors.Is(err, run.ErrRunLocked) || !strings.Contains(err.Error(), fmt.Sprintf("PID %d", os.Getpid())) || !strings.Contains(err.Error(), "--out") {
 		first.Close()
 		t.Fatalf("second trainer on the same --out: got %v, want a refusal naming PID %d", err, os.Getpid())
 	}
@@ -59,17 +61,17 @@ func TestLockReleasedWhenHolderKilled(t *testing.T) {
 	if err != nil || strings.TrimSpace(line) != "locked" {
 		t.Fatalf("helper process said %q, %v", line, err)
 	}
-	_, err = lockRun(dir)
-	if !errors.Is(err, ErrRunLocked) || !strings.Contains(err.Error(), fmt.Sprintf("PID %d", cmd.Process.Pid)) {
+	_, err = run.Open(dir, checkpoints, io.Discard)
+	if !errors.Is(err, run.ErrRunLocked) || !strings.Contains(err.Error(), fmt.Sprintf("PID %d", cmd.Process.Pid)) {
 		t.Fatalf("while PID %d holds the lock: got %v", cmd.Process.Pid, err)
 	}
 	cmd.Process.Kill() // SIGKILL: no deferred unlock runs
 	cmd.Wait()
-	l, err := lockRun(dir)
+	f, err := run.Open(dir, checkpoints, io.Discard)
 	if err != nil {
 		t.Fatalf("after the holder was killed: %v", err)
 	}
-	l.Release()
+	f.Close()
 }
 
 // TestLockHolderProcess is TestLockReleasedWhenHolderKilled's other
@@ -79,7 +81,7 @@ func TestLockHolderProcess(t *testing.T) {
 	if dir == "" {
 		return
 	}
-	if _, err := lockRun(dir); err != nil {
+	if _, err := run.Open(dir, checkpoints, io.Discard); err != nil {
 		fmt.Println(err)
 		os.Exit(1)
 	}

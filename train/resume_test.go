@@ -9,7 +9,16 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ludvae/ludvae/internal/run"
 )
+
+// runRecord is config.json: the configuration of the run's latest start,
+// and every setting changed with --override, oldest first.
+type runRecord struct {
+	Config
+	Overrides []run.Override `json:"overrides,omitempty"`
+}
 
 // readRecord reads a run folder's config.json.
 func readRecord(t *testing.T, dir string) runRecord {
@@ -53,7 +62,7 @@ func TestResumeRefusesChangedRun(t *testing.T) {
 		d.Steps = 6
 		ch.edit(&d)
 		_, err := NewTrainer(t.Context(), testRuntime(t, d), d, io.Discard)
-		if !errors.Is(err, ErrChangedRun) {
+		if !errors.Is(err, run.ErrChangedRun) {
 			t.Errorf("%v: want a refusal, got %v", ch.wants, err)
 			continue
 		}
@@ -83,7 +92,7 @@ func TestResumeRefusesChangedRun(t *testing.T) {
 		t.Errorf("the log does not record the override:\n%s", log.String())
 	}
 	r := readRecord(t, c.Out)
-	want := Override{Step: 4, Flag: "--lr", Old: "0.001", New: "0.002"}
+	want := run.Override{Step: 4, Flag: "--lr", Old: "0.001", New: "0.002"}
 	if r.LR != 2e-3 || len(r.Overrides) != 1 || r.Overrides[0] != want {
 		t.Errorf("config.json after --override: lr %g, overrides %+v; want %+v", r.LR, r.Overrides, want)
 	}

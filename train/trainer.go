@@ -1,21 +1,18 @@
 package train
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 
-	"github.com/ludvae/ludvae/internal/atomicfile"
+	"github.com/ludvae/ludvae/internal/run"
 	"github.com/ludvae/ludvae/model"
 	tb "github.com/ludvae/ludvae/torchbind"
 	"github.com/ludvae/ludvae/train/dist"
-	"github.com/ludvae/ludvae/train/pidlock"
 )
+
+// ErrTooManyBadSteps stops a run whose loss stays non-finite.
+var ErrTooManyBadSteps = run.ErrTooManyBadSteps
 
 // Trainer runs the optimization of one run folder.
 type Trainer struct {
@@ -31,8 +28,8 @@ type Trainer struct {
 	csv       *lossLog
 	samples   *sampler
 	stepper   stepper
-	lock      *pidlock.Lock // the run folder's, held until Close (rank 0's alone)
-	bad       BadSteps
+	folder    *run.Folder // held until Close (locked by rank 0 alone)
+	bad       run.BadSteps
 	last      stepStats   // the newest step's numbers
 	afterStep func(int)   // test hook: called after each step
 	group     *dist.Group // nil in a single-process run (dist.go)
@@ -50,10 +47,10 @@ func Run(ctx context.Context, rt *tb.Runtime, cfg Config, log io.Writer) error {
 	return t.Train(ctx)
 }
 
-// NewTrainer prepares a run: takes the run folder's lock (lock.go), checks
-// the folder is writable, loads the data, builds the model and optimizer,
-// and resumes from the newest checkpoint if there is one and its run is
-// this one (resume.go). Cancelling ctx stops it while it builds the
+// NewTrainer prepares a run: opens the run folder (run.Open: its lock,
+// leftovers), checks it is writable, loads the data, builds the model and
+// optimizer, and resumes from the newest checkpoint if there is one and its
+// run is this one (resume.go). Cancelling ctx stops it while it builds the
 // image stores. The trainer's tensor work runs on rt, whose settings
 // (cfg.RuntimeSettings) are the run's device, threads and precision.
 func NewTrainer(ctx context.Context, rt *tb.Runtime, cfg Config, log io.Writer) (t *Trainer, err error) {
@@ -78,43 +75,24 @@ func newTrainer(ctx context.Context, rt *tb.Runtime, cfg Config, log io.Writer, 
 	}
 	dev := rt.Device()
 	// A run refused before it trains (no usable images, a crop larger than
-	// the images …) leaves nothing it made: not the folder, its lock or
-	// config.json, which would otherwise describe a run that never was,
-	// and an existing run's config.json as it was.
-	_, statErr := os.Stat(cfg.Out)
-	freshDir := errors.Is(statErr, fs.ErrNotExist)
-	record := filepath.Join(cfg.Out, "config.json")
-	oldRecord, statErr := os.ReadFile(record)
-	hadRecord := statErr == nil
-	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
-		return nil, fmt.Errorf("--out: %w", err)
-	}
-	lock, err := lockRunAsLeader(cfg.Out, g)
+	// the images …) leaves nothing it made (run.Folder.Abandon): not the
+	// folder, its lock or config.json, which would otherwise describe a run
+	// that never was, and an existing run's config.json as it was.
+	folder, err := openFolder(cfg.Out, log, g)
 	if err != nil {
-		if freshDir {
-			os.Remove(cfg.Out)
-		}
 		return nil, err
 	}
+	var t *Trainer
 	defer func() {
 		if err != nil {
-			lock.Release()
-			if !hadRecord && g.Leader() {
-				os.Remove(record)
-			} else if now, _ := os.ReadFile(record); g.Leader() && !bytes.Equal(now, oldRecord) {
-				atomicfile.Write(record, func(w io.Writer) error { _, err := w.Write(oldRecord); return err })
-			}
-			if freshDir && g.Leader() {
-				os.Remove(filepath.Join(cfg.Out, LockName))
-				os.Remove(cfg.Out) // only if nothing else is in it
+			folder.Abandon()
+			if t != nil {
+				t.Close()
 			}
 		}
 	}()
-	if err := removeLeftoversAsLeader(cfg.Out, log, g); err != nil {
-		return nil, err
-	}
-	t := &Trainer{Cfg: cfg, Device: dev, Log: log, rt: rt, lock: lock, group: g, bad: BadSteps{Max: cfg.MaxBadSteps}}
-	ckpts, err := Checkpoints(cfg.Out)
+	t = &Trainer{Cfg: cfg, Device: dev, Log: log, rt: rt, folder: folder, group: g, bad: run.BadSteps{Max: cfg.MaxBadSteps}}
+	last, err := folder.Newest()
 	if err != nil {
 		return nil, err
 	}
@@ -122,18 +100,18 @@ func newTrainer(ctx context.Context, rt *tb.Runtime, cfg Config, log io.Writer, 
 	// before anything is built, its state applied once the model exists.
 	var resume *tb.Dict
 	var saved Checkpoint
-	var overrides []Override
-	if len(ckpts) > 0 {
-		if resume, saved, err = readCheckpoint(ckpts[len(ckpts)-1]); err != nil {
+	var overrides []run.Override
+	if last != "" {
+		if resume, saved, err = readCheckpoint(last); err != nil {
 			return nil, err
 		}
 		defer tb.CloseAll(resume)
-		if overrides, err = checkResume(saved, &cfg, log); err != nil {
+		if overrides, err = checkResume(folder, saved, &cfg, log); err != nil {
 			return nil, err
 		}
 	}
 	// Written once the run folder's own run is known to be this one.
-	if err := t.leaderDo(func() error { return writeRunRecord(cfg.Out, cfg, resume != nil, overrides) }); err != nil {
+	if err := t.leaderDo(func() error { return folder.WriteConfig(cfg, resume != nil, overrides) }); err != nil {
 		return nil, fmt.Errorf("--out %s is not writable: %w", cfg.Out, err)
 	}
 	fmt.Fprintf(log, "opening images from %s and %s\n", cfg.Clean, cfg.Noisy)
@@ -147,14 +125,11 @@ func newTrainer(ctx context.Context, rt *tb.Runtime, cfg Config, log io.Writer, 
 	}
 	// NHWC: oneDNN ran a step 4 % faster in it, and tensor cores take it.
 	if err := t.Model.ToChannelsLast(); err != nil {
-		t.Close()
 		return nil, err
 	}
 	t.Opt = tb.NewAdam(t.Model.Tensors(), tb.AdamConfig{LR: cfg.LR, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8})
 	if resume != nil {
-		last := ckpts[len(ckpts)-1]
 		if err := applyCheckpoint(last, resume, t.Model, t.Opt); err != nil {
-			t.Close()
 			return nil, err
 		}
 		t.Step = saved.Step
@@ -165,11 +140,9 @@ func newTrainer(ctx context.Context, rt *tb.Runtime, cfg Config, log io.Writer, 
 		fmt.Fprintf(log, "resuming from %s (step %d)\n", last, t.Step)
 	}
 	if err := t.startStepper(); err != nil {
-		t.Close()
 		return nil, err
 	}
 	if t.samples, err = newSampler(t); err != nil {
-		t.Close()
 		return nil, err
 	}
 	return t, nil
@@ -192,7 +165,7 @@ func (t *Trainer) Close() {
 	if t.Data != nil {
 		t.Data.Close()
 	}
-	t.lock.Release()
+	t.folder.Close()
 }
 
 // Train runs the remaining steps on the trainer's runtime, whichever
@@ -207,7 +180,7 @@ func (t *Trainer) Train(ctx context.Context) error {
 
 func (t *Trainer) train(ctx context.Context) error {
 	cfg := &t.Cfg
-	l := Loop[Batch]{
+	l := run.Loop[Batch]{
 		Log: t.Log, Label: "train", Out: cfg.Out, Holds: "checkpoints, log.csv and samples", Last: cfg.Steps,
 		Batch: func(s int) Batch { return t.Data.MakeBatch(cfg, s) },
 		Step:  t.trainStep,
@@ -220,17 +193,17 @@ func (t *Trainer) train(ctx context.Context) error {
 // afterEach logs, draws samples and saves as the schedule says.
 func (t *Trainer) afterEach(step int, rate float64) error {
 	cfg := &t.Cfg
-	if t.csv != nil && Due(step, cfg.LogEvery, cfg.Steps) {
+	if t.csv != nil && run.Due(step, cfg.LogEvery, cfg.Steps) {
 		if err := t.csv.Write(t.last, rate); err != nil {
 			return err
 		}
 	}
-	if t.group.Leader() && cfg.SampleEvery > 0 && Due(step, cfg.SampleEvery, cfg.Steps) {
+	if t.group.Leader() && cfg.SampleEvery > 0 && run.Due(step, cfg.SampleEvery, cfg.Steps) {
 		if err := t.samples.Write(step, t.csv.rows); err != nil {
 			return err
 		}
 	}
-	if Due(step, cfg.SaveEvery, cfg.Steps) {
+	if run.Due(step, cfg.SaveEvery, cfg.Steps) {
 		if err := t.leaderDo(t.save); err != nil {
 			return err
 		}
@@ -242,7 +215,8 @@ func (t *Trainer) afterEach(step int, rate float64) error {
 }
 
 func (t *Trainer) save() error {
-	_, err := SaveCheckpoint(t.Cfg.Out, Checkpoint{Step: t.Step, Config: t.Cfg, Norm: t.Data.Norm}, t.Model, t.Opt, t.Cfg.Keep)
+	c := Checkpoint{Step: t.Step, Config: t.Cfg, Norm: t.Data.Norm}
+	_, err := t.folder.Save(t.Step, t.Model, t.Opt, t.Cfg.Keep, c.entries)
 	if err != nil {
 		return fmt.Errorf("saving checkpoint at step %d: %w", t.Step, err)
 	}
@@ -261,10 +235,9 @@ func (t *Trainer) trainStep(b Batch) (int, string, error) {
 	}
 	t.last = st
 	if !st.finite {
-		ckpts, _ := Checkpoints(t.Cfg.Out)
-		last := "none yet"
-		if len(ckpts) > 0 {
-			last = ckpts[len(ckpts)-1]
+		last, _ := t.folder.Newest()
+		if last == "" {
+			last = "none yet"
 		}
 		what, kept := fmt.Sprintf("(rec %g, kl %g)", st.rec, st.kl), fmt.Sprintf("the last good checkpoint (%s)", last)
 		return b.Step, "", t.bad.Bad(b.Step, t.Log, what, kept)
@@ -272,7 +245,3 @@ func (t *Trainer) trainStep(b Batch) (int, string, error) {
 	t.bad.Good()
 	return b.Step, fmt.Sprintf("loss %.5f rec %.5f kl %.3f lr %.1e", st.total, st.rec, st.kl, st.lr), nil
 }
-
-// WriteJSON writes v atomically as indented JSON (a run folder's
-// config.json).
-func WriteJSON(path string, v any) error { return atomicfile.WriteJSON(path, v) }

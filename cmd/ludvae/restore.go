@@ -60,7 +60,7 @@ func restoreTrain(args []string, log io.Writer, run func(context.Context, restor
 		model.DefaultSynthesis.SigmaMin, model.DefaultSynthesis.SigmaMax))
 	fs.StringVar(&cfg.Normalization, "normalization", "checkpoint", "with --ludvae: colour statistics its outputs are mapped back from: "+normalizationValues)
 	fs.BoolVar(&cfg.Residual, "residual", false, "with --ludvae: degrade as `ludvae synth --residual` (the clean crop plus only what the sampled latents change; not the authors' recipe)")
-	fs.StringVar(&cfg.Out, "out", "", "run folder: config.json, dncnn_N.pth checkpoints, log.csv (re-running resumes)")
+	fs.StringVar(&cfg.Out, "out", "", "run folder: config.json, dncnn_N.pth checkpoints, log.csv (re-running resumes; one trainer at a time)")
 	fs.IntVar(&cfg.Features, "features", cfg.Features, "DnCNN channels (KAIR's nc)")
 	fs.IntVar(&cfg.Layers, "layers", cfg.Layers, "DnCNN convolutions (KAIR's nb)")
 	fs.IntVar(&cfg.Patch, "patch", cfg.Patch, "crop size (KAIR's H_size)")
@@ -73,6 +73,7 @@ func restoreTrain(args []string, log io.Writer, run func(context.Context, restor
 	threadsFlag(fs, &cfg.Threads)
 	runFolderFlags(fs, &cfg.SaveEvery, &cfg.LogEvery, &cfg.Keep, &cfg.MaxBadSteps)
 	fs.BoolVar(&cfg.SkipBad, "skip-bad", false, "with --clean: skip (and report) unreadable or too-small images instead of stopping")
+	fs.BoolVar(&cfg.Override, "override", false, "resume even though settings that shape the run (data, degradation, crops, batch, schedule, loss, seed) changed; the changes are recorded in config.json")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: ludvae restore train --pairs DIR | --clean DIR (--sigma MIN,MAX | --ludvae CKPT) --out RUNDIR [flags]")
 		fs.PrintDefaults()

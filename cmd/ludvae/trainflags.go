@@ -4,7 +4,8 @@ import "github.com/spf13/pflag"
 
 // The flags `ludvae train` and `ludvae restore train` share: the same
 // schedule (KAIR's MultiStepLR) and the same run-folder bookkeeping
-// (train.Loop, train.CSVLog, train.CheckpointFiles), said once.
+// (package internal/run: the run folder, its loop, log and checkpoints),
+// said once.
 
 // scheduleFlags declares --lr, --lr-milestones and --lr-gamma.
 func scheduleFlags(fs *pflag.FlagSet, lr *float64, milestones *[]int, gamma *float64) {

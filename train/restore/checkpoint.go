@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/ludvae/ludvae/internal/run"
 	"github.com/ludvae/ludvae/model"
 	tb "github.com/ludvae/ludvae/torchbind"
-	"github.com/ludvae/ludvae/train"
 )
 
 // A denoiser checkpoint is a PyTorch zip pickle (torch.load opens it):
@@ -26,16 +26,17 @@ const (
 var ErrNotCheckpoint = errors.New("not a ludvae DnCNN checkpoint")
 
 // checkpoints names the denoiser's checkpoints.
-var checkpoints = train.CheckpointFiles{Pattern: checkpointPattern, NotCheckpoint: ErrNotCheckpoint}
+var checkpoints = run.CheckpointFiles{Pattern: checkpointPattern, NotCheckpoint: ErrNotCheckpoint}
 
-// saveCheckpoint writes a checkpoint atomically and deletes all but the
-// newest keep.
-func saveCheckpoint(cfg *Config, step int, m *model.DnCNN, opt *tb.Adam) error {
+// save writes a checkpoint of the steps done atomically into the run
+// folder and deletes all but the newest --keep.
+func (t *Trainer) save() error {
+	cfg, step := &t.Cfg, t.Step
 	js, err := json.Marshal(cfg)
 	if err != nil {
 		return err
 	}
-	_, err = checkpoints.Save(cfg.Out, step, m, opt, cfg.Keep, func(d *tb.Dict) {
+	_, err = t.folder.Save(step, t.Model, t.Opt, cfg.Keep, func(d *tb.Dict) {
 		d.Set("config", string(js))
 		d.Set("kind", checkpointKind)
 	})

@@ -8,6 +8,10 @@
 // Gaussian noise, or by a trained LUD-VAE (C2N, as its exported generator
 // does, with the σx range, temperature and clean-image downscale of its
 // checkpoint's synthesis setting, model.CheckpointSynthesis).
+//
+// Its run folder is `ludvae train`'s (package internal/run): one trainer
+// at a time, leftovers of a killed run removed, a resume with changed
+// settings refused unless --override (resume.go lists them).
 package restore
 
 import (
@@ -15,8 +19,8 @@ import (
 	"math"
 
 	"github.com/ludvae/ludvae/internal/limits"
+	"github.com/ludvae/ludvae/internal/run"
 	"github.com/ludvae/ludvae/model"
-	"github.com/ludvae/ludvae/train"
 )
 
 // Config is everything a denoiser training run depends on. It is written
@@ -55,6 +59,10 @@ type Config struct {
 	Keep             int
 	MaxBadSteps      int
 	SkipBad          bool
+	// Override resumes a run even though settings that shape it changed
+	// (resume.go); the changes are recorded in config.json. A choice of
+	// this start, not part of the run: checkpoints do not hold it.
+	Override bool `json:"-"`
 }
 
 // Defaults returns the authors' recipe. Steps (50,000, twice the
@@ -108,7 +116,7 @@ func (c *Config) Validate() error {
 		float64(c.Batch)*float64(c.Features)*float64(c.Patch)*float64(c.Patch)); err != nil {
 		return err
 	}
-	if err := train.CheckMilestones(c.LRMilestones); err != nil {
+	if err := run.CheckMilestones(c.LRMilestones); err != nil {
 		return err
 	}
 	if _, err := model.ParseDnCNNLoss(c.Loss); err != nil {
@@ -124,7 +132,7 @@ func (c *Config) Net() model.DnCNNConfig {
 
 // LearningRate is the rate at step s (1-based), KAIR's MultiStepLR.
 func (c *Config) LearningRate(step int) float64 {
-	return train.MultiStepLR(c.LR, c.LRMilestones, c.LRGamma, step)
+	return run.MultiStepLR(c.LR, c.LRMilestones, c.LRGamma, step)
 }
 
 // finiteRange is false if either end of a σ range is NaN or infinite.

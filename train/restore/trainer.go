@@ -5,12 +5,10 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 
+	"github.com/ludvae/ludvae/internal/run"
 	"github.com/ludvae/ludvae/model"
 	tb "github.com/ludvae/ludvae/torchbind"
-	"github.com/ludvae/ludvae/train"
 )
 
 // Trainer runs the optimization of one denoiser run folder.
@@ -25,14 +23,15 @@ type Trainer struct {
 
 	rt *tb.Runtime // where the tensor work runs
 
-	loss model.DnCNNLoss
-	deg  *degrader // LUD-VAE degradations on the fly, or nil
-	csv  *train.CSVLog
-	bad  train.BadSteps
+	loss   model.DnCNNLoss
+	deg    *degrader // LUD-VAE degradations on the fly, or nil
+	csv    *run.CSVLog
+	bad    run.BadSteps
+	folder *run.Folder // held until Close
 }
 
 // ErrTooManyBadSteps stops a run whose loss stays non-finite.
-var ErrTooManyBadSteps = train.ErrTooManyBadSteps
+var ErrTooManyBadSteps = run.ErrTooManyBadSteps
 
 // Run trains as cfg says on rt (made with cfg.RuntimeSettings), resuming
 // from the newest checkpoint in cfg.Out. Cancelling ctx saves a checkpoint
@@ -56,9 +55,10 @@ func (c Config) RuntimeSettings() (tb.Settings, error) {
 	return tb.ParseSettings(c.Device, c.Threads, "")
 }
 
-// NewTrainer checks the run folder, loads the data, builds the network
-// and the optimizer, and resumes from the newest checkpoint if any. The
-// trainer's tensor work runs on rt.
+// NewTrainer opens the run folder (run.Open: one trainer at a time,
+// leftovers removed), loads the data, builds the network and the
+// optimizer, and resumes from the newest checkpoint if any and its run is
+// this one (resume.go). The trainer's tensor work runs on rt.
 func NewTrainer(rt *tb.Runtime, cfg Config, log io.Writer) (t *Trainer, err error) {
 	err = rt.Do(func() (err error) {
 		t, err = newTrainer(rt, cfg, log)
@@ -67,17 +67,25 @@ func NewTrainer(rt *tb.Runtime, cfg Config, log io.Writer) (t *Trainer, err erro
 	return t, err
 }
 
-func newTrainer(rt *tb.Runtime, cfg Config, log io.Writer) (*Trainer, error) {
+func newTrainer(rt *tb.Runtime, cfg Config, log io.Writer) (_ *Trainer, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	dev := rt.Device()
-	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
-		return nil, fmt.Errorf("--out: %w", err)
+	folder, err := run.Open(cfg.Out, checkpoints, log)
+	if err != nil {
+		return nil, err
 	}
-	t := &Trainer{Cfg: cfg, Device: dev, Log: log, rt: rt, bad: train.BadSteps{Max: cfg.MaxBadSteps}}
+	t := &Trainer{Cfg: cfg, Device: dev, Log: log, rt: rt, folder: folder, bad: run.BadSteps{Max: cfg.MaxBadSteps}}
+	defer func() {
+		if err != nil {
+			// a start refused before it trains leaves nothing it made
+			folder.Abandon()
+			t.Close()
+		}
+	}()
 	t.loss, _ = model.ParseDnCNNLoss(cfg.Loss)
-	resume, last, prev, err := newestCheckpoint(&cfg)
+	resume, last, prev, err := newestCheckpoint(folder, &cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -90,30 +98,33 @@ func newTrainer(rt *tb.Runtime, cfg Config, log io.Writer) (*Trainer, error) {
 			return nil, err
 		}
 	}
-	if err := writeConfig(&t.Cfg); err != nil {
-		t.Close()
-		return nil, err
+	var overrides []run.Override
+	if resume != nil {
+		changed := run.Changes(runSettings, &prev.Config, &t.Cfg, prev.Step)
+		if overrides, err = folder.Accept(prev.Step, changed, cfg.Override, log); err != nil {
+			return nil, err
+		}
+	}
+	// Written once the run folder's own run is known to be this one.
+	if err := folder.WriteConfig(t.Cfg, resume != nil, overrides); err != nil {
+		return nil, fmt.Errorf("--out %s is not writable: %w", cfg.Out, err)
 	}
 	if t.Data, err = LoadData(&t.Cfg, log); err != nil {
-		t.Close()
 		return nil, err
 	}
 	fmt.Fprintf(log, "%d training images\n", len(t.Data.Clean))
 	if t.Model, err = model.NewDnCNN(cfg.Net(), tb.Options{DType: tb.Float32, Device: dev}, cfg.Seed); err != nil {
-		t.Close()
 		return nil, err
 	}
 	t.Opt = tb.NewAdam(t.Model.Tensors(), tb.AdamConfig{LR: cfg.LR, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8})
 	if resume != nil {
 		if err := applyCheckpoint(last, resume, t.Model, t.Opt); err != nil {
-			t.Close()
 			return nil, err
 		}
 		t.Step = prev.Step
 		fmt.Fprintf(log, "resuming from %s (step %d)\n", last, t.Step)
 	}
-	if t.csv, _, err = train.OpenCSV(filepath.Join(cfg.Out, "log.csv"), csvHeader, t.Step); err != nil {
-		t.Close()
+	if t.csv, _, err = folder.OpenLog(csvHeader, t.Step); err != nil {
 		return nil, err
 	}
 	return t, nil
@@ -121,12 +132,11 @@ func newTrainer(rt *tb.Runtime, cfg Config, log io.Writer) (*Trainer, error) {
 
 // newestCheckpoint reads the run folder's newest checkpoint, if any, and
 // checks that it holds a network of cfg's size.
-func newestCheckpoint(cfg *Config) (*tb.Dict, string, saved, error) {
-	ckpts, err := Checkpoints(cfg.Out)
-	if err != nil || len(ckpts) == 0 {
+func newestCheckpoint(f *run.Folder, cfg *Config) (*tb.Dict, string, saved, error) {
+	last, err := f.Newest()
+	if err != nil || last == "" {
 		return nil, "", saved{}, err
 	}
-	last := ckpts[len(ckpts)-1]
 	d, s, err := readCheckpoint(last)
 	if err != nil {
 		return nil, "", s, err
@@ -138,15 +148,8 @@ func newestCheckpoint(cfg *Config) (*tb.Dict, string, saved, error) {
 	return d, last, s, nil
 }
 
-// writeConfig writes RUNDIR/config.json atomically.
-func writeConfig(cfg *Config) error {
-	if err := train.WriteJSON(filepath.Join(cfg.Out, "config.json"), cfg); err != nil {
-		return fmt.Errorf("--out %s is not writable: %w", cfg.Out, err)
-	}
-	return nil
-}
-
-// Close frees the network and the optimizer state.
+// Close frees the network and the optimizer state and lets the run folder
+// go.
 func (t *Trainer) Close() {
 	if t.csv != nil {
 		t.csv.Close()
@@ -158,6 +161,7 @@ func (t *Trainer) Close() {
 		t.Model.Close()
 	}
 	t.deg.close()
+	t.folder.Close()
 }
 
 // csvHeader names log.csv's columns.
@@ -172,7 +176,7 @@ func (t *Trainer) Train(ctx context.Context) error {
 func (t *Trainer) train(ctx context.Context) error {
 	cfg := &t.Cfg
 	var loss float64 // the newest step's
-	l := train.Loop[Batch]{
+	l := run.Loop[Batch]{
 		Log: t.Log, Label: "restore train", Out: cfg.Out, Holds: "checkpoints and log.csv", Last: cfg.Steps,
 		Batch: func(s int) Batch { return t.Data.MakeBatch(cfg, s) },
 		Step: func(b Batch) (s int, status string, err error) {
@@ -180,7 +184,7 @@ func (t *Trainer) train(ctx context.Context) error {
 			return b.Step, fmt.Sprintf("loss %.5f lr %.1e", loss, cfg.LearningRate(b.Step)), err
 		},
 		After: func(s int, rate float64) error { return t.afterStep(loss, rate) },
-		Save:  func() error { return saveCheckpoint(cfg, t.Step, t.Model, t.Opt) },
+		Save:  t.save,
 	}
 	return l.Run(ctx, &t.Step)
 }
@@ -188,13 +192,13 @@ func (t *Trainer) train(ctx context.Context) error {
 // afterStep logs and saves as the schedule says.
 func (t *Trainer) afterStep(loss, rate float64) error {
 	cfg := &t.Cfg
-	if train.Due(t.Step, cfg.LogEvery, cfg.Steps) {
+	if run.Due(t.Step, cfg.LogEvery, cfg.Steps) {
 		if err := t.csv.Write(t.Step, []float64{loss, cfg.LearningRate(t.Step)}, rate); err != nil {
 			return err
 		}
 	}
-	if train.Due(t.Step, cfg.SaveEvery, cfg.Steps) {
-		return saveCheckpoint(cfg, t.Step, t.Model, t.Opt)
+	if run.Due(t.Step, cfg.SaveEvery, cfg.Steps) {
+		return t.save()
 	}
 	return nil
 }

@@ -18,7 +18,7 @@ import (
 	"github.com/ludvae/ludvae/internal/atomicfile"
 	"github.com/ludvae/ludvae/internal/images"
 	runjob "github.com/ludvae/ludvae/internal/job" // the package; this file names its own entries job
-	"github.com/ludvae/ludvae/train/pidlock"
+	"github.com/ludvae/ludvae/internal/pidlock"
 )
 
 // Options say how to build a store.

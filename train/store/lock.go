@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/ludvae/ludvae/train/pidlock"
+	"github.com/ludvae/ludvae/internal/pidlock"
 )
 
 const lockName = "lock"

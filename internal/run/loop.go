@@ -1,4 +1,4 @@
-package train
+package run
 
 import (
 	"context"
@@ -11,8 +11,8 @@ import (
 	"github.com/ludvae/ludvae/internal/job"
 )
 
-// Loop is what the two trainers (this package's LUD-VAE, restore's DnCNN)
-// share: the steps from where the run stands to its last, with batches made
+// Loop is the step loop the two trainers (train's LUD-VAE, train/restore's
+// DnCNN) share: the steps from where the run stands to its last, with batches made
 // ahead on other goroutines, a progress bar, the hooks that log and save on
 // schedule, and a checkpoint when ctx is cancelled. The model-specific parts
 // are its functions.

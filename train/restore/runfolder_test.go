@@ -1,0 +1,256 @@
+package restore
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ludvae/ludvae/internal/run"
+	tb "github.com/ludvae/ludvae/torchbind"
+)
+
+// newTestTrainer is NewTrainer on a runtime of c's settings, closed with
+// the test.
+func newTestTrainer(t *testing.T, c Config, log io.Writer) (*Trainer, error) {
+	t.Helper()
+	s, err := c.RuntimeSettings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := tb.NewRuntime(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rt.Close)
+	return NewTrainer(rt, c, log)
+}
+
+// TestSecondTrainerRefused: while a `restore train` in another process
+// holds the run folder, a second one on the same --out is refused before
+// it touches anything, naming the holder's PID and --out; one in this
+// process is refused naming ours; when the holder is killed with SIGKILL
+// the folder is free (the kernel drops the lock), its leftovers are
+// removed, and the run trains to the end.
+func TestSecondTrainerRefused(t *testing.T) {
+	dir := t.TempDir()
+	writePairs(t, dir, 2)
+	c := smallConfig(dir)
+	c.Steps = 2
+	js, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestTrainerHolderProcess$")
+	cmd.Env = append(os.Environ(), "LUDVAE_TEST_RESTORE_CONFIG="+string(js))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || strings.TrimSpace(line) != "holding" {
+		t.Fatalf("the holder said %q, %v", line, err)
+	}
+	inFlight := filepath.Join(c.Out, ".dncnn_00000002.pth.tmp-4242") // as its save would leave it
+	if err := os.WriteFile(inFlight, []byte("partial"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(filepath.Join(c.Out, "config.json"))
+	_, err = newTestTrainer(t, c, io.Discard)
+	if !errors.Is(err, run.ErrRunLocked) || !strings.Contains(err.Error(), fmt.Sprintf("PID %d", cmd.Process.Pid)) || !strings.Contains(err.Error(), "--out "+c.Out) {
+		t.Fatalf("while PID %d holds %s: got %v, want a refusal naming both", cmd.Process.Pid, c.Out, err)
+	}
+	if after, _ := os.ReadFile(filepath.Join(c.Out, "config.json")); string(after) != string(before) {
+		t.Error("the refused trainer rewrote config.json")
+	}
+	if _, err := os.Stat(inFlight); err != nil {
+		t.Errorf("the refused trainer removed the holder's file in flight: %v", err)
+	}
+	cmd.Process.Kill() // SIGKILL: no deferred unlock runs
+	cmd.Wait()
+
+	var log strings.Builder
+	first, err := newTestTrainer(t, c, &log)
+	if err != nil {
+		t.Fatalf("after the holder was killed: %v", err)
+	}
+	if !strings.Contains(log.String(), "removed 1 temporary file(s)") {
+		t.Errorf("the killed holder's temporary file is not reported removed:\n%s", log.String())
+	}
+	_, err = newTestTrainer(t, c, io.Discard)
+	if !errors.Is(err, run.ErrRunLocked) || !strings.Contains(err.Error(), fmt.Sprintf("PID %d", os.Getpid())) {
+		first.Close()
+		t.Fatalf("second trainer in this process: got %v, want a refusal naming PID %d", err, os.Getpid())
+	}
+	if err := first.Train(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	first.Close()
+	if ck, _ := Checkpoints(c.Out); len(ck) == 0 || filepath.Base(ck[len(ck)-1]) != "dncnn_00000002.pth" {
+		t.Errorf("checkpoints after the run: %v", ck)
+	}
+	again, err := newTestTrainer(t, c, io.Discard)
+	if err != nil {
+		t.Fatalf("after the first trainer closed: %v", err)
+	}
+	again.Close()
+}
+
+// TestTrainerHolderProcess is TestSecondTrainerRefused's other process:
+// it opens a trainer on the configuration it is given and holds it until
+// killed. Run on its own it does nothing.
+func TestTrainerHolderProcess(t *testing.T) {
+	js := os.Getenv("LUDVAE_TEST_RESTORE_CONFIG")
+	if js == "" {
+		return
+	}
+	var c Config
+	if err := json.Unmarshal([]byte(js), &c); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := newTestTrainer(t, c, io.Discard)
+	if err != nil {
+		fmt.Println(err)
+		os.Exit(1)
+	}
+	defer tr.Close()
+	fmt.Println("holding")
+	time.Sleep(time.Minute) // bounded, should the parent die first
+	os.Exit(0)
+}
+
+// restoreRecord is a denoiser run's config.json.
+type restoreRecord struct {
+	Config
+	Overrides []run.Override `json:"overrides,omitempty"`
+}
+
+// readRestoreRecord reads a run folder's config.json.
+func readRestoreRecord(t *testing.T, dir string) restoreRecord {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r restoreRecord
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// TestResumeRefusesChangedRun: resuming a denoiser run with settings that
+// shape it changed (--pairs, --loss, --lr, --seed, --batch, --patch, the
+// schedule, the degradation) is refused, naming each with its old and new
+// value, and leaves config.json as it was; settings that cannot change a
+// step change freely; --override continues, and records the change in
+// config.json and the log as `ludvae train` does; another network size is
+// refused outright.
+func TestResumeRefusesChangedRun(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writePairs(t, dir, 2)
+	other := filepath.Join(dir, "other")
+	writePairs(t, other, 2)
+	c := smallConfig(dir)
+	c.Steps, c.SaveEvery = 3, 3
+	if err := restoreRun(context.Background(), c, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	changes := []struct {
+		edit  func(*Config)
+		wants []string
+	}{
+		{func(c *Config) { c.L, c.H = filepath.Join(other, "L"), filepath.Join(other, "H") }, []string{"--pairs " + dir + " in the run, " + other + " in this command"}},
+		{func(c *Config) { c.Loss = "l2" }, []string{"--loss l1 in the run, l2 in this command"}},
+		{func(c *Config) { c.LR, c.Seed = 2e-3, 9 }, []string{"--lr 0.0001 in the run, 0.002 in this command", "--seed 1 in the run, 9 in this command"}},
+		{func(c *Config) { c.Batch, c.Patch = 2, 24 }, []string{"--batch 4 in the run, 2 in this command", "--patch 16 in the run, 24 in this command"}},
+		{func(c *Config) { c.LRMilestones, c.LRGamma = []int{2}, 0.1 }, []string{"--lr-milestones [4] in the run, [2]", "--lr-gamma 0.5 in the run, 0.1"}},
+		{func(c *Config) { c.L, c.H, c.Clean, c.Sigma = "", "", filepath.Join(dir, "H"), [2]float64{0, 50} }, []string{"--pairs " + dir + " in the run, none", "--clean none in the run, " + filepath.Join(dir, "H"), "--sigma 0,0 in the run, 0,50"}},
+	}
+	before, _ := os.ReadFile(filepath.Join(c.Out, "config.json"))
+	for _, ch := range changes {
+		d := c
+		d.Steps = 6
+		ch.edit(&d)
+		_, err := newTestTrainer(t, d, io.Discard)
+		if !errors.Is(err, run.ErrChangedRun) {
+			t.Errorf("%v: want a refusal, got %v", ch.wants, err)
+			continue
+		}
+		for _, w := range ch.wants {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("refusal lacks %q:\n%v", w, err)
+			}
+		}
+	}
+	if after, _ := os.ReadFile(filepath.Join(c.Out, "config.json")); string(after) != string(before) {
+		t.Errorf("a refused resumption changed config.json:\n%s\nwas\n%s", after, before)
+	}
+	bigger := c
+	bigger.Features = 16
+	if _, err := newTestTrainer(t, bigger, io.Discard); err == nil || !strings.Contains(err.Error(), "use another --out") {
+		t.Errorf("another network size: %v", err)
+	}
+
+	free := c
+	free.Steps, free.Threads, free.LogEvery, free.SaveEvery, free.Keep, free.MaxBadSteps = 4, 1, 2, 2, 5, 7
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, err := filepath.Rel(wd, dir) // another spelling of the same folders
+	if err != nil {
+		t.Fatal(err)
+	}
+	free.L, free.H = filepath.Join(rel, "L"), filepath.Join(rel, "H")
+	if err := restoreRun(context.Background(), free, io.Discard); err != nil {
+		t.Fatalf("changing only settings that cannot change a step: %v", err)
+	}
+
+	over := c
+	over.Steps, over.LR, over.Override = 6, 2e-3, true
+	var log strings.Builder
+	if err := restoreRun(context.Background(), over, &log); err != nil {
+		t.Fatalf("--override: %v", err)
+	}
+	if !strings.Contains(log.String(), "--lr 0.0001 in the run, 0.002 in this command") {
+		t.Errorf("the log does not record the override:\n%s", log.String())
+	}
+	r := readRestoreRecord(t, c.Out)
+	want := run.Override{Step: 4, Flag: "--lr", Old: "0.0001", New: "0.002"}
+	if r.LR != 2e-3 || len(r.Overrides) != 1 || r.Overrides[0] != want {
+		t.Errorf("config.json after --override: lr %g, overrides %+v; want %+v", r.LR, r.Overrides, want)
+	}
+	// The run now is the overridden one: its own values resume it plainly,
+	// and the record keeps the history.
+	next := over
+	next.Steps, next.Override = 7, false
+	if err := restoreRun(context.Background(), next, io.Discard); err != nil {
+		t.Fatalf("resuming with the overridden values: %v", err)
+	}
+	if r := readRestoreRecord(t, c.Out); len(r.Overrides) != 1 || r.Overrides[0] != want {
+		t.Errorf("overrides after a plain resumption: %+v", r.Overrides)
+	}
+	// The checkpoint's configuration has the new rate and not --override.
+	d, s, err := readCheckpoint(filepath.Join(c.Out, "dncnn_00000007.pth"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb.CloseAll(d)
+	if s.Config.LR != 2e-3 || s.Config.Override {
+		t.Errorf("checkpoint config: lr %g override %v", s.Config.LR, s.Config.Override)
+	}
+}
