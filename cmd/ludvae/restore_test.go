@@ -55,6 +55,12 @@ func TestRestoreTrainFlags(t *testing.T) {
 	if cfg.Normalization != "checkpoint" {
 		t.Errorf("--normalization defaults to %q, want checkpoint", cfg.Normalization)
 	}
+	if cfg.Override {
+		t.Error("--override is on without the flag")
+	}
+	if cfg, _, err = parseRestoreTrain("--pairs", "data", "--out", "run", "--override"); err != nil || !cfg.Override {
+		t.Errorf("--override: %v, %v", cfg.Override, err)
+	}
 	cfg, _, err = parseRestoreTrain("--clean", "c", "--ludvae", "m.pth", "--normalization", "none", "--out", "run")
 	if err != nil || cfg.Normalization != "none" {
 		t.Errorf("--normalization none: %q, %v", cfg.Normalization, err)

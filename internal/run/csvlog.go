@@ -4,22 +4,25 @@ import (
 	"bufio"
 	"encoding/csv"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"time"
+
+	"github.com/ludvae/ludvae/internal/atomicfile"
 )
 
 // CSVLog appends one row per logged step to a run folder's log.csv
-// (Folder.OpenLog): the step, the step's numbers, steps_per_s and time. On resume it keeps the
-// rows up to the checkpoint's step and drops the later ones, which the run
-// repeats.
+// (Folder.OpenLog): the step, the step's numbers, steps_per_s and time. On
+// resume it keeps the rows up to the checkpoint's step and drops the later
+// ones, which the run repeats.
 type CSVLog struct {
 	f *os.File
 	w *csv.Writer
 }
 
 // OpenCSV (re)writes path with header and the rows of an earlier log up
-// to step resumeStep, which it returns.
+// to step resumeStep, which it returns, and opens it to append to.
 func OpenCSV(path string, header []string, resumeStep int) (*CSVLog, [][]string, error) {
 	var keep [][]string
 	if f, err := os.Open(path); err == nil {
@@ -31,18 +34,21 @@ func OpenCSV(path string, header []string, resumeStep int) (*CSVLog, [][]string,
 			}
 		}
 	}
-	f, err := os.Create(path)
+	// Rewritten atomically: a kill in between leaves the old log whole.
+	err := atomicfile.Write(path, func(w io.Writer) error {
+		cw := csv.NewWriter(w)
+		cw.Write(header)
+		cw.WriteAll(keep) // flushes
+		return cw.Error()
+	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("log: %w", err)
 	}
-	l := &CSVLog{f: f, w: csv.NewWriter(f)}
-	l.w.Write(header)
-	l.w.WriteAll(keep)
-	if err := l.w.Error(); err != nil {
-		f.Close()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
 		return nil, nil, fmt.Errorf("log: %w", err)
 	}
-	return l, keep, nil
+	return &CSVLog{f: f, w: csv.NewWriter(f)}, keep, nil
 }
 
 // Write logs one step: its numbers in Go's shortest form, which reads

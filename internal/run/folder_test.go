@@ -243,3 +243,48 @@ func TestAccept(t *testing.T) {
 		t.Errorf("--override's log: %q", log.String())
 	}
 }
+
+// TestOpenLog: log.csv starts with its header; reopened for a resume at
+// step 2 it keeps the rows of steps 1 and 2, drops the later ones (which
+// the run repeats) and appends after them.
+func TestOpenLog(t *testing.T) {
+	f, err := Open(t.TempDir(), testFiles, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	header := []string{"step", "loss", "steps_per_s", "time"}
+	l, kept, err := f.OpenLog(header, 0)
+	if err != nil || len(kept) != 0 {
+		t.Fatalf("new log: kept %v, %v", kept, err)
+	}
+	for s := 1; s <= 3; s++ {
+		if err := l.Write(s, []float64{1.0 / float64(s)}, 2); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.Close()
+	l, kept, err = f.OpenLog(header, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(kept) != 2 || kept[0][1] != "1" || kept[1][1] != "0.5" {
+		t.Errorf("kept %v, want the rows of steps 1 and 2", kept)
+	}
+	if err := l.Write(3, []float64{0.25}, 2); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	b, err := os.ReadFile(f.Path(LogName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		c := strings.Split(line, ",")
+		got = append(got, c[0]+":"+c[1])
+	}
+	if want := []string{"step:loss", "1:1", "2:0.5", "3:0.25"}; !slices.Equal(got, want) {
+		t.Errorf("log.csv %v, want %v", got, want)
+	}
+}
