@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ludvae/ludvae/internal/atomicfile"
 	"github.com/ludvae/ludvae/internal/run"
 	tb "github.com/ludvae/ludvae/torchbind"
 )
@@ -252,5 +255,87 @@ func TestResumeRefusesChangedRun(t *testing.T) {
 	tb.CloseAll(d)
 	if s.Config.LR != 2e-3 || s.Config.Override {
 		t.Errorf("checkpoint config: lr %g override %v", s.Config.LR, s.Config.Override)
+	}
+}
+
+// TestKill9ResumesExactly kills a `restore train` process with SIGKILL
+// three times, at random moments of a run that saves after every step (so
+// some kills land in a save), and resumes it each time with the same
+// configuration: the finished run's log equals an uninterrupted run's,
+// digit for digit, and no temporary file is left in the run folder.
+func TestKill9ResumesExactly(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writePairs(t, dir, 2)
+	c := smallConfig(dir)
+	c.Steps, c.SaveEvery, c.Keep = 10, 1, 2
+	whole := c // saving (fsync) every step is slow, and changes no loss
+	whole.Out, whole.SaveEvery = filepath.Join(dir, "whole"), c.Steps
+	if err := restoreRun(context.Background(), whole, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	js, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newest := func() int {
+		ck, _ := Checkpoints(c.Out)
+		if len(ck) == 0 {
+			return 0
+		}
+		var s int
+		fmt.Sscanf(filepath.Base(ck[len(ck)-1]), "dncnn_%d.pth", &s)
+		return s
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	last := 0
+	for kill := range 3 {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestTrainerProcess$")
+		cmd.Env = append(os.Environ(), "LUDVAE_TEST_RESTORE_TRAIN="+string(js))
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(60 * time.Second)
+		for newest() <= last && time.Now().Before(deadline) {
+			time.Sleep(2 * time.Millisecond)
+		}
+		time.Sleep(time.Duration(rng.IntN(30)) * time.Millisecond) // within the next step or its save
+		cmd.Process.Kill()
+		cmd.Wait()
+		if last = newest(); last >= c.Steps {
+			t.Fatalf("kill %d came after the run finished", kill)
+		}
+		t.Logf("kill %d: newest checkpoint at step %d", kill, last)
+	}
+	rest := c
+	rest.SaveEvery = c.Steps
+	if err := restoreRun(context.Background(), rest, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := losses(t, whole.Out), losses(t, c.Out); a != b {
+		t.Errorf("log.csv losses: uninterrupted %s, killed and resumed %s", a, b)
+	}
+	filepath.WalkDir(c.Out, func(p string, e fs.DirEntry, err error) error {
+		if err == nil && atomicfile.IsTemp(e.Name()) {
+			t.Errorf("temporary file left: %s", p)
+		}
+		return nil
+	})
+}
+
+// TestTrainerProcess is TestKill9ResumesExactly's training process: it
+// trains the configuration it is given until killed or done. Run on its
+// own it does nothing.
+func TestTrainerProcess(t *testing.T) {
+	js := os.Getenv("LUDVAE_TEST_RESTORE_TRAIN")
+	if js == "" {
+		return
+	}
+	var c Config
+	if err := json.Unmarshal([]byte(js), &c); err != nil {
+		t.Fatal(err)
+	}
+	if err := restoreRun(context.Background(), c, io.Discard); err != nil {
+		t.Fatal(err)
 	}
 }
