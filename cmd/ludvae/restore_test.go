@@ -112,6 +112,11 @@ func TestRestoreEndToEnd(t *testing.T) {
 			t.Errorf("second run did not resume:\n%s", log.String())
 		}
 	}
+	// A resume with another --lr is refused, naming it with both values.
+	err := restoreCommand(append(flags, "--steps", "6", "--lr", "0.001"), io.Discard, restoreRun)
+	if err == nil || !strings.Contains(err.Error(), "--lr 0.0001 in the run, 0.001 in this command") || !strings.Contains(err.Error(), "--override") {
+		t.Errorf("resume with another --lr: %v", err)
+	}
 	out := filepath.Join(dir, "den")
 	if err := restoreCommand([]string{"test", "--model", filepath.Join(run, "dncnn_00000004.pth"), "--in", filepath.Join(pairs, "L"),
 		"--out", out, "--tile", "24", "--device", "cpu"}, io.Discard, nil); err != nil {
