@@ -182,10 +182,11 @@ func (t *Trainer) train(ctx context.Context) error {
 	cfg := &t.Cfg
 	l := run.Loop[Batch]{
 		Log: t.Log, Label: "train", Out: cfg.Out, Holds: "checkpoints, log.csv and samples", Last: cfg.Steps,
-		Batch: func(s int) Batch { return t.Data.MakeBatch(cfg, s) },
-		Step:  t.trainStep,
-		After: t.afterEach,
-		Save:  func() error { return t.leaderDo(t.save) },
+		Workers: t.rt.Workers(),
+		Batch:   func(s int) Batch { return t.Data.MakeBatch(cfg, s) },
+		Step:    t.trainStep,
+		After:   t.afterEach,
+		Save:    func() error { return t.leaderDo(t.save) },
 	}
 	return l.Run(ctx, &t.Step)
 }

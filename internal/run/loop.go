@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
 	"time"
 
 	"github.com/ludvae/ludvae/internal/job"
@@ -22,6 +21,11 @@ type Loop[B any] struct {
 	Out   string // the run folder, named in messages
 	Holds string // what the run folder holds at the end: "checkpoints and log.csv"
 	Last  int    // the last step
+	// Workers is the Go-side worker count of the trainer's runtime
+	// (torchbind.Runtime.Workers: its --threads, or a distributed rank's
+	// share of the CPUs); twice as many batches are made ahead. 0: one
+	// per CPU (job.Workers).
+	Workers int
 
 	// Batch makes step s's batch; it runs on other goroutines, ahead.
 	Batch func(s int) B
@@ -44,7 +48,7 @@ func (l *Loop[B]) Run(ctx context.Context, done *int) error {
 	}
 	bctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	batches := job.Ahead(bctx, *done+1, l.Last, 2*runtime.NumCPU(), l.Batch)
+	batches := job.Ahead(bctx, *done+1, l.Last, 2*job.Workers(l.Workers), l.Batch)
 	bar := job.NewProgress(l.Log, l.Last, l.Label, "step")
 	bar.Start(*done)
 	start, startStep := time.Now(), *done

@@ -178,7 +178,8 @@ func (t *Trainer) train(ctx context.Context) error {
 	var loss float64 // the newest step's
 	l := run.Loop[Batch]{
 		Log: t.Log, Label: "restore train", Out: cfg.Out, Holds: "checkpoints and log.csv", Last: cfg.Steps,
-		Batch: func(s int) Batch { return t.Data.MakeBatch(cfg, s) },
+		Workers: t.rt.Workers(),
+		Batch:   func(s int) Batch { return t.Data.MakeBatch(cfg, s) },
 		Step: func(b Batch) (s int, status string, err error) {
 			loss, err = t.trainStep(b)
 			return b.Step, fmt.Sprintf("loss %.5f lr %.1e", loss, cfg.LearningRate(b.Step)), err
