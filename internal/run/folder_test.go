@@ -288,3 +288,65 @@ func TestOpenLog(t *testing.T) {
 		t.Errorf("log.csv %v, want %v", got, want)
 	}
 }
+
+// TestAbandon: a start refused before it trains leaves nothing it made: a
+// folder Open made goes with its lock, log and config.json; an existing
+// folder keeps its config.json as Open found it (and a folder without one
+// stays without).
+func TestAbandon(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	f, err := Open(dir, testFiles, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.WriteConfig(testConfig{Data: "a"}, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	l, _, err := f.OpenLog([]string{"step"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	f.Abandon()
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		ents, _ := os.ReadDir(dir)
+		t.Fatalf("the abandoned new folder is still there: %v (%v)", ents, err)
+	}
+
+	// An existing run: its record survives a refused start that rewrote it.
+	f, err = Open(dir, testFiles, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.WriteConfig(testConfig{Data: "a"}, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	before, _ := os.ReadFile(filepath.Join(dir, ConfigName))
+	f, err = Open(dir, testFiles, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.WriteConfig(testConfig{Data: "b"}, true, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.Abandon()
+	f.Abandon() // harmless
+	if after, _ := os.ReadFile(filepath.Join(dir, ConfigName)); string(after) != string(before) {
+		t.Errorf("config.json after the abandoned start:\n%s\nwant\n%s", after, before)
+	}
+	// A folder that had no record keeps none; the folder itself stays.
+	os.Remove(filepath.Join(dir, ConfigName))
+	f, err = Open(dir, testFiles, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteConfig(testConfig{Data: "c"}, false, nil)
+	f.Abandon()
+	if _, err := os.Stat(filepath.Join(dir, ConfigName)); !os.IsNotExist(err) {
+		t.Errorf("config.json after an abandoned start in a folder without one: %v", err)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		t.Errorf("an existing folder was removed: %v", err)
+	}
+}

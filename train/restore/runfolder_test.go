@@ -339,3 +339,34 @@ func TestTrainerProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRefusedRunLeavesNothing: a denoiser run refused before it trains
+// (crops larger than the images) leaves no run folder, lock or config.json;
+// a refused resume of an existing run keeps its config.json.
+func TestRefusedRunLeavesNothing(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writePairs(t, dir, 2)
+	c := smallConfig(dir)
+	c.Patch = 64 // the images are 40×36 and 48×40
+	if err := restoreRun(context.Background(), c, io.Discard); err == nil {
+		t.Fatal("crops larger than the images were accepted")
+	}
+	if _, err := os.Stat(c.Out); !errors.Is(err, fs.ErrNotExist) {
+		ents, _ := os.ReadDir(c.Out)
+		t.Errorf("the refused run left %s (%v)", c.Out, ents)
+	}
+	c = smallConfig(dir)
+	c.Steps = 2
+	if err := restoreRun(context.Background(), c, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(filepath.Join(c.Out, "config.json"))
+	c.Steps, c.Patch, c.Override = 4, 64, true
+	if err := restoreRun(context.Background(), c, io.Discard); err == nil {
+		t.Fatal("a resume with crops larger than the images was accepted")
+	}
+	if after, _ := os.ReadFile(filepath.Join(c.Out, "config.json")); len(before) == 0 || string(after) != string(before) {
+		t.Errorf("the refused resume changed config.json:\nbefore %s\nafter  %s", before, after)
+	}
+}
