@@ -18,6 +18,26 @@ const (
 type BatchNorm2d struct {
 	Weight, Bias                               *tb.Tensor
 	RunningMean, RunningVar, NumBatchesTracked *tb.Tensor
+	name                                       string // its path in the network ("model.3")
+}
+
+// newBatchNorm builds a batch norm of c channels at p: the affine
+// parameters drawn by p's drawer, running mean 0, running variance 1, no
+// batches counted (PyTorch's reset_running_stats).
+func newBatchNorm(p path, c int) *BatchNorm2d {
+	o := p.init.options()
+	n := []int64{int64(c)}
+	b := &BatchNorm2d{name: p.prefix}
+	b.Weight, b.Bias = p.init.batchNorm(c)
+	b.RunningMean = tb.Zeros(n, o).Persist()
+	b.RunningVar = tb.Ones(n, o).Persist()
+	b.NumBatchesTracked = tb.Zeros(nil, tb.Options{DType: tb.Int64, Device: o.Device}).Persist()
+	p.param("weight", &b.Weight)
+	p.param("bias", &b.Bias)
+	p.buffer("running_mean", &b.RunningMean)
+	p.buffer("running_var", &b.RunningVar)
+	p.buffer("num_batches_tracked", &b.NumBatchesTracked)
+	return b
 }
 
 // Forward normalizes x per channel. In training it uses the batch's
@@ -33,13 +53,4 @@ func (b *BatchNorm2d) Forward(x *tb.Tensor, training bool) *tb.Tensor {
 		one.Close()
 	}
 	return y
-}
-
-// visit calls f on the state-dict entries under prefix, in PyTorch's order.
-func (b *BatchNorm2d) visit(prefix string, f func(name string, t *tb.Tensor, trainable bool)) {
-	f(prefix+"weight", b.Weight, true)
-	f(prefix+"bias", b.Bias, true)
-	f(prefix+"running_mean", b.RunningMean, false)
-	f(prefix+"running_var", b.RunningVar, false)
-	f(prefix+"num_batches_tracked", b.NumBatchesTracked, false)
 }

@@ -2,7 +2,6 @@ package model
 
 import (
 	"fmt"
-	"strconv"
 
 	tb "github.com/ludvae/ludvae/torchbind"
 )
@@ -31,47 +30,82 @@ func (c DnCNNConfig) Validate() error {
 
 // DnCNN is KAIR's DnCNN. Its modules sit in one nn.Sequential named
 // "model": conv, ReLU, then Layers−2 times conv, BatchNorm, ReLU, then a
-// last conv, so the state-dict keys are model.0 (first conv), model.3k−1
-// and model.3k (conv and batch norm of layer k = 1..Layers−2) and
-// model.3·Layers−4 (last conv); KAIR's load_state_dict reads ours.
+// last conv. buildDnCNN declares them in that order, each at its index of
+// the Sequential, so the state-dict keys (model.0.weight, model.2.weight,
+// model.3.running_mean, …) are KAIR's and its load_state_dict reads ours;
+// dncnnWalk runs them, for every machine.
 type DnCNN struct {
 	Config DnCNNConfig
+	Seq    []seqModule    // the Sequential's modules in order
 	Convs  []*Conv2d      // Layers convolutions, first to last
 	BNs    []*BatchNorm2d // after Convs[1] … Convs[Layers−2]
+	params registry       // parameters and buffers, in state-dict order
 }
 
-// Forward returns the denoised x − model(x) (KAIR's residual learning: the
-// network estimates the noise). training selects PyTorch's train() mode:
-// batch statistics, with the running ones updated in place; otherwise the
-// running statistics are used, as in eval().
+// seqModule is one module of the Sequential: a convolution, a batch norm,
+// or (neither set) a ReLU.
+type seqModule struct {
+	Conv *Conv2d
+	BN   *BatchNorm2d
+}
+
+// buildDnCNN declares the network: the modules in KAIR's order, drawn by d
+// in that order.
+func buildDnCNN(cfg DnCNNConfig, d drawer) *DnCNN {
+	m := &DnCNN{Config: cfg}
+	seq := &sequential{p: path{reg: &m.params, init: d}.sub("model")}
+	conv := func(in, out int) {
+		c := newConv(seq.next(), in, out, 3)
+		m.Convs = append(m.Convs, c)
+		m.Seq = append(m.Seq, seqModule{Conv: c})
+	}
+	relu := func() {
+		seq.next()
+		m.Seq = append(m.Seq, seqModule{})
+	}
+	conv(cfg.Channels, cfg.Features)
+	relu()
+	for range cfg.Layers - 2 {
+		conv(cfg.Features, cfg.Features)
+		bn := newBatchNorm(seq.next(), cfg.Features)
+		m.BNs = append(m.BNs, bn)
+		m.Seq = append(m.Seq, seqModule{BN: bn})
+		relu()
+	}
+	conv(cfg.Features, cfg.Channels)
+	return m
+}
+
+// dncnnWalk is the forward pass: x − model(x) (KAIR's residual learning:
+// the network estimates the noise).
+func dncnnWalk[V any](m *DnCNN, mc machine[V], x V) V {
+	y, own := x, false
+	for _, mod := range m.Seq {
+		var z V
+		switch {
+		case mod.Conv != nil:
+			z = mc.conv(mod.Conv, y)
+		case mod.BN != nil:
+			z = mc.batchNorm(mod.BN, y)
+		default:
+			y = mc.relu(y)
+			continue
+		}
+		if own {
+			mc.release(y)
+		}
+		y, own = z, true
+	}
+	defer mc.release(y)
+	return mc.sub(x, y)
+}
+
+// Forward returns the denoised x − model(x). training selects PyTorch's
+// train() mode: batch statistics, with the running ones updated in place;
+// otherwise the running statistics are used, as in eval().
 func (m *DnCNN) Forward(x *tb.Tensor, training bool) *tb.Tensor {
-	y := m.Convs[0].Forward(x)
-	y.ReluInPlace()
-	for k, bn := range m.BNs {
-		z := m.Convs[k+1].Forward(y)
-		y.Close()
-		y = bn.Forward(z, training)
-		z.Close()
-		y.ReluInPlace()
-	}
-	n := m.Convs[len(m.Convs)-1].Forward(y)
-	y.Close()
-	defer n.Close()
-	return x.Sub(n)
+	return dncnnWalk(m, tensorMachine{training: training}, x)
 }
-
-// convKey and bnKey are the Sequential indices of layer k's modules.
-func convKey(k, layers int) string {
-	if k == 0 {
-		return "model.0."
-	}
-	if k == layers-1 {
-		return "model." + strconv.Itoa(3*layers-4) + "."
-	}
-	return "model." + strconv.Itoa(3*k-1) + "."
-}
-
-func bnKey(k int) string { return "model." + strconv.Itoa(3*k) + "." }
 
 // Params lists the trainable parameters (weights and biases) in state-dict
 // order, for the optimizer.
@@ -105,16 +139,7 @@ func (m *DnCNN) NumParams() int64 {
 
 // visit calls f on every state-dict entry in PyTorch's order (module by
 // module; a batch norm's parameters before its buffers).
-func (m *DnCNN) visit(f func(name string, t *tb.Tensor, trainable bool)) {
-	L := m.Config.Layers
-	for k, c := range m.Convs {
-		f(convKey(k, L)+"weight", c.Weight, true)
-		f(convKey(k, L)+"bias", c.Bias, true)
-		if k >= 1 && k <= L-2 {
-			m.BNs[k-1].visit(bnKey(k), f)
-		}
-	}
-}
+func (m *DnCNN) visit(f func(name string, t *tb.Tensor, trainable bool)) { m.params.visit(f) }
 
 // Options are the dtype and device of the parameters.
 func (m *DnCNN) Options() tb.Options { return m.Convs[0].Weight.Options() }

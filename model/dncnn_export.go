@@ -56,22 +56,10 @@ func (m *DnCNN) ExportTorchScript(path string) error {
 	return nil
 }
 
-// scriptSource writes forward, unrolled over the layers.
+// scriptSource is dncnnWalk on a scriptMachine.
 func (m *DnCNN) scriptSource() string {
-	L := m.Config.Layers
-	var b strings.Builder
-	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
-	conv := func(x string, k int) string {
-		n := scriptName(convKey(k, L))
-		return fmt.Sprintf("torch.conv2d(%s, self.%sweight, self.%sbias, [1, 1], [1, 1])", x, n, n)
-	}
-	w("def forward(self, noisy: Tensor) -> Tensor:")
-	w("    y = torch.relu(%s)", conv("noisy", 0))
-	for k := 1; k <= L-2; k++ {
-		n := scriptName(bnKey(k))
-		w("    y = torch.relu(torch.batch_norm(%s, self.%sweight, self.%sbias, self.%srunning_mean, self.%srunning_var, False, %g, %g, True))",
-			conv("y", k), n, n, n, n, kairBNMomentum, kairBNEps)
-	}
-	w("    return noisy - %s", conv("y", L-1))
-	return b.String()
+	s := &scriptMachine{}
+	s.b.WriteString("def forward(self, noisy: Tensor) -> Tensor:\n")
+	s.line("return %s", dncnnWalk[string](m, s, "noisy"))
+	return s.b.String()
 }

@@ -25,64 +25,46 @@ func NewDnCNN(cfg DnCNNConfig, o tb.Options, seed uint64) (m *DnCNN, err error) 
 	err = tb.Try(func() {
 		gen := tb.NewGenerator(seed, tb.CPU)
 		defer gen.Close()
-		m = buildDnCNN(cfg, o, gen)
+		m = buildDnCNN(cfg, kairInit{gen: gen, opt: o})
 	})
 	return m, err
 }
 
-// buildDnCNN draws the parameters layer by layer, in state-dict order.
-func buildDnCNN(cfg DnCNNConfig, o tb.Options, gen *tb.Generator) *DnCNN {
-	m := &DnCNN{Config: cfg}
-	for k := 0; k < cfg.Layers; k++ {
-		in, out := cfg.Features, cfg.Features
-		if k == 0 {
-			in = cfg.Channels
-		}
-		if k == cfg.Layers-1 {
-			out = cfg.Channels
-		}
-		m.Convs = append(m.Convs, orthogonalConv(in, out, o, gen))
-		if k >= 1 && k <= cfg.Layers-2 {
-			m.BNs = append(m.BNs, kairBatchNorm(out, o, gen))
-		}
-	}
-	return m
+// kairInit draws DnCNN's parameters as KAIR's init_weights does.
+type kairInit struct {
+	gen *tb.Generator
+	opt tb.Options
 }
 
-// orthogonalConv is a 3×3 convolution with an orthogonal weight of gain
-// dncnnInitGain and a zero bias.
-func orthogonalConv(in, out int, o tb.Options, gen *tb.Generator) *Conv2d {
-	rows, cols := out, in*9
+// conv is an orthogonal weight of gain dncnnInitGain (of the normal draws
+// [out, in·k·k]) and a zero bias.
+func (d kairInit) conv(in, out, k int) (w, b *tb.Tensor) {
+	rows, cols := out, in*k*k
 	var a *tb.Tensor
-	tb.NoGrad(func() { a = tb.Randn([]int64{int64(rows), int64(cols)}, tb.Options{DType: tb.Float64}, gen) })
+	tb.NoGrad(func() { a = tb.Randn([]int64{int64(rows), int64(cols)}, tb.Options{DType: tb.Float64}, d.gen) })
 	q := orthogonal(a.Float64s(), rows, cols)
 	a.Close()
 	for i := range q {
 		q[i] *= dncnnInitGain
 	}
-	w := param(tb.FromSlice(q, int64(out), int64(in), 3, 3), o)
-	b := param(tb.Zeros([]int64{int64(out)}, tb.Options{DType: tb.Float64}), o)
-	return &Conv2d{Weight: w, Bias: b, pad: 1}
+	w = param(tb.FromSlice(q, int64(out), int64(in), int64(k), int64(k)), d.opt)
+	b = param(tb.Zeros([]int64{int64(out)}, tb.Options{DType: tb.Float64}), d.opt)
+	return w, b
 }
 
-// kairBatchNorm is a batch norm initialized as KAIR's init_bn_type
-// "uniform".
-func kairBatchNorm(c int, o tb.Options, gen *tb.Generator) *BatchNorm2d {
+// batchNorm is init_bn_type "uniform": weight uniform in [0.1, 1), zero
+// bias.
+func (d kairInit) batchNorm(c int) (w, b *tb.Tensor) {
 	var u *tb.Tensor
 	tb.NoGrad(func() {
-		r := tb.Rand([]int64{int64(c)}, tb.Options{DType: tb.Float64}, gen)
+		r := tb.Rand([]int64{int64(c)}, tb.Options{DType: tb.Float64}, d.gen)
 		defer r.Close()
 		u = r.MulScalar(dncnnBNInitHi - dncnnBNInitLo).AddScalar(dncnnBNInitLo)
 	})
-	n := []int64{int64(c)}
-	return &BatchNorm2d{
-		Weight:            param(u, o),
-		Bias:              param(tb.Zeros(n, tb.Options{DType: tb.Float64}), o),
-		RunningMean:       tb.Zeros(n, o).Persist(),
-		RunningVar:        tb.Ones(n, o).Persist(),
-		NumBatchesTracked: tb.Zeros(nil, tb.Options{DType: tb.Int64, Device: o.Device}).Persist(),
-	}
+	return param(u, d.opt), param(tb.Zeros([]int64{int64(c)}, tb.Options{DType: tb.Float64}), d.opt)
 }
+
+func (d kairInit) options() tb.Options { return d.opt }
 
 // param converts a float64 tensor to a trainable leaf of dtype and device
 // o, and closes it.

@@ -67,15 +67,15 @@ func (m *LUDVAE) defineScript(sm *tb.ScriptModule, out *ColourMap) {
 	sm.Define(m.scriptSource(out != nil))
 }
 
-// scriptSource is the generator's TorchScript: walk on a scriptMachine,
-// between the preprocessing h and, when mapped, out_scale and out_shift.
+// scriptSource is the generator's TorchScript: noisyCopy and walk with
+// priorLatent on a scriptMachine, then, when mapped, out_scale and
+// out_shift.
 func (m *LUDVAE) scriptSource(mapped bool) string {
 	s := &scriptMachine{}
-	s.b.WriteString(blockDef() + "\n")
 	s.b.WriteString("def forward(self, clean: Tensor, sigma: Tensor, temperature: float = 1.0) -> Tensor:\n")
 	s.line("s = sigma.to(device=clean.device, dtype=clean.dtype).reshape(-1, 1, 1, 1) / 255.0")
-	s.line("h = clean + torch.randn_like(clean) * s")
-	y := walk[string](m, s, "h", s.prior(m))
+	h := noisyCopy[string](s, "clean", "s")
+	y := walk[string](m, s, h, priorLatent[string](m, s))
 	if mapped {
 		s.line("%s = %s * self.out_scale.to(%s.dtype) + self.out_shift.to(%s.dtype)", y, y, y, y)
 	}

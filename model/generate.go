@@ -77,34 +77,16 @@ func (m *LUDVAE) preprocess(x, sigma *tb.Tensor, noise Noise) *tb.Tensor {
 	if sigma.Numel() != s[0] {
 		panic(&tb.Error{Op: "preprocess", Msg: fmt.Sprintf("%d noise levels for a batch of %d", sigma.Numel(), s[0])})
 	}
-	eps := noise.normal(HSite, s, x.Options())
 	scale := sigma.To(x.DType(), x.Device()).DivScalar(255).Reshape(s[0], 1, 1, 1)
-	return x.Add(eps.Mul(scale))
+	defer scale.Close()
+	return noisyCopy(tensorMachine{noise: noise}, x, scale)
 }
 
 // generate decodes from the image latents of h with degradation latents
-// drawn from the prior, each draw multiplied by the temperature.
+// drawn from the prior (priorLatent), each draw multiplied by the
+// temperature.
 func (m *LUDVAE) generate(h *tb.Tensor, temperature float64, noise Noise) *tb.Tensor {
-	p := prior{m: m, noise: noise, scale: tb.Full([]int64{h.Size(0)}, temperature, h.Options())}
-	return walk(m, tensorMachine{dt: h.DType()}, h, p.latent)
-}
-
-// prior is generation's latent: z_L = ε·T from N(0, 1) at the top level,
-// z_l = (μp + e^{log σp}·ε)·T from Gauconv_p_l(b) below, T the scale.
-type prior struct {
-	m     *LUDVAE
-	noise Noise
-	scale *tb.Tensor
-}
-
-func (p prior) latent(l int, b *tb.Tensor) *tb.Tensor {
-	var mp, lsp *tb.Tensor
-	if l == len(p.m.Enc) {
-		mp = tb.ZerosLike(b) // N(0, 1): μ = 0, log σ = 0
-		lsp = mp
-	} else {
-		mp, lsp = p.m.GauP[l-1].Forward(b)
-	}
-	defer closeAll(mp, lsp)
-	return p.noise.sample(PriorSite(l), mp, lsp, p.scale, nil)
+	mc := tensorMachine{noise: noise, scale: tb.Full([]int64{h.Size(0)}, temperature, h.Options())}
+	defer mc.scale.Close()
+	return asDType(walk(m, mc, h, priorLatent(m, mc)), h.DType())
 }

@@ -42,3 +42,11 @@ func (in *initializer) uniform(bound float64, shape ...int64) *tb.Tensor {
 	})
 	return t.Persist().SetRequiresGrad(true)
 }
+
+// batchNorm is nn.BatchNorm2d's reset_parameters: weight 1, bias 0.
+func (in *initializer) batchNorm(c int) (w, b *tb.Tensor) {
+	n := []int64{int64(c)}
+	return param(tb.Ones(n, tb.Options{DType: tb.Float64}), in.opt), param(tb.Zeros(n, tb.Options{DType: tb.Float64}), in.opt)
+}
+
+func (in *initializer) options() tb.Options { return in.opt }

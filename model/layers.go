@@ -44,27 +44,7 @@ func newConvBlock(p path, f int) *ConvBlock {
 }
 
 // Forward applies the block.
-func (b *ConvBlock) Forward(x *tb.Tensor) *tb.Tensor {
-	return b.after(b.Net[0].Forward(x), len(b.Net))
-}
-
-// after continues the block from y, the output of its first convolution,
-// through the ReLU before convolution end (len(Net): the whole block).
-// Intermediate handles are closed as soon as they are used (autograd keeps
-// what it needs), so memory follows the computation rather than the
-// enclosing scope.
-func (b *ConvBlock) after(y *tb.Tensor, end int) *tb.Tensor {
-	for i := 1; i < end; i++ {
-		y.ReluInPlace()
-		z := b.Net[i].Forward(y)
-		y.Close()
-		y = z
-	}
-	if end < len(b.Net) {
-		y.ReluInPlace()
-	}
-	return y
-}
+func (b *ConvBlock) Forward(x *tb.Tensor) *tb.Tensor { return block(tensorMachine{}, b, x) }
 
 // GauBlock maps features to a diagonal Gaussian: mean M and log-sigma V
 // (log of the standard deviation), both 1×1 convolutions.
@@ -92,8 +72,4 @@ func newProjBlock(p path, f int) *ProjBlock {
 }
 
 // Forward returns proj(cat(a, b)).
-func (p *ProjBlock) Forward(a, b *tb.Tensor) *tb.Tensor {
-	ab := tb.Cat([]*tb.Tensor{a, b}, 1)
-	defer ab.Close()
-	return p.Proj.Forward(ab)
-}
+func (p *ProjBlock) Forward(a, b *tb.Tensor) *tb.Tensor { return proj(tensorMachine{}, p, a, b) }

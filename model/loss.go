@@ -99,9 +99,9 @@ func (s Subset) place(z *tb.Tensor) *tb.Tensor {
 func (m *LUDVAE) loss(x, h *tb.Tensor, sub Subset, noise Noise) Losses {
 	q := &posterior{m: m, sub: sub, noise: noise}
 	if sub.Count > 0 {
-		q.n = tensorMachine{}.encode(m.InConvN, m.EncN, sub.pick(x))
+		q.n = encode(tensorMachine{}, m.InConvN, m.EncN, sub.pick(x))
 	}
-	out := walk(m, tensorMachine{dt: x.DType()}, h, q.latent)
+	out := asDType(walk(m, tensorMachine{}, h, q.latent), x.DType())
 	rec := tb.MSELoss(out, x, tb.ReduceMean)
 	klSum, kl := q.klSum, q.klSum
 	if klSum == nil {

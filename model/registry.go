@@ -21,16 +21,29 @@ type registry struct {
 }
 
 type entry struct {
-	name string
-	slot **tb.Tensor
+	name   string
+	slot   **tb.Tensor
+	buffer bool // a buffer (batch norm's running statistics), not trained
 }
 
 // path is where a module is being built: the registry and the dotted prefix
-// its parameters get, and the initializer that draws them.
+// its parameters get, and the drawer that initializes them.
 type path struct {
 	reg    *registry
 	prefix string
-	init   *initializer
+	init   drawer
+}
+
+// drawer initializes a network's modules as its authors' code does:
+// LUD-VAE's with PyTorch's defaults (initializer), DnCNN's as KAIR's
+// init_weights (kairInit). Both draw in the order the modules are built.
+type drawer interface {
+	// conv draws a k×k convolution's weight [out, in, k, k] and bias [out].
+	conv(in, out, k int) (w, b *tb.Tensor)
+	// batchNorm draws a batch norm's affine weight and bias [c].
+	batchNorm(c int) (w, b *tb.Tensor)
+	// options are the dtype and device of the parameters.
+	options() tb.Options
 }
 
 // sub is the path of a sub-module called name.
@@ -50,4 +63,30 @@ func (p path) at(family string, level int) path {
 // param registers the tensor in *slot as the parameter called name.
 func (p path) param(name string, slot **tb.Tensor) {
 	p.reg.entries = append(p.reg.entries, entry{name: p.sub(name).prefix, slot: slot})
+}
+
+// buffer registers the tensor in *slot as the buffer called name.
+func (p path) buffer(name string, slot **tb.Tensor) {
+	p.reg.entries = append(p.reg.entries, entry{name: p.sub(name).prefix, slot: slot, buffer: true})
+}
+
+// sequential is an nn.Sequential being built at a path: its modules are
+// named by their index, ReLUs (which hold nothing) counting too.
+type sequential struct {
+	p path
+	n int
+}
+
+// next is the path of the next module.
+func (s *sequential) next() path {
+	s.n++
+	return s.p.sub(strconv.Itoa(s.n - 1))
+}
+
+// visit calls f on every entry in registration order: the state-dict
+// order, a module's parameters before its buffers.
+func (r *registry) visit(f func(name string, t *tb.Tensor, trainable bool)) {
+	for _, e := range r.entries {
+		f(e.name, *e.slot, !e.buffer)
+	}
 }
