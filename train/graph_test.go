@@ -25,11 +25,7 @@ import (
 // to step.
 func TestGraphStepMatchesEager(t *testing.T) {
 	t.Parallel()
-	devices := []string{"cpu"}
-	if tb.CUDADeviceCount() > 0 {
-		devices = append(devices, "cuda")
-	}
-	for _, dev := range devices {
+	for _, dev := range testDevices() {
 		t.Run(dev, func(t *testing.T) {
 			c := tinyConfig(t)
 			c.Device, c.Normalize, c.Steps = dev, "auto", 16

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ludvae/ludvae/internal/images"
 	"github.com/ludvae/ludvae/internal/testkit"
+	"github.com/ludvae/ludvae/internal/testkit/tbtest"
 	"github.com/ludvae/ludvae/model"
 	tb "github.com/ludvae/ludvae/torchbind"
 )
@@ -17,16 +18,16 @@ import (
 // testRuntime is a runtime of c's settings, closed when the test ends.
 func testRuntime(t testing.TB, c Config) *tb.Runtime {
 	t.Helper()
-	s, err := c.RuntimeSettings()
-	if err != nil {
-		t.Fatal(err)
+	return tbtest.Runtime(t, c.RuntimeSettings)
+}
+
+// testDevices are the devices a test compares on: the CPU, and CUDA where
+// this machine has a GPU (make gpu-check).
+func testDevices() []string {
+	if tb.CUDADeviceCount() > 0 {
+		return []string{"cpu", "cuda"}
 	}
-	rt, err := tb.NewRuntime(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(rt.Close)
-	return rt
+	return []string{"cpu"}
 }
 
 // trainRun is Run as `ludvae train` calls it: on a runtime of c's

@@ -2,17 +2,14 @@ package train
 
 import (
 	"context"
-	"encoding/json"
 	"io"
-	"io/fs"
-	"math/rand/v2"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/ludvae/ludvae/internal/atomicfile"
+	"github.com/ludvae/ludvae/internal/testkit"
 )
 
 // TestKill9ResumesExactly kills a training process with SIGKILL three
@@ -29,30 +26,9 @@ func TestKill9ResumesExactly(t *testing.T) {
 	if err := trainRun(context.Background(), whole, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	js, err := json.Marshal(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	last := 0
-	for kill := range 3 {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestTrainerProcess$")
-		cmd.Env = append(os.Environ(), "LUDVAE_TEST_TRAIN_CONFIG="+string(js))
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		deadline := time.Now().Add(60 * time.Second)
-		for newest(c.Out) <= last && time.Now().Before(deadline) {
-			time.Sleep(2 * time.Millisecond)
-		}
-		time.Sleep(time.Duration(rng.IntN(60)) * time.Millisecond) // within the next step or its save
-		cmd.Process.Kill()
-		cmd.Wait()
-		if last = newest(c.Out); last >= c.Steps {
-			t.Fatalf("kill %d came after the run finished", kill)
-		}
-		t.Logf("kill %d: newest checkpoint at step %d", kill, last)
-	}
+	env := testkit.EnvJSON(t, "LUDVAE_TEST_TRAIN_CONFIG", c)
+	start := func() *exec.Cmd { return testkit.Subprocess("TestTrainerProcess", env) }
+	testkit.KillRepeatedly(t, start, func() int { return newest(c.Out) }, 3, c.Steps, 60*time.Millisecond)
 	rest := c
 	rest.SaveEvery = c.Steps
 	if err := trainRun(context.Background(), rest, io.Discard); err != nil {
@@ -67,12 +43,7 @@ func TestKill9ResumesExactly(t *testing.T) {
 			t.Errorf("step %s: uninterrupted %s, killed and resumed %s", step, la, b[step])
 		}
 	}
-	filepath.WalkDir(c.Out, func(p string, e fs.DirEntry, err error) error {
-		if err == nil && atomicfile.IsTemp(e.Name()) {
-			t.Errorf("temporary file left: %s", p)
-		}
-		return nil
-	})
+	testkit.NoTempFiles(t, c.Out, atomicfile.IsTemp)
 }
 
 // newest is the step of the run's newest checkpoint, 0 for none.
@@ -89,13 +60,9 @@ func newest(dir string) int {
 // own it does nothing.
 func TestTrainerProcess(t *testing.T) {
 	t.Parallel()
-	js := os.Getenv("LUDVAE_TEST_TRAIN_CONFIG")
-	if js == "" {
-		return
-	}
 	var c Config
-	if err := json.Unmarshal([]byte(js), &c); err != nil {
-		t.Fatal(err)
+	if !testkit.FromEnvJSON(t, "LUDVAE_TEST_TRAIN_CONFIG", &c) {
+		return
 	}
 	if err := trainRun(context.Background(), c, io.Discard); err != nil {
 		t.Fatal(err)

@@ -1,19 +1,16 @@
 package train
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ludvae/ludvae/internal/run"
+	"github.com/ludvae/ludvae/internal/testkit"
 )
 
 // TestSecondTrainerRefused: while one trainer holds a run folder, a second
@@ -27,9 +24,9 @@ func TestSecondTrainerRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = NewTrainer(t.Context(), testRuntime(t, c), c, io.Discard)
-	if !errors.Is(err, run.ErrRunLocked) || !strings.Contains(err.Error(), fmt.Sprintf("PID %d", os.Getpid())) || !strings.Contains(err.Error(), "--out") {
+	if !testkit.Refused(t, err, run.ErrRunLocked, fmt.Sprintf("PID %d", os.Getpid()), "--out") {
 		first.Close()
-		t.Fatalf("second trainer on the same --out: got %v, want a refusal naming PID %d", err, os.Getpid())
+		t.FailNow()
 	}
 	if err := first.Train(context.Background()); err != nil {
 		t.Fatal(err)
@@ -47,23 +44,10 @@ func TestSecondTrainerRefused(t *testing.T) {
 // refusal while it lives names its PID, not ours.
 func TestLockReleasedWhenHolderKilled(t *testing.T) {
 	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestLockHolderProcess$")
-	cmd.Env = append(os.Environ(), "LUDVAE_TEST_LOCK_DIR="+dir)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil || strings.TrimSpace(line) != "locked" {
-		t.Fatalf("helper process said %q, %v", line, err)
-	}
-	_, err = run.Open(dir, checkpoints, io.Discard)
-	if !errors.Is(err, run.ErrRunLocked) || !strings.Contains(err.Error(), fmt.Sprintf("PID %d", cmd.Process.Pid)) {
-		t.Fatalf("while PID %d holds the lock: got %v", cmd.Process.Pid, err)
+	cmd := testkit.StartHolder(t, "TestLockHolderProcess", "locked", "LUDVAE_TEST_LOCK_DIR="+dir)
+	_, err := run.Open(dir, checkpoints, io.Discard)
+	if !testkit.Refused(t, err, run.ErrRunLocked, fmt.Sprintf("PID %d", cmd.Process.Pid)) {
+		t.FailNow()
 	}
 	cmd.Process.Kill() // SIGKILL: no deferred unlock runs
 	cmd.Wait()
@@ -81,13 +65,8 @@ func TestLockHolderProcess(t *testing.T) {
 	if dir == "" {
 		return
 	}
-	if _, err := run.Open(dir, checkpoints, io.Discard); err != nil {
-		fmt.Println(err)
-		os.Exit(1)
-	}
-	fmt.Println("locked")
-	time.Sleep(time.Minute) // bounded, should the parent die first
-	os.Exit(0)
+	_, err := run.Open(dir, checkpoints, io.Discard)
+	testkit.Hold("locked", err)
 }
 
 // TestLeftoverTempFilesRemoved: temporary files a crashed trainer left in

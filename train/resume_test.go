@@ -2,15 +2,13 @@ package train
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/ludvae/ludvae/internal/run"
+	"github.com/ludvae/ludvae/internal/testkit"
 )
 
 // runRecord is config.json: the configuration of the run's latest start,
@@ -23,14 +21,8 @@ type runRecord struct {
 // readRecord reads a run folder's config.json.
 func readRecord(t *testing.T, dir string) runRecord {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, "config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var r runRecord
-	if err := json.Unmarshal(b, &r); err != nil {
-		t.Fatal(err)
-	}
+	testkit.ReadJSON(t, filepath.Join(dir, "config.json"), &r)
 	return r
 }
 
@@ -62,15 +54,7 @@ func TestResumeRefusesChangedRun(t *testing.T) {
 		d.Steps = 6
 		ch.edit(&d)
 		_, err := NewTrainer(t.Context(), testRuntime(t, d), d, io.Discard)
-		if !errors.Is(err, run.ErrChangedRun) {
-			t.Errorf("%v: want a refusal, got %v", ch.wants, err)
-			continue
-		}
-		for _, w := range ch.wants {
-			if !strings.Contains(err.Error(), w) {
-				t.Errorf("refusal lacks %q:\n%v", w, err)
-			}
-		}
+		testkit.Refused(t, err, run.ErrChangedRun, ch.wants...)
 	}
 	if r := readRecord(t, c.Out); r.LR != c.LR || r.Patch != c.Patch || r.Preset != "sidd" {
 		t.Errorf("a refused resumption changed config.json: %+v", r.Config)

@@ -237,11 +237,7 @@ func TestUnwritableRunFolder(t *testing.T) {
 // default seed's start (fp32: 0.365 → 0.120); at 1e-3 it fell by 8 %.
 func TestBF16TracksFP32(t *testing.T) {
 	t.Parallel()
-	devices := []string{"cpu"}
-	if tb.CUDADeviceCount() > 0 {
-		devices = append(devices, "cuda")
-	}
-	for _, dev := range devices {
+	for _, dev := range testDevices() {
 		t.Run(dev, func(t *testing.T) {
 			means := map[string][2]float64{}
 			for _, p := range []string{"fp32", "bf16"} {

@@ -1,18 +1,17 @@
 package run
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/ludvae/ludvae/internal/testkit"
 )
 
 // testFiles names a test trainer's checkpoints.
@@ -26,27 +25,14 @@ var testFiles = CheckpointFiles{Pattern: "t_%08d.pth", NotCheckpoint: errors.New
 func TestOpenRefusesSecondTrainer(t *testing.T) {
 	dir := t.TempDir()
 	leftover := filepath.Join(dir, ".config.json.tmp-77")
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHolderProcess$")
-	cmd.Env = append(os.Environ(), "LUDVAE_TEST_RUN_DIR="+dir)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil || strings.TrimSpace(line) != "locked" {
-		t.Fatalf("helper process said %q, %v", line, err)
-	}
+	cmd := testkit.StartHolder(t, "TestHolderProcess", "locked", "LUDVAE_TEST_RUN_DIR="+dir)
 	// the holder's file in flight, which a refused start must not remove
 	if err := os.WriteFile(leftover, []byte("partial"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err = Open(dir, testFiles, io.Discard)
-	if !errors.Is(err, ErrRunLocked) || !strings.Contains(err.Error(), fmt.Sprintf("PID %d", cmd.Process.Pid)) || !strings.Contains(err.Error(), "--out "+dir) {
-		t.Fatalf("while PID %d holds the folder: got %v", cmd.Process.Pid, err)
+	_, err := Open(dir, testFiles, io.Discard)
+	if !testkit.Refused(t, err, ErrRunLocked, fmt.Sprintf("PID %d", cmd.Process.Pid), "--out "+dir) {
+		t.FailNow()
 	}
 	if _, err := os.Stat(leftover); err != nil {
 		t.Errorf("a refused Open touched the holder's files: %v", err)
@@ -63,9 +49,7 @@ func TestOpenRefusesSecondTrainer(t *testing.T) {
 		t.Errorf("the killed holder's temporary file: %v; log %q", err, log.String())
 	}
 	_, err = Open(dir, testFiles, io.Discard)
-	if !errors.Is(err, ErrRunLocked) || !strings.Contains(err.Error(), fmt.Sprintf("PID %d", os.Getpid())) {
-		t.Errorf("second Open in this process: %v, want a refusal naming PID %d", err, os.Getpid())
-	}
+	testkit.Refused(t, err, ErrRunLocked, fmt.Sprintf("PID %d", os.Getpid()))
 	f.Close()
 	f.Close() // harmless
 	again, err := Open(dir, testFiles, io.Discard)
@@ -87,13 +71,8 @@ func TestHolderProcess(t *testing.T) {
 	if dir == "" {
 		return
 	}
-	if _, err := Open(dir, testFiles, io.Discard); err != nil {
-		fmt.Println(err)
-		os.Exit(1)
-	}
-	fmt.Println("locked")
-	time.Sleep(time.Minute) // bounded, should the parent die first
-	os.Exit(0)
+	_, err := Open(dir, testFiles, io.Discard)
+	testkit.Hold("locked", err)
 }
 
 // TestOpenRemovesLeftovers: the temporary files a killed trainer left in

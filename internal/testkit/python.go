@@ -3,7 +3,11 @@
 // reference and the check that it has what a test needs (Python, Require,
 // RunPython), free loopback ports for distributed tests (FreePort),
 // generated photos written as PNG files (Photo, SmoothPhoto, RandomPhoto,
-// WritePhotos) and the CSV logs runs write (ReadCSV). It imports only the
+// WritePhotos), what runs write (ReadCSV, ReadJSON, NoTempFiles), the check
+// of a refusal (Refused) and the other processes of the tests that need
+// one: a holder of a lock (StartHolder, Hold) and a trainer killed again
+// and again (Subprocess, EnvJSON, FromEnvJSON, KillRepeatedly). What needs
+// torchbind is in tbtest. It imports only the
 // standard library, so the tests of every package, the leaves under
 // internal/ included, can use it.
 package testkit

@@ -364,6 +364,22 @@ func TestLUDVAEResidual(t *testing.T) {
 	defer deg.close()
 	defer ref.Close()
 	b := d.MakeBatch(&cfg, 1)
+	degradesAs(t, deg, b, cfg.Seed, c2n{"residual C2N", ref.TranslateResidual, 1}, c2n{"the plain C2N", ref.Translate, 1})
+}
+
+// c2n is a C2N translation of the reference model at a temperature, named
+// for the messages: ref.Translate or ref.TranslateResidual.
+type c2n struct {
+	name        string
+	translate   func(clean, sigma *tb.Tensor, temperature float64, noise model.Noise) (*tb.Tensor, error)
+	temperature float64
+}
+
+// degradesAs checks that deg degrades b's clean crops as want does,
+// clamped to [0,1], value for value, with the noise streams of seed, and
+// not as unlike does (what the setting under test must change).
+func degradesAs(t *testing.T, deg *degrader, b Batch, seed uint64, want, unlike c2n) {
+	t.Helper()
 	err := tb.Try(func() {
 		tb.WithScope(func(*tb.Scope) {
 			clean := tb.FromSlice(b.Clean, b.Shape()...)
@@ -371,25 +387,25 @@ func TestLUDVAEResidual(t *testing.T) {
 			if err != nil {
 				panic(err)
 			}
-			noise := model.Noise{Seed: cfg.Seed, Stream: 1}
-			want, err := ref.TranslateResidual(clean, tb.FromSlice(b.SigmaX), 1, noise)
+			noise := model.Noise{Seed: seed, Stream: 1}
+			w, err := want.translate(clean, tb.FromSlice(b.SigmaX), want.temperature, noise)
 			if err != nil {
 				panic(err)
 			}
-			plain, err := ref.Translate(clean, tb.FromSlice(b.SigmaX), 1, noise)
+			u, err := unlike.translate(clean, tb.FromSlice(b.SigmaX), unlike.temperature, noise)
 			if err != nil {
 				panic(err)
 			}
-			got, w, p := y.Float32s(), want.Clamp(0, 1).Float32s(), plain.Clamp(0, 1).Float32s()
+			got, wv, uv := y.Float32s(), w.Clamp(0, 1).Float32s(), u.Clamp(0, 1).Float32s()
 			same := true
 			for i := range got {
-				if got[i] != w[i] {
-					t.Fatalf("value %d: on the fly %v, residual C2N %v", i, got[i], w[i])
+				if got[i] != wv[i] {
+					t.Fatalf("value %d: on the fly %v, %s %v", i, got[i], want.name, wv[i])
 				}
-				same = same && got[i] == p[i]
+				same = same && got[i] == uv[i]
 			}
 			if same {
-				t.Fatal("the residual degradation equals the plain C2N")
+				t.Fatalf("the degradation on the fly equals %s", unlike.name)
 			}
 		})
 	})
@@ -533,36 +549,5 @@ func TestLUDVAECheckpointSynthesis(t *testing.T) {
 			t.Fatalf("σx %v outside the checkpoint's 12–20", v)
 		}
 	}
-	err = tb.Try(func() {
-		tb.WithScope(func(*tb.Scope) {
-			clean := tb.FromSlice(b.Clean, b.Shape()...)
-			y, err := deg.degrade(clean, b)
-			if err != nil {
-				panic(err)
-			}
-			noise := model.Noise{Seed: cfg.Seed, Stream: 1}
-			want, err := ref.Translate(clean, tb.FromSlice(b.SigmaX), 0.5, noise)
-			if err != nil {
-				panic(err)
-			}
-			atOne, err := ref.Translate(clean, tb.FromSlice(b.SigmaX), 1, noise)
-			if err != nil {
-				panic(err)
-			}
-			got, w, one := y.Float32s(), want.Clamp(0, 1).Float32s(), atOne.Clamp(0, 1).Float32s()
-			same := true
-			for i := range got {
-				if got[i] != w[i] {
-					t.Fatalf("value %d: on the fly %v, C2N at temperature 0.5 %v", i, got[i], w[i])
-				}
-				same = same && got[i] == one[i]
-			}
-			if same {
-				t.Fatal("the degradation at temperature 0.5 equals the one at 1")
-			}
-		})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	degradesAs(t, deg, b, cfg.Seed, c2n{"C2N at temperature 0.5", ref.Translate, 0.5}, c2n{"C2N at temperature 1", ref.Translate, 1})
 }

@@ -1,14 +1,11 @@
 package restore
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +15,8 @@ import (
 
 	"github.com/ludvae/ludvae/internal/atomicfile"
 	"github.com/ludvae/ludvae/internal/run"
+	"github.com/ludvae/ludvae/internal/testkit"
+	"github.com/ludvae/ludvae/internal/testkit/tbtest"
 	tb "github.com/ludvae/ludvae/torchbind"
 )
 
@@ -25,16 +24,7 @@ import (
 // the test.
 func newTestTrainer(t *testing.T, c Config, log io.Writer) (*Trainer, error) {
 	t.Helper()
-	s, err := c.RuntimeSettings()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt, err := tb.NewRuntime(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(rt.Close)
-	return NewTrainer(rt, c, log)
+	return NewTrainer(tbtest.Runtime(t, c.RuntimeSettings), c, log)
 }
 
 // TestSecondTrainerRefused: while a `restore train` in another process
@@ -48,32 +38,15 @@ func TestSecondTrainerRefused(t *testing.T) {
 	writePairs(t, dir, 2)
 	c := smallConfig(dir)
 	c.Steps = 2
-	js, err := json.Marshal(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestTrainerHolderProcess$")
-	cmd.Env = append(os.Environ(), "LUDVAE_TEST_RESTORE_CONFIG="+string(js))
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil || strings.TrimSpace(line) != "holding" {
-		t.Fatalf("the holder said %q, %v", line, err)
-	}
+	cmd := testkit.StartHolder(t, "TestTrainerHolderProcess", "holding", testkit.EnvJSON(t, "LUDVAE_TEST_RESTORE_CONFIG", c))
 	inFlight := filepath.Join(c.Out, ".dncnn_00000002.pth.tmp-4242") // as its save would leave it
 	if err := os.WriteFile(inFlight, []byte("partial"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := os.ReadFile(filepath.Join(c.Out, "config.json"))
-	_, err = newTestTrainer(t, c, io.Discard)
-	if !errors.Is(err, run.ErrRunLocked) || !strings.Contains(err.Error(), fmt.Sprintf("PID %d", cmd.Process.Pid)) || !strings.Contains(err.Error(), "--out "+c.Out) {
-		t.Fatalf("while PID %d holds %s: got %v, want a refusal naming both", cmd.Process.Pid, c.Out, err)
+	_, err := newTestTrainer(t, c, io.Discard)
+	if !testkit.Refused(t, err, run.ErrRunLocked, fmt.Sprintf("PID %d", cmd.Process.Pid), "--out "+c.Out) {
+		t.FailNow()
 	}
 	if after, _ := os.ReadFile(filepath.Join(c.Out, "config.json")); string(after) != string(before) {
 		t.Error("the refused trainer rewrote config.json")
@@ -93,9 +66,9 @@ func TestSecondTrainerRefused(t *testing.T) {
 		t.Errorf("the killed holder's temporary file is not reported removed:\n%s", log.String())
 	}
 	_, err = newTestTrainer(t, c, io.Discard)
-	if !errors.Is(err, run.ErrRunLocked) || !strings.Contains(err.Error(), fmt.Sprintf("PID %d", os.Getpid())) {
+	if !testkit.Refused(t, err, run.ErrRunLocked, fmt.Sprintf("PID %d", os.Getpid())) {
 		first.Close()
-		t.Fatalf("second trainer in this process: got %v, want a refusal naming PID %d", err, os.Getpid())
+		t.FailNow()
 	}
 	if err := first.Train(context.Background()); err != nil {
 		t.Fatal(err)
@@ -115,23 +88,12 @@ func TestSecondTrainerRefused(t *testing.T) {
 // it opens a trainer on the configuration it is given and holds it until
 // killed. Run on its own it does nothing.
 func TestTrainerHolderProcess(t *testing.T) {
-	js := os.Getenv("LUDVAE_TEST_RESTORE_CONFIG")
-	if js == "" {
+	var c Config
+	if !testkit.FromEnvJSON(t, "LUDVAE_TEST_RESTORE_CONFIG", &c) {
 		return
 	}
-	var c Config
-	if err := json.Unmarshal([]byte(js), &c); err != nil {
-		t.Fatal(err)
-	}
-	tr, err := newTestTrainer(t, c, io.Discard)
-	if err != nil {
-		fmt.Println(err)
-		os.Exit(1)
-	}
-	defer tr.Close()
-	fmt.Println("holding")
-	time.Sleep(time.Minute) // bounded, should the parent die first
-	os.Exit(0)
+	_, err := newTestTrainer(t, c, io.Discard)
+	testkit.Hold("holding", err)
 }
 
 // restoreRecord is a denoiser run's config.json.
@@ -143,14 +105,8 @@ type restoreRecord struct {
 // readRestoreRecord reads a run folder's config.json.
 func readRestoreRecord(t *testing.T, dir string) restoreRecord {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, "config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var r restoreRecord
-	if err := json.Unmarshal(b, &r); err != nil {
-		t.Fatal(err)
-	}
+	testkit.ReadJSON(t, filepath.Join(dir, "config.json"), &r)
 	return r
 }
 
@@ -189,15 +145,7 @@ func TestResumeRefusesChangedRun(t *testing.T) {
 		d.Steps = 6
 		ch.edit(&d)
 		_, err := newTestTrainer(t, d, io.Discard)
-		if !errors.Is(err, run.ErrChangedRun) {
-			t.Errorf("%v: want a refusal, got %v", ch.wants, err)
-			continue
-		}
-		for _, w := range ch.wants {
-			if !strings.Contains(err.Error(), w) {
-				t.Errorf("refusal lacks %q:\n%v", w, err)
-			}
-		}
+		testkit.Refused(t, err, run.ErrChangedRun, ch.wants...)
 	}
 	if after, _ := os.ReadFile(filepath.Join(c.Out, "config.json")); string(after) != string(before) {
 		t.Errorf("a refused resumption changed config.json:\n%s\nwas\n%s", after, before)
@@ -274,10 +222,6 @@ func TestKill9ResumesExactly(t *testing.T) {
 	if err := restoreRun(context.Background(), whole, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	js, err := json.Marshal(c)
-	if err != nil {
-		t.Fatal(err)
-	}
 	newest := func() int {
 		ck, _ := Checkpoints(c.Out)
 		if len(ck) == 0 {
@@ -287,26 +231,9 @@ func TestKill9ResumesExactly(t *testing.T) {
 		fmt.Sscanf(filepath.Base(ck[len(ck)-1]), "dncnn_%d.pth", &s)
 		return s
 	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	last := 0
-	for kill := range 3 {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestTrainerProcess$")
-		cmd.Env = append(os.Environ(), "LUDVAE_TEST_RESTORE_TRAIN="+string(js))
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		deadline := time.Now().Add(60 * time.Second)
-		for newest() <= last && time.Now().Before(deadline) {
-			time.Sleep(2 * time.Millisecond)
-		}
-		time.Sleep(time.Duration(rng.IntN(30)) * time.Millisecond) // within the next step or its save
-		cmd.Process.Kill()
-		cmd.Wait()
-		if last = newest(); last >= c.Steps {
-			t.Fatalf("kill %d came after the run finished", kill)
-		}
-		t.Logf("kill %d: newest checkpoint at step %d", kill, last)
-	}
+	env := testkit.EnvJSON(t, "LUDVAE_TEST_RESTORE_TRAIN", c)
+	start := func() *exec.Cmd { return testkit.Subprocess("TestTrainerProcess", env) }
+	testkit.KillRepeatedly(t, start, newest, 3, c.Steps, 30*time.Millisecond)
 	rest := c
 	rest.SaveEvery = c.Steps
 	if err := restoreRun(context.Background(), rest, io.Discard); err != nil {
@@ -315,25 +242,16 @@ func TestKill9ResumesExactly(t *testing.T) {
 	if a, b := losses(t, whole.Out), losses(t, c.Out); a != b {
 		t.Errorf("log.csv losses: uninterrupted %s, killed and resumed %s", a, b)
 	}
-	filepath.WalkDir(c.Out, func(p string, e fs.DirEntry, err error) error {
-		if err == nil && atomicfile.IsTemp(e.Name()) {
-			t.Errorf("temporary file left: %s", p)
-		}
-		return nil
-	})
+	testkit.NoTempFiles(t, c.Out, atomicfile.IsTemp)
 }
 
 // TestTrainerProcess is TestKill9ResumesExactly's training process: it
 // trains the configuration it is given until killed or done. Run on its
 // own it does nothing.
 func TestTrainerProcess(t *testing.T) {
-	js := os.Getenv("LUDVAE_TEST_RESTORE_TRAIN")
-	if js == "" {
-		return
-	}
 	var c Config
-	if err := json.Unmarshal([]byte(js), &c); err != nil {
-		t.Fatal(err)
+	if !testkit.FromEnvJSON(t, "LUDVAE_TEST_RESTORE_TRAIN", &c) {
+		return
 	}
 	if err := restoreRun(context.Background(), c, io.Discard); err != nil {
 		t.Fatal(err)
