@@ -16,6 +16,7 @@ import (
 	"github.com/ludvae/ludvae/internal/atomicfile"
 	"github.com/ludvae/ludvae/internal/run"
 	"github.com/ludvae/ludvae/internal/testkit"
+	"github.com/ludvae/ludvae/internal/testkit/runtest"
 	"github.com/ludvae/ludvae/internal/testkit/tbtest"
 	tb "github.com/ludvae/ludvae/torchbind"
 )
@@ -96,20 +97,6 @@ func TestTrainerHolderProcess(t *testing.T) {
 	testkit.Hold("holding", err)
 }
 
-// restoreRecord is a denoiser run's config.json.
-type restoreRecord struct {
-	Config
-	Overrides []run.Override `json:"overrides,omitempty"`
-}
-
-// readRestoreRecord reads a run folder's config.json.
-func readRestoreRecord(t *testing.T, dir string) restoreRecord {
-	t.Helper()
-	var r restoreRecord
-	testkit.ReadJSON(t, filepath.Join(dir, "config.json"), &r)
-	return r
-}
-
 // TestResumeRefusesChangedRun: resuming a denoiser run with settings that
 // shape it changed (--pairs, --loss, --lr, --seed, --batch, --patch, the
 // schedule, the degradation) is refused, naming each with its old and new
@@ -128,25 +115,21 @@ func TestResumeRefusesChangedRun(t *testing.T) {
 	if err := restoreRun(context.Background(), c, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	changes := []struct {
-		edit  func(*Config)
-		wants []string
-	}{
-		{func(c *Config) { c.L, c.H = filepath.Join(other, "L"), filepath.Join(other, "H") }, []string{"--pairs " + dir + " in the run, " + other + " in this command"}},
-		{func(c *Config) { c.Loss = "l2" }, []string{"--loss l1 in the run, l2 in this command"}},
-		{func(c *Config) { c.LR, c.Seed = 2e-3, 9 }, []string{"--lr 0.0001 in the run, 0.002 in this command", "--seed 1 in the run, 9 in this command"}},
-		{func(c *Config) { c.Batch, c.Patch = 2, 24 }, []string{"--batch 4 in the run, 2 in this command", "--patch 16 in the run, 24 in this command"}},
-		{func(c *Config) { c.LRMilestones, c.LRGamma = []int{2}, 0.1 }, []string{"--lr-milestones [4] in the run, [2]", "--lr-gamma 0.5 in the run, 0.1"}},
-		{func(c *Config) { c.L, c.H, c.Clean, c.Sigma = "", "", filepath.Join(dir, "H"), [2]float64{0, 50} }, []string{"--pairs " + dir + " in the run, none", "--clean none in the run, " + filepath.Join(dir, "H"), "--sigma 0,0 in the run, 0,50"}},
+	changes := []runtest.Change[Config]{
+		{Edit: func(c *Config) { c.L, c.H = filepath.Join(other, "L"), filepath.Join(other, "H") }, Wants: []string{"--pairs " + dir + " in the run, " + other + " in this command"}},
+		{Edit: func(c *Config) { c.Loss = "l2" }, Wants: []string{"--loss l1 in the run, l2 in this command"}},
+		{Edit: func(c *Config) { c.LR, c.Seed = 2e-3, 9 }, Wants: []string{"--lr 0.0001 in the run, 0.002 in this command", "--seed 1 in the run, 9 in this command"}},
+		{Edit: func(c *Config) { c.Batch, c.Patch = 2, 24 }, Wants: []string{"--batch 4 in the run, 2 in this command", "--patch 16 in the run, 24 in this command"}},
+		{Edit: func(c *Config) { c.LRMilestones, c.LRGamma = []int{2}, 0.1 }, Wants: []string{"--lr-milestones [4] in the run, [2]", "--lr-gamma 0.5 in the run, 0.1"}},
+		{Edit: func(c *Config) { c.L, c.H, c.Clean, c.Sigma = "", "", filepath.Join(dir, "H"), [2]float64{0, 50} }, Wants: []string{"--pairs " + dir + " in the run, none", "--clean none in the run, " + filepath.Join(dir, "H"), "--sigma 0,0 in the run, 0,50"}},
 	}
 	before, _ := os.ReadFile(filepath.Join(c.Out, "config.json"))
-	for _, ch := range changes {
-		d := c
-		d.Steps = 6
-		ch.edit(&d)
+	resumed := c
+	resumed.Steps = 6
+	runtest.RefusesChanges(t, resumed, changes, func(d Config) error {
 		_, err := newTestTrainer(t, d, io.Discard)
-		testkit.Refused(t, err, run.ErrChangedRun, ch.wants...)
-	}
+		return err
+	})
 	if after, _ := os.ReadFile(filepath.Join(c.Out, "config.json")); string(after) != string(before) {
 		t.Errorf("a refused resumption changed config.json:\n%s\nwas\n%s", after, before)
 	}
@@ -171,30 +154,8 @@ func TestResumeRefusesChangedRun(t *testing.T) {
 		t.Fatalf("changing only settings that cannot change a step: %v", err)
 	}
 
-	over := c
-	over.Steps, over.LR, over.Override = 6, 2e-3, true
-	var log strings.Builder
-	if err := restoreRun(context.Background(), over, &log); err != nil {
-		t.Fatalf("--override: %v", err)
-	}
-	if !strings.Contains(log.String(), "--lr 0.0001 in the run, 0.002 in this command") {
-		t.Errorf("the log does not record the override:\n%s", log.String())
-	}
-	r := readRestoreRecord(t, c.Out)
-	want := run.Override{Step: 4, Flag: "--lr", Old: "0.0001", New: "0.002"}
-	if r.LR != 2e-3 || len(r.Overrides) != 1 || r.Overrides[0] != want {
-		t.Errorf("config.json after --override: lr %g, overrides %+v; want %+v", r.LR, r.Overrides, want)
-	}
-	// The run now is the overridden one: its own values resume it plainly,
-	// and the record keeps the history.
-	next := over
-	next.Steps, next.Override = 7, false
-	if err := restoreRun(context.Background(), next, io.Discard); err != nil {
-		t.Fatalf("resuming with the overridden values: %v", err)
-	}
-	if r := readRestoreRecord(t, c.Out); len(r.Overrides) != 1 || r.Overrides[0] != want {
-		t.Errorf("overrides after a plain resumption: %+v", r.Overrides)
-	}
+	runtest.Overrides(t, c.Out, "0.0001", c, func(d *Config, steps int, lr float64, o bool) { d.Steps, d.LR, d.Override = steps, lr, o },
+		func(d Config) float64 { return d.LR }, func(d Config, log io.Writer) error { return restoreRun(context.Background(), d, log) })
 	// The checkpoint's configuration has the new rate and not --override.
 	d, s, err := readCheckpoint(filepath.Join(c.Out, "dncnn_00000007.pth"))
 	if err != nil {
