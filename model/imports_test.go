@@ -18,6 +18,10 @@ func TestImportsPointOneWay(t *testing.T) {
 	// Each rule: what a package under pkg must not import. The first rule
 	// whose pkg holds a package decides, so the specific ones come first.
 	forbidden := []struct{ pkg, must string }{
+		// testkit's two kits that stand on more: a test's runtime, and the
+		// run-folder checks of both trainers' tests.
+		{"internal/testkit/tbtest", "internal model train synth cmd"},
+		{"internal/testkit/runtest", "internal/images internal/jpegturbo internal/chart model train synth cmd"},
 		{"internal/testkit", "internal torchbind model train synth cmd"}, // the standard library only: every package's tests use it
 		{"internal/atomicfile", "internal torchbind model train synth cmd"},
 		{"internal/pidlock", "internal torchbind model train synth cmd"},
