@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -43,6 +44,22 @@ func writePairs(t *testing.T, dir string, n int) {
 		testkit.WritePNG(t, filepath.Join(dir, "H", name), testkit.Photo{W: h.W, H: h.H, Pix: h.Pix})
 		testkit.WritePNG(t, filepath.Join(dir, "L", name), testkit.Photo{W: l.W, H: l.H, Pix: l.Pix})
 	}
+}
+
+// pairsDir is a new folder with two pairs written by writePairs.
+func pairsDir(t *testing.T) string {
+	dir := t.TempDir()
+	writePairs(t, dir, 2)
+	return dir
+}
+
+// ludvaeDir is pairsDir with a LUD-VAE (writeLUDVAE) saved in it too, at
+// the path ck.
+func ludvaeDir(t *testing.T) (dir, ck string) {
+	dir = pairsDir(t)
+	ck = filepath.Join(dir, "ludvae.pth")
+	writeLUDVAE(t, ck)
+	return dir, ck
 }
 
 // smallConfig is a denoiser run small enough for the 2-core machine.
@@ -121,8 +138,7 @@ func TestGaussianBatches(t *testing.T) {
 // log.
 func TestResumeMatchesUninterrupted(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	writePairs(t, dir, 2)
+	dir := pairsDir(t)
 	full := smallConfig(dir)
 	full.Out = filepath.Join(dir, "full")
 	if err := restoreRun(context.Background(), full, io.Discard); err != nil {
@@ -218,8 +234,7 @@ func TestDenoiseTiledEqualsWhole(t *testing.T) {
 // statistics training left (float32 on both sides: 1e-5).
 func TestCheckpointLoadsIntoReference(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	writePairs(t, dir, 2)
+	dir := pairsDir(t)
 	cfg := smallConfig(dir)
 	cfg.Steps = 2
 	if err := restoreRun(context.Background(), cfg, io.Discard); err != nil {
@@ -299,32 +314,11 @@ func TestLUDVAEOnTheFly(t *testing.T) {
 				t.Fatalf("σx %v outside 30–70", v)
 			}
 		}
-		err := tb.Try(func() {
-			tb.WithScope(func(*tb.Scope) {
-				clean := tb.FromSlice(b.Clean, b.Shape()...)
-				y, err := deg.degrade(clean, b)
-				if err != nil {
-					panic(err)
-				}
-				got := y.Float32s()
-				want, err := ref.Translate(clean, tb.FromSlice(b.SigmaX), 1, model.Noise{Seed: cfg.Seed, Stream: uint64(s)})
-				if err != nil {
-					panic(err)
-				}
-				for i, v := range want.Clamp(0, 1).Float32s() {
-					if got[i] != v {
-						t.Fatalf("step %d: value %d: on the fly %v, C2N %v", s, i, got[i], v)
-					}
-				}
-				if s == 1 {
-					first = got
-				} else if fmt.Sprint(first[:16]) == fmt.Sprint(got[:16]) {
-					t.Fatal("steps 1 and 2 drew the same degradation")
-				}
-			})
-		})
-		if err != nil {
-			t.Fatal(err)
+		got := degradesAs(t, deg, b, model.Noise{Seed: cfg.Seed, Stream: uint64(s)}, c2n{fmt.Sprintf("step %d's C2N", s), ref.Translate, 1}, nil)
+		if s == 1 {
+			first = got
+		} else if fmt.Sprint(first[:16]) == fmt.Sprint(got[:16]) {
+			t.Fatal("steps 1 and 2 drew the same degradation")
 		}
 	}
 }
@@ -334,10 +328,7 @@ func TestLUDVAEOnTheFly(t *testing.T) {
 // model loaded again on its own (float64) as the reference.
 func onTheFly(t *testing.T, residual bool) (Config, *degrader, *Data, *model.LUDVAE) {
 	t.Helper()
-	dir := t.TempDir()
-	writePairs(t, dir, 2)
-	ck := filepath.Join(dir, "ludvae.pth")
-	writeLUDVAE(t, ck)
+	dir, ck := ludvaeDir(t)
 	cfg := smallConfig(dir)
 	cfg.L, cfg.H, cfg.Clean, cfg.LUDVAE, cfg.Residual = "", "", filepath.Join(dir, "H"), ck, residual
 	deg, err := loadDegrader(&cfg, tb.CPU)
@@ -364,7 +355,8 @@ func TestLUDVAEResidual(t *testing.T) {
 	defer deg.close()
 	defer ref.Close()
 	b := d.MakeBatch(&cfg, 1)
-	degradesAs(t, deg, b, cfg.Seed, c2n{"residual C2N", ref.TranslateResidual, 1}, c2n{"the plain C2N", ref.Translate, 1})
+	noise := model.Noise{Seed: cfg.Seed, Stream: 1}
+	degradesAs(t, deg, b, noise, c2n{"residual C2N", ref.TranslateResidual, 1}, &c2n{"the plain C2N", ref.Translate, 1})
 }
 
 // c2n is a C2N translation of the reference model at a temperature, named
@@ -375,11 +367,13 @@ type c2n struct {
 	temperature float64
 }
 
-// degradesAs checks that deg degrades b's clean crops as want does,
-// clamped to [0,1], value for value, with the noise streams of seed, and
-// not as unlike does (what the setting under test must change).
-func degradesAs(t *testing.T, deg *degrader, b Batch, seed uint64, want, unlike c2n) {
+// degradesAs checks that deg degrades b's clean crops as want does with
+// noise, clamped to [0,1], value for value, and, unless unlike is nil, not
+// as unlike does (what the setting under test must change); it returns
+// the degraded values.
+func degradesAs(t *testing.T, deg *degrader, b Batch, noise model.Noise, want c2n, unlike *c2n) []float32 {
 	t.Helper()
+	var got []float32
 	err := tb.Try(func() {
 		tb.WithScope(func(*tb.Scope) {
 			clean := tb.FromSlice(b.Clean, b.Shape()...)
@@ -387,24 +381,24 @@ func degradesAs(t *testing.T, deg *degrader, b Batch, seed uint64, want, unlike 
 			if err != nil {
 				panic(err)
 			}
-			noise := model.Noise{Seed: seed, Stream: 1}
+			got = y.Float32s()
 			w, err := want.translate(clean, tb.FromSlice(b.SigmaX), want.temperature, noise)
 			if err != nil {
 				panic(err)
+			}
+			for i, v := range w.Clamp(0, 1).Float32s() {
+				if got[i] != v {
+					t.Fatalf("value %d: on the fly %v, %s %v", i, got[i], want.name, v)
+				}
+			}
+			if unlike == nil {
+				return
 			}
 			u, err := unlike.translate(clean, tb.FromSlice(b.SigmaX), unlike.temperature, noise)
 			if err != nil {
 				panic(err)
 			}
-			got, wv, uv := y.Float32s(), w.Clamp(0, 1).Float32s(), u.Clamp(0, 1).Float32s()
-			same := true
-			for i := range got {
-				if got[i] != wv[i] {
-					t.Fatalf("value %d: on the fly %v, %s %v", i, got[i], want.name, wv[i])
-				}
-				same = same && got[i] == uv[i]
-			}
-			if same {
+			if slices.Equal(got, u.Clamp(0, 1).Float32s()) {
 				t.Fatalf("the degradation on the fly equals %s", unlike.name)
 			}
 		})
@@ -412,6 +406,7 @@ func degradesAs(t *testing.T, deg *degrader, b Batch, seed uint64, want, unlike 
 	if err != nil {
 		t.Fatal(err)
 	}
+	return got
 }
 
 // TestLUDVAENormalizationOverride: --normalization replaces the
@@ -448,10 +443,7 @@ func TestLUDVAENormalizationOverride(t *testing.T) {
 // the same network, bit for bit, as an uninterrupted run.
 func TestLUDVAEOnTheFlyResumes(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	writePairs(t, dir, 2)
-	ck := filepath.Join(dir, "ludvae.pth")
-	writeLUDVAE(t, ck)
+	dir, ck := ludvaeDir(t)
 	run := func(out string, steps ...int) *model.DnCNN {
 		for _, s := range steps {
 			cfg := smallConfig(dir)
@@ -487,15 +479,12 @@ func restoreRun(ctx context.Context, c Config, log io.Writer) error {
 // images are downscaled ×2 (MATLAB bicubic to 8 bits) before cropping.
 func TestLUDVAECheckpointSynthesis(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	writePairs(t, dir, 2)
-	plain := filepath.Join(dir, "plain.pth")
-	writeLUDVAE(t, plain)
+	dir, plain := ludvaeDir(t)
 	sd, err := tb.LoadDict(plain)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ck := filepath.Join(dir, "ludvae.pth")
+	ck := filepath.Join(dir, "synthesis.pth")
 	d := tb.NewDict()
 	d.Set("model", sd)
 	d.Set("synthesis", model.Synthesis{SigmaMin: 12, SigmaMax: 20, Temperature: 0.5, Downscale: 2}.Dict())
@@ -549,5 +538,6 @@ func TestLUDVAECheckpointSynthesis(t *testing.T) {
 			t.Fatalf("σx %v outside the checkpoint's 12–20", v)
 		}
 	}
-	degradesAs(t, deg, b, cfg.Seed, c2n{"C2N at temperature 0.5", ref.Translate, 0.5}, c2n{"C2N at temperature 1", ref.Translate, 1})
+	noise := model.Noise{Seed: cfg.Seed, Stream: 1}
+	degradesAs(t, deg, b, noise, c2n{"C2N at temperature 0.5", ref.Translate, 0.5}, &c2n{"C2N at temperature 1", ref.Translate, 1})
 }

@@ -35,8 +35,7 @@ func newTestTrainer(t *testing.T, c Config, log io.Writer) (*Trainer, error) {
 // the folder is free (the kernel drops the lock), its leftovers are
 // removed, and the run trains to the end.
 func TestSecondTrainerRefused(t *testing.T) {
-	dir := t.TempDir()
-	writePairs(t, dir, 2)
+	dir := pairsDir(t)
 	c := smallConfig(dir)
 	c.Steps = 2
 	cmd := testkit.StartHolder(t, "TestTrainerHolderProcess", "holding", testkit.EnvJSON(t, "LUDVAE_TEST_RESTORE_CONFIG", c))
@@ -106,8 +105,7 @@ func TestTrainerHolderProcess(t *testing.T) {
 // refused outright.
 func TestResumeRefusesChangedRun(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	writePairs(t, dir, 2)
+	dir := pairsDir(t)
 	other := filepath.Join(dir, "other")
 	writePairs(t, other, 2)
 	c := smallConfig(dir)
@@ -174,8 +172,7 @@ func TestResumeRefusesChangedRun(t *testing.T) {
 // digit for digit, and no temporary file is left in the run folder.
 func TestKill9ResumesExactly(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	writePairs(t, dir, 2)
+	dir := pairsDir(t)
 	c := smallConfig(dir)
 	c.Steps, c.SaveEvery, c.Keep = 10, 1, 2
 	whole := c // saving (fsync) every step is slow, and changes no loss
@@ -224,8 +221,7 @@ func TestTrainerProcess(t *testing.T) {
 // a refused resume of an existing run keeps its config.json.
 func TestRefusedRunLeavesNothing(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	writePairs(t, dir, 2)
+	dir := pairsDir(t)
 	c := smallConfig(dir)
 	c.Patch = 64 // the images are 40×36 and 48×40
 	if err := restoreRun(context.Background(), c, io.Discard); err == nil {
