@@ -3,6 +3,7 @@ package synth
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -165,6 +166,12 @@ func (o *Options) refuseOrClear(why string, log io.Writer) error {
 // readManifest reads the records of a manifest up to its first unreadable
 // line (a line cut short by a crash ends it). A missing file has none.
 func readManifest(path string) ([]Record, error) {
+	return readManifestContext(context.Background(), path)
+}
+
+// readManifestContext is readManifest that stops with ctx's error once ctx
+// is done (a merge reads every shard's manifest, which can be long).
+func readManifestContext(ctx context.Context, path string) ([]Record, error) {
 	f, err := pathguard.OpenRegular(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -177,6 +184,9 @@ func readManifest(path string) ([]Record, error) {
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
+		if len(recs)%4096 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		var r Record
 		if json.Unmarshal(sc.Bytes(), &r) != nil {
 			break

@@ -1,6 +1,7 @@
 package synth
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"io/fs"
@@ -26,11 +27,14 @@ type input struct {
 // does, but never descends into out's own L/ and H/ (an --out inside
 // --clean, or equal to it, would otherwise read its outputs back as inputs
 // on the next run), and names each one's outputs after its relative path.
-func listInputs(clean, out string, log io.Writer) ([]input, error) {
+func listInputs(ctx context.Context, clean, out string, log io.Writer) ([]input, error) {
 	skip := ownDirs(out)
 	var paths []string
 	err := filepath.WalkDir(clean, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
 			return err
 		}
 		if d.IsDir() {

@@ -1,6 +1,7 @@
 package synth
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,8 +21,9 @@ var shardManifest = regexp.MustCompile(`^manifest-shard-(\d+)-of-(\d+)\.jsonl$`)
 // without the shard) gives every record that run would list, in its order,
 // and each must be in its shard's manifest, identical, with both files on
 // disk. A shard that has not finished, or one run with other settings, is
-// named and nothing is written.
-func Merge(o Options, log io.Writer) error {
+// named and nothing is written. Cancelling ctx stops it, with ctx's error,
+// before manifest.jsonl is written.
+func Merge(ctx context.Context, o Options, log io.Writer) error {
 	o.Shard, o.Shards = 0, 0
 	if err := o.Validate(); err != nil {
 		return err
@@ -30,14 +32,20 @@ func Merge(o Options, log io.Writer) error {
 	if err != nil {
 		return err
 	}
-	_, all, err := o.inputs(log)
+	_, all, err := o.inputs(ctx, log)
 	if err != nil {
 		return err
 	}
 	got := make(map[uint64]Record, len(all))
 	for i := range n {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		o.Shard, o.Shards = i, n
-		recs, err := readManifest(filepath.Join(o.Out, o.manifestName()))
+		recs, err := readManifestContext(ctx, filepath.Join(o.Out, o.manifestName()))
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		if err != nil {
 			return fmt.Errorf("--merge: %w", err)
 		}
@@ -45,7 +53,10 @@ func Merge(o Options, log io.Writer) error {
 			got[r.Stream] = r
 		}
 	}
-	for _, want := range all {
+	for k, want := range all {
+		if k%256 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
 		shard := fmt.Sprintf("shard %d/%d", int(want.Stream)/o.Samples%n, n)
 		r, ok := got[want.Stream]
 		switch {

@@ -1,6 +1,7 @@
 package synth
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -13,8 +14,8 @@ import (
 )
 
 // inputs lists the input images and plans every pair of the run.
-func (o *Options) inputs(log io.Writer) ([]input, []Record, error) {
-	in, err := listInputs(o.Clean, o.Out, log)
+func (o *Options) inputs(ctx context.Context, log io.Writer) ([]input, []Record, error) {
+	in, err := listInputs(ctx, o.Clean, o.Out, log)
 	if err != nil {
 		return nil, nil, err
 	}

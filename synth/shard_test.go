@@ -40,7 +40,7 @@ func TestShardsJoinIntoUnsharded(t *testing.T) {
 			seen[r.L]++
 		}
 		if i == 1 {
-			err := Merge(synthOptions(ckpt, clean, out), io.Discard)
+			err := Merge(context.Background(), synthOptions(ckpt, clean, out), io.Discard)
 			if err == nil || !strings.Contains(err.Error(), "shards [2] of 3") {
 				t.Errorf("merge with shard 2 not started: got %v", err)
 			}
@@ -51,7 +51,7 @@ func TestShardsJoinIntoUnsharded(t *testing.T) {
 			t.Errorf("%s made by %d shards", l, n)
 		}
 	}
-	if err := Merge(synthOptions(ckpt, clean, out), io.Discard); err != nil {
+	if err := Merge(context.Background(), synthOptions(ckpt, clean, out), io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	sameTree(t, out, ref)
@@ -69,7 +69,7 @@ func TestShardsJoinIntoUnsharded(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(out, Manifest)); err == nil {
 		t.Errorf("%s, which listed a missing file, was kept", Manifest)
 	}
-	if err := Merge(synthOptions(ckpt, clean, out), io.Discard); err != nil {
+	if err := Merge(context.Background(), synthOptions(ckpt, clean, out), io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	sameTree(t, out, ref)
@@ -92,7 +92,7 @@ func TestShardsJoinIntoUnsharded(t *testing.T) {
 	b, _ := os.ReadFile(filepath.Join(ref, Manifest))
 	os.WriteFile(filepath.Join(out, "manifest-shard-0-of-2.jsonl"), []byte(strings.SplitAfter(string(b), "\n")[0]), 0o644)
 	os.WriteFile(filepath.Join(out, "manifest-shard-1-of-2.jsonl"), nil, 0o644)
-	if err := Merge(synthOptions(ckpt, clean, out), io.Discard); err == nil || !strings.Contains(err.Error(), "shard 0/2 has not finished") {
+	if err := Merge(context.Background(), synthOptions(ckpt, clean, out), io.Discard); err == nil || !strings.Contains(err.Error(), "shard 0/2 has not finished") {
 		t.Errorf("merge of an unfinished shard: got %v", err)
 	}
 }

@@ -82,7 +82,7 @@ func (o *Options) run(ctx context.Context, rt *tb.Runtime, log io.Writer) error 
 		return err
 	}
 	dev := rt.Device()
-	in, all, err := o.inputs(log)
+	in, all, err := o.inputs(ctx, log)
 	if err != nil {
 		return err
 	}

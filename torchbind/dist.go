@@ -5,7 +5,12 @@ package torchbind
 import "C"
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
 	"runtime"
+	"strconv"
 	"time"
 	"unsafe"
 )
@@ -32,6 +37,9 @@ type GroupOptions struct {
 	AgentStore bool
 	Attempt    int
 	Timeout    time.Duration // bounds the rendezvous and every collective
+	// ListenAll makes rank 0's store listen on every interface, as
+	// PyTorch's does; otherwise it binds to Host's address only.
+	ListenAll bool
 }
 
 // ProcessGroup is a c10d process group (ProcessGroupGloo or
@@ -42,9 +50,64 @@ type ProcessGroup struct {
 	Rank, World int
 }
 
-// NewProcessGroup rendezvouses with the other ranks and returns the group;
-// it blocks until every rank has joined or o.Timeout has passed.
-func NewProcessGroup(o GroupOptions) (*ProcessGroup, error) {
+// ErrRendezvousTimeout is NewProcessGroup's error when the ranks did not
+// all join within the timeout.
+var ErrRendezvousTimeout = errors.New("timed out")
+
+// NewProcessGroup rendezvouses with the other ranks and returns the group.
+// It returns once every rank has joined, when o.Timeout has passed
+// (ErrRendezvousTimeout), or as soon as ctx is done (ctx's error).
+//
+// c10d's rendezvous blocks in C++ for up to a multiple of its timeout (the
+// store's wait for its workers, then Gloo's wait for each rank's address,
+// each given the whole timeout), and nothing interrupts it. So it runs on a
+// thread of its own while this one waits for it, the deadline or ctx; a
+// rendezvous given up on is left to fail on its own (or succeed, and be
+// closed at once). Before it, a rank that is the store's client waits for
+// the store in short slices and checks that what listens there is a store
+// (probeStore).
+func NewProcessGroup(ctx context.Context, o GroupOptions) (*ProcessGroup, error) {
+	if o.Timeout <= 0 {
+		return nil, fmt.Errorf("process group: timeout %v: must be positive", o.Timeout)
+	}
+	deadline := time.Now().Add(o.Timeout)
+	if o.AgentStore || o.Rank != 0 {
+		if err := probeStore(ctx, o.Host, o.Port, deadline, o.Timeout); err != nil {
+			return nil, err
+		}
+	}
+	type result struct {
+		g   *ProcessGroup
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		g, err := newProcessGroup(o)
+		done <- result{g, err}
+	}()
+	giveUp := func() {
+		go func() {
+			if r := <-done; r.g != nil {
+				r.g.Close()
+			}
+		}()
+	}
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	select {
+	case r := <-done:
+		return r.g, r.err
+	case <-ctx.Done():
+		giveUp()
+		return nil, ctx.Err()
+	case <-timer.C:
+		giveUp()
+		return nil, fmt.Errorf("%w after %v: not every one of the %d ranks joined", ErrRendezvousTimeout, o.Timeout, o.World)
+	}
+}
+
+// newProcessGroup is c10d's rendezvous (blocking).
+func newProcessGroup(o GroupOptions) (*ProcessGroup, error) {
 	g := &ProcessGroup{Rank: o.Rank, World: o.World}
 	err := Try(func() {
 		backend, host := C.CString(o.Backend), C.CString(o.Host)
@@ -52,7 +115,7 @@ func NewProcessGroup(o GroupOptions) (*ProcessGroup, error) {
 		defer C.free(unsafe.Pointer(host))
 		var out C.lv_pg
 		check("process group", C.lv_dist_new(backend, host, C.int(o.Port), C.int(o.Rank), C.int(o.World),
-			cbool(o.AgentStore), C.int(o.Attempt), C.int64_t(o.Timeout.Milliseconds()), &out))
+			cbool(o.AgentStore), C.int(o.Attempt), C.int64_t(o.Timeout.Milliseconds()), cbool(o.ListenAll), &out))
 		g.h.store(unsafe.Pointer(out))
 	})
 	if err != nil {
@@ -60,6 +123,41 @@ func NewProcessGroup(o GroupOptions) (*ProcessGroup, error) {
 	}
 	runtime.SetFinalizer(g, (*ProcessGroup).Close)
 	return g, nil
+}
+
+// probeStore waits until host:port accepts a connection, retrying in short
+// slices so that ctx stops the wait at once, until deadline. A TCPStore
+// only ever answers requests, so a listener that sends bytes unasked is
+// another program holding MASTER_PORT: it is refused here, because c10d's
+// client reads such bytes as lengths and its background thread then dies
+// of an uncaught std::bad_alloc, aborting the process.
+func probeStore(ctx context.Context, host string, port int, deadline time.Time, timeout time.Duration) error {
+	addr := net.JoinHostPort(host, strconv.Itoa(port))
+	for {
+		d := net.Dialer{Timeout: min(500*time.Millisecond, max(time.Until(deadline), time.Millisecond))}
+		c, err := d.DialContext(ctx, "tcp", addr)
+		if err == nil {
+			defer c.Close()
+			_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+			buf := make([]byte, 64)
+			n, _ := c.Read(buf)
+			if n > 0 {
+				return fmt.Errorf("what listens at %s is not a torch.distributed store: it sent %q before it was asked anything (another program holds the port?)", addr, buf[:n])
+			}
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if !time.Now().Before(deadline) {
+			return fmt.Errorf("%w after %v: nothing accepted a connection at %s (%v)", ErrRendezvousTimeout, timeout, addr, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(min(100*time.Millisecond, time.Until(deadline))):
+		}
+	}
 }
 
 func (g *ProcessGroup) ptr(op string) C.lv_pg {

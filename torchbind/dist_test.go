@@ -54,7 +54,7 @@ func TestDistInteropWithPython(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			g, err := NewProcessGroup(GroupOptions{Backend: "gloo", Host: "127.0.0.1", Port: port,
+			g, err := NewProcessGroup(context.Background(), GroupOptions{Backend: "gloo", Host: "127.0.0.1", Port: port,
 				Rank: goRank, World: 2, Timeout: 60 * time.Second})
 			if err != nil {
 				t.Fatalf("joining with Python: %v\npython: %s", err, pyErr.String())
@@ -121,7 +121,7 @@ func float32sTo64(xs []float32) []float64 {
 func TestDistUnreachable(t *testing.T) {
 	port := testkit.FreePort(t)
 	start := time.Now()
-	_, err := NewProcessGroup(GroupOptions{Backend: "gloo", Host: "127.0.0.1", Port: port,
+	_, err := NewProcessGroup(context.Background(), GroupOptions{Backend: "gloo", Host: "127.0.0.1", Port: port,
 		Rank: 1, World: 2, Timeout: 2 * time.Second})
 	if err == nil {
 		t.Fatal("joining a group whose store is not there succeeded")

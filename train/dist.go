@@ -22,13 +22,14 @@ import (
 // --batch stays the global batch, each rank computes its share of every
 // batch, and the gradients are summed over the ranks before the same Adam
 // update on each. Rank 0 alone writes the run folder and the log; a CUDA
-// rank uses cuda:LOCAL_RANK and NCCL, a CPU rank Gloo. timeout bounds the
-// rendezvous and every collective.
-func RunDistributed(ctx context.Context, rt *tb.Runtime, cfg Config, log io.Writer, env dist.Env, timeout time.Duration) error {
-	return rt.Do(func() error { return runDistributed(ctx, rt, cfg, log, env, timeout) })
+// rank uses cuda:LOCAL_RANK and NCCL, a CPU rank Gloo. rv.Timeout bounds the
+// rendezvous and every collective; cancelling ctx stops the rendezvous at
+// once and training after the step every rank agrees on.
+func RunDistributed(ctx context.Context, rt *tb.Runtime, cfg Config, log io.Writer, env dist.Env, rv dist.Rendezvous) error {
+	return rt.Do(func() error { return runDistributed(ctx, rt, cfg, log, env, rv) })
 }
 
-func runDistributed(ctx context.Context, rt *tb.Runtime, cfg Config, log io.Writer, env dist.Env, timeout time.Duration) error {
+func runDistributed(ctx context.Context, rt *tb.Runtime, cfg Config, log io.Writer, env dist.Env, rv dist.Rendezvous) error {
 	// A bad command fails here, before it makes the other ranks wait.
 	if err := cfg.Validate(); err != nil {
 		return err
@@ -41,7 +42,9 @@ func runDistributed(ctx context.Context, rt *tb.Runtime, cfg Config, log io.Writ
 	if rt.Device().IsCUDA() {
 		backend = "nccl"
 	}
-	g, err := dist.Join(env, backend, timeout)
+	fmt.Fprintf(log, "distributed: rank %d of %d joining the %s process group at MASTER_ADDR:MASTER_PORT = %s:%d (at most %v)\n",
+		env.Rank, env.World, backend, env.Addr, env.Port, rv.Timeout)
+	g, err := dist.Join(ctx, env, backend, rv)
 	if err != nil {
 		return err
 	}

@@ -74,7 +74,9 @@ func runRank(js string) int {
 // on a runtime of the rank's settings.
 func runRankOn(ctx context.Context, cfg Config, env dist.Env, timeout time.Duration) error {
 	settings := func() (tb.Settings, error) { return cfg.RankSettings(env) }
-	return tb.WithRuntime(settings, func(rt *tb.Runtime) error { return RunDistributed(ctx, rt, cfg, io.Discard, env, timeout) })
+	return tb.WithRuntime(settings, func(rt *tb.Runtime) error {
+		return RunDistributed(ctx, rt, cfg, io.Discard, env, dist.Rendezvous{Timeout: timeout})
+	})
 }
 
 // rank is one launched rank's process and its standard error.

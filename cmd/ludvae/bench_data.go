@@ -6,13 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime"
-	"syscall"
 	"time"
 
 	"context"
 
+	"github.com/ludvae/ludvae/internal/interrupt"
 	"github.com/ludvae/ludvae/internal/job"
 	"github.com/ludvae/ludvae/internal/limits"
 	"github.com/ludvae/ludvae/train"
@@ -72,8 +71,7 @@ func benchData(args []string, stdout io.Writer) error {
 	if err := limits.Tensor(fmt.Sprintf("--batch %d × 3 × --patch %d²", cfg.Batch, cfg.Patch), float64(cfg.Batch)*3*float64(cfg.Patch)*float64(cfg.Patch)); err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx := interrupt.Context()
 	start := time.Now()
 	d, err := train.LoadData(ctx, &cfg, os.Stderr)
 	if err != nil {

@@ -10,11 +10,13 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"sort"
 
+	"github.com/ludvae/ludvae/internal/interrupt"
 	"github.com/spf13/pflag"
 )
 
@@ -52,6 +54,15 @@ func main() {
 	if err := c.run(os.Args[2:]); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return // --help printed the usage
+		}
+		if sig := interrupt.Caught(); sig != nil {
+			// a long phase stopped on SIGINT, SIGTERM or SIGHUP and saved
+			// what its documentation promises (package interrupt)
+			if errors.Is(err, context.Canceled) {
+				err = fmt.Errorf("interrupted by %s", interrupt.Name(sig))
+			}
+			fmt.Fprintf(os.Stderr, "ludvae %s: %v\n", os.Args[1], err)
+			os.Exit(interrupt.ExitCode)
 		}
 		fmt.Fprintf(os.Stderr, "ludvae %s: %v\n", os.Args[1], err)
 		os.Exit(1)

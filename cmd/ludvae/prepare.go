@@ -1,18 +1,16 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 
 	"github.com/spf13/pflag"
 
+	"github.com/ludvae/ludvae/internal/interrupt"
 	"github.com/ludvae/ludvae/internal/limits"
 	"github.com/ludvae/ludvae/train"
 	"github.com/ludvae/ludvae/train/prepare"
@@ -69,8 +67,7 @@ func runPrepare(args []string) error {
 		fs.Usage()
 		return fmt.Errorf("want one data set name (%s) or store, got %d arguments", strings.Join(prepare.Datasets, ", "), fs.NArg())
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx := interrupt.Context()
 	if fs.Arg(0) == "store" {
 		if *from == "" {
 			return errors.New("prepare store: --from IMAGE_DIR is required")
@@ -96,6 +93,7 @@ func runPrepare(args []string) error {
 	opts := prepare.Options{
 		Dataset: fs.Arg(0), From: *from, To: *to,
 		Disjoint: *disjoint, Copy: *copyFiles, AllowPartial: *partial, Seed: *seed,
+		Context: ctx,
 	}
 	if *copyFiles {
 		next := 0

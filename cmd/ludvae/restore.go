@@ -6,10 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 
+	"github.com/ludvae/ludvae/internal/interrupt"
 	"github.com/ludvae/ludvae/internal/limits"
 	"github.com/ludvae/ludvae/model"
 	tb "github.com/ludvae/ludvae/torchbind"
@@ -104,13 +103,7 @@ func restoreTrain(args []string, log io.Writer, run func(context.Context, restor
 	if cfg.Clean != "" && len(*sigma) == 0 && cfg.LUDVAE == "" {
 		return errors.New("--clean needs --sigma MIN,MAX (0-255 scale) or --ludvae CKPT")
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	err = run(ctx, cfg, log)
-	if errors.Is(err, context.Canceled) {
-		os.Exit(130)
-	}
-	return err
+	return run(interrupt.Context(), cfg, log)
 }
 
 // sigmaRange reads a MIN,MAX flag (one value: a fixed σ; none: zeros).
@@ -155,7 +148,7 @@ func restoreTest(args []string, log io.Writer) error {
 	if err := guardPaths(paths(p("--out", o.Out)), paths(p("--in", o.In)), paths(p("--model", o.Model))); err != nil {
 		return err
 	}
-	return tb.WithRuntime(o.RuntimeSettings, func(rt *tb.Runtime) error { return restore.Test(rt, o, log) })
+	return tb.WithRuntime(o.RuntimeSettings, func(rt *tb.Runtime) error { return restore.Test(interrupt.Context(), rt, o, log) })
 }
 
 func restoreExport(args []string, log io.Writer) error {

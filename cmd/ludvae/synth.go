@@ -1,12 +1,10 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
+	"github.com/ludvae/ludvae/internal/interrupt"
 	"github.com/ludvae/ludvae/model"
 	"github.com/ludvae/ludvae/synth"
 	tb "github.com/ludvae/ludvae/torchbind"
@@ -88,7 +86,7 @@ func runSynth(args []string) error {
 		if *shard != "" || o.Shards != 0 {
 			return fmt.Errorf("--merge joins all shards: give it without --shard/--shards")
 		}
-		return synth.Merge(o, os.Stderr)
+		return synth.Merge(interrupt.Context(), o, os.Stderr)
 	}
 	i, n, from, err := synth.ResolveShard(*shard, o.Shards, os.Getenv)
 	if err != nil {
@@ -98,11 +96,6 @@ func runSynth(args []string) error {
 	if n > 1 {
 		fmt.Fprintf(os.Stderr, "shard %d of %d (from %s)\n", i, n, from)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		stop() // a second signal ends the process at once
-	}()
+	ctx := interrupt.Context()
 	return tb.WithRuntime(o.RuntimeSettings, func(rt *tb.Runtime) error { return synth.Run(ctx, rt, o, os.Stderr) })
 }

@@ -1,15 +1,12 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/ludvae/ludvae/internal/interrupt"
 	tb "github.com/ludvae/ludvae/torchbind"
 	"github.com/ludvae/ludvae/train"
 	"github.com/ludvae/ludvae/train/dist"
@@ -46,6 +43,7 @@ func runTrain(args []string) error {
 	fs.IntVar(&cfg.SampleEvery, "sample-every", cfg.SampleEvery, "steps between sample grids and loss plots (0 = never)")
 	fs.BoolVar(&cfg.SkipBad, "skip-bad", false, "skip (and report) unreadable or too-small images instead of stopping")
 	fs.BoolVar(&cfg.Override, "override", false, "resume even though settings that shape the run (data, crops, batch, schedule, sigmas, preset, seed) changed; the changes are recorded in config.json")
+	distListenAll := fs.Bool("dist-listen-all", false, "distributed: rank 0's rendezvous store listens on every interface, as PyTorch's does, instead of MASTER_ADDR's address only")
 	distTimeout := fs.Duration("dist-timeout", 30*time.Minute, "under torchrun or srun (RANK/WORLD_SIZE or SLURM_PROCID/SLURM_NTASKS, with MASTER_ADDR/MASTER_PORT): how long a rank waits for the others at the rendezvous and at each collective")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: ludvae train --clean DIR --noisy DIR --out RUNDIR [--preset sidd|aim19|ntire20] [flags]")
@@ -53,6 +51,9 @@ func runTrain(args []string) error {
 	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *distTimeout <= 0 {
+		return fmt.Errorf("--dist-timeout %v: must be a positive duration (how long a rank waits for the others), such as 30m", *distTimeout)
 	}
 	if err := cfg.ApplyPreset(*preset); err != nil {
 		return err
@@ -83,8 +84,7 @@ func runTrain(args []string) error {
 		// already downscaled (DeFlow's 4x folders: 1).
 		cfg.Downscale = m.DownscaleClean
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx := interrupt.Context()
 	env, distributed, err := dist.FromEnv(os.Getenv)
 	if err != nil {
 		return fmt.Errorf("distributed launch: %w", err)
@@ -92,11 +92,9 @@ func runTrain(args []string) error {
 	settings, run := cfg.RuntimeSettings, func(rt *tb.Runtime) error { return train.Run(ctx, rt, cfg, os.Stderr) }
 	if distributed {
 		settings = func() (tb.Settings, error) { return cfg.RankSettings(env) }
-		run = func(rt *tb.Runtime) error { return train.RunDistributed(ctx, rt, cfg, os.Stderr, env, *distTimeout) }
+		run = func(rt *tb.Runtime) error {
+			return train.RunDistributed(ctx, rt, cfg, os.Stderr, env, dist.Rendezvous{Timeout: *distTimeout, ListenAll: *distListenAll})
+		}
 	}
-	err = tb.WithRuntime(settings, run)
-	if errors.Is(err, context.Canceled) {
-		os.Exit(130)
-	}
-	return err
+	return tb.WithRuntime(settings, run)
 }

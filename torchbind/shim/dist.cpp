@@ -8,8 +8,17 @@
 
 #include <torch/version.h>
 
+#include <arpa/inet.h>
+#include <dlfcn.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <thread>
 
@@ -65,17 +74,108 @@ struct lv_pg_s {
 #endif
 };
 
+// Where rank 0's store listens. PyTorch's TCPStore listens on every
+// interface ("[::]" or 0.0.0.0), although MASTER_ADDR names one address:
+// an unauthenticated store then answers the whole network. Unless asked to
+// listen on all (lv_dist_new's listen_all), the shim binds it to
+// MASTER_ADDR's address: libtorch >= 2.4 takes a socket we bind and listen
+// on ourselves (TCPStoreOptions::masterListenFd); older ones have no such
+// option, so the shim wraps bind(2) for the one call that starts the
+// server (LV_BIND_WRAP below).
+#define LV_LISTEN_FD \
+  (TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4))
+
 #if LV_WITH_C10D
 namespace {
 
 using ms = std::chrono::milliseconds;
 
+// resolve returns host:port's first TCP address (a numeric address or a
+// name the resolver knows), or fails naming it.
+sockaddr_storage resolve(const std::string &host, int port, socklen_t *len) {
+  addrinfo hints{}, *res = nullptr;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  std::string p = std::to_string(port);
+  int rc = ::getaddrinfo(host.c_str(), p.c_str(), &hints, &res);
+  TORCH_CHECK(rc == 0 && res != nullptr, "distributed: MASTER_ADDR ", host, ": ", ::gai_strerror(rc));
+  sockaddr_storage out{};
+  std::memcpy(&out, res->ai_addr, res->ai_addrlen);
+  *len = res->ai_addrlen;
+  ::freeaddrinfo(res);
+  return out;
+}
+
+#if !LV_LISTEN_FD
+// The bind(2) wrap, for libtorch < 2.4 only. It is active on one thread,
+// for the duration of one TCPStore construction (BindTo), and changes only
+// a bind of that port to the wildcard address into a bind to MASTER_ADDR
+// (as an IPv4-mapped address on c10d's dual-stack IPv6 socket); every
+// other bind of the process passes through untouched.
+thread_local const sockaddr_storage *bind_to = nullptr;
+thread_local int bind_port = -1;
+
+struct BindTo {
+  sockaddr_storage addr;
+  BindTo(const std::string &host, int port) {
+    socklen_t len;
+    addr = resolve(host, port, &len);
+    bind_to = &addr;
+    bind_port = port;
+  }
+  ~BindTo() {
+    bind_to = nullptr;
+    bind_port = -1;
+  }
+  BindTo(const BindTo &) = delete;
+  BindTo &operator=(const BindTo &) = delete;
+};
+
+// rewrite fills *out with the address fd should bind to instead of a, or
+// returns false to leave a alone.
+bool rewrite(int fd, const sockaddr *a, socklen_t alen, sockaddr_storage *out, socklen_t *olen) {
+  if (bind_to == nullptr || a == nullptr) return false;
+  const sockaddr_storage &want = *bind_to;
+  if (a->sa_family == AF_INET && alen >= sizeof(sockaddr_in)) {
+    auto in = reinterpret_cast<const sockaddr_in *>(a);
+    if (in->sin_addr.s_addr != htonl(INADDR_ANY) || ntohs(in->sin_port) != bind_port) return false;
+    if (want.ss_family != AF_INET) return false;  // an IPv6 MASTER_ADDR: the IPv6 socket takes it
+    std::memcpy(out, &want, sizeof(sockaddr_in));
+    *olen = sizeof(sockaddr_in);
+    return true;
+  }
+  if (a->sa_family == AF_INET6 && alen >= sizeof(sockaddr_in6)) {
+    auto in6 = reinterpret_cast<const sockaddr_in6 *>(a);
+    if (std::memcmp(&in6->sin6_addr, &in6addr_any, sizeof(in6_addr)) != 0 || ntohs(in6->sin6_port) != bind_port)
+      return false;
+    sockaddr_in6 o = *in6;
+    if (want.ss_family == AF_INET6) {
+      o.sin6_addr = reinterpret_cast<const sockaddr_in6 *>(&want)->sin6_addr;
+      o.sin6_scope_id = reinterpret_cast<const sockaddr_in6 *>(&want)->sin6_scope_id;
+    } else {
+      // ::ffff:a.b.c.d on the dual-stack socket: IPv4 connections to
+      // MASTER_ADDR only
+      unsigned char *b = o.sin6_addr.s6_addr;
+      std::memset(b, 0, 10);
+      b[10] = b[11] = 0xff;
+      std::memcpy(b + 12, &reinterpret_cast<const sockaddr_in *>(&want)->sin_addr, 4);
+    }
+    (void)fd;
+    std::memcpy(out, &o, sizeof(o));
+    *olen = sizeof(o);
+    return true;
+  }
+  return false;
+}
+#endif
+
 // store is the rendezvous store as torch.distributed 1.13 builds it for
 // env://: under torchrun's static rendezvous the agent hosts the TCPStore and
 // every worker is a client under "/worker/attempt_<n>"
 // (TORCHELASTIC_USE_AGENT_STORE); otherwise rank 0 hosts it.
+// Rank 0 (the server) binds to host unless listen_all.
 c10::intrusive_ptr<c10d::Store> store(const std::string &host, int port, int rank,
-                                      int world, bool agent, int attempt, ms timeout) {
+                                      int world, bool agent, int attempt, ms timeout, bool listen_all) {
   c10d::TCPStoreOptions o;
   o.port = static_cast<std::uint16_t>(port);
   o.isServer = !agent && rank == 0;
@@ -83,7 +183,30 @@ c10::intrusive_ptr<c10d::Store> store(const std::string &host, int port, int ran
   o.waitWorkers = !agent;
   o.timeout = timeout;
   o.multiTenant = !agent;
-  c10::intrusive_ptr<c10d::Store> s = c10::make_intrusive<c10d::TCPStore>(host, o);
+  c10::intrusive_ptr<c10d::Store> s;
+  if (o.isServer && !listen_all) {
+#if LV_LISTEN_FD
+    socklen_t len;
+    sockaddr_storage a = resolve(host, port, &len);
+    int fd = ::socket(a.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    TORCH_CHECK(fd >= 0, "distributed: socket: ", std::strerror(errno));
+    int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (::bind(fd, reinterpret_cast<sockaddr *>(&a), len) != 0 || ::listen(fd, 2048) != 0) {
+      int e = errno;
+      ::close(fd);
+      TORCH_CHECK(false, "distributed: rank 0 cannot host the store at MASTER_ADDR:MASTER_PORT = ", host, ":",
+                  port, ": ", std::strerror(e));
+    }
+    o.masterListenFd = fd;
+    s = c10::make_intrusive<c10d::TCPStore>(host, o);
+#else
+    BindTo only(host, port);
+    s = c10::make_intrusive<c10d::TCPStore>(host, o);
+#endif
+  } else {
+    s = c10::make_intrusive<c10d::TCPStore>(host, o);
+  }
   if (agent)
     s = c10::make_intrusive<c10d::PrefixStore>("/worker/attempt_" + std::to_string(attempt), s);
   return s;
@@ -152,7 +275,7 @@ void lv_dist_backends(int *gloo, int *nccl) {
 }
 
 lv_err lv_dist_new(const char *backend, const char *host, int port, int rank, int world,
-                   int agent_store, int attempt, int64_t timeout_ms, lv_pg *out) {
+                   int agent_store, int attempt, int64_t timeout_ms, int listen_all, lv_pg *out) {
   LV_TRY({
 #if LV_WITH_C10D
     std::string b = backend;
@@ -162,7 +285,7 @@ lv_err lv_dist_new(const char *backend, const char *host, int port, int rank, in
     TORCH_CHECK(b != "nccl" || LV_NCCL, "distributed: this shim was built without NCCL (build kind ",
                 lv_build_kind(), ")");
     ms timeout(timeout_ms);
-    auto base = store(host, port, rank, world, agent_store != 0, attempt, timeout);
+    auto base = store(host, port, rank, world, agent_store != 0, attempt, timeout, listen_all != 0);
     auto pg = std::make_unique<lv_pg_s>();
     // init_process_group's prefixes: "default_pg", then the group's name "0".
     pg->store = c10::make_intrusive<c10d::PrefixStore>("default_pg", base);
@@ -187,7 +310,7 @@ lv_err lv_dist_new(const char *backend, const char *host, int port, int rank, in
     *out = pg.release();
 #else
     (void)backend, (void)host, (void)port, (void)rank, (void)world, (void)agent_store,
-        (void)attempt, (void)timeout_ms, (void)out;
+        (void)attempt, (void)timeout_ms, (void)listen_all, (void)out;
     TORCH_CHECK(false, "distributed: libtorch ", TORCH_VERSION, " has no c10d headers");
 #endif
   })
@@ -231,5 +354,23 @@ lv_err lv_dist_barrier(lv_pg g) {
 }
 
 void lv_dist_free(lv_pg g) { delete g; }
+
+#if LV_WITH_C10D && !LV_LISTEN_FD
+// bind(2) as libc's, except on the thread and for the call BindTo marks
+// (see rewrite). The shim precedes libc among the executable's libraries,
+// so libtorch's call reaches this one.
+int bind(int fd, const struct sockaddr *a, socklen_t len) noexcept {
+  using bind_fn = int (*)(int, const struct sockaddr *, socklen_t);
+  static bind_fn real = reinterpret_cast<bind_fn>(::dlsym(RTLD_NEXT, "bind"));
+  if (real == nullptr) {
+    errno = ENOSYS;
+    return -1;
+  }
+  sockaddr_storage o;
+  socklen_t olen;
+  if (rewrite(fd, a, len, &o, &olen)) return real(fd, reinterpret_cast<const sockaddr *>(&o), olen);
+  return real(fd, a, len);
+}
+#endif
 
 }  // extern "C"

@@ -189,12 +189,14 @@ void lv_graph_free(lv_graph g);
  * under "default_pg" then "0", the store-based barrier and the sequence
  * number; so Go and Python ranks can join one group. backend: "gloo" (CPU
  * tensors) or "nccl" (CUDA tensors; CUDA shims built with NCCL). timeout_ms
- * bounds the rendezvous and every collective. Collectives work in place and
+ * bounds the rendezvous and every collective. Rank 0's store listens on
+ * host's address only, or, with listen_all, on every interface (PyTorch's
+ * default). Collectives work in place and
  * return when done; every rank must call them in the same order. */
 typedef struct lv_pg_s *lv_pg;
 void lv_dist_backends(int *gloo, int *nccl); /* 1 where built in */
 lv_err lv_dist_new(const char *backend, const char *host, int port, int rank, int world,
-                   int agent_store, int attempt, int64_t timeout_ms, lv_pg *out);
+                   int agent_store, int attempt, int64_t timeout_ms, int listen_all, lv_pg *out);
 lv_err lv_dist_allreduce(lv_pg g, lv_tensor t); /* sum */
 lv_err lv_dist_broadcast(lv_pg g, lv_tensor t, int root);
 lv_err lv_dist_barrier(lv_pg g);

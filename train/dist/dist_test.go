@@ -1,6 +1,7 @@
 package dist
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -91,7 +92,7 @@ func TestJoinUnreachable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = Join(e, "gloo", 2*time.Second)
+	_, err = Join(context.Background(), e, "gloo", Rendezvous{Timeout: 2 * time.Second})
 	if err == nil {
 		t.Fatal("joined a group nobody hosts")
 	}
@@ -113,7 +114,7 @@ func inGroup(t *testing.T, world int, f func(g *Group) error) []error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			g, err := Join(Env{Rank: r, World: world, Addr: "127.0.0.1", Port: port}, "gloo", 30*time.Second)
+			g, err := Join(context.Background(), Env{Rank: r, World: world, Addr: "127.0.0.1", Port: port}, "gloo", Rendezvous{Timeout: 30 * time.Second})
 			if err != nil {
 				errs[r] = err
 				return

@@ -1,6 +1,8 @@
 package dist
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -17,18 +19,30 @@ type Group struct {
 	Device tb.Device
 }
 
+// Rendezvous says how a rank joins: Timeout (--dist-timeout) bounds the
+// rendezvous and every collective; ListenAll (--dist-listen-all) makes
+// rank 0's store listen on every interface instead of MASTER_ADDR's.
+type Rendezvous struct {
+	Timeout   time.Duration
+	ListenAll bool
+}
+
 // Join opens the process group of e with backend ("gloo" or "nccl"),
-// waiting at most timeout for the other ranks. Its error names the store's
-// address and the variables it came from, so a rank that cannot reach
+// waiting at most r.Timeout for the other ranks, and returns ctx's error as
+// soon as ctx is done (a signal). Its error names the store's address and
+// the variables it came from, so a rank that cannot reach
 // MASTER_ADDR:MASTER_PORT says which settings it used.
-func Join(e Env, backend string, timeout time.Duration) (*Group, error) {
-	pg, err := tb.NewProcessGroup(tb.GroupOptions{
+func Join(ctx context.Context, e Env, backend string, r Rendezvous) (*Group, error) {
+	pg, err := tb.NewProcessGroup(ctx, tb.GroupOptions{
 		Backend: backend, Host: e.Addr, Port: e.Port, Rank: e.Rank, World: e.World,
-		AgentStore: e.AgentStore, Attempt: e.Attempt, Timeout: timeout,
+		AgentStore: e.AgentStore, Attempt: e.Attempt, Timeout: r.Timeout, ListenAll: r.ListenAll,
 	})
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("rank %d of %d could not join the %s process group through the store at MASTER_ADDR:MASTER_PORT = %s:%d within %v (values from %v): %w",
-			e.Rank, e.World, backend, e.Addr, e.Port, timeout, e.Vars, err)
+			e.Rank, e.World, backend, e.Addr, e.Port, r.Timeout, e.Vars, err)
 	}
 	g := &Group{PG: pg, Env: e, Backend: backend, Device: tb.CPU}
 	if backend == "nccl" {

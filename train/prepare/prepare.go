@@ -3,6 +3,7 @@ package prepare
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -93,6 +94,11 @@ type Options struct {
 	Seed int64
 	// Progress, if set, is called after each image placed (done of total).
 	Progress func(done, total int)
+	// Context, if set, stops Run once it is done (a signal): between
+	// images, and within a copy every 1 MiB, leaving no partial file (the
+	// copy's temporary file is removed) and no prepare.json; Run returns
+	// its error. Nil: never cancelled.
+	Context context.Context
 }
 
 // Report says what Run did. Paths are absolute.
@@ -224,6 +230,10 @@ func Run(opts Options) (Report, error) {
 		}
 	}
 
+	ctx := opts.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	created, existing := 0, 0
 	total := len(p.clean) + len(p.noisy)
 	for _, d := range []struct {
@@ -234,7 +244,10 @@ func Run(opts Options) (Report, error) {
 			return rep, fmt.Errorf("prepare: %w", err)
 		}
 		for _, it := range d.items {
-			made, err := place(filepath.Join(d.dir, it.name), it.src, opts.Copy)
+			if err := ctx.Err(); err != nil {
+				return rep, err
+			}
+			made, err := place(ctx, filepath.Join(d.dir, it.name), it.src, opts.Copy)
 			if err != nil {
 				return rep, err
 			}
@@ -461,7 +474,7 @@ func sameContents(a, b string, aSt, bSt os.FileInfo) (bool, error) {
 
 // place puts src at dst (a symlink to the absolute src, or a copy) unless it
 // is already there; made reports whether it wrote anything.
-func place(dst, src string, copyMode bool) (made bool, err error) {
+func place(ctx context.Context, dst, src string, copyMode bool) (made bool, err error) {
 	ok, err := inPlace(dst, src, copyMode)
 	if err != nil {
 		return false, fmt.Errorf("prepare: %w", err)
@@ -475,7 +488,10 @@ func place(dst, src string, copyMode bool) (made bool, err error) {
 		}
 		return true, nil
 	}
-	if err := copyFile(dst, src); err != nil {
+	if err := copyFile(ctx, dst, src); err != nil {
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
 		return false, fmt.Errorf("prepare: copy %s to %s: %w", src, dst, err)
 	}
 	return true, nil
@@ -483,16 +499,33 @@ func place(dst, src string, copyMode bool) (made bool, err error) {
 
 // copyFile copies src to dst through a temporary file in dst's folder
 // (package atomicfile), so that dst never exists half-written, and never
-// replaces a dst that appeared since the checks.
-func copyFile(dst, src string) error {
+// replaces a dst that appeared since the checks. Cancelling ctx stops it
+// within 1 MiB, the temporary file removed.
+func copyFile(ctx context.Context, dst, src string) error {
 	in, err := pathguard.OpenRegular(src)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
 	return atomicfile.WriteNew(dst, func(w io.Writer) error {
-		_, err := io.Copy(w, in)
-		return err
+		buf := make([]byte, 1<<20)
+		for {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			n, err := in.Read(buf)
+			if n > 0 {
+				if _, werr := w.Write(buf[:n]); werr != nil {
+					return werr
+				}
+			}
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+		}
 	})
 }
 

@@ -1,6 +1,7 @@
 package restore
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -52,11 +53,15 @@ func (o TestOptions) RuntimeSettings() (tb.Settings, error) {
 
 // Test denoises every image under o.In into o.Out (same relative paths,
 // 8-bit PNG) on rt (made with o.RuntimeSettings), reporting progress to log.
-func Test(rt *tb.Runtime, o TestOptions, log io.Writer) error {
-	return rt.Do(func() error { return test(rt.Device(), o, log) })
+//
+// Cancelling ctx (a signal) stops it between images: every image it wrote
+// is whole (written through a temporary file and renamed), none is half
+// written, and it returns ctx's error after saying how many it wrote.
+func Test(ctx context.Context, rt *tb.Runtime, o TestOptions, log io.Writer) error {
+	return rt.Do(func() error { return test(ctx, rt.Device(), o, log) })
 }
 
-func test(dev tb.Device, o TestOptions, log io.Writer) error {
+func test(ctx context.Context, dev tb.Device, o TestOptions, log io.Writer) error {
 	m, err := model.LoadDnCNN(o.Model, tb.Options{DType: tb.Float32, Device: dev})
 	if err != nil {
 		return fmt.Errorf("--model: %w", err)
@@ -71,6 +76,11 @@ func test(dev tb.Device, o TestOptions, log io.Writer) error {
 	}
 	bar := job.NewProgress(log, len(paths), "restore test", "img")
 	for i, p := range paths {
+		if ctx.Err() != nil {
+			bar.Interrupt()
+			fmt.Fprintf(log, "stopped: %d of %d images denoised into %s; run the same command again to do them all\n", i, len(paths), o.Out)
+			return ctx.Err()
+		}
 		if err := denoiseFile(m, p, o); err != nil {
 			bar.Interrupt()
 			return err
