@@ -181,6 +181,39 @@ func TestSignalsStopEveryPhase(t *testing.T) {
 			"--patch", "16", "--batch", "2", "--steps", "1000000", "--save-every", "1000000", "--log-every", "1",
 			"--sample-every", "0", "--threads", "1", "--device", "cpu"}
 	}
+	restoreArgs := func(out, steps string) []string {
+		return []string{"restore", "train", "--clean", clean, "--sigma", "5,25", "--out", out, "--features", "8", "--layers", "3",
+			"--patch", "16", "--batch", "2", "--steps", steps, "--save-every", "1000000", "--log-every", "1",
+			"--threads", "1", "--device", "cpu"}
+	}
+	// a DnCNN for restore test's phase: two steps of restore train
+	dn := filepath.Join(root, "dn")
+	if err := runRestore(restoreArgs(dn, "2")[1:]); err != nil {
+		t.Fatal(err)
+	}
+	dnModel := filepath.Join(dn, "dncnn_00000002.pth")
+	// oneCheckpoint checks that a stopped training said "interrupted at
+	// step N" once and left only checkpoint N (pattern's), with log.csv
+	// ending at N.
+	oneCheckpoint := func(t *testing.T, p *proc, run, pattern string) {
+		m := regexp.MustCompile(`interrupted at step (\d+)`).FindAllStringSubmatch(p.stderr(), -1)
+		if len(m) != 1 {
+			t.Fatalf("want one \"interrupted at step N\":\n%s", p.stderr())
+		}
+		step, _ := strconv.Atoi(m[0][1])
+		ckpts, _ := filepath.Glob(filepath.Join(run, strings.Replace(pattern, "%08d", "*", 1)))
+		if want := filepath.Join(run, fmt.Sprintf(pattern, step)); len(ckpts) != 1 || ckpts[0] != want {
+			t.Errorf("checkpoints %v, want only %s", ckpts, want)
+		}
+		rows := testkit.ReadCSV(t, filepath.Join(run, "log.csv"))
+		if last := rows[len(rows)-1][0]; last != m[0][1] {
+			t.Errorf("log.csv ends at step %s, the checkpoint at %d", last, step)
+		}
+	}
+	logRows := func(run string) int {
+		b, _ := os.ReadFile(filepath.Join(run, "log.csv"))
+		return strings.Count(string(b), "\n")
+	}
 	phases := []signalPhase{
 		{
 			name: "store build",
@@ -219,23 +252,34 @@ func TestSignalsStopEveryPhase(t *testing.T) {
 			start: func(t *testing.T, dir string) *proc {
 				return startLudvae(t, nil, trainArgs(filepath.Join(dir, "run"))...)
 			},
-			ready: func(p *proc, dir string) bool {
-				b, _ := os.ReadFile(filepath.Join(dir, "run", "log.csv"))
-				return strings.Count(string(b), "\n") >= 4
-			},
+			ready: func(p *proc, dir string) bool { return logRows(filepath.Join(dir, "run")) >= 4 },
 			check: func(t *testing.T, p *proc, dir string) {
-				m := regexp.MustCompile(`interrupted at step (\d+)`).FindAllStringSubmatch(p.stderr(), -1)
-				if len(m) != 1 {
-					t.Fatalf("want one \"interrupted at step N\":\n%s", p.stderr())
+				oneCheckpoint(t, p, filepath.Join(dir, "run"), "ckpt_%08d.pth")
+			},
+		},
+		{
+			name: "restore training",
+			start: func(t *testing.T, dir string) *proc {
+				return startLudvae(t, nil, restoreArgs(filepath.Join(dir, "run"), "1000000")...)
+			},
+			ready: func(p *proc, dir string) bool { return logRows(filepath.Join(dir, "run")) >= 4 },
+			check: func(t *testing.T, p *proc, dir string) {
+				oneCheckpoint(t, p, filepath.Join(dir, "run"), "dncnn_%08d.pth")
+			},
+		},
+		{
+			name: "denoising",
+			start: func(t *testing.T, dir string) *proc {
+				return startLudvae(t, nil, "restore", "test", "--model", dnModel, "--in", photos, "--out", filepath.Join(dir, "den"),
+					"--threads", "1", "--device", "cpu")
+			},
+			ready: func(p *proc, dir string) bool { return globCount(filepath.Join(dir, "den", "*.png")) > 0 },
+			check: func(t *testing.T, p *proc, dir string) {
+				if n := globCount(filepath.Join(dir, "den", "*.png")); n >= 120 {
+					t.Fatal("every image was denoised before the signal: the test proves nothing")
 				}
-				step, _ := strconv.Atoi(m[0][1])
-				ckpts, _ := filepath.Glob(filepath.Join(dir, "run", "ckpt_*.pth"))
-				if want := filepath.Join(dir, "run", fmt.Sprintf("ckpt_%08d.pth", step)); len(ckpts) != 1 || ckpts[0] != want {
-					t.Errorf("checkpoints %v, want only %s", ckpts, want)
-				}
-				rows := testkit.ReadCSV(t, filepath.Join(dir, "run", "log.csv"))
-				if last := rows[len(rows)-1][0]; last != m[0][1] {
-					t.Errorf("log.csv ends at step %s, the checkpoint at %d", last, step)
+				if !strings.Contains(p.stderr(), "stopped: ") {
+					t.Errorf("no word of what was done:\n%s", p.stderr())
 				}
 			},
 		},
