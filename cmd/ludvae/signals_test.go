@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ludvae/ludvae/internal/atomicfile"
 	"github.com/ludvae/ludvae/internal/interrupt"
 	"github.com/ludvae/ludvae/internal/testkit"
 	"github.com/ludvae/ludvae/synth"
@@ -40,9 +41,8 @@ type proc struct {
 // startLudvae starts `ludvae args...` with extra environment variables.
 func startLudvae(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestProcessHelper$")
 	list, _ := json.Marshal(args)
-	cmd.Env = append(append(os.Environ(), "LUDVAE_ARGS="+string(list)), env...)
+	cmd := testkit.Subprocess("TestProcessHelper", append([]string{"LUDVAE_ARGS=" + string(list)}, env...)...)
 	r, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -121,16 +121,9 @@ func (p *proc) stop(t *testing.T, sig syscall.Signal) time.Duration {
 	return took
 }
 
-// noTempFiles fails if any file under dir is a temporary one.
-func noTempFiles(t *testing.T, dir string) {
-	t.Helper()
-	_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err == nil && strings.Contains(d.Name(), ".tmp") {
-			t.Errorf("temporary file %s left behind", p)
-		}
-		return nil
-	})
-}
+// isTemp takes a name for a temporary file: atomicfile's and any other
+// ".tmp" spelling.
+func isTemp(name string) bool { return atomicfile.IsTemp(name) || strings.Contains(name, ".tmp") }
 
 // globCount is the number of paths matching pattern.
 func globCount(pattern string) int {
@@ -369,7 +362,7 @@ func TestSignalsStopEveryPhase(t *testing.T) {
 				p := ph.start(t, dir)
 				p.waitFor(t, "in the "+ph.name+" phase", func() bool { return ph.ready(p, dir) })
 				took := p.stop(t, sig)
-				noTempFiles(t, dir)
+				testkit.NoTempFiles(t, dir, isTemp)
 				ph.check(t, p, dir)
 				t.Logf("%s: stopped %v after %s; %s", ph.name, took.Round(time.Millisecond), interrupt.Name(sig), lastLine(p.stderr()))
 			})
