@@ -154,11 +154,12 @@ type signalPhase struct {
 }
 
 // TestSignalsStopEveryPhase: SIGINT, SIGTERM and SIGHUP each stop every
-// long phase of ludvae (a store build, a lone rank's rendezvous, training,
-// synthesis, synth --merge, prepare --copy) within 2 s with exit status
-// 130, leave no temporary file, and save what the documentation promises:
-// training one checkpoint of the steps done, synthesis a manifest that
-// lists exactly the pairs on disk, the others nothing half-made.
+// long phase of ludvae (a store build, the rendezvous of a lone rank 0 or
+// rank 1 of two, training, restore train, restore test, synthesis, synth
+// --merge, prepare --copy) within 2 s with exit status 130, leave no
+// temporary file, and save what the documentation promises: training one
+// checkpoint of the steps done, synthesis a manifest that lists exactly the
+// pairs on disk, denoising whole images only, the others nothing half-made.
 func TestSignalsStopEveryPhase(t *testing.T) {
 	root := t.TempDir()
 	photos := filepath.Join(root, "photos")
@@ -221,7 +222,7 @@ func TestSignalsStopEveryPhase(t *testing.T) {
 			},
 		},
 		{
-			name: "rendezvous",
+			name: "rendezvous (rank 0)",
 			start: func(t *testing.T, dir string) *proc {
 				env := []string{"WORLD_SIZE=2", "RANK=0", "LOCAL_RANK=0", "MASTER_ADDR=127.0.0.1",
 					"MASTER_PORT=" + strconv.Itoa(testkit.FreePort(t)), "GLOO_SOCKET_IFNAME=lo"}
@@ -232,6 +233,26 @@ func TestSignalsStopEveryPhase(t *testing.T) {
 					return false
 				}
 				time.Sleep(300 * time.Millisecond) // inside c10d's wait for rank 1
+				return true
+			},
+			check: func(t *testing.T, p *proc, dir string) {
+				if n := globCount(filepath.Join(dir, "run", "ckpt_*")); n != 0 {
+					t.Errorf("a lone rank wrote %d checkpoints", n)
+				}
+			},
+		},
+		{
+			name: "rendezvous (rank 1)",
+			start: func(t *testing.T, dir string) *proc {
+				env := []string{"WORLD_SIZE=2", "RANK=1", "LOCAL_RANK=1", "MASTER_ADDR=127.0.0.1",
+					"MASTER_PORT=" + strconv.Itoa(testkit.FreePort(t)), "GLOO_SOCKET_IFNAME=lo"}
+				return startLudvae(t, env, append(trainArgs(filepath.Join(dir, "run")), "--dist-timeout", "10m")...)
+			},
+			ready: func(p *proc, dir string) bool {
+				if !strings.Contains(p.stderr(), "joining the gloo process group") {
+					return false
+				}
+				time.Sleep(300 * time.Millisecond) // waiting for rank 0's store
 				return true
 			},
 			check: func(t *testing.T, p *proc, dir string) {
