@@ -1,0 +1,204 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ludvae/ludvae/internal/images"
+	"github.com/ludvae/ludvae/internal/testkit"
+	"github.com/ludvae/ludvae/model"
+	"github.com/ludvae/ludvae/synth"
+	tb "github.com/ludvae/ludvae/torchbind"
+	"github.com/ludvae/ludvae/train/restore"
+)
+
+// The ONNX exports, run by an independent runtime (onnxruntime-node, the
+// CPU runtime npm ships; `make deps` installs it) and checked by
+// onnx.checker with full_check (Debian 12's python3-onnx 1.12).
+
+// onRuntime runs f on a CPU runtime.
+func onRuntime(t *testing.T, f func(rt *tb.Runtime) error) {
+	t.Helper()
+	err := tb.WithRuntime(func() (tb.Settings, error) { return tb.Settings{Device: tb.CPU}, nil }, func(rt *tb.Runtime) error {
+		return rt.Do(func() error { return f(rt) })
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// maxDiff is the largest |a−b|.
+func maxDiff(t *testing.T, a, b []float32) float64 {
+	t.Helper()
+	if len(a) != len(b) {
+		t.Fatalf("%d values against %d", len(a), len(b))
+	}
+	var d float64
+	for i := range a {
+		d = max(d, math.Abs(float64(a[i])-float64(b[i])))
+	}
+	return d
+}
+
+func photo(w, h int, seed uint64) *images.Image {
+	p := testkit.SmoothPhoto(w, h, rand.New(rand.NewPCG(seed, 1)), testkit.Noise{Sigma: 0.03})
+	return &images.Image{W: p.W, H: p.H, Pix: p.Pix}
+}
+
+// TestRestoreExportONNXAndPth: `restore export --onnx` gives what `restore
+// test` computes (restore.Denoise, whole image) within 1e-5 under
+// onnxruntime, and `--pth` a state dict that restore test's loader reads
+// back value for value, that KAIR's DnCNN class (model/python/dncnn_ref.py)
+// loads with strict=True, and that satisfies spandrel's DnCNN detection
+// (DnCNNArch: the keys it requires for act_mode "BR", and the depth it
+// infers from the Sequential's length). The network has batch statistics
+// from one training step, so the running mean and variance are not the
+// initial 0 and 1.
+func TestRestoreExportONNXAndPth(t *testing.T) {
+	dir := t.TempDir()
+	src, onnx, pth := filepath.Join(dir, "d.pth"), filepath.Join(dir, "d.onnx"), filepath.Join(dir, "kair.pth")
+	cfg := model.DnCNNConfig{Channels: 3, Features: 16, Layers: 6}
+	img := photo(40, 24, 3)
+	onRuntime(t, func(*tb.Runtime) error {
+		m, err := model.NewDnCNN(cfg, tb.Options{}, 7)
+		if err != nil {
+			return err
+		}
+		defer m.Close()
+		return tb.Try(func() {
+			tb.WithScope(func(*tb.Scope) {
+				x := tb.Rand([]int64{2, 3, 16, 16}, tb.Options{}, nil)
+				if _, _, err := m.Loss(x, x, model.DnCNNL2); err != nil {
+					panic(err)
+				}
+			})
+			if err := m.SaveStateDict(src); err != nil {
+				panic(err)
+			}
+		})
+	})
+	var log bytes.Buffer
+	if err := restoreExport([]string{"--model", src, "--onnx", onnx, "--pth", pth}, &log); err != nil {
+		t.Fatal(err)
+	}
+	t.Log(strings.TrimSpace(log.String()))
+	t.Log(testkit.CheckONNX(t, onnx))
+	var want *images.Image
+	onRuntime(t, func(*tb.Runtime) error {
+		m, err := model.LoadDnCNN(src, tb.Options{})
+		if err != nil {
+			return err
+		}
+		defer m.Close()
+		if want, err = restore.Denoise(m, img, 0); err != nil {
+			return err
+		}
+		k, err := model.LoadDnCNN(pth, tb.Options{})
+		if err != nil {
+			return fmt.Errorf("restore test's loader on --pth: %w", err)
+		}
+		defer k.Close()
+		a, b := m.StateDict(), k.StateDict()
+		return tb.Try(func() {
+			tb.WithScope(func(*tb.Scope) {
+				for i, key := range a.Keys {
+					x, y := a.Values[i].(*tb.Tensor), b.Values[i].(*tb.Tensor)
+					if b.Keys[i] != key || x.ToDType(tb.Float64).Sub(y.ToDType(tb.Float64)).Abs().Sum().Item() != 0 {
+						t.Errorf("--pth entry %d: %v differs from the model's %v", i, b.Keys[i], key)
+					}
+				}
+			})
+		})
+	})
+	got := testkit.RunONNX(t, onnx, img.Pix, [4]int{1, 3, img.H, img.W}, 1)[0]
+	d := maxDiff(t, got, want.Pix)
+	t.Logf("DnCNN: onnxruntime against restore test's Denoise: max |diff| %.3g", d)
+	if d > 1e-5 {
+		t.Errorf("onnxruntime's denoised image differs from restore test's by %.3g (tolerance 1e-5)", d)
+	}
+	out := testkit.RunPython(t, `
+import sys, torch
+from dncnn_ref import DnCNN
+sd = torch.load(sys.argv[1])
+DnCNN(3, 3, 16, 6).load_state_dict(sd, strict=True)
+# spandrel's DnCNNArch: detection keys for act_mode "BR", then its size inference
+need = ["model.0.weight", "model.0.bias", "model.2.weight", "model.2.bias", "model.3.weight", "model.3.bias",
+        "model.3.running_mean", "model.3.running_var", "model.5.weight", "model.5.bias", "model.6.weight",
+        "model.6.bias", "model.6.running_mean", "model.6.running_var", "model.8.weight", "model.8.bias"]
+missing = [k for k in need if k not in sd]
+layers = max(int(k.split(".")[1]) for k in sd if k.startswith("model.")) + 1
+nb = (layers - 3) // 3 + 2
+print("missing=%s in_nc=%d nc=%d nb=%d out_nc=%d" % (missing, sd["model.0.weight"].shape[1], sd["model.0.weight"].shape[0], nb, sd["model.%d.weight" % (layers - 1)].shape[0]))
+`, pth)
+	if out != "missing=[] in_nc=3 nc=16 nb=6 out_nc=3" {
+		t.Errorf("KAIR / spandrel reading of --pth: %s", out)
+	}
+}
+
+// exportGenerator runs `ludvae export --onnx` with extra flags and checks
+// the file with onnx.checker.
+func exportGenerator(t *testing.T, ckpt string, flags ...string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "g.onnx")
+	if err := runExport(append([]string{"--model", ckpt, "--onnx", out}, flags...)); err != nil {
+		t.Fatal(err)
+	}
+	t.Log(testkit.CheckONNX(t, out))
+	return out
+}
+
+// synthOutputs runs synth's Translate (what `ludvae synth` computes for
+// one image, whole-image tile) for each of records.
+func synthOutputs(t *testing.T, o synth.Options, ckpt string, img *images.Image, recs []synth.Record) [][]float32 {
+	t.Helper()
+	var outs [][]float32
+	onRuntime(t, func(rt *tb.Runtime) error {
+		m, err := model.Load(ckpt, tb.Options{})
+		if err != nil {
+			return err
+		}
+		defer m.Close()
+		for _, r := range recs {
+			y, err := o.Translate(context.Background(), rt, m, img, r)
+			if err != nil {
+				return err
+			}
+			outs = append(outs, y.Pix)
+		}
+		return nil
+	})
+	return outs
+}
+
+var officialF8 = filepath.Join(testkit.Root(), "testdata", "official", "f8_state_dict.pth")
+
+// TestExportONNXTemperatureZero: at σx 0 and temperature 0 the generator
+// is deterministic; onnxruntime's output equals synth's within 1e-5, with
+// and without the colour map back to the degraded statistics (AIM19's).
+func TestExportONNXTemperatureZero(t *testing.T) {
+	img := photo(36, 28, 5)
+	for _, norm := range []string{"none", "aim19"} {
+		g := exportGenerator(t, officialF8, "--sigma", "0", "--temperature", "0", "--normalization", norm)
+		o := synth.Defaults()
+		o.SigmaMin, o.SigmaMax, o.Temperature, o.Tile = 0, 0, 0, 0
+		if norm == "aim19" {
+			n := model.AIM19Normalization
+			o.Norm = &n
+		}
+		want := synthOutputs(t, o, officialF8, img, []synth.Record{{Sigma: 0, Temperature: 0, Seed: 1}})[0]
+		runs := testkit.RunONNX(t, g, img.Pix, [4]int{1, 3, img.H, img.W}, 2)
+		for i, got := range runs {
+			d := maxDiff(t, got, want)
+			t.Logf("normalization %s, run %d: onnxruntime against synth at temperature 0: max |diff| %.3g", norm, i, d)
+			if d > 1e-5 {
+				t.Errorf("normalization %s: onnxruntime differs from synth by %.3g (tolerance 1e-5)", norm, d)
+			}
+		}
+	}
+}
