@@ -202,3 +202,132 @@ func TestExportONNXTemperatureZero(t *testing.T) {
 		}
 	}
 }
+
+// TestExportONNXDownscale: an SR model's generator takes the HR image and
+// makes synth's LR input inside the graph (cropped to a multiple of the
+// scale, MATLAB's antialiased bicubic, rounded to 8 bits): at σx 0 and
+// temperature 0, onnxruntime's output for an odd-sized HR image equals
+// synth's (images.Downscale8 of the crop, then Translate) within 1e-5.
+func TestExportONNXDownscale(t *testing.T) {
+	img := photo(37, 29, 9)
+	for _, s := range []int{2, 4} {
+		g := filepath.Join(t.TempDir(), "sr.onnx")
+		onRuntime(t, func(*tb.Runtime) error {
+			m, err := model.Load(officialF8, tb.Options{})
+			if err != nil {
+				return err
+			}
+			defer m.Close()
+			return m.ExportONNX(g, model.GeneratorONNX{Downscale: s})
+		})
+		t.Log(testkit.CheckONNX(t, g))
+		lr := images.Downscale8(img.Crop(0, 0, img.W/s*s, img.H/s*s), s)
+		o := synth.Defaults()
+		o.SigmaMin, o.SigmaMax, o.Temperature, o.Tile = 0, 0, 0, 0
+		want := synthOutputs(t, o, officialF8, lr, []synth.Record{{Seed: 1}})[0]
+		got := testkit.RunONNX(t, g, img.Pix, [4]int{1, 3, img.H, img.W}, 1)[0]
+		d := maxDiff(t, got, want)
+		t.Logf("×%d: %dx%d -> %dx%d: onnxruntime against synth: max |diff| %.3g", s, img.W, img.H, lr.W, lr.H, d)
+		if d > 1e-5 {
+			t.Errorf("×%d: onnxruntime differs from synth by %.3g (tolerance 1e-5)", s, d)
+		}
+	}
+}
+
+// noiseStats are one output's statistics of its noise n = output − clean:
+// per intensity bin of the clean value (four bins of [0, 1]) the mean and
+// the standard deviation of n, and the lag-1 correlation of n along rows.
+func noiseStats(out, clean []float32, w int) []float64 {
+	const bins = 4
+	var sum, sq, cnt [bins]float64
+	for i, c := range clean {
+		b := min(int(c*bins), bins-1)
+		n := float64(out[i] - c)
+		sum[b] += n
+		sq[b] += n * n
+		cnt[b]++
+	}
+	var st []float64
+	for b := range bins {
+		m := sum[b] / cnt[b]
+		st = append(st, m, math.Sqrt(sq[b]/cnt[b]-m*m))
+	}
+	var all, n0, n1, n00, n11, n01, k float64
+	for i := range clean {
+		all += float64(out[i] - clean[i])
+	}
+	mean := all / float64(len(clean))
+	for i := range clean {
+		if (i+1)%w == 0 {
+			continue
+		}
+		a, b := float64(out[i]-clean[i])-mean, float64(out[i+1]-clean[i+1])-mean
+		n0, n1, n00, n11, n01, k = n0+a, n1+b, n00+a*a, n11+b*b, n01+a*b, k+1
+	}
+	return append(st, (n01/k-n0/k*n1/k)/math.Sqrt((n00/k-n0*n0/k/k)*(n11/k-n1*n1/k/k)))
+}
+
+// TestExportONNXNoiseStatistics: with sampling on (σx uniform in 30–70 per
+// image, as the checkpoints' default range, drawn by the graph's
+// RandomUniformLike and by synth's records; temperature 1), the noise of
+// 32 onnxruntime runs and of 32 synth runs (seeds 1–32) has
+// the same statistics (noiseStats): for each, the difference of the two
+// means over the runs is within 4 standard errors, the standard error
+// from the spread between runs (sqrt(var_a/32 + var_b/32)), which is
+// honest about the noise being correlated within an image. onnxruntime's
+// draws are unseeded (the file makes fresh noise every run), so this half
+// is random: with 9 statistics and t(31) tails, a false alarm comes about
+// once in 300 runs. As a control
+// of the test's power, a generator exported at temperature 0.7 is told
+// apart from synth's at 1 (some statistic more than 4 standard errors off).
+func TestExportONNXNoiseStatistics(t *testing.T) {
+	const runs = 32
+	img := photo(48, 40, 11)
+	o := synth.Defaults()
+	o.SigmaMin, o.SigmaMax, o.Temperature, o.Tile = 30, 70, 1, 0
+	rng := rand.New(rand.NewPCG(3, 4))
+	recs := make([]synth.Record, runs)
+	for i := range recs {
+		recs[i] = synth.Record{Sigma: 30 + 40*rng.Float64(), Temperature: 1, Seed: uint64(i + 1)}
+	}
+	want := synthOutputs(t, o, officialF8, img, recs)
+	for _, temp := range []string{"1", "0.7"} {
+		g := exportGenerator(t, officialF8, "--sigma", "30,70", "--temperature", temp)
+		worst := statsApart(t, want, testkit.RunONNX(t, g, img.Pix, [4]int{1, 3, img.H, img.W}, runs), img)
+		t.Logf("ONNX at temperature %s against synth at 1: largest difference %.2f SE", temp, worst)
+		if temp == "1" && !(worst <= 4) {
+			t.Errorf("onnxruntime's noise statistics are %.2f standard errors from synth's (tolerance 4)", worst)
+		}
+		if temp != "1" && !(worst > 4) {
+			t.Errorf("control: temperature %s is only %.2f standard errors from synth's at 1; the test cannot tell them apart", temp, worst)
+		}
+	}
+}
+
+// statsApart logs noiseStats's means over the runs of a (synth) and b
+// (onnxruntime) and returns the largest difference in standard errors.
+func statsApart(t *testing.T, a, b [][]float32, img *images.Image) float64 {
+	names := []string{"mean0", "std0", "mean1", "std1", "mean2", "std2", "mean3", "std3", "lag1"}
+	var mean, variance [2][]float64
+	for s, outs := range [2][][]float32{a, b} {
+		n := float64(len(outs))
+		mean[s], variance[s] = make([]float64, len(names)), make([]float64, len(names))
+		for _, out := range outs {
+			for j, v := range noiseStats(out, img.Pix, img.W) {
+				mean[s][j] += v / n
+				variance[s][j] += v * v / n
+			}
+		}
+		for j := range names {
+			variance[s][j] = (variance[s][j] - mean[s][j]*mean[s][j]) * n / (n - 1) / n // of the mean
+		}
+	}
+	worst := 0.0
+	for j, name := range names {
+		se := math.Sqrt(variance[0][j] + variance[1][j])
+		z := math.Abs(mean[0][j]-mean[1][j]) / se
+		worst = max(worst, z)
+		t.Logf("%s: synth %.5f, onnxruntime %.5f, SE %.2g: %.2f SE", name, mean[0][j], mean[1][j], se, z)
+	}
+	return worst
+}
