@@ -14,12 +14,17 @@ import (
 // GeneratorONNX is what an exported generator fixes: the σx range of h(x)
 // (uniform per image, 0–255 scale; min = max for one level), the
 // temperature, the colour map back to the degraded domain (nil: none) and
-// the SR downscale of the input (1: none).
+// the SR downscale of the input (1: none). N2C exports the clean estimate
+// instead (synth --mode n2c): the input is a degraded image, In maps h(y)
+// to the clean domain's statistics (clamped; nil: none), every
+// degradation latent is 0, and Temperature, Out and Downscale are unused.
 type GeneratorONNX struct {
 	SigmaMin, SigmaMax float64
 	Temperature        float64
 	Out                *ColourMap
 	Downscale          int
+	N2C                bool
+	In                 *ColourMap
 }
 
 // ExportONNX writes the C2N generator as an ONNX model (ONNXOpset): input
@@ -29,33 +34,46 @@ type GeneratorONNX struct {
 // output mapped back by g.Out and clamped). Every run draws new noise
 // (RandomNormalLike, RandomUniformLike).
 func (m *LUDVAE) ExportONNX(path string, g GeneratorONNX) error {
-	if g.Out != nil && m.Config.Channels != 3 {
+	if (g.Out != nil || g.In != nil) && m.Config.Channels != 3 {
 		return fmt.Errorf("export %s: a colour map needs 3 channels, the model has %d", path, m.Config.Channels)
+	}
+	if g.N2C {
+		g.Temperature, g.Out, g.Downscale = 0, nil, 1
+	}
+	in, out, name := "clean", "degraded", "ludvae_c2n"
+	doc := "LUD-VAE C2N generator: a clean RGB image NCHW in [0,1] in, a synthetic degraded one out; new noise every run"
+	if g.N2C {
+		in, out, name = "degraded", "clean", "ludvae_n2c"
+		doc = "LUD-VAE N2C: a degraded RGB image NCHW in [0,1] in, the model's clean estimate out"
 	}
 	if g.Downscale > 1 && m.Config.Channels != 3 {
 		return fmt.Errorf("export %s: the SR downscale needs 3 channels, the model has %d", path, m.Config.Channels)
 	}
 	var b []byte
 	err := tb.Do(func() (err error) {
-		o := newONNXMachine("ludvae_c2n")
+		o := newONNXMachine(name)
 		o.temperature = o.scalar(g.Temperature)
-		x := "clean"
+		x := in
 		if g.Downscale > 1 {
 			x = o.downscale(x, g.Downscale)
 		}
 		h := noisyCopy[string](o, x, o.noiseLevel(x, g.SigmaMin, g.SigmaMax))
+		if g.In != nil {
+			h = o.colourMap(h, "in", g.In)
+			h = o.node("Clip", []string{h, o.scalar(0), o.scalar(1)})
+		}
 		y := walk[string](m, o, h, priorLatent[string](m, o))
 		if g.Out != nil {
-			y = o.add(o.mul(y, o.constant("out_scale", f32s(g.Out.Scale[:]), 1, 3, 1, 1)), o.constant("out_shift", f32s(g.Out.Shift[:]), 1, 3, 1, 1))
+			y = o.colourMap(y, "out", g.Out)
 		}
 		o.node("Clip", []string{y, o.scalar(0), o.scalar(1)})
 		meta := map[string]string{
 			"sigma_min": fmt.Sprint(g.SigmaMin), "sigma_max": fmt.Sprint(g.SigmaMax),
 			"temperature": fmt.Sprint(g.Temperature), "downscale": fmt.Sprint(max(g.Downscale, 1)),
-			"colour_map": fmt.Sprint(g.Out != nil), "config": fmt.Sprint(m.Config),
+			"colour_map": fmt.Sprint(g.Out != nil || g.In != nil), "config": fmt.Sprint(m.Config),
+			"mode": map[bool]string{false: "c2n", true: "n2c"}[g.N2C],
 		}
-		b, err = o.model("clean", "degraded", m.Config.Channels,
-			"LUD-VAE C2N generator: a clean RGB image NCHW in [0,1] in, a synthetic degraded one out; new noise every run", meta)
+		b, err = o.model(in, out, m.Config.Channels, doc, meta)
 		return err
 	})
 	if err != nil {
@@ -89,6 +107,13 @@ func writeExport(path string, b []byte) error {
 		return fmt.Errorf("export %s: %w", path, err)
 	}
 	return nil
+}
+
+// colourMap is x·Scale + Shift per channel, the constants named prefix_scale
+// and prefix_shift.
+func (o *onnxMachine) colourMap(x, prefix string, c *ColourMap) string {
+	scale := o.constant(prefix+"_scale", f32s(c.Scale[:]), 1, 3, 1, 1)
+	return o.add(o.mul(x, scale), o.constant(prefix+"_shift", f32s(c.Shift[:]), 1, 3, 1, 1))
 }
 
 // noiseLevel is σx/255 per image, [N,1,1,1] (or a [1,1,1,1] constant when

@@ -20,9 +20,10 @@ func runExport(args []string) error {
 	onnx := fs.String("onnx", "", "write the C2N generator as an ONNX model (opset "+fmt.Sprint(model.ONNXOpset)+") to this file, with σx, temperature, colour map and SR downscale fixed")
 	sigma := fs.String("sigma", "", "ONNX: σx of h(x) on the 0-255 scale, one value or MIN,MAX drawn per image (default: the checkpoint's synthesis range, 30,70 for a plain state dict)")
 	temperature := fs.Float64("temperature", 1, "ONNX: temperature of the degradation latents (default: the checkpoint's, 1 for a plain state dict)")
+	mode := fs.String("mode", "c2n", "ONNX: c2n (clean in, synthetic degraded out) or n2c (degraded in, the model's clean estimate out, as synth --mode n2c)")
 	norm := fs.String("normalization", "checkpoint", "colour statistics the model was trained in; the TorchScript and ONNX generators map their output back from them: "+normalizationValues)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: ludvae export --model CKPT [--torchscript OUT.pt] [--pth OUT.pth] [--onnx OUT.onnx [--sigma S|MIN,MAX] [--temperature T]]")
+		fmt.Fprintln(fs.Output(), "usage: ludvae export --model CKPT [--torchscript OUT.pt] [--pth OUT.pth] [--onnx OUT.onnx [--mode c2n|n2c] [--sigma S|MIN,MAX] [--temperature T]]")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -38,6 +39,13 @@ func runExport(args []string) error {
 	if err != nil {
 		return err
 	}
+	switch {
+	case *mode != "c2n" && *mode != "n2c":
+		return fmt.Errorf("--mode %q: expected c2n or n2c", *mode)
+	case *mode == "n2c" && ox.temperatureSet:
+		return errors.New("--temperature: --mode n2c draws no latents (its degradation latents are 0)")
+	}
+	ox.n2c = *mode == "n2c"
 	if err := checkExportPaths(*ckpt, *norm, p("--torchscript", *script), p("--pth", *pth), p("--onnx", *onnx)); err != nil {
 		return err
 	}
@@ -53,6 +61,7 @@ func runExport(args []string) error {
 type onnxSettings struct {
 	sigmaMin, sigmaMax, temperature float64
 	sigmaSet, temperatureSet        bool
+	n2c                             bool // --mode n2c
 }
 
 // parseONNXSettings checks --sigma (S or MIN,MAX, 0-255; "": not given)
@@ -145,11 +154,19 @@ func exportONNX(m *model.LUDVAE, ckpt, onnx, norm string, ox onnxSettings) error
 	if err != nil {
 		return err
 	}
-	if n != nil {
+	g.N2C = ox.n2c
+	switch {
+	case n != nil && g.N2C:
+		g.In = n.ToCleanMap()
+	case n != nil:
 		g.Out = n.FromCleanMap()
 	}
 	if err := m.ExportONNX(onnx, g); err != nil {
 		return fmt.Errorf("--onnx %s: %w", onnx, err)
+	}
+	if g.N2C {
+		fmt.Printf("wrote ONNX N2C model (%v; opset %d; σx %g–%g, colour map %v) to %s\n", m.Config, model.ONNXOpset, g.SigmaMin, g.SigmaMax, g.In != nil, onnx)
+		return nil
 	}
 	fmt.Printf("wrote ONNX C2N generator (%v; opset %d; σx %g–%g, temperature %g, downscale ×%d, colour map %v) to %s\n",
 		m.Config, model.ONNXOpset, g.SigmaMin, g.SigmaMax, g.Temperature, max(g.Downscale, 1), g.Out != nil, onnx)

@@ -368,7 +368,7 @@ var fileInputs = map[string][]string{
 var otherStrings = map[string]string{
 	"train":          "out store-dir preset normalize device precision",
 	"synth":          "out mode device precision shard",
-	"export":         "torchscript pth onnx sigma",
+	"export":         "torchscript pth onnx sigma mode",
 	"restore train":  "out loss device",
 	"restore test":   "out device",
 	"restore export": "torchscript onnx pth",

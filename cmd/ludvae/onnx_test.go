@@ -180,14 +180,20 @@ var officialF8 = filepath.Join(testkit.Root(), "testdata", "official", "f8_state
 
 // TestExportONNXTemperatureZero: at σx 0 and temperature 0 the generator
 // is deterministic; onnxruntime's output equals synth's within 1e-5, with
-// and without the colour map back to the degraded statistics (AIM19's).
+// and without the colour map back to the degraded statistics (AIM19's),
+// and so does --mode n2c's clean estimate (its input mapped to the clean
+// statistics).
 func TestExportONNXTemperatureZero(t *testing.T) {
 	img := photo(36, 28, 5)
-	for _, norm := range []string{"none", "aim19"} {
-		g := exportGenerator(t, officialF8, "--sigma", "0", "--temperature", "0", "--normalization", norm)
+	for _, c := range []struct{ mode, norm string }{{"c2n", "none"}, {"c2n", "aim19"}, {"n2c", "aim19"}} {
+		flags := []string{"--sigma", "0", "--normalization", c.norm, "--mode", c.mode}
+		if c.mode == "c2n" {
+			flags = append(flags, "--temperature", "0")
+		}
+		g := exportGenerator(t, officialF8, flags...)
 		o := synth.Defaults()
-		o.SigmaMin, o.SigmaMax, o.Temperature, o.Tile = 0, 0, 0, 0
-		if norm == "aim19" {
+		o.SigmaMin, o.SigmaMax, o.Temperature, o.Tile, o.Mode = 0, 0, 0, 0, c.mode
+		if c.norm == "aim19" {
 			n := model.AIM19Normalization
 			o.Norm = &n
 		}
@@ -195,9 +201,9 @@ func TestExportONNXTemperatureZero(t *testing.T) {
 		runs := testkit.RunONNX(t, g, img.Pix, [4]int{1, 3, img.H, img.W}, 2)
 		for i, got := range runs {
 			d := maxDiff(t, got, want)
-			t.Logf("normalization %s, run %d: onnxruntime against synth at temperature 0: max |diff| %.3g", norm, i, d)
+			t.Logf("%s, normalization %s, run %d: onnxruntime against synth at temperature 0: max |diff| %.3g", c.mode, c.norm, i, d)
 			if d > 1e-5 {
-				t.Errorf("normalization %s: onnxruntime differs from synth by %.3g (tolerance 1e-5)", norm, d)
+				t.Errorf("%s, normalization %s: onnxruntime differs from synth by %.3g (tolerance 1e-5)", c.mode, c.norm, d)
 			}
 		}
 	}
