@@ -91,7 +91,7 @@ func (m *DnCNN) ExportONNX(path string) error {
 		o := newONNXMachine("dncnn")
 		dncnnWalk[string](m, o, "noisy")
 		b, err = o.model("noisy", "denoised", m.Config.Channels,
-			"KAIR DnCNN denoiser: a noisy image NCHW in [0,1] in, the denoised one out", map[string]string{"config": fmt.Sprint(m.Config)})
+			"KAIR DnCNN denoiser: a noisy image NCHW in [0,1] in, the denoised one out", map[string]string{"config": fmt.Sprintf("%d channels, %d features, %d layers", m.Config.Channels, m.Config.Features, m.Config.Layers)})
 		return err
 	})
 	if err != nil {
