@@ -1,7 +1,8 @@
 # ludvae build. `make test` on a fresh Debian 12 machine installs what is
 # missing (apt), builds the libtorch shim and the Go code, and runs every test.
 #
-#   make deps     install libtorch-dev, libjpeg62-turbo-dev, python3-torch, ... through apt if missing
+#   make deps     install libtorch-dev, libjpeg62-turbo-dev, python3-torch, ... through apt if missing,
+#                 and onnxruntime-node through npm into build/onnxruntime
 #   make shim     bin/libludvae_shim.so (CPU, or CUDA when libtorch has CUDA and nvcc exists)
 #   make build    bin/ludvae
 #   make demo     the whole job on scikit-image's sample photos (from Debian's archive), on the CPU (about 6 minutes on a 2-core machine)
@@ -46,7 +47,11 @@ CUDART = $(or $(CUDART_FOUND),$(error $(CUDART_MISSING): set CUDA_HOME to the to
 comma := ,
 # GPU=0 forces a CPU shim even when libtorch and nvcc could build a CUDA one.
 GPU ?= auto
-APT_PACKAGES := libtorch-dev libgloo-dev libjpeg62-turbo-dev python3-torch python3-numpy python3-pil python3-opencv g++ make
+APT_PACKAGES := libtorch-dev libgloo-dev libjpeg62-turbo-dev python3-torch python3-numpy python3-pil python3-opencv python3-onnx g++ make
+# onnxruntime for Node (npm; --ignore-scripts: the package bundles the CPU
+# runtime): the independent runtime the ONNX export tests run the files with.
+ORT_NODE_VERSION := 1.31.1
+ORT_NODE := build/onnxruntime/node_modules/onnxruntime-node
 PY ?= /usr/bin/python3
 BENCH_FLAGS ?= --device cpu
 
@@ -111,12 +116,17 @@ deps:
 	if [ -z "$(LIBTORCH)" ] && [ ! -f /usr/include/torch/script.h ]; then missing="$$missing libtorch-dev"; fi; \
 	if [ -z "$(LIBTORCH)" ] && [ ! -f /usr/include/gloo/context.h ]; then missing="$$missing libgloo-dev"; fi; \
 	if [ ! -f /usr/include/jpeglib.h ]; then missing="$$missing libjpeg62-turbo-dev"; fi; \
-	if ! $(PY) -c "import torch, numpy, PIL, cv2" >/dev/null 2>&1; then missing="$$missing python3-torch python3-numpy python3-pil python3-opencv"; fi; \
+	if ! $(PY) -c "import torch, numpy, PIL, cv2, onnx" >/dev/null 2>&1; then missing="$$missing python3-torch python3-numpy python3-pil python3-opencv python3-onnx"; fi; \
+	node=""; if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then node="nodejs npm"; missing="$$missing $$node"; fi; \
 	if ! command -v $(CXX) >/dev/null 2>&1; then missing="$$missing g++"; fi; \
 	if [ -n "$$missing" ]; then \
 	  echo "make deps: installing$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $(APT_PACKAGES); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $(APT_PACKAGES) $$node; \
+	fi; \
+	if [ ! -f $(ORT_NODE)/package.json ]; then \
+	  echo "make deps: npm install onnxruntime-node@$(ORT_NODE_VERSION) into build/onnxruntime (the ONNX tests' runtime)"; \
+	  npm install --prefix build/onnxruntime --ignore-scripts --no-audit --no-fund onnxruntime-node@$(ORT_NODE_VERSION); \
 	fi
 
 libtorch-info:

@@ -24,6 +24,7 @@ func TestImportsPointOneWay(t *testing.T) {
 		{"internal/testkit/runtest", "internal/images internal/jpegturbo internal/chart model train synth cmd"},
 		{"internal/testkit", "internal torchbind model train synth cmd"}, // the standard library only: every package's tests use it
 		{"internal/atomicfile", "internal torchbind model train synth cmd"},
+		{"internal/onnxpb", "internal torchbind model train synth cmd"}, // generated protobuf types only
 		{"internal/pidlock", "internal torchbind model train synth cmd"},
 		// The run kit of both trainers stands on torchbind (a checkpoint
 		// is a torchbind dict of a state dict and Adam's) and on the

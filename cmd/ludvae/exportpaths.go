@@ -14,7 +14,7 @@ import (
 // the model (or the --normalization file) being read (guardPaths), or each
 // other.
 func checkExportPaths(model, norm string, outs ...pathguard.Path) error {
-	examples := map[string]string{"--torchscript": "generator.pt", "--pth": "model.pth"}
+	examples := map[string]string{"--torchscript": "generator.pt", "--pth": "model.pth", "--onnx": "model.onnx"}
 	for _, o := range outs {
 		if o.Path == "" {
 			continue

@@ -224,6 +224,7 @@ var acceptedNumbers = map[string]string{
 	"synth --sigma-min":             "zero",     // 0: no h-noise
 	"synth --sigma-max":             "big",      // a σ, not a size
 	"synth --temperature":           "zero big", // 0: the mean latents
+	"export --temperature":          "zero big", // 0: the mean latents
 	"synth --temperature-max":       "zero big", // 0: one temperature
 	"synth --seed":                  "zero big", // any seed
 	"synth --tile":                  "zero",     // 0: whole images
@@ -366,10 +367,10 @@ var fileInputs = map[string][]string{
 var otherStrings = map[string]string{
 	"train":          "out store-dir preset normalize device precision",
 	"synth":          "out mode device precision shard",
-	"export":         "torchscript pth",
+	"export":         "torchscript pth onnx sigma mode",
 	"restore train":  "out loss device",
 	"restore test":   "out device",
-	"restore export": "torchscript",
+	"restore export": "torchscript onnx pth",
 	"eval":           "",
 	"eval noise":     "plot",
 	"degrade":        "out kind",

@@ -156,13 +156,15 @@ func restoreExport(args []string, log io.Writer) error {
 	fs.SetOutput(log)
 	ckpt := fs.String("model", "", "denoiser: a `ludvae restore train` checkpoint or a KAIR DnCNN state dict (.pth)")
 	out := fs.String("torchscript", "", "write the denoiser (evaluation mode) as TorchScript here: torch.jit.load(path)(noisy) -> denoised")
+	onnx := fs.String("onnx", "", "write the denoiser (evaluation mode) as an ONNX model (opset "+fmt.Sprint(model.ONNXOpset)+") here: input noisy, output denoised")
+	pth := fs.String("pth", "", "write KAIR's DnCNN state dict here (BatchNorm kept): restore test --model, KAIR and spandrel load it")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *ckpt == "" || *out == "" || fs.NArg() > 0 {
-		return errors.New("usage: ludvae restore export --model CKPT --torchscript DNCNN.pt")
+	if *ckpt == "" || (*out == "" && *onnx == "" && *pth == "") || fs.NArg() > 0 {
+		return errors.New("usage: ludvae restore export --model CKPT [--torchscript DNCNN.pt] [--onnx DNCNN.onnx] [--pth DNCNN.pth]")
 	}
-	if err := checkExportPaths(*ckpt, "", p("--torchscript", *out)); err != nil {
+	if err := checkExportPaths(*ckpt, "", p("--torchscript", *out), p("--onnx", *onnx), p("--pth", *pth)); err != nil {
 		return err
 	}
 	rt, err := tb.NewRuntime(tb.Settings{Device: tb.CPU})
@@ -178,10 +180,30 @@ func restoreExport(args []string, log io.Writer) error {
 		}
 		defer m.Close()
 		layers = m.Config.Layers
-		return m.ExportTorchScript(*out)
+		for _, e := range []struct {
+			flag, path string
+			write      func(string) error
+		}{{"--torchscript", *out, m.ExportTorchScript}, {"--onnx", *onnx, m.ExportONNX}, {"--pth", *pth, m.SaveStateDict}} {
+			if e.path == "" {
+				continue
+			}
+			if err := e.write(e.path); err != nil {
+				return fmt.Errorf("%s %s: %w", e.flag, e.path, err)
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return err
+	}
+	if *onnx != "" {
+		fmt.Fprintf(log, "wrote %s (a %d-layer DnCNN as ONNX opset %d: input \"noisy\" N×3×H×W in [0,1], output \"denoised\")\n", *onnx, layers, model.ONNXOpset)
+	}
+	if *pth != "" {
+		fmt.Fprintf(log, "wrote %s (a %d-layer DnCNN state dict with KAIR's names)\n", *pth, layers)
+	}
+	if *out == "" {
+		return nil
 	}
 	fmt.Fprintf(log, "wrote %s (a %d-layer DnCNN; torch.jit.load it and call it on N×3×H×W images in [0,1])\n", *out, layers)
 	return nil

@@ -175,3 +175,16 @@ func Downscale8(m *Image, factor int) *Image {
 	RoundTo8Bit(lr)
 	return lr
 }
+
+// DownscaleTaps are the weights Imresize gives every output pixel when it
+// shrinks by an integer factor (they repeat with the output position):
+// output j = Σ_k w[k]·in[reflect(j·factor + first + k)], 0-based.
+func DownscaleTaps(factor int) (w []float64, first int) {
+	n := 8 * factor
+	aw := resizeWeights(n, n/factor, 1/float64(factor))
+	const j = 4 // an output pixel whose taps are all inside
+	if !aw.contiguous[j] {
+		panic("images.DownscaleTaps: interior taps are not contiguous")
+	}
+	return aw.w[j], aw.idx[j][0] - j*factor
+}
