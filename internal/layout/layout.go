@@ -48,9 +48,12 @@ const (
 // and bench share.
 const Flag = "memory layout of the network: auto (CPU: time both at start and keep the faster, cached per CPU and shape; CUDA: nhwc), nchw, or nhwc (channels-last)"
 
-// Parse reads a --layout value; flag names the flag in the error.
+// Parse reads a --layout value ("" is auto); flag names the flag in the
+// error.
 func Parse(flag, s string) (Layout, error) {
 	switch l := Layout(strings.ToLower(s)); l {
+	case "":
+		return Auto, nil
 	case NCHW, NHWC, Auto:
 		return l, nil
 	case "channels-last", "channels_last":
@@ -115,7 +118,10 @@ type Options struct {
 	Prepare func(l Layout) (done func(), err error)
 }
 
-var mu sync.Mutex // one measurement at a time per process
+var (
+	mu   sync.Mutex            // one measurement at a time per process
+	seen = map[string]Choice{} // this process's choices: one per key, whatever the file holds later
+)
 
 // Choose returns the layout forced by want, or for Auto the cached choice
 // for key, or times both layouts with run (alternately, after a warm-up
@@ -135,9 +141,15 @@ func Choose(want Layout, key Key, o Options, run Timer) (Choice, error) {
 	if path == "" {
 		path = CachePath()
 	}
+	memo := path + "\x00" + key.String()
+	if c, ok := seen[memo]; ok {
+		c.Cached = true
+		return c, nil
+	}
 	cache := readCache(path)
 	if c, ok := cache[key.String()]; ok && (c.Layout == NCHW || c.Layout == NHWC) {
 		c.Cached = true
+		seen[memo] = c
 		return c, nil
 	}
 	warmup, iters := o.Warmup, o.Iters
@@ -163,6 +175,7 @@ func Choose(want Layout, key Key, o Options, run Timer) (Choice, error) {
 	if best[NCHW] < best[NHWC] {
 		c.Layout = NCHW
 	}
+	seen[memo] = c
 	if path != "" {
 		cache = readCache(path) // another process may have added its own
 		cache[key.String()] = c
