@@ -179,7 +179,7 @@ bench: build
 	  ours=$$(./bin/ludvae bench $$task $(BENCH_FLAGS)) || exit 1; \
 	  theirs=$$($(PY) model/python/bench_eager.py $$task $(BENCH_FLAGS)) || exit 1; \
 	  echo "$$ours"; echo "$$theirs"; \
-	  $(PY) -c 'import json, sys; a, b = map(json.loads, sys.argv[1:]); print("%s on %s: ludvae %.1f ms, pytorch eager %.1f ms, ratio %.2f" % (a["task"], a["device"], a["ms_per_iter"], b["ms_per_iter"], a["ms_per_iter"] / b["ms_per_iter"]))' "$$ours" "$$theirs"; \
+	  $(PY) -c 'import json, sys; a, b = map(json.loads, sys.argv[1:]); print("%s on %s: ludvae %.1f ms (layout %s), pytorch eager %.1f ms, ratio %.2f; CPU %s, libtorch kernels %s, flags %s, %d threads" % (a["task"], a["device"], a["ms_per_iter"], a["layout"], b["ms_per_iter"], a["ms_per_iter"] / b["ms_per_iter"], a["cpu"], a["cpu_capability"], a["cpu_flags"] or "-", a["threads"]))' "$$ours" "$$theirs"; \
 	done
 	@$(MAKE) --no-print-directory bench-data
 

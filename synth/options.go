@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/ludvae/ludvae/internal/layout"
 	"github.com/ludvae/ludvae/internal/limits"
 	"github.com/ludvae/ludvae/model"
 	tb "github.com/ludvae/ludvae/torchbind"
@@ -27,6 +28,7 @@ type Options struct {
 	Device         string
 	Precision      string // fp32, tf32 or bf16
 	Threads        int
+	Layout         string               // auto (timed, internal/layout), nchw or nhwc
 	Norm           *model.Normalization // colour statistics the model was trained in: N2C inputs are mapped to them, C2N outputs back (nil: none)
 	Overwrite      bool                 // replace the pairs of another run found in Out (otherwise refused)
 	Shard, Shards  int                  // this process does the images whose index is Shard modulo Shards (Shards <= 1: all)
@@ -40,7 +42,7 @@ const DefaultTile = 512
 func Defaults() Options {
 	d := model.DefaultSynthesis
 	return Options{Samples: 1, SigmaMin: d.SigmaMin, SigmaMax: d.SigmaMax, Temperature: d.Temperature, Mode: "c2n", SRScale: d.Downscale,
-		Tile: DefaultTile, Device: "auto", Precision: string(tb.FP32)}
+		Tile: DefaultTile, Device: "auto", Precision: string(tb.FP32), Layout: string(layout.Auto)}
 }
 
 // Validate reports the first unusable option, naming its flag.
@@ -88,6 +90,9 @@ func (o *Options) Validate() error {
 	}
 	if _, err := tb.ParsePrecision(o.Precision); err != nil {
 		return fmt.Errorf("--precision %w", err)
+	}
+	if _, err := layout.Parse("--layout", o.Layout); err != nil {
+		return err
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/ludvae/ludvae/internal/images"
 	"github.com/ludvae/ludvae/internal/job"
@@ -109,6 +110,11 @@ func (o *Options) run(ctx context.Context, rt *tb.Runtime, log io.Writer) error 
 		return err
 	}
 	defer manifest.Close()
+	if done < len(mine) {
+		if _, err := o.ChooseLayout(ctx, rt, m, 0, log); err != nil {
+			return err
+		}
+	}
 	n, err := o.synthesize(ctx, rt, m, in, mine, done, manifest, log)
 	if serr := manifest.Sync(); err == nil && serr != nil {
 		err = fmt.Errorf("manifest: %w", serr)
@@ -131,10 +137,6 @@ func (o *Options) loadModel(dev tb.Device, log io.Writer) (*model.LUDVAE, error)
 		m.Close()
 		return nil, fmt.Errorf("--model %s: %w", o.Model, err)
 	}
-	if err := m.ToChannelsLast(); err != nil {
-		m.Close()
-		return nil, err
-	}
 	if least := MinTile(m.Config.Levels); o.Tile > 0 && o.Tile < least {
 		fmt.Fprintf(log, "--tile %d raised to %d: a smaller tile recomputes its %d-pixel margins for little output (0 runs whole images)\n", o.Tile, least, Margin(m.Config.Levels))
 		o.Tile = least
@@ -152,7 +154,17 @@ func (o *Options) synthesize(ctx context.Context, rt *tb.Runtime, m *model.LUDVA
 	go func() { c.run(queue); close(committed) }()
 	bar := job.NewProgress(log, len(mine), "synth", "img")
 	bar.Start(done)
-	err := o.produce(runCtx, rt, m, in, mine[done:], queue, func(n int) { bar.Set(done+n, "") })
+	start, todo := time.Now(), len(mine)-done
+	err := o.produce(runCtx, rt, m, in, mine[done:], queue, func(n int) {
+		if n == min(2, todo) && todo > 1 {
+			// after the first pairs, the time the whole folder will take
+			each := time.Since(start) / time.Duration(n)
+			fmt.Fprintf(log, "expected total time: %v for %d pairs (%v a pair over the first %d; ends about %s)\n",
+				(each * time.Duration(todo)).Round(time.Second), todo, each.Round(10*time.Millisecond), n,
+				start.Add(each*time.Duration(todo)).Format("15:04 MST"))
+		}
+		bar.Set(done+n, "")
+	})
 	close(queue)
 	<-committed // every writer has finished
 	if c.err != nil {
@@ -234,7 +246,8 @@ func (o *Options) Translate(ctx context.Context, rt *tb.Runtime, m *model.LUDVAE
 	dev := rt.Device()
 	tb.WithScope(func(*tb.Scope) {
 		err = tb.Do(func() error {
-			x := tb.FromSlice(img.Pix, 1, 3, int64(img.H), int64(img.W)).ToDevice(dev).ChannelsLast()
+			x := tb.FromSlice(img.Pix, 1, 3, int64(img.H), int64(img.W)).ToDevice(dev)
+			x = model.InLayout(x, m.Layout())
 			sigma := tb.Full([]int64{1}, rec.Sigma, tb.Options{Device: dev})
 			gen := func(x *tb.Tensor, n model.Noise) (*tb.Tensor, error) {
 				if err := ctx.Err(); err != nil {

@@ -75,6 +75,11 @@ func ParseDevice(s string) (Device, error) {
 // LibtorchVersion is the version of the libtorch the shim was built against.
 func LibtorchVersion() string { return C.GoString(C.lv_libtorch_version()) }
 
+// CPUCapability is the instruction set libtorch's CPU kernels run with:
+// "AVX2", "AVX512" or "DEFAULT" (torch.__config__.show()'s "CPU capability
+// usage"; the environment variable ATEN_CPU_CAPABILITY can lower it).
+func CPUCapability() string { return C.GoString(C.lv_cpu_capability()) }
+
 // BuildKind is "CPU" or "CUDA": how the shim was built.
 func BuildKind() string { return C.GoString(C.lv_build_kind()) }
 

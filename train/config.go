@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/ludvae/ludvae/internal/layout"
 	"github.com/ludvae/ludvae/internal/limits"
 	"github.com/ludvae/ludvae/internal/run"
 	"github.com/ludvae/ludvae/model"
@@ -55,6 +56,7 @@ type Config struct {
 	MaxBadSteps  int        `json:"max_bad_steps"` // consecutive non-finite losses tolerated
 	SkipBad      bool       `json:"skip_bad"`
 	Override     bool       `json:"-"` // resume even if run settings changed (resume.go); not part of the run
+	Layout       string     `json:"-"` // auto, nchw or nhwc (ChooseLayout); speed only, not part of the run
 }
 
 // Preset is a dataset's published setting.
@@ -98,7 +100,7 @@ func Defaults() Config {
 		Preset: "sidd", Filters: model.Default.Filters, Levels: model.Default.Levels,
 		Patch: 64, Batch: 16, Steps: 200000, LR: 1e-4, LRMilestones: []int{100000}, LRGamma: 0.5,
 		KLWeight: 1e-4, KLWarmup: 10000, SigmaX: p.SigmaX, SigmaY: p.SigmaY, SynthSigma: p.SynthSigma,
-		Normalize: p.Normalize, Downscale: p.Downscale, Seed: 0, Device: "auto", Precision: string(tb.FP32), CUDAGraphs: true,
+		Normalize: p.Normalize, Downscale: p.Downscale, Seed: 0, Device: "auto", Precision: string(tb.FP32), CUDAGraphs: true, Layout: string(layout.Auto),
 		SaveEvery: 5000, SampleEvery: 5000, LogEvery: 100, Keep: 3, MaxBadSteps: 10,
 	}
 }
@@ -118,6 +120,9 @@ func (c *Config) ApplyPreset(name string) error {
 // Validate reports the first unusable value, naming its flag.
 func (c *Config) Validate() error {
 	_, precisionErr := tb.ParsePrecision(c.Precision)
+	if _, err := layout.Parse("--layout", c.Layout); err != nil {
+		return err
+	}
 	checks := []struct {
 		bad  bool
 		flag string

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/ludvae/ludvae/internal/layout"
 	tb "github.com/ludvae/ludvae/torchbind"
 )
 
@@ -67,6 +68,12 @@ func threadsFlag(fs *pflag.FlagSet, p *int) {
 func precisionFlag(fs *pflag.FlagSet, p *string) {
 	fs.Var(checkedString{p, "--precision", func(s string) error { _, err := tb.ParsePrecision(s); return err }},
 		"precision", "fp32, tf32 (TF32 tensor cores on CUDA) or bf16 (autocast: bfloat16 compute, float32 weights)")
+}
+
+// layoutFlag declares --layout: auto, nchw or nhwc (internal/layout).
+func layoutFlag(fs *pflag.FlagSet, p *string) {
+	fs.Var(checkedString{p, "--layout", func(s string) error { _, err := layout.Parse("--layout", s); return err }},
+		"layout", layout.Flag)
 }
 
 // checkedString is a string flag whose values check must accept.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ludvae/ludvae/internal/images"
+	"github.com/ludvae/ludvae/internal/layout"
 	"github.com/ludvae/ludvae/internal/limits"
 	"github.com/ludvae/ludvae/model"
 	"github.com/ludvae/ludvae/synth"
@@ -36,9 +37,16 @@ type benchResult struct {
 	Size     int     `json:"size"`
 	Iters    int     `json:"iters"`
 	Layout   string  `json:"layout"`
-	Graphs   bool    `json:"cuda_graphs"`
-	Threads  int     `json:"threads"`
-	Libtorch string  `json:"libtorch"`
+	// the layout's timings when --layout auto timed both now or before
+	// (the layout cache); 0 when forced or on CUDA
+	LayoutNCHWMs float64 `json:"layout_nchw_ms,omitempty"`
+	LayoutNHWCMs float64 `json:"layout_nhwc_ms,omitempty"`
+	CPU          string  `json:"cpu"`            // /proc/cpuinfo's model name
+	CPUCap       string  `json:"cpu_capability"` // libtorch's kernels' instruction set
+	CPUFlags     string  `json:"cpu_flags"`      // the CPU's vector extensions
+	Graphs       bool    `json:"cuda_graphs"`
+	Threads      int     `json:"threads"`
+	Libtorch     string  `json:"libtorch"`
 }
 
 func runBench(args []string) error { return bench(args, os.Stdout) }
@@ -58,7 +66,8 @@ func bench(args []string, stdout io.Writer) error {
 	deviceFlag(fs, device)
 	threadsFlag(fs, threads)
 	precisionFlag(fs, precision)
-	layout := fs.String("layout", "nhwc", "weights nchw, or nhwc (channels-last) as train and synth store them")
+	lay := string(layout.Auto)
+	layoutFlag(fs, &lay)
 	graphs := fs.Bool("cuda-graphs", true, "train on CUDA: replay the step as a CUDA graph, as train does (false: op by op)")
 	tile := fs.Int("tile", synth.DefaultTile, "synth: tile size in pixels, as ludvae synth --tile (0 = whole images)")
 	fs.Usage = func() {
@@ -82,8 +91,9 @@ func bench(args []string, stdout io.Writer) error {
 	if *size == 0 {
 		*size = map[string]int{"train": 32, "synth": 256}[task]
 	}
-	if *layout != "nchw" && *layout != "nhwc" {
-		return fmt.Errorf("--layout %q: expected nchw or nhwc", *layout)
+	want, err := layout.Parse("--layout", lay)
+	if err != nil {
+		return err
 	}
 	set, err := tb.ParseSettings(*device, *threads, *precision)
 	if err != nil {
@@ -102,21 +112,29 @@ func bench(args []string, stdout io.Writer) error {
 			return err
 		}
 		defer m.Close()
-		if *layout == "nhwc" {
-			if err := m.ToChannelsLast(); err != nil {
-				return err
-			}
-		}
-		opt := tb.NewAdam(m.Tensors(), tb.DefaultAdam)
-		defer opt.Close()
 		n, s := int64(*batch), int64(*size)
 		var step func(i int) error
+		var chosen layout.Choice
 		usedGraphs := false
+		var opt *tb.Adam
+		defer func() {
+			if opt != nil {
+				opt.Close()
+			}
+		}()
 		if task == "train" {
-			// the trainer's own step, on random crops, half of them degraded
+			// the trainer's own step, on random crops, half of them degraded,
+			// in the layout train would choose
 			cfg := train.Defaults()
 			cfg.Batch, cfg.Patch, cfg.Precision, cfg.Filters, cfg.Levels = *batch, *size, string(prec), *filters, *levels
 			cfg.CUDAGraphs = *graphs
+			if chosen, err = train.ChooseLayout(rt, &cfg, want, os.Stderr); err != nil {
+				return err
+			}
+			if err := m.ToLayout(chosen.Layout); err != nil {
+				return err
+			}
+			opt = tb.NewAdam(m.Tensors(), tb.DefaultAdam)
 			st, err := train.NewStepper(rt, m, opt, &cfg, os.Stderr)
 			if err != nil {
 				return err
@@ -139,7 +157,10 @@ func bench(args []string, stdout io.Writer) error {
 		} else {
 			// synth's own path for each image: upload, tiles, download
 			o := synth.Defaults()
-			o.Tile, o.Precision = *tile, string(prec)
+			o.Tile, o.Precision, o.Layout = *tile, string(prec), string(want)
+			if chosen, err = o.ChooseLayout(context.Background(), rt, m, timedSide(*size, *tile, *levels), os.Stderr); err != nil {
+				return err
+			}
 			rng := rand.New(rand.NewPCG(1, 2))
 			img := &images.Image{W: int(s), H: int(s), Pix: make([]float32, 3*s*s)}
 			for j := range img.Pix {
@@ -174,7 +195,9 @@ func bench(args []string, stdout io.Writer) error {
 		el := time.Since(start).Seconds()
 		r := benchResult{Impl: "ludvae", Task: task, MsPer: 1000 * el / float64(*iters), ImagesPS: float64(*iters*(*batch)) / el,
 			Device: dev.String(), DType: string(prec), Filters: *filters, Levels: *levels, Batch: *batch, Size: *size,
-			Iters: *iters, Layout: *layout, Graphs: usedGraphs, Threads: tb.NumThreads(), Libtorch: tb.LibtorchVersion()}
+			Iters: *iters, Layout: string(chosen.Layout), LayoutNCHWMs: chosen.NCHWMs, LayoutNHWCMs: chosen.NHWCMs,
+			CPU: layout.CPUModel(), CPUCap: tb.CPUCapability(), CPUFlags: layout.CPUFlags(),
+			Graphs: usedGraphs, Threads: tb.NumThreads(), Libtorch: tb.LibtorchVersion()}
 		if dev.IsCUDA() {
 			_, peak := tb.CUDAMemory(dev)
 			r.PeakMiB = float64(peak) / (1 << 20)
@@ -183,6 +206,15 @@ func bench(args []string, stdout io.Writer) error {
 		}
 		return json.NewEncoder(stdout).Encode(r)
 	})
+}
+
+// timedSide is the image side bench synth's layout is timed on: the
+// benchmark's image, or one tile of it with its margins.
+func timedSide(size, tile, levels int) int {
+	if tile > 0 && tile+2*synth.Margin(levels) < size {
+		return tile + 2*synth.Margin(levels)
+	}
+	return size
 }
 
 // checkBenchFlags names the first unusable count, before any model is built.

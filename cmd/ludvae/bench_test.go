@@ -11,15 +11,16 @@ import (
 // checks the line they print (the fields make bench and gpu-check read),
 // and that bad flags are refused with the flag named.
 func TestBenchPrintsOneJSONLine(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // --layout auto times both here
 	for _, c := range []struct {
 		args         []string
 		task, layout string
 		batch, size  int
 	}{
-		{[]string{"train"}, "train", "nhwc", 4, 16},
+		{[]string{"train"}, "train", "auto", 4, 16},
 		{[]string{"train", "--layout", "nchw", "--precision", "bf16"}, "train", "nchw", 4, 16},
-		{[]string{"synth"}, "synth", "nhwc", 1, 16},
-		{[]string{"synth", "--tile", "8", "--batch", "2"}, "synth", "nhwc", 2, 16}, // 4 tiles an image, as synth --tile 8
+		{[]string{"synth"}, "synth", "auto", 1, 16},
+		{[]string{"synth", "--tile", "8", "--batch", "2", "--layout", "nhwc"}, "synth", "nhwc", 2, 16}, // 4 tiles an image, as synth --tile 8
 	} {
 		var out bytes.Buffer
 		args := append(c.args, "--filters", "8", "--levels", "2", "--size", "16", "--iters", "2", "--warmup", "1", "--device", "cpu")
@@ -33,7 +34,15 @@ func TestBenchPrintsOneJSONLine(t *testing.T) {
 		if err := json.Unmarshal(out.Bytes(), &r); err != nil {
 			t.Fatalf("bench %v: %v in %q", c.args, err, out.String())
 		}
-		if r.Impl != "ludvae" || r.Task != c.task || r.Layout != c.layout || r.Batch != c.batch || r.Size != c.size ||
+		// auto: one of the two, with both timings; forced: no timing
+		timed := r.LayoutNCHWMs > 0 && r.LayoutNHWCMs > 0
+		if c.layout == "auto" && (r.Layout != "nchw" && r.Layout != "nhwc" || !timed) || c.layout != "auto" && (r.Layout != c.layout || timed) {
+			t.Errorf("bench %v: layout %q, timings nchw %g ms, nhwc %g ms", c.args, r.Layout, r.LayoutNCHWMs, r.LayoutNHWCMs)
+		}
+		if r.CPU == "" || r.CPUCap == "" {
+			t.Errorf("bench %v: no CPU model (%q) or libtorch instruction set (%q)", c.args, r.CPU, r.CPUCap)
+		}
+		if r.Impl != "ludvae" || r.Task != c.task || r.Batch != c.batch || r.Size != c.size ||
 			r.Filters != 8 || r.Levels != 2 || r.Iters != 2 || r.Device != "cpu" || !(r.MsPer > 0) || !(r.PeakMiB > 0) {
 			t.Errorf("bench %v: %+v", c.args, r)
 		}

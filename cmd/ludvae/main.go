@@ -45,6 +45,7 @@ func main() {
 		usage()
 		return
 	}
+	ompPassive(os.Args)
 	c, ok := commands[os.Args[1]]
 	if !ok {
 		fmt.Fprintf(os.Stderr, "ludvae: unknown command %q\n\n", os.Args[1])

@@ -70,6 +70,7 @@ func restoreTrain(args []string, log io.Writer, run func(context.Context, restor
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of initialization, crops and noise")
 	deviceFlag(fs, &cfg.Device)
 	threadsFlag(fs, &cfg.Threads)
+	layoutFlag(fs, &cfg.Layout)
 	runFolderFlags(fs, &cfg.SaveEvery, &cfg.LogEvery, &cfg.Keep, &cfg.MaxBadSteps)
 	fs.BoolVar(&cfg.SkipBad, "skip-bad", false, "with --clean: skip (and report) unreadable or too-small images instead of stopping")
 	fs.BoolVar(&cfg.Override, "override", false, "resume even though settings that shape the run (data, degradation, crops, batch, schedule, loss, seed) changed; the changes are recorded in config.json")
@@ -120,7 +121,7 @@ func sigmaRange(flag string, v []float64) ([2]float64, error) {
 }
 
 func restoreTest(args []string, log io.Writer) error {
-	o := restore.TestOptions{Tile: 512, Device: "auto"}
+	o := restore.TestOptions{Tile: 512, Device: "auto", Layout: "auto"}
 	fs := newFlagSet("restore test")
 	fs.SetOutput(log)
 	fs.StringVar(&o.Model, "model", "", "denoiser: a `ludvae restore train` checkpoint or a KAIR DnCNN state dict (.pth)")
@@ -129,6 +130,7 @@ func restoreTest(args []string, log io.Writer) error {
 	fs.IntVar(&o.Tile, "tile", o.Tile, "tile size in pixels for large images (0 = whole images)")
 	deviceFlag(fs, &o.Device)
 	threadsFlag(fs, &o.Threads)
+	layoutFlag(fs, &o.Layout)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: ludvae restore test --model CKPT --in DIR --out DIR [flags]")
 		fs.PrintDefaults()

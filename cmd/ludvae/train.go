@@ -39,6 +39,7 @@ func runTrain(args []string) error {
 	precisionFlag(fs, &cfg.Precision)
 	fs.BoolVar(&cfg.CUDAGraphs, "cuda-graphs", cfg.CUDAGraphs, "on CUDA, record the training step as CUDA graphs (one per count of degraded crops in a batch) and replay them; false runs every step op by op")
 	threadsFlag(fs, &cfg.Threads)
+	layoutFlag(fs, &cfg.Layout)
 	runFolderFlags(fs, &cfg.SaveEvery, &cfg.LogEvery, &cfg.Keep, &cfg.MaxBadSteps)
 	fs.IntVar(&cfg.SampleEvery, "sample-every", cfg.SampleEvery, "steps between sample grids and loss plots (0 = never)")
 	fs.BoolVar(&cfg.SkipBad, "skip-bad", false, "skip (and report) unreadable or too-small images instead of stopping")

@@ -80,7 +80,27 @@ def main():
         "images_per_s": a.iters * a.batch / el, "peak_mib": peak, "device": str(dev),
         "dtype": a.precision, "filters": a.filters, "levels": a.levels, "batch": a.batch,
         "size": a.size, "iters": a.iters, "threads": torch.get_num_threads(),
-        "libtorch": torch.__version__}))
+        "libtorch": torch.__version__, "cpu": cpu_model(), "cpu_capability": cpu_capability()}))
+
+
+def cpu_model():
+    """/proc/cpuinfo's model name, as ludvae bench reports it."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return " ".join(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return ""
+
+
+def cpu_capability():
+    """The instruction set torch's CPU kernels run with (AVX2, AVX512)."""
+    for line in torch.__config__.show().splitlines():
+        if "CPU capability usage:" in line:
+            return line.split(":", 1)[1].strip()
+    return ""
 
 
 if __name__ == "__main__":

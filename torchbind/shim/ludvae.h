@@ -43,6 +43,9 @@ enum { LV_CPU = 0, LV_CUDA = 1 };
 /* ---- runtime ---- */
 const char *lv_libtorch_version(void); /* static string, e.g. "1.13.1" */
 const char *lv_build_kind(void);       /* "CPU" or "CUDA" */
+/* The instruction set libtorch's CPU kernels run with ("AVX2", "AVX512",
+   "DEFAULT"), as torch.__config__.show() names it; a static string. */
+const char *lv_cpu_capability(void);
 int lv_cuda_device_count(void);
 lv_err lv_cuda_device_name(int index, char *buf, size_t cap);
 lv_err lv_cuda_synchronize(int index);

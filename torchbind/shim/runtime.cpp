@@ -1,6 +1,7 @@
 // runtime.cpp - versions, devices, threads, seeds, and the dtype/device codes.
 #include <ATen/Parallel.h>
 #include <ATen/Context.h>
+#include <ATen/Version.h>
 #include <torch/version.h>
 
 #include <cstdio>
@@ -59,6 +60,20 @@ extern "C" {
 void lv_err_free(lv_err e) { std::free(e); }
 
 const char *lv_libtorch_version(void) { return TORCH_VERSION; }
+
+const char *lv_cpu_capability(void) {
+  // at::show_config() names the kernels' instruction set on the line
+  // "CPU capability usage: AVX2" (ATEN_CPU_CAPABILITY may lower it).
+  static const std::string cap = [] {
+    const std::string key = "CPU capability usage: ";
+    std::string cfg = at::show_config();
+    size_t i = cfg.find(key);
+    if (i == std::string::npos) return std::string("unknown");
+    i += key.size();
+    return cfg.substr(i, cfg.find('\n', i) - i);
+  }();
+  return cap.c_str();
+}
 
 const char *lv_build_kind(void) {
 #ifdef LV_WITH_CUDA

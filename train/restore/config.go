@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/ludvae/ludvae/internal/layout"
 	"github.com/ludvae/ludvae/internal/limits"
 	"github.com/ludvae/ludvae/internal/run"
 	"github.com/ludvae/ludvae/model"
@@ -54,11 +55,14 @@ type Config struct {
 	Seed             uint64
 	Device           string
 	Threads          int
-	SaveEvery        int
-	LogEvery         int
-	Keep             int
-	MaxBadSteps      int
-	SkipBad          bool
+	// Layout is auto (timed, internal/layout), nchw or nhwc: speed only,
+	// not part of the run.
+	Layout      string `json:"-"`
+	SaveEvery   int
+	LogEvery    int
+	Keep        int
+	MaxBadSteps int
+	SkipBad     bool
 	// Override resumes a run even though settings that shape it changed
 	// (resume.go); the changes are recorded in config.json. A choice of
 	// this start, not part of the run: checkpoints do not hold it.
@@ -71,12 +75,15 @@ func Defaults() Config {
 	return Config{
 		Features: model.DefaultDnCNN.Features, Layers: model.DefaultDnCNN.Layers,
 		Patch: 40, Batch: 64, Steps: 50000, LR: 1e-4, LRMilestones: []int{25000}, LRGamma: 0.5,
-		Loss: "l1", Seed: 1, Device: "auto", SaveEvery: 5000, LogEvery: 100, Keep: 3, MaxBadSteps: 10,
+		Loss: "l1", Seed: 1, Device: "auto", Layout: "auto", SaveEvery: 5000, LogEvery: 100, Keep: 3, MaxBadSteps: 10,
 	}
 }
 
 // Validate reports flags that cannot work together.
 func (c *Config) Validate() error {
+	if _, err := layout.Parse("--layout", c.Layout); err != nil {
+		return err
+	}
 	paired, onTheFly := c.L != "" || c.H != "", c.Clean != ""
 	switch {
 	case paired == onTheFly:

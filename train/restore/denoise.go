@@ -24,6 +24,7 @@ func Denoise(m *model.DnCNN, img *images.Image, tile int) (*images.Image, error)
 	err := tb.Do(func() (err error) {
 		tb.WithScope(func(*tb.Scope) {
 			x := tb.FromSlice(img.Pix, 1, 3, int64(img.H), int64(img.W)).To(m.Options().DType, m.Options().Device)
+			x = model.InLayout(x, m.Layout())
 			var y *tb.Tensor
 			y, err = synth.Tiled(x, tile, m.Config.Layers, model.Noise{}, func(in *tb.Tensor, _ model.Noise) (*tb.Tensor, error) {
 				return m.Denoise(in)
@@ -43,6 +44,7 @@ type TestOptions struct {
 	Tile           int
 	Device         string
 	Threads        int
+	Layout         string // auto (timed, internal/layout), nchw or nhwc
 }
 
 // RuntimeSettings are the libtorch settings Test works under
@@ -73,6 +75,9 @@ func test(ctx context.Context, dev tb.Device, o TestOptions, log io.Writer) erro
 	}
 	if len(paths) == 0 {
 		return fmt.Errorf("--in %s: no images", o.In)
+	}
+	if err := testLayout(m, o, dev, log); err != nil {
+		return err
 	}
 	bar := job.NewProgress(log, len(paths), "restore test", "img")
 	for i, p := range paths {

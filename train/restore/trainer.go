@@ -113,7 +113,14 @@ func newTrainer(rt *tb.Runtime, cfg Config, log io.Writer) (_ *Trainer, err erro
 		return nil, err
 	}
 	fmt.Fprintf(log, "%d training images\n", len(t.Data.Clean))
+	lay, err := trainLayout(&t.Cfg, dev, log)
+	if err != nil {
+		return nil, err
+	}
 	if t.Model, err = model.NewDnCNN(cfg.Net(), tb.Options{DType: tb.Float32, Device: dev}, cfg.Seed); err != nil {
+		return nil, err
+	}
+	if err := t.Model.ToLayout(lay); err != nil {
 		return nil, err
 	}
 	t.Opt = tb.NewAdam(t.Model.Tensors(), tb.AdamConfig{LR: cfg.LR, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8})

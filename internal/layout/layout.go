@@ -1,0 +1,308 @@
+// Package layout chooses the memory layout a network runs in on the CPU,
+// channels-last (NHWC) or NCHW, by timing both on the actual model and
+// input size, as cuDNN's benchmark mode times its algorithms: which one
+// oneDNN runs faster depends on the CPU (an AVX2-only EPYC ran a training
+// step 15–20 % faster in NCHW, the development machine 4 % faster in
+// NHWC), so no fixed choice is right everywhere.
+//
+// The choice is cached per CPU model, instruction set, thread count,
+// libtorch, task and shape in the user's cache folder
+// (os.UserCacheDir()/ludvae/layout.json, written atomically), so only the
+// first run of a shape on a machine pays for the timing. Both layouts
+// compute the same function; they differ in float32 rounding only, and
+// the timing runs on a throwaway copy of the network, so a seeded run's
+// results do not depend on which layout was chosen beyond that rounding.
+//
+// The package knows nothing of libtorch: the caller times one iteration
+// in a given layout.
+package layout
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ludvae/ludvae/internal/atomicfile"
+)
+
+// Layout is a memory layout of the network's weights and activations.
+type Layout string
+
+const (
+	// NCHW is torch's default, contiguous layout.
+	NCHW Layout = "nchw"
+	// NHWC is channels-last.
+	NHWC Layout = "nhwc"
+	// Auto chooses by timing (Choose); on CUDA it means NHWC.
+	Auto Layout = "auto"
+)
+
+// Flag is the usage text of the --layout flag that train, synth, restore
+// and bench share.
+const Flag = "memory layout of the network: auto (CPU: time both at start and keep the faster, cached per CPU and shape; CUDA: nhwc), nchw, or nhwc (channels-last)"
+
+// Parse reads a --layout value ("" is auto); flag names the flag in the
+// error.
+func Parse(flag, s string) (Layout, error) {
+	switch l := Layout(strings.ToLower(s)); l {
+	case "":
+		return Auto, nil
+	case NCHW, NHWC, Auto:
+		return l, nil
+	case "channels-last", "channels_last":
+		return NHWC, nil
+	}
+	return "", fmt.Errorf("%s %q: expected auto, nchw or nhwc (channels-last)", flag, s)
+}
+
+// Key names what a timing depends on. Two runs with the same key reuse
+// one measurement.
+type Key struct {
+	CPU        string `json:"cpu"`        // the CPU model, /proc/cpuinfo's "model name"
+	Capability string `json:"capability"` // libtorch's kernels' instruction set (AVX2, AVX512)
+	Threads    int    `json:"threads"`
+	Libtorch   string `json:"libtorch"`
+	Task       string `json:"task"`  // "train", "synth", "restore-train", ...
+	Shape      string `json:"shape"` // the model and input, e.g. "filters128-levels3-batch4x32x32"
+	Precision  string `json:"precision"`
+}
+
+func (k Key) String() string {
+	return strings.Join([]string{k.CPU, k.Capability, fmt.Sprintf("threads%d", k.Threads), "libtorch" + k.Libtorch, k.Task, k.Shape, k.Precision}, "|")
+}
+
+// Choice is a layout and the timings it was chosen by (zero when forced).
+type Choice struct {
+	Layout Layout  `json:"layout"`
+	NCHWMs float64 `json:"nchw_ms"`
+	NHWCMs float64 `json:"nhwc_ms"`
+	When   string  `json:"measured,omitempty"` // RFC 3339
+	Cached bool    `json:"-"`                  // read from the cache, not timed now
+	Forced bool    `json:"-"`                  // --layout nchw or nhwc
+}
+
+// String says what was chosen and why, for the log.
+func (c Choice) String() string {
+	switch {
+	case c.Forced:
+		return fmt.Sprintf("layout %s (--layout)", c.Layout)
+	case c.NCHWMs == 0 && c.NHWCMs == 0:
+		return fmt.Sprintf("layout %s", c.Layout)
+	}
+	how := "timed now"
+	if c.Cached {
+		how = "timed " + c.When + ", cached"
+	}
+	return fmt.Sprintf("layout %s: nchw %.1f ms, nhwc %.1f ms per iteration (%s)", c.Layout, c.NCHWMs, c.NHWCMs, how)
+}
+
+// Timer runs one iteration of the real work in layout l (the network
+// already converted to it), returning an error if it cannot.
+type Timer func(l Layout) error
+
+// Options tune Choose. Zero values take the defaults.
+type Options struct {
+	Warmup int    // untimed iterations per layout first (default 1)
+	Iters  int    // timed iterations per layout (default 2)
+	Cache  string // the cache file (default CachePath())
+	// Prepare, when not nil, converts the throwaway network to layout l
+	// before its iterations, and returns a function that undoes whatever
+	// it set up.
+	Prepare func(l Layout) (done func(), err error)
+}
+
+var (
+	mu   sync.Mutex            // one measurement at a time per process
+	seen = map[string]Choice{} // this process's choices: one per key, whatever the file holds later
+)
+
+// Choose returns the layout forced by want, or for Auto the cached choice
+// for key, or times both layouts with run (alternately, after a warm-up
+// each: NCHW, NHWC, NCHW, NHWC, ... and keeps each one's fastest, so that
+// a burst of load on shared cores does not decide) and caches the faster.
+// A cache that cannot be read or written costs only the timing.
+func Choose(want Layout, key Key, o Options, run Timer) (Choice, error) {
+	if want == NCHW || want == NHWC {
+		return Choice{Layout: want, Forced: true}, nil
+	}
+	if want != Auto {
+		return Choice{}, fmt.Errorf("layout %q: expected auto, nchw or nhwc", want)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	path := o.Cache
+	if path == "" {
+		path = CachePath()
+	}
+	memo := path + "\x00" + key.String()
+	if c, ok := seen[memo]; ok {
+		c.Cached = true
+		return c, nil
+	}
+	cache := readCache(path)
+	if c, ok := cache[key.String()]; ok && (c.Layout == NCHW || c.Layout == NHWC) {
+		c.Cached = true
+		seen[memo] = c
+		return c, nil
+	}
+	warmup, iters := o.Warmup, o.Iters
+	if warmup <= 0 {
+		warmup = 1
+	}
+	if iters <= 0 {
+		iters = 2
+	}
+	best := map[Layout]time.Duration{}
+	for i := -warmup; i < iters; i++ {
+		for _, l := range []Layout{NCHW, NHWC} {
+			d, err := timeOne(l, o.Prepare, run)
+			if err != nil {
+				return Choice{}, fmt.Errorf("timing layout %s: %w", l, err)
+			}
+			if b, ok := best[l]; i >= 0 && (!ok || d < b) {
+				best[l] = d
+			}
+		}
+	}
+	c := Choice{Layout: NHWC, NCHWMs: ms(best[NCHW]), NHWCMs: ms(best[NHWC]), When: time.Now().UTC().Format(time.RFC3339)}
+	if best[NCHW] < best[NHWC] {
+		c.Layout = NCHW
+	}
+	seen[memo] = c
+	if path != "" {
+		cache = readCache(path) // another process may have added its own
+		cache[key.String()] = c
+		_ = writeCache(path, cache) // a read-only cache folder costs a timing next time, nothing else
+	}
+	return c, nil
+}
+
+func timeOne(l Layout, prepare func(Layout) (func(), error), run Timer) (time.Duration, error) {
+	if prepare != nil {
+		done, err := prepare(l)
+		if err != nil {
+			return 0, err
+		}
+		if done != nil {
+			defer done()
+		}
+	}
+	start := time.Now()
+	err := run(l)
+	return time.Since(start), err
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// CachePath is os.UserCacheDir()/ludvae/layout.json ($XDG_CACHE_HOME or
+// ~/.cache on Linux), or "" where the system has no cache folder.
+func CachePath() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "ludvae", "layout.json")
+}
+
+// cacheFile is layout.json: the choices by Key.String().
+type cacheFile struct {
+	Version int               `json:"version"`
+	Choices map[string]Choice `json:"choices"`
+}
+
+const cacheVersion = 1
+
+func readCache(path string) map[string]Choice {
+	m := map[string]Choice{}
+	if path == "" {
+		return m
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return m
+	}
+	var f cacheFile
+	if json.Unmarshal(b, &f) != nil || f.Version != cacheVersion {
+		return m // unreadable or older: measured again and rewritten
+	}
+	for k, c := range f.Choices {
+		m[k] = c
+	}
+	return m
+}
+
+func writeCache(path string, m map[string]Choice) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return atomicfile.WriteJSON(path, cacheFile{Version: cacheVersion, Choices: m})
+}
+
+// CPUModel is the CPU's model name from /proc/cpuinfo ("AMD EPYC 9654
+// 96-Core Processor"), or GOARCH where there is none.
+func CPUModel() string {
+	name, _ := cpuinfo()
+	return name
+}
+
+// CPUFlags are the vector instruction sets /proc/cpuinfo lists among
+// avx, avx2, fma, avx512f, avx512_bf16, avx512_vnni, amx_tile, amx_bf16,
+// in that order ("avx avx2 fma" on an AVX2-only machine).
+func CPUFlags() string {
+	_, flags := cpuinfo()
+	return flags
+}
+
+var cpuinfoOnce = sync.OnceValues(func() (string, string) { return parseCPUInfo(readProcCPUInfo()) })
+
+func cpuinfo() (string, string) { return cpuinfoOnce() }
+
+func readProcCPUInfo() io.Reader {
+	b, _ := os.ReadFile("/proc/cpuinfo") // none: GOARCH and no flags
+	return strings.NewReader(string(b))
+}
+
+// vectorFlags are the flags CPUFlags reports, in its order.
+var vectorFlags = []string{"avx", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_tile", "amx_bf16"}
+
+// parseCPUInfo reads the first processor's model name and vector flags.
+func parseCPUInfo(r io.Reader) (name, flags string) {
+	have := map[string]bool{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if !ok {
+			continue
+		}
+		switch strings.TrimSpace(k) {
+		case "model name":
+			if name == "" {
+				name = strings.Join(strings.Fields(v), " ")
+			}
+		case "flags":
+			if len(have) == 0 {
+				for _, f := range strings.Fields(v) {
+					have[f] = true
+				}
+			}
+		}
+	}
+	if name == "" {
+		name = runtime.GOARCH
+	}
+	var fl []string
+	for _, f := range vectorFlags {
+		if have[f] {
+			fl = append(fl, f)
+		}
+	}
+	return name, strings.Join(fl, " ")
+}

@@ -1,0 +1,165 @@
+package layout
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParse(t *testing.T) {
+	for in, want := range map[string]Layout{"auto": Auto, "NCHW": NCHW, "nhwc": NHWC, "channels-last": NHWC} {
+		if got, err := Parse("--layout", in); err != nil || got != want {
+			t.Errorf("Parse(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if _, err := Parse("--layout", "nwhc"); err == nil || !strings.Contains(err.Error(), `--layout "nwhc"`) {
+		t.Errorf("Parse(nwhc) error %v, want one naming --layout and the value", err)
+	}
+}
+
+// sleeper times each layout by sleeping: NCHW takes nchw, NHWC nhwc.
+func sleeper(nchw, nhwc time.Duration, calls map[Layout]int) Timer {
+	return func(l Layout) error {
+		calls[l]++
+		if l == NCHW {
+			time.Sleep(nchw)
+		} else {
+			time.Sleep(nhwc)
+		}
+		return nil
+	}
+}
+
+func TestChooseTimesCachesAndForces(t *testing.T) {
+	cache := filepath.Join(t.TempDir(), "sub", "layout.json")
+	key := Key{CPU: "Test CPU", Capability: "AVX2", Threads: 2, Libtorch: "1.13.1", Task: "train", Shape: "f8-l1-b2x16"}
+	calls := map[Layout]int{}
+	// NCHW is 40 ms slower; far beyond any scheduling noise.
+	c, err := Choose(Auto, key, Options{Cache: cache, Warmup: 1, Iters: 2}, sleeper(50*time.Millisecond, 10*time.Millisecond, calls))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Layout != NHWC || c.Cached || c.NCHWMs < 50 || c.NHWCMs < 10 || c.NHWCMs >= c.NCHWMs {
+		t.Fatalf("choice %+v, want nhwc timed now with nchw ≥ 50 ms > nhwc ≥ 10 ms", c)
+	}
+	if calls[NCHW] != 3 || calls[NHWC] != 3 {
+		t.Errorf("iterations %v, want 1 warm-up and 2 timed of each", calls)
+	}
+	if s := c.String(); !strings.Contains(s, "layout nhwc") || !strings.Contains(s, "nchw ") || !strings.Contains(s, "timed now") {
+		t.Errorf("log line %q does not name the choice and both timings", s)
+	}
+	// The file is the cache's JSON, with no temporary file left beside it.
+	b, err := os.ReadFile(cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f cacheFile
+	if err := json.Unmarshal(b, &f); err != nil || f.Choices[key.String()].Layout != NHWC {
+		t.Fatalf("cache %s: %v %+v", b, err, f)
+	}
+	if ents, _ := os.ReadDir(filepath.Dir(cache)); len(ents) != 1 {
+		t.Errorf("cache folder holds %d entries, want layout.json alone", len(ents))
+	}
+	// The same key: read back, nothing timed.
+	calls = map[Layout]int{}
+	again, err := Choose(Auto, key, Options{Cache: cache}, sleeper(0, 0, calls))
+	if err != nil || !again.Cached || again.Layout != NHWC || again.NCHWMs != c.NCHWMs || len(calls) != 0 {
+		t.Errorf("second choice %+v, %v, calls %v: want the cached one, nothing timed", again, err, calls)
+	}
+	if !strings.Contains(again.String(), "cached") {
+		t.Errorf("log line %q does not say it was cached", again.String())
+	}
+	// Another shape is timed anew, and both stay in the cache.
+	other := key
+	other.Shape = "f8-l1-b2x64"
+	calls = map[Layout]int{}
+	o, err := Choose(Auto, other, Options{Cache: cache}, sleeper(10*time.Millisecond, 50*time.Millisecond, calls))
+	if err != nil || o.Layout != NCHW || o.Cached || calls[NCHW] == 0 {
+		t.Errorf("other shape: %+v, %v, calls %v; want nchw timed now", o, err, calls)
+	}
+	if m := readCache(cache); len(m) != 2 || m[key.String()].Layout != NHWC || m[other.String()].Layout != NCHW {
+		t.Errorf("cache holds %+v, want both shapes", m)
+	}
+	// --layout nchw or nhwc: no timing at all.
+	for _, l := range []Layout{NCHW, NHWC} {
+		calls = map[Layout]int{}
+		f, err := Choose(l, Key{Shape: "never timed"}, Options{Cache: cache}, sleeper(0, 0, calls))
+		if err != nil || f.Layout != l || !f.Forced || len(calls) != 0 {
+			t.Errorf("forced %s: %+v, %v, calls %v", l, f, err, calls)
+		}
+	}
+}
+
+// TestChoosePrepareWrapsEachIteration: the network is converted to the
+// layout before each timed call and restored after it.
+func TestChoosePrepareWrapsEachIteration(t *testing.T) {
+	var log []string
+	cur := Layout("")
+	prep := func(l Layout) (func(), error) {
+		cur = l
+		log = append(log, "prepare "+string(l))
+		return func() { cur = ""; log = append(log, "done") }, nil
+	}
+	run := func(l Layout) error {
+		if cur != l {
+			t.Errorf("run(%s) with the network in %q", l, cur)
+		}
+		return nil
+	}
+	if _, err := Choose(Auto, Key{}, Options{Cache: filepath.Join(t.TempDir(), "l.json"), Warmup: 1, Iters: 1, Prepare: prep}, run); err != nil {
+		t.Fatal(err)
+	}
+	want := "prepare nchw,done,prepare nhwc,done,prepare nchw,done,prepare nhwc,done"
+	if got := strings.Join(log, ","); got != want {
+		t.Errorf("calls %s, want %s", got, want)
+	}
+}
+
+// TestChooseUnwritableCache: a cache that cannot be written costs a timing,
+// not the run.
+func TestChooseUnwritableCache(t *testing.T) {
+	dir := t.TempDir()
+	blocker := filepath.Join(dir, "file")
+	if err := os.WriteFile(blocker, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	calls := map[Layout]int{}
+	c, err := Choose(Auto, Key{}, Options{Cache: filepath.Join(blocker, "layout.json")}, sleeper(time.Millisecond, 0, calls))
+	if err != nil || c.Layout == "" || calls[NCHW] == 0 {
+		t.Errorf("unwritable cache: %+v, %v", c, err)
+	}
+	// A garbled cache is measured again and rewritten.
+	garbled := filepath.Join(dir, "layout.json")
+	if err := os.WriteFile(garbled, []byte("{not json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := Choose(Auto, Key{}, Options{Cache: garbled}, sleeper(0, time.Millisecond, calls)); err != nil || c.Cached {
+		t.Errorf("garbled cache: %+v, %v", c, err)
+	}
+	if m := readCache(garbled); len(m) != 1 {
+		t.Errorf("garbled cache not rewritten: %v", m)
+	}
+}
+
+func TestCachePathUsesUserCacheDir(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", dir)
+	if got, want := CachePath(), filepath.Join(dir, "ludvae", "layout.json"); got != want {
+		t.Errorf("CachePath() = %q, want %q", got, want)
+	}
+}
+
+func TestParseCPUInfo(t *testing.T) {
+	info := "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7B13  64-Core Processor\n" +
+		"flags\t\t: fpu sse avx fma avx2 bmi2 avx512f avx512bw avx512_bf16\n\nprocessor\t: 1\nmodel name\t: other\nflags\t: amx_tile\n"
+	name, flags := parseCPUInfo(strings.NewReader(info))
+	if name != "AMD EPYC 7B13 64-Core Processor" || flags != "avx avx2 fma avx512f avx512_bf16" {
+		t.Errorf("parseCPUInfo = %q, %q", name, flags)
+	}
+	if name, flags := parseCPUInfo(strings.NewReader("")); name == "" || flags != "" {
+		t.Errorf("no cpuinfo: %q, %q; want GOARCH and no flags", name, flags)
+	}
+}
