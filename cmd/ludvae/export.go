@@ -14,6 +14,7 @@ func runExport(args []string) error {
 	ckpt := fs.String("model", "", "checkpoint or plain state dict (.pth) to export (required)")
 	script := fs.String("torchscript", "", "write the C2N generator as TorchScript to this file")
 	pth := fs.String("pth", "", "write a plain state dict that the authors' class loads with strict=True")
+	weights := fs.String("weights", model.WeightsAuto, "which weights of a checkpoint: auto (its weight average when it was trained with --ema, else the trained weights), ema or trained")
 	norm := fs.String("normalization", "checkpoint", "colour statistics the model was trained in; the TorchScript generator maps its output back from them: "+normalizationValues)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: ludvae export --model CKPT [--torchscript OUT.pt] [--pth OUT.pth]")
@@ -24,6 +25,9 @@ func runExport(args []string) error {
 	}
 	if *ckpt == "" {
 		return errors.New("--model is required")
+	}
+	if err := model.CheckWeights("--weights", *weights); err != nil {
+		return err
 	}
 	if *script == "" && *pth == "" {
 		return errors.New("nothing to do: give --torchscript OUT.pt and/or --pth OUT.pth")
@@ -36,15 +40,19 @@ func runExport(args []string) error {
 		return err
 	}
 	defer rt.Close()
-	return rt.Do(func() error { return export(*ckpt, *script, *pth, *norm) })
+	return rt.Do(func() error { return export(*ckpt, *weights, *script, *pth, *norm) })
 }
 
-// export writes the model in ckpt as TorchScript to script and as a plain
-// state dict to pth (either may be ""), on the command's runtime.
-func export(ckpt, script, pth, norm string) error {
-	m, err := model.Load(ckpt, torchbind.Options{DType: torchbind.Float32})
+// export writes the model in ckpt (its weights as model.LoadWeights
+// chooses them) as TorchScript to script and as a plain state dict to pth
+// (either may be ""), on the command's runtime.
+func export(ckpt, weights, script, pth, norm string) error {
+	m, took, err := model.LoadWeights(ckpt, torchbind.Options{DType: torchbind.Float32}, weights)
 	if err != nil {
-		return err
+		return fmt.Errorf("--model: %w", err)
+	}
+	if took == model.WeightsEMA {
+		fmt.Printf("exporting the checkpoint's weight average (train --ema; --weights trained for the trained weights)\n")
 	}
 	defer m.Close()
 	if err := m.CheckFinite(); err != nil {

@@ -44,6 +44,7 @@ func runTrain(args []string) error {
 	threadsFlag(fs, &cfg.Threads)
 	runFolderFlags(fs, &cfg.SaveEvery, &cfg.LogEvery, &cfg.Keep, &cfg.MaxBadSteps)
 	fs.IntVar(&cfg.SampleEvery, "sample-every", cfg.SampleEvery, "steps between sample grids and loss plots (0 = never)")
+	fs.Float64Var(&cfg.EMA, "ema", cfg.EMA, "keep an exponential moving average of the weights with this decay (e.g. 0.999; its first steps use min(decay, (1+n)/(10+n))) beside the trained weights in each checkpoint; synth, export and restore train --ludvae use it when present (0 = none)")
 	fs.BoolVar(&cfg.SkipBad, "skip-bad", false, "skip (and report) unreadable or too-small images instead of stopping")
 	fs.BoolVar(&cfg.Override, "override", false, "resume even though settings that shape the run (data, crops, batch, schedule, sigmas, preset, seed) changed; the changes are recorded in config.json")
 	distTimeout := fs.Duration("dist-timeout", 30*time.Minute, "under torchrun or srun (RANK/WORLD_SIZE or SLURM_PROCID/SLURM_NTASKS, with MASTER_ADDR/MASTER_PORT): how long a rank waits for the others at the rendezvous and at each collective")
