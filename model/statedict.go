@@ -106,6 +106,57 @@ func Load(path string, o tb.Options) (*LUDVAE, error) {
 	return loadFile(path, func(d *tb.Dict) (*LUDVAE, error) { return FromStateDict(unwrapStateDict(d, "inconv.weight"), o) })
 }
 
+// Which of a ludvae checkpoint's weights a reader takes (train --ema keeps
+// an exponential moving average of the weights, "ema", beside the trained
+// ones, "model"): WeightsAuto takes the average when the checkpoint holds
+// one and the trained weights otherwise.
+const (
+	WeightsAuto    = "auto"
+	WeightsEMA     = "ema"
+	WeightsTrained = "trained"
+)
+
+// EMAKey is the checkpoint entry of the weight average: a state dict with
+// the keys of "model". Readers that do not know it (Load, the authors'
+// code, torch.load) take "model" and ignore it.
+const EMAKey = "ema"
+
+// CheckWeights refuses a --weights value other than auto, ema or trained,
+// naming flag.
+func CheckWeights(flag, which string) error {
+	switch which {
+	case "", WeightsAuto, WeightsEMA, WeightsTrained: // "": auto
+		return nil
+	}
+	return fmt.Errorf("%s %q: expected auto (the weight average when the checkpoint has one), ema or trained", flag, which)
+}
+
+// LoadWeights is Load choosing which weights of a checkpoint to take
+// (WeightsAuto or "", WeightsEMA, WeightsTrained); it returns the one taken,
+// WeightsEMA or WeightsTrained. A plain state dict has only trained
+// weights; asking it for WeightsEMA is an error.
+func LoadWeights(path string, o tb.Options, which string) (*LUDVAE, string, error) {
+	if err := CheckWeights("weights", which); err != nil {
+		return nil, "", err
+	}
+	took := WeightsTrained
+	m, err := loadFile(path, func(d *tb.Dict) (*LUDVAE, error) {
+		var ema *tb.Dict
+		if v, ok := d.Get(EMAKey); ok {
+			ema, _ = v.(*tb.Dict)
+		}
+		switch {
+		case which == WeightsEMA && ema == nil:
+			return nil, fmt.Errorf("holds no weight average (train it with --ema)")
+		case which != WeightsTrained && ema != nil:
+			took = WeightsEMA
+			return FromStateDict(ema, o)
+		}
+		return FromStateDict(unwrapStateDict(d, "inconv.weight"), o)
+	})
+	return m, took, err
+}
+
 // buildLoaded builds a network of the size infer reads from sd and loads
 // sd into it (the LUD-VAE and the DnCNN alike).
 func buildLoaded[C any, M interface {

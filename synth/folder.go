@@ -43,6 +43,7 @@ type settings struct {
 	Device         string               `json:"device"`
 	Normalization  *model.Normalization `json:"normalization"`
 	Residual       bool                 `json:"residual,omitempty"`
+	Weights        string               `json:"weights,omitempty"` // --weights when not auto
 }
 
 // runSettings describes this run (device is the resolved device type).
@@ -56,7 +57,16 @@ func (o *Options) runSettings(device string) (settings, error) {
 		return settings{}, fmt.Errorf("--clean: %w", err)
 	}
 	return settings{sum, clean, o.Seed, o.Samples, o.SigmaMin, o.SigmaMax, o.Temperature, o.TemperatureMax,
-		o.Mode, o.SRScale, o.Tile, o.Precision, device, o.Norm, o.Residual}, nil
+		o.Mode, o.SRScale, o.Tile, o.Precision, device, o.Norm, o.Residual, weightsSetting(o.Weights)}, nil
+}
+
+// weightsSetting is --weights as synth.json records it: "" for auto, so
+// that folders made before the flag existed complete as before.
+func weightsSetting(w string) string {
+	if w == model.WeightsAuto {
+		return ""
+	}
+	return w
 }
 
 func fileSHA256(path string) (string, error) {

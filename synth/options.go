@@ -13,6 +13,7 @@ import (
 // Options configure a synthesis run.
 type Options struct {
 	Model          string // checkpoint or the authors' plain state dict
+	Weights        string // which of a checkpoint's weights: model.WeightsAuto (the average when it holds one), WeightsEMA, WeightsTrained
 	Clean          string // input folder (clean images; degraded ones for N2C)
 	Out            string // output folder
 	Samples        int    // synthetic versions per input image
@@ -41,7 +42,7 @@ const DefaultTile = 512
 // Defaults are model.DefaultSynthesis's settings (SIDD's).
 func Defaults() Options {
 	d := model.DefaultSynthesis
-	return Options{Samples: 1, SigmaMin: d.SigmaMin, SigmaMax: d.SigmaMax, Temperature: d.Temperature, Mode: "c2n", SRScale: d.Downscale,
+	return Options{Samples: 1, SigmaMin: d.SigmaMin, SigmaMax: d.SigmaMax, Temperature: d.Temperature, Mode: "c2n", SRScale: d.Downscale, Weights: model.WeightsAuto,
 		Tile: DefaultTile, Device: "auto", Precision: string(tb.FP32), Layout: string(layout.Auto)}
 }
 
@@ -53,6 +54,8 @@ func (o *Options) Validate() error {
 	switch {
 	case o.Model == "":
 		return fmt.Errorf("--model is required")
+	case model.CheckWeights("--weights", o.Weights) != nil:
+		return model.CheckWeights("--weights", o.Weights)
 	case o.Clean == "":
 		return fmt.Errorf("--clean is required")
 	case o.Out == "":

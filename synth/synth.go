@@ -129,9 +129,12 @@ func (o *Options) run(ctx context.Context, rt *tb.Runtime, log io.Writer) error 
 // loadModel loads --model, refuses non-finite weights, and raises a tile
 // below MinTile, saying so.
 func (o *Options) loadModel(dev tb.Device, log io.Writer) (*model.LUDVAE, error) {
-	m, err := model.Load(o.Model, tb.Options{DType: tb.Float32, Device: dev})
+	m, took, err := model.LoadWeights(o.Model, tb.Options{DType: tb.Float32, Device: dev}, o.Weights)
 	if err != nil {
 		return nil, fmt.Errorf("--model: %w", err)
+	}
+	if took == model.WeightsEMA && o.Weights == model.WeightsAuto {
+		fmt.Fprintf(log, "--model %s: using its weight average (train --ema; --weights trained for the trained weights)\n", o.Model)
 	}
 	if err := m.CheckFinite(); err != nil {
 		m.Close()

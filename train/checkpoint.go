@@ -21,6 +21,8 @@ import (
 //	"normalization": per-channel statistics, or None
 //	"synthesis":     defaults for `ludvae synth` (σx range, temperature,
 //	                 normalization)
+//	"ema", "ema_decay": with --ema, the weight average (ema.go; the keys
+//	                 of "model") and its decay
 const checkpointPattern = "ckpt_%08d.pth"
 
 // Checkpoint is the bookkeeping SaveCheckpoint writes beside the model and
@@ -29,6 +31,7 @@ type Checkpoint struct {
 	Step   int
 	Config Config
 	Norm   *model.Normalization
+	ema    *average // saved when not nil
 }
 
 // checkpoints names the LUD-VAE trainer's checkpoints.
@@ -49,6 +52,10 @@ func (c Checkpoint) entries(d *tb.Dict) {
 	d.Set("config", configDict(c.Config))
 	d.Set("normalization", c.Norm.Dict())
 	d.Set("synthesis", c.Config.Synthesis(c.Norm).Dict())
+	if c.ema != nil {
+		d.Set(model.EMAKey, c.ema.m.StateDict())
+		d.Set("ema_decay", c.ema.decay)
+	}
 }
 
 // Checkpoints lists the run's checkpoints, oldest first.

@@ -55,8 +55,9 @@ type Config struct {
 	Keep         int        `json:"keep"`          // checkpoints kept
 	MaxBadSteps  int        `json:"max_bad_steps"` // consecutive non-finite losses tolerated
 	SkipBad      bool       `json:"skip_bad"`
-	Override     bool       `json:"-"` // resume even if run settings changed (resume.go); not part of the run
-	Layout       string     `json:"-"` // auto, nchw or nhwc (ChooseLayout); speed only, not part of the run
+	EMA          float64    `json:"ema"` // decay of the weight average kept beside the trained weights (ema.go); 0 = none
+	Override     bool       `json:"-"`   // resume even if run settings changed (resume.go); not part of the run
+	Layout       string     `json:"-"`   // auto, nchw or nhwc (ChooseLayout); speed only, not part of the run
 }
 
 // Preset is a dataset's published setting.
@@ -153,6 +154,7 @@ func (c *Config) Validate() error {
 		{c.SampleEvery < 0, "--sample-every", fmt.Sprintf("%d: must not be negative (0 = never)", c.SampleEvery)},
 		{c.LogEvery < 1, "--log-every", fmt.Sprintf("%d: must be positive", c.LogEvery)},
 		{c.Keep < 1, "--keep", fmt.Sprintf("%d: keep at least one checkpoint", c.Keep)},
+		{!finite(c.EMA) || c.EMA < 0 || c.EMA >= 1, "--ema", fmt.Sprintf("%g: expected a decay in [0, 1), such as 0.999 (0 = no average)", c.EMA)},
 		{c.MaxBadSteps < 1, "--max-bad-steps", fmt.Sprintf("%d: must be positive", c.MaxBadSteps)},
 		{precisionErr != nil, "--precision", fmt.Sprint(precisionErr)},
 	}

@@ -31,6 +31,7 @@ var runSettings = []run.Setting[Config]{
 	{Flag: "--normalize", Get: func(c *Config) string { return c.Normalize }},
 	{Flag: "--downscale", Get: func(c *Config) string { return fmt.Sprint(c.Downscale) }},
 	{Flag: "--seed", Get: func(c *Config) string { return fmt.Sprint(c.Seed) }},
+	{Flag: "--ema", Get: func(c *Config) string { return fmt.Sprint(c.EMA) }},
 }
 
 // checkResume refuses to continue a run of another network size, or with

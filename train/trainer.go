@@ -34,6 +34,7 @@ type Trainer struct {
 	last      stepStats   // the newest step's numbers
 	afterStep func(int)   // test hook: called after each step
 	group     *dist.Group // nil in a single-process run (dist.go)
+	ema       *average    // --ema's weight average (ema.go), or nil
 }
 
 // Run trains as cfg says on rt (made with cfg.RuntimeSettings), resuming
@@ -142,9 +143,19 @@ func newTrainer(ctx context.Context, rt *tb.Runtime, cfg Config, log io.Writer, 
 		return nil, err
 	}
 	t.Opt = tb.NewAdam(t.Model.Tensors(), tb.AdamConfig{LR: cfg.LR, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8})
+	if cfg.EMA > 0 {
+		if t.ema, err = newAverage(t.Model, cfg.EMA); err != nil {
+			return nil, err
+		}
+	}
 	if resume != nil {
 		if err := applyCheckpoint(last, resume, t.Model, t.Opt); err != nil {
 			return nil, err
+		}
+		if t.ema != nil {
+			if err := t.ema.resume(last, resume, t.Model, saved.Step, log); err != nil {
+				return nil, err
+			}
 		}
 		t.Step = saved.Step
 		if saved.Norm != nil && t.Data.Norm != nil {
@@ -176,6 +187,7 @@ func (t *Trainer) Close() {
 	if t.Model != nil {
 		t.Model.Close()
 	}
+	t.ema.Close()
 	if t.Data != nil {
 		t.Data.Close()
 	}
@@ -230,7 +242,7 @@ func (t *Trainer) afterEach(step int, rate float64) error {
 }
 
 func (t *Trainer) save() error {
-	c := Checkpoint{Step: t.Step, Config: t.Cfg, Norm: t.Data.Norm}
+	c := Checkpoint{Step: t.Step, Config: t.Cfg, Norm: t.Data.Norm, ema: t.ema}
 	_, err := t.folder.Save(t.Step, t.Model, t.Opt, t.Cfg.Keep, c.entries)
 	if err != nil {
 		return fmt.Errorf("saving checkpoint at step %d: %w", t.Step, err)
@@ -258,5 +270,10 @@ func (t *Trainer) trainStep(b Batch) (int, string, error) {
 		return b.Step, "", t.bad.Bad(b.Step, t.Log, what, kept)
 	}
 	t.bad.Good()
+	if t.ema != nil {
+		if err := t.ema.update(t.Model, b.Step); err != nil {
+			return 0, "", fmt.Errorf("step %d: weight average: %w", b.Step, err)
+		}
+	}
 	return b.Step, fmt.Sprintf("loss %.5f rec %.5f kl %.3f lr %.1e", st.total, st.rec, st.kl, st.lr), nil
 }

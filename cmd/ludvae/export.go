@@ -21,9 +21,10 @@ func runExport(args []string) error {
 	sigma := fs.String("sigma", "", "ONNX: σx of h(x) on the 0-255 scale, one value or MIN,MAX drawn per image (default: the checkpoint's synthesis range, 30,70 for a plain state dict)")
 	temperature := fs.Float64("temperature", 1, "ONNX: temperature of the degradation latents (default: the checkpoint's, 1 for a plain state dict)")
 	mode := fs.String("mode", "c2n", "ONNX: c2n (clean in, synthetic degraded out) or n2c (degraded in, the model's clean estimate out, as synth --mode n2c)")
+	weights := fs.String("weights", model.WeightsAuto, "which weights of a checkpoint: auto (its weight average when it was trained with --ema, else the trained weights), ema or trained")
 	norm := fs.String("normalization", "checkpoint", "colour statistics the model was trained in; the TorchScript and ONNX generators map their output back from them: "+normalizationValues)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: ludvae export --model CKPT [--torchscript OUT.pt] [--pth OUT.pth] [--onnx OUT.onnx [--mode c2n|n2c] [--sigma S|MIN,MAX] [--temperature T]]")
+		fmt.Fprintln(fs.Output(), "usage: ludvae export --model CKPT [--weights auto|ema|trained] [--torchscript OUT.pt] [--pth OUT.pth] [--onnx OUT.onnx [--mode c2n|n2c] [--sigma S|MIN,MAX] [--temperature T]]")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -31,6 +32,9 @@ func runExport(args []string) error {
 	}
 	if *ckpt == "" {
 		return errors.New("--model is required")
+	}
+	if err := model.CheckWeights("--weights", *weights); err != nil {
+		return err
 	}
 	if *script == "" && *pth == "" && *onnx == "" {
 		return errors.New("nothing to do: give --torchscript OUT.pt, --pth OUT.pth and/or --onnx OUT.onnx")
@@ -54,7 +58,7 @@ func runExport(args []string) error {
 		return err
 	}
 	defer rt.Close()
-	return rt.Do(func() error { return export(*ckpt, *script, *pth, *onnx, *norm, ox) })
+	return rt.Do(func() error { return export(*ckpt, *weights, *script, *pth, *onnx, *norm, ox) })
 }
 
 // onnxSettings are --sigma and --temperature as given (…Set: given).
@@ -91,13 +95,16 @@ func parseONNXSettings(sigma string, temperature float64, set bool) (onnxSetting
 	return s, nil
 }
 
-// export writes the model in ckpt as TorchScript to script, as a plain
-// state dict to pth and as ONNX to onnx (each may be ""), on the command's
-// runtime.
-func export(ckpt, script, pth, onnx, norm string, ox onnxSettings) error {
-	m, err := model.Load(ckpt, torchbind.Options{DType: torchbind.Float32})
+// export writes the model in ckpt (its weights as model.LoadWeights
+// chooses them) as TorchScript to script, as a plain state dict to pth and
+// as ONNX to onnx (each may be ""), on the command's runtime.
+func export(ckpt, weights, script, pth, onnx, norm string, ox onnxSettings) error {
+	m, took, err := model.LoadWeights(ckpt, torchbind.Options{DType: torchbind.Float32}, weights)
 	if err != nil {
-		return err
+		return fmt.Errorf("--model: %w", err)
+	}
+	if took == model.WeightsEMA {
+		fmt.Printf("exporting the checkpoint's weight average (train --ema; --weights trained for the trained weights)\n")
 	}
 	defer m.Close()
 	if err := m.CheckFinite(); err != nil {

@@ -221,6 +221,7 @@ var acceptedNumbers = map[string]string{
 	"train --keep":                  "big",      // keeps at most what exists
 	"train --max-bad-steps":         "big",      // a count of steps
 	"train --sample-every":          "zero big", // 0: never
+	"train --ema":                   "zero",     // 0: no weight average
 	"synth --sigma-min":             "zero",     // 0: no h-noise
 	"synth --sigma-max":             "big",      // a σ, not a size
 	"synth --temperature":           "zero big", // 0: the mean latents

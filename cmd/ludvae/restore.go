@@ -57,6 +57,7 @@ func restoreTrain(args []string, log io.Writer, run func(context.Context, restor
 	fs.StringVar(&cfg.LUDVAE, "ludvae", "", "instead of --sigma: degrade the --clean crops afresh every batch with this LUD-VAE checkpoint (C2N at its synthesis temperature; clean images downscaled as in its training)")
 	sigmaX := fs.Float64Slice("sigma-x", nil, fmt.Sprintf("with --ludvae: σx range MIN,MAX of h(x), 0-255 scale, uniform per crop (default: the checkpoint's synthesis range; %g,%g for the authors' state dicts)",
 		model.DefaultSynthesis.SigmaMin, model.DefaultSynthesis.SigmaMax))
+	fs.StringVar(&cfg.LUDVAEWeights, "ludvae-weights", model.WeightsAuto, "with --ludvae: which of its weights degrade: auto (its weight average when it was trained with --ema, else the trained weights), ema or trained")
 	fs.StringVar(&cfg.Normalization, "normalization", "checkpoint", "with --ludvae: colour statistics its outputs are mapped back from: "+normalizationValues)
 	fs.BoolVar(&cfg.Residual, "residual", false, "with --ludvae: degrade as `ludvae synth --residual` (the clean crop plus only what the sampled latents change; not the authors' recipe)")
 	fs.StringVar(&cfg.Out, "out", "", "run folder: config.json, dncnn_N.pth checkpoints, log.csv (re-running resumes; one trainer at a time)")

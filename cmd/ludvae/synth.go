@@ -14,6 +14,7 @@ func runSynth(args []string) error {
 	o := synth.Defaults()
 	fs := newFlagSet("synth")
 	fs.StringVar(&o.Model, "model", "", "ludvae checkpoint or the authors' plain state dict (.pth)")
+	fs.StringVar(&o.Weights, "weights", o.Weights, "which weights of a checkpoint: auto (its weight average when it was trained with --ema, else the trained weights), ema or trained")
 	fs.StringVar(&o.Clean, "clean", "", "folder of clean images (degraded ones with --mode n2c)")
 	fs.StringVar(&o.Out, "out", "", "output folder: L/ (degraded), H/ (clean), manifest.jsonl")
 	fs.IntVar(&o.Samples, "samples", o.Samples, "synthetic versions per clean image")

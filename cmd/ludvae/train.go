@@ -42,6 +42,7 @@ func runTrain(args []string) error {
 	layoutFlag(fs, &cfg.Layout)
 	runFolderFlags(fs, &cfg.SaveEvery, &cfg.LogEvery, &cfg.Keep, &cfg.MaxBadSteps)
 	fs.IntVar(&cfg.SampleEvery, "sample-every", cfg.SampleEvery, "steps between sample grids and loss plots (0 = never)")
+	fs.Float64Var(&cfg.EMA, "ema", cfg.EMA, "keep an exponential moving average of the weights with this decay (e.g. 0.999; its first steps use min(decay, (1+n)/(10+n))) beside the trained weights in each checkpoint; synth, export and restore train --ludvae use it when present (0 = none)")
 	fs.BoolVar(&cfg.SkipBad, "skip-bad", false, "skip (and report) unreadable or too-small images instead of stopping")
 	fs.BoolVar(&cfg.Override, "override", false, "resume even though settings that shape the run (data, crops, batch, schedule, sigmas, preset, seed) changed; the changes are recorded in config.json")
 	distListenAll := fs.Bool("dist-listen-all", false, "distributed: rank 0's rendezvous store listens on every interface, as PyTorch's does, instead of MASTER_ADDR's address only")

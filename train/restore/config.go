@@ -39,6 +39,10 @@ type Config struct {
 	// ("" or "checkpoint": its own; else as synth's --normalization):
 	// "none" keeps the clean crops' colours, as the demo's synthesis does.
 	Normalization string
+	// LUDVAEWeights says which of the --ludvae checkpoint's weights
+	// degrade (model.LoadWeights: "" or "auto" its weight average when
+	// it holds one, "ema", "trained").
+	LUDVAEWeights string
 	// Residual degrades as model.TranslateResidual: the clean crop plus
 	// the model's sampled degradation only (not the authors' recipe).
 	Residual bool
@@ -96,6 +100,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("--sigma %v: need 0 <= min <= max (0–255 scale)", c.Sigma)
 	case c.LUDVAE != "" && !(c.SynthSigma[0] >= 0 && c.SynthSigma[1] >= c.SynthSigma[0]):
 		return fmt.Errorf("--sigma-x %v: need 0 <= min <= max (0–255 scale)", c.SynthSigma)
+	case model.CheckWeights("--ludvae-weights", c.LUDVAEWeights) != nil:
+		return model.CheckWeights("--ludvae-weights", c.LUDVAEWeights)
 	case c.Out == "":
 		return fmt.Errorf("--out is required")
 	case c.Patch < 1 || c.Batch < 1 || c.Steps < 1:

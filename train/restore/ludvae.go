@@ -28,7 +28,7 @@ type degrader struct {
 // authors' plain state dicts): its temperature and colour statistics, and
 // its σx range for a range left at zero. Its downscale is LoadData's.
 func loadDegrader(cfg *Config, dev tb.Device) (*degrader, error) {
-	m, err := model.Load(cfg.LUDVAE, tb.Options{DType: tb.Float32, Device: dev})
+	m, _, err := model.LoadWeights(cfg.LUDVAE, tb.Options{DType: tb.Float32, Device: dev}, cfg.LUDVAEWeights)
 	if err != nil {
 		return nil, fmt.Errorf("--ludvae: %w", err)
 	}

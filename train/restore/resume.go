@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 
 	"github.com/ludvae/ludvae/internal/run"
+	"github.com/ludvae/ludvae/model"
 )
 
 // runSettings are compared on resume (run.Changes): what the denoiser
@@ -25,6 +26,12 @@ var runSettings = []run.Setting[Config]{
 			return "checkpoint" // the flag's default, which "" means
 		}
 		return c.Normalization
+	}},
+	{Flag: "--ludvae-weights", Get: func(c *Config) string {
+		if c.LUDVAEWeights == "" {
+			return model.WeightsAuto // the flag's default, which "" means
+		}
+		return c.LUDVAEWeights
 	}},
 	{Flag: "--residual", Get: func(c *Config) string { return fmt.Sprint(c.Residual) }},
 	{Flag: "--patch", Get: func(c *Config) string { return fmt.Sprint(c.Patch) }},
