@@ -16,6 +16,7 @@
 #   make train-sidd|train-aim19|train-ntire20 DATA=DIR [DOCKER=1]
 #                 the paper's training on a folder `ludvae prepare` made
 #   make docker-build  the CUDA and CPU images (docker/README.md)
+#   make docker-test   build the CPU images (Debian 12 and 13) and run the whole job in them
 #   make gpu-check-prepare, then make gpu-check [GPU=0]: the GPU machine's check
 #
 # LIBTORCH=DIR builds against an unpacked libtorch or a pip torch package
@@ -223,7 +224,8 @@ include docker/docker.mk
 
 # The paper's trainings. DATA is a folder made by `ludvae prepare` (clean/ and
 # noisy/); runs go to runs/<preset> and resume when re-run. DOCKER=1 runs
-# them in the CUDA image with the GPUs (make docker-build first).
+# them in DOCKER_IMAGE: the CUDA image with the GPUs by default, a CPU one
+# with DOCKER_IMAGE=ludvae:cpu (make docker-build first; docker/docker.mk).
 DATA ?= data/sidd
 .PHONY: train-sidd train-aim19 train-ntire20 check-data-sidd check-data-aim19 check-data-ntire20
 train-sidd train-aim19 train-ntire20: train-%: check-data-% $(if $(filter 1,$(DOCKER)),,build)
