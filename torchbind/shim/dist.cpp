@@ -131,23 +131,27 @@ struct BindTo {
   BindTo &operator=(const BindTo &) = delete;
 };
 
-// rewrite fills *out with the address fd should bind to instead of a, or
-// returns false to leave a alone.
-bool rewrite(int fd, const sockaddr *a, socklen_t alen, sockaddr_storage *out, socklen_t *olen) {
-  if (bind_to == nullptr || a == nullptr) return false;
+// What the wrap does with one bind: pass it through, bind to *out instead,
+// or refuse it (an IPv4 wildcard when MASTER_ADDR is IPv6: never every
+// interface).
+enum class Bind { pass, replace, refuse };
+
+// rewrite says what to do with fd's bind to a, filling *out for replace.
+Bind rewrite(int fd, const sockaddr *a, socklen_t alen, sockaddr_storage *out, socklen_t *olen) {
+  if (bind_to == nullptr || a == nullptr) return Bind::pass;
   const sockaddr_storage &want = *bind_to;
   if (a->sa_family == AF_INET && alen >= sizeof(sockaddr_in)) {
     auto in = reinterpret_cast<const sockaddr_in *>(a);
-    if (in->sin_addr.s_addr != htonl(INADDR_ANY) || ntohs(in->sin_port) != bind_port) return false;
-    if (want.ss_family != AF_INET) return false;  // an IPv6 MASTER_ADDR: the IPv6 socket takes it
+    if (in->sin_addr.s_addr != htonl(INADDR_ANY) || ntohs(in->sin_port) != bind_port) return Bind::pass;
+    if (want.ss_family != AF_INET) return Bind::refuse;  // an IPv6 MASTER_ADDR: only an IPv6 socket takes it
     std::memcpy(out, &want, sizeof(sockaddr_in));
     *olen = sizeof(sockaddr_in);
-    return true;
+    return Bind::replace;
   }
   if (a->sa_family == AF_INET6 && alen >= sizeof(sockaddr_in6)) {
     auto in6 = reinterpret_cast<const sockaddr_in6 *>(a);
     if (std::memcmp(&in6->sin6_addr, &in6addr_any, sizeof(in6_addr)) != 0 || ntohs(in6->sin6_port) != bind_port)
-      return false;
+      return Bind::pass;
     sockaddr_in6 o = *in6;
     if (want.ss_family == AF_INET6) {
       o.sin6_addr = reinterpret_cast<const sockaddr_in6 *>(&want)->sin6_addr;
@@ -163,9 +167,9 @@ bool rewrite(int fd, const sockaddr *a, socklen_t alen, sockaddr_storage *out, s
     (void)fd;
     std::memcpy(out, &o, sizeof(o));
     *olen = sizeof(o);
-    return true;
+    return Bind::replace;
   }
-  return false;
+  return Bind::pass;
 }
 #endif
 
@@ -368,7 +372,15 @@ int bind(int fd, const struct sockaddr *a, socklen_t len) noexcept {
   }
   sockaddr_storage o;
   socklen_t olen;
-  if (rewrite(fd, a, len, &o, &olen)) return real(fd, reinterpret_cast<const sockaddr *>(&o), olen);
+  switch (rewrite(fd, a, len, &o, &olen)) {
+    case Bind::replace:
+      return real(fd, reinterpret_cast<const sockaddr *>(&o), olen);
+    case Bind::refuse:
+      errno = EAFNOSUPPORT;
+      return -1;
+    case Bind::pass:
+      break;
+  }
   return real(fd, a, len);
 }
 #endif
