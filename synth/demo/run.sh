@@ -23,16 +23,12 @@ ludvae=${LUDVAE:-bin/ludvae}
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { echo "\$ ludvae $*"; "$ludvae" "$@"; }
 
-rm -rf "$out/data" "$out/heldout" "$out/synth" "$out/synth-residual"
-mkdir -p "$out/data/photos" "$out/heldout/clean"
-cp "$photos"/{chelsea.png,coffee.png,ihc.png,rocket.jpg,hubble_deep_field.jpg,retina.jpg} "$out/data/photos/"
-cp "$photos"/{astronaut.png,brick.png,grass.png} "$out/heldout/clean/"
+rm -rf "$out/synth" "$out/synth-residual"
+# shellcheck source=synth/demo/data.sh
+. "$(dirname "$0")/data.sh"
 
 say "1. unpaired domains from disjoint halves: clean left halves, degraded right halves (signal-dependent, correlated, JPEG-compressed noise)"
-run halves --in "$out/data/photos" --left "$out/data/clean" --right "$out/data/camera-source"
-run degrade --in "$out/data/camera-source" --out "$out/data/noisy" --kind camera --seed 1
-run degrade --in "$out/heldout/clean" --out "$out/heldout/real" --kind camera --seed 2
-run degrade --in "$out/heldout/clean" --out "$out/heldout/gaussian" --kind gaussian --sigma "${DEMO_GAUSSIAN_SIGMA:-14}" --seed 3
+demo_data "$photos" "$out"
 
 say "2. train a small LUD-VAE on the unpaired folders ($steps steps on the CPU)"
 run train --clean "$out/data/clean" --noisy "$out/data/noisy" --out "$out/run" "${recipe_flags[@]}" \
