@@ -6,6 +6,7 @@
 #   make shim     bin/libludvae_shim.so (CPU, or CUDA when libtorch has CUDA and nvcc exists)
 #   make build    bin/ludvae
 #   make demo     the whole job on scikit-image's sample photos (from Debian's archive), on the CPU (about 6 minutes on a 2-core machine)
+#   make demo-model  trains the demo's recipe longer (resumable) and scores it against Gaussian noise
 #   make table2   the paper's Table 2 in miniature on the demo's photos: denoisers trained on Gaussian,
 #                 LUD-VAE and true pairs, scored on held-out camera noise (17 minutes on a shared 2-core machine, after the demo)
 #   make test     deps, shim and build, then go vet and every Go test (Python's torch checks our files)
@@ -108,7 +109,7 @@ endif
 # and tests see all cores through this too.
 export OMP_NUM_THREADS ?= $(shell nproc)
 
-.PHONY: all deps shim build test test-go bench bench-data vet clean libtorch-info demo table2
+.PHONY: all deps shim build test test-go bench bench-data vet clean libtorch-info demo demo-model table2
 
 all: build
 
@@ -209,6 +210,13 @@ DEMO_OUT ?= demo-out
 demo: build
 	./synth/demo/photos.sh build/demo/photos
 	./synth/demo/run.sh build/demo/photos $(DEMO_OUT)
+
+# demo-model: see synth/demo/model.sh; trains the demo's recipe longer
+# (DEMO_MODEL_STEPS) into DEMO_MODEL_OUT, resuming there, and scores it.
+DEMO_MODEL_OUT ?= demo-model-out
+demo-model: build
+	./synth/demo/photos.sh build/demo/photos
+	./synth/demo/model.sh build/demo/photos $(DEMO_MODEL_OUT)
 
 # table2: see synth/demo/table2.sh; it reuses the demo's model in DEMO_OUT
 # (running the demo first when there is none) and writes to TABLE2_OUT.

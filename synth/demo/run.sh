@@ -11,6 +11,9 @@
 #   4. compares their noise with the camera degradation of the same photos
 #      and with plain Gaussian noise of the same strength;
 #   5. exports the generator as TorchScript and draws the result picture.
+# Steps 3–5 also show the longer-trained model committed beside this
+# script (synth/demo/model/ludvae.pth, made by `make demo-model`) when
+# there is one, or the checkpoint DEMO_TRAINED names.
 # DEMO_STEPS (default 1200) sets the training length; recipe-flags.sh has
 # the recipe and the other variables that change it.
 set -euo pipefail
@@ -23,16 +26,12 @@ ludvae=${LUDVAE:-bin/ludvae}
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { echo "\$ ludvae $*"; "$ludvae" "$@"; }
 
-rm -rf "$out/data" "$out/heldout" "$out/synth" "$out/synth-residual"
-mkdir -p "$out/data/photos" "$out/heldout/clean"
-cp "$photos"/{chelsea.png,coffee.png,ihc.png,rocket.jpg,hubble_deep_field.jpg,retina.jpg} "$out/data/photos/"
-cp "$photos"/{astronaut.png,brick.png,grass.png} "$out/heldout/clean/"
+rm -rf "$out/synth" "$out/synth-residual" "$out/synth-trained"
+# shellcheck source=synth/demo/data.sh
+. "$(dirname "$0")/data.sh"
 
 say "1. unpaired domains from disjoint halves: clean left halves, degraded right halves (signal-dependent, correlated, JPEG-compressed noise)"
-run halves --in "$out/data/photos" --left "$out/data/clean" --right "$out/data/camera-source"
-run degrade --in "$out/data/camera-source" --out "$out/data/noisy" --kind camera --seed 1
-run degrade --in "$out/heldout/clean" --out "$out/heldout/real" --kind camera --seed 2
-run degrade --in "$out/heldout/clean" --out "$out/heldout/gaussian" --kind gaussian --sigma "${DEMO_GAUSSIAN_SIGMA:-14}" --seed 3
+demo_data "$photos" "$out"
 
 say "2. train a small LUD-VAE on the unpaired folders ($steps steps on the CPU)"
 run train --clean "$out/data/clean" --noisy "$out/data/noisy" --out "$out/run" "${recipe_flags[@]}" \
@@ -41,6 +40,14 @@ ckpt=$(ls "$out"/run/ckpt_*.pth | tail -n 1)
 
 say "3. synthesize degraded versions of the held-out photos"
 sx=$recipe_synth_sigma
+trained=${DEMO_TRAINED:-$(dirname "$0")/model/ludvae.pth}
+cols=() labels=() crops=()
+if [ -f "$trained" ]; then
+  run synth --model "$trained" --clean "$out/heldout/clean" --out "$out/synth-trained" --sigma-min "$sx" --sigma-max "$sx" --seed 4 --device cpu
+  cols=("$out/compare/trained") labels=(",LUD-VAE trained longer") crops=("$out/synth-trained/L/astronaut.png")
+else
+  echo "(no longer-trained model at $trained: make demo-model makes one)"
+fi
 run synth --model "$ckpt" --clean "$out/heldout/clean" --out "$out/synth" --sigma-min "$sx" --sigma-max "$sx" --seed 4 --device cpu
 # --residual keeps the clean photo and adds only what the sampled latents
 # change (the decode minus the decode at temperature 0): the blur and
@@ -49,22 +56,25 @@ run synth --model "$ckpt" --clean "$out/heldout/clean" --out "$out/synth-residua
 
 say "4. noise statistics: LUD-VAE and plain Gaussian noise against the real (camera) degradation"
 mkdir -p "$out/compare"
-rm -rf "$out/compare/LUD-VAE" "$out/compare/residual"
+rm -rf "$out/compare/LUD-VAE" "$out/compare/residual" "$out/compare/trained"
 cp -r "$out/synth/L" "$out/compare/LUD-VAE" # columns are named by the folder
 cp -r "$out/synth-residual/L" "$out/compare/residual"
+[ -z "${cols[*]}" ] || cp -r "$out/synth-trained/L" "$out/compare/trained"
+more=()
+for c in "${cols[@]}"; do more+=(--synthetic "$c"); done
 run eval noise --real "$out/heldout/real" --synthetic "$out/compare/LUD-VAE" --synthetic "$out/compare/residual" \
-  --synthetic "$out/heldout/gaussian" --clean "$out/heldout/clean" --plot "$out/noise.png"
+  "${more[@]}" --synthetic "$out/heldout/gaussian" --clean "$out/heldout/clean" --plot "$out/noise.png"
 echo "content and colours (PSNR against the clean photos, both low-passed by a Gaussian of σ = 2 px):"
-for d in "$out/heldout/real" "$out/compare/LUD-VAE" "$out/compare/residual" "$out/heldout/gaussian"; do
+for d in "$out/heldout/real" "$out/compare/LUD-VAE" "$out/compare/residual" "${cols[@]}" "$out/heldout/gaussian"; do
   printf '  %-10s %s dB\n' "$(basename "$d")" "$("$ludvae" eval --restored "$d" --truth "$out/heldout/clean" --lowpass 2 | tail -n 1 | awk '{print $4}')"
 done
 
 say "5. export the generator for Python, and the result picture"
 run export --model "$ckpt" --torchscript "$out/generator.pt"
 run montage --out "$out/result.png" --crop 170,40,128,128 --zoom 2 \
-  --labels "clean,real camera noise,LUD-VAE (C2N),LUD-VAE --residual,Gaussian baseline" \
+  --labels "clean,real camera noise,LUD-VAE (C2N),LUD-VAE --residual${labels[*]},Gaussian baseline" \
   "$out/heldout/clean/astronaut.png" "$out/heldout/real/astronaut.png" "$out/synth/L/astronaut.png" \
-  "$out/synth-residual/L/astronaut.png" "$out/heldout/gaussian/astronaut.png"
+  "$out/synth-residual/L/astronaut.png" "${crops[@]}" "$out/heldout/gaussian/astronaut.png"
 
 say "done"
 cat <<EOT

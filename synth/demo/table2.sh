@@ -9,6 +9,8 @@
 #       run.sh trains it first if there is none), the authors' C2N,
 #   (b+) the same model with `--residual` (only what its sampled latents
 #       add, on the clean photo),
+#   (b*) the longer-trained model committed as synth/demo/model/ludvae.pth
+#       (make demo-model), when there is one, or TABLE2_TRAINED's checkpoint,
 #   (c) the true camera degradation (the upper bound),
 # then each denoises the held-out photos' camera degradation and is scored
 # by PSNR/SSIM against their clean originals. AKLD/KLD say how close the
@@ -17,6 +19,9 @@
 # degradation keeps.
 # TABLE2_STEPS, TABLE2_LAYERS, TABLE2_FEATURES, TABLE2_BATCH, TABLE2_LR and
 # TABLE2_SAMPLES set the budget (TABLE2_MODEL another LUD-VAE checkpoint); the denoiser is dncnn.sh's.
+# TABLE2_SEEDS (default 1) lists the denoisers' seeds: each row trains one
+# denoiser per seed, and the table gives the mean PSNR/SSIM, their range,
+# and each row's margin over the Gaussian row, seed by seed.
 set -euo pipefail
 photos=$1
 demo=$2
@@ -39,6 +44,9 @@ if ! ls "$demo"/run/ckpt_*.pth >/dev/null 2>&1 || [ ! -d "$demo/heldout/real" ];
 fi
 ckpt=${TABLE2_MODEL:-$(ls "$demo"/run/ckpt_*.pth | sort -V | tail -n 1)}
 echo "LUD-VAE model: $ckpt"
+trained=${TABLE2_TRAINED:-$(dirname "$0")/model/ludvae.pth}
+[ -f "$trained" ] && echo "longer-trained LUD-VAE model: $trained" || trained=""
+read -r -a seeds <<<"${TABLE2_SEEDS:-1}"
 clean=$demo/data/clean
 heldout=$demo/heldout
 rm -rf "$out"
@@ -82,25 +90,39 @@ run synth --model "$ckpt" --clean "$clean" --out "$out/pairs-ludvae-residual" --
 p2=$!
 wait $p1
 wait $p2
-
 rows=(gaussian ludvae ludvae-residual camera)
-say "2. train ${#rows[@]} denoisers, one per kind of pairs ($steps steps each, in parallel)"
+if [ -n "$trained" ]; then
+  run synth --model "$trained" --clean "$clean" --out "$out/pairs-ludvae-trained" --samples "$samples" --sigma-min "$sx" \
+    --sigma-max "$sx" --seed 5 --device cpu >/dev/null
+  rows=(gaussian ludvae ludvae-residual ludvae-trained camera)
+fi
+
+say "2. train ${#rows[@]} denoisers per seed (${seeds[*]}), one per kind of pairs ($steps steps each, in parallel)"
 common=("${dncnn_flags[@]}" --threads 1)
-pids=()
-for k in "${rows[@]}"; do
-  echo "\$ ludvae restore train --pairs $out/pairs-$k --out $out/dncnn-$k ${common[*]}"
-  "$ludvae" restore train --pairs "$out/pairs-$k" --out "$out/dncnn-$k" "${common[@]}" 2>"$out/$k.log" &
-  pids+=($!)
+# tag K SEED: the folder suffix of row K's denoiser of that seed (the
+# first seed's keeps the plain name, as before seeds were a list)
+tag() { if [ "$2" = "${seeds[0]}" ]; then echo "$1"; else echo "$1-s$2"; fi; }
+for s in "${seeds[@]}"; do
+  pids=()
+  for k in "${rows[@]}"; do
+    t=$(tag "$k" "$s")
+    echo "\$ ludvae restore train --pairs $out/pairs-$k --out $out/dncnn-$t ${common[*]} --seed $s"
+    "$ludvae" restore train --pairs "$out/pairs-$k" --out "$out/dncnn-$t" "${common[@]}" --seed "$s" 2>"$out/$t.log" &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do
+    wait "$p" || { tail -n 5 "$out"/*.log; exit 1; }
+  done
+  for k in "${rows[@]}"; do tail -n 1 "$out/$(tag "$k" "$s").log"; done
 done
-for p in "${pids[@]}"; do
-  wait "$p" || { tail -n 5 "$out"/*.log; exit 1; }
-done
-for k in "${rows[@]}"; do tail -n 1 "$out/$k.log"; done
 
 say "3. denoise the held-out photos' camera degradation with each"
-for k in "${rows[@]}"; do
-  run restore test --model "$(ls "$out/dncnn-$k"/dncnn_*.pth | sort -V | tail -n 1)" \
-    --in "$heldout/real" --out "$out/denoised-$k" --device cpu
+for s in "${seeds[@]}"; do
+  for k in "${rows[@]}"; do
+    t=$(tag "$k" "$s")
+    run restore test --model "$(ls "$out/dncnn-$t"/dncnn_*.pth | sort -V | tail -n 1)" \
+      --in "$heldout/real" --out "$out/denoised-$t" --device cpu
+  done
 done
 
 say "4. the synthetic degradations of the held-out photos against their real one"
@@ -111,44 +133,75 @@ run synth --model "$ckpt" --clean "$heldout/clean" --out "$out/synth-ludvae-resi
   --sigma-max "$sx" --seed 4 --device cpu --residual >/dev/null
 cp -r "$out/synth-ludvae/L" "$out/synthetic/ludvae"
 cp -r "$out/synth-ludvae-residual/L" "$out/synthetic/ludvae-residual"
+more=()
+if [ -n "$trained" ]; then
+  run synth --model "$trained" --clean "$heldout/clean" --out "$out/synth-ludvae-trained" --sigma-min "$sx" \
+    --sigma-max "$sx" --seed 4 --device cpu >/dev/null
+  cp -r "$out/synth-ludvae-trained/L" "$out/synthetic/ludvae-trained"
+  more=(--synthetic "$out/synthetic/ludvae-trained")
+fi
 run eval noise --real "$heldout/real" --clean "$heldout/clean" --synthetic "$out/synthetic/gaussian" \
-  --synthetic "$out/synthetic/ludvae" --synthetic "$out/synthetic/ludvae-residual" \
+  --synthetic "$out/synthetic/ludvae" --synthetic "$out/synthetic/ludvae-residual" "${more[@]}" \
   --plot "$out/noise.png" --json >"$out/noise.json"
 
 say "5. the table"
 cp -r "$heldout/real" "$out/denoised-noisy"
-for k in noisy "${rows[@]}"; do
-  "$ludvae" eval --restored "$out/denoised-$k" --truth "$heldout/clean" --json >"$out/eval-$k.json"
+"$ludvae" eval --restored "$out/denoised-noisy" --truth "$heldout/clean" --json >"$out/eval-noisy.json"
+for s in "${seeds[@]}"; do
+  for k in "${rows[@]}"; do
+    t=$(tag "$k" "$s")
+    "$ludvae" eval --restored "$out/denoised-$t" --truth "$heldout/clean" --json >"$out/eval-$t.json"
+  done
 done
 # Content and colours of the degradations themselves: each degraded
 # held-out photo against its clean original, both blurred by a Gaussian of
 # σ = 2 pixels (most of the noise goes, blur and colour casts stay).
 cp -r "$heldout/real" "$out/synthetic/real"
-for k in real gaussian ludvae ludvae-residual; do
+for k in real gaussian ludvae ludvae-residual ${trained:+ludvae-trained}; do
   "$ludvae" eval --restored "$out/synthetic/$k" --truth "$heldout/clean" --lowpass 2 --json >"$out/lowpass-$k.json"
 done
-python3 - "$out" "$sigma" "$steps" <<'EOF' | tee "$out/table.md"
-import json, sys
+python3 - "$out" "$sigma" "$steps" "${seeds[*]}" "${rows[*]}" <<'EOF' | tee "$out/table.md"
+import json, os, sys
 out, sigma, steps = sys.argv[1], sys.argv[2], sys.argv[3]
+seeds, have = sys.argv[4].split(), sys.argv[5].split()
 noise = {s["name"]: s for s in json.load(open(f"{out}/noise.json"))["sources"]}
 rows = [("noisy input (no denoiser)", "noisy"),
         (f"(a) Gaussian noise, σ = {sigma}", "gaussian"),
         ("(b) LUD-VAE, the authors' C2N", "ludvae"),
         ("(b+) LUD-VAE, `--residual`", "ludvae-residual"),
+        ("(b*) LUD-VAE trained longer (synth/demo/model), C2N", "ludvae-trained"),
         ("(c) the true camera degradation (upper bound)", "camera")]
-print(f"| DnCNN trained on ({steps} steps each) | PSNR (dB) | SSIM | AKLD | KLD | low-pass PSNR of the degradation (dB) |")
-print("|---|---|---|---|---|---|")
+def evals(k):
+    if k == "noisy":
+        return [json.load(open(f"{out}/eval-noisy.json"))["mean"]]
+    return [json.load(open(f"{out}/eval-{k if s == seeds[0] else f'{k}-s{s}'}.json"))["mean"] for s in seeds]
+many = len(seeds) > 1
+head = "| DnCNN trained on (%s steps each%s) | PSNR (dB) | SSIM |" % (steps, ", seeds " + ", ".join(seeds) + ": mean (min–max)" if many else "")
+head += " margin over (a), seed by seed (dB) |" if many else ""
+print(head + " AKLD | KLD | low-pass PSNR of the degradation (dB) |")
+print("|---|---|---|" + ("---|" if many else "") + "---|---|---|")
+gauss = [e["psnr"] for e in evals("gaussian")]
 for label, k in rows:
-    e = json.load(open(f"{out}/eval-{k}.json"))["mean"]
+    if k != "noisy" and k not in have:
+        continue
+    es = evals(k)
+    ps, ss = [e["psnr"] for e in es], [e["ssim"] for e in es]
+    psnr, ssim = "%.2f" % (sum(ps) / len(ps)), "%.4f" % (sum(ss) / len(ss))
+    if many and len(ps) > 1:
+        psnr += " (%.2f–%.2f)" % (min(ps), max(ps))
+        ssim += " (%.4f–%.4f)" % (min(ss), max(ss))
+    margin = ""
+    if many:
+        margin = " – |" if k in ("noisy", "gaussian") else " %s |" % " / ".join("%+.2f" % (p - g) for p, g in zip(ps, gauss))
     akld = kld = lp = "–"
     if k in noise and "vs_real" in noise[k]:
         v = noise[k]["vs_real"]
         akld, kld = "%.3f" % v["akld"], "%.3f" % v["kld"]
-    if k in ("gaussian", "ludvae", "ludvae-residual"):
+    if os.path.exists(f"{out}/lowpass-{k}.json"):
         lp = "%.2f" % json.load(open(f"{out}/lowpass-{k}.json"))["mean"]["psnr"]
     if k == "noisy":
         lp = "%.2f (the real degradation)" % json.load(open(f"{out}/lowpass-real.json"))["mean"]["psnr"]
-    print(f"| {label} | {e['psnr']:.2f} | {e['ssim']:.4f} | {akld} | {kld} | {lp} |")
+    print(f"| {label} | {psnr} | {ssim} |{margin} {akld} | {kld} | {lp} |")
 EOF
 
 say "6. the picture"
