@@ -66,8 +66,8 @@ func bench(args []string, stdout io.Writer) error {
 	deviceFlag(fs, device)
 	threadsFlag(fs, threads)
 	precisionFlag(fs, precision)
-	lay := string(layout.Auto)
-	layoutFlag(fs, &lay)
+	// checked after the counts, as bench always did
+	lay := fs.String("layout", string(layout.Auto), layout.Flag)
 	graphs := fs.Bool("cuda-graphs", true, "train on CUDA: replay the step as a CUDA graph, as train does (false: op by op)")
 	tile := fs.Int("tile", synth.DefaultTile, "synth: tile size in pixels, as ludvae synth --tile (0 = whole images)")
 	fs.Usage = func() {
@@ -91,7 +91,7 @@ func bench(args []string, stdout io.Writer) error {
 	if *size == 0 {
 		*size = map[string]int{"train": 32, "synth": 256}[task]
 	}
-	want, err := layout.Parse("--layout", lay)
+	want, err := layout.Parse("--layout", *lay)
 	if err != nil {
 		return err
 	}
