@@ -366,11 +366,11 @@ var fileInputs = map[string][]string{
 // otherStrings are the string flags that name no input: outputs, and
 // words.
 var otherStrings = map[string]string{
-	"train":          "out store-dir preset normalize device precision",
-	"synth":          "out mode device precision shard",
-	"export":         "torchscript pth onnx sigma mode",
-	"restore train":  "out loss device",
-	"restore test":   "out device",
+	"train":          "out store-dir preset normalize device precision layout",
+	"synth":          "out mode device precision shard layout weights",
+	"export":         "torchscript pth onnx sigma mode weights",
+	"restore train":  "out loss device layout ludvae-weights",
+	"restore test":   "out device layout",
 	"restore export": "torchscript onnx pth",
 	"eval":           "",
 	"eval noise":     "plot",
