@@ -160,8 +160,9 @@ $(SHIM): $(OBJS)
 
 FORCE:
 
+# CGO_LDFLAGS from the environment is kept (Dockerfile.cuda-debian without cuDNN).
 build: shim
-	CGO_LDFLAGS="-Wl,-rpath,\$$ORIGIN" $(GO) build -o bin/ludvae ./cmd/ludvae
+	CGO_LDFLAGS="-Wl,-rpath,\$$ORIGIN $(CGO_LDFLAGS)" $(GO) build -o bin/ludvae ./cmd/ludvae
 
 vet: shim
 	$(GO) vet ./...

@@ -33,9 +33,15 @@ else
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
   libtorch=$("$PY" -c 'import torch, os; print(os.path.dirname(torch.__file__))')
   "$PY" -c 'import torch; assert torch.cuda.is_available(), "torch sees no CUDA device"'
-  # -o deps: no apt on the GPU machine; its torch is the pip one.
-  make_args=(-o deps LIBTORCH="$libtorch" PY="$PY")
-  export LD_LIBRARY_PATH="$PWD/bin:$libtorch/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  # -o deps: no apt on the GPU machine. A pip torch carries its libtorch;
+  # Debian's python3-torch-cuda has none beside it and runs on the system's
+  # libtorch-cuda-dev (Dockerfile.cuda-debian's gpu-check target).
+  if [ -f "$libtorch/include/torch/script.h" ]; then
+    make_args=(-o deps LIBTORCH="$libtorch" PY="$PY")
+    export LD_LIBRARY_PATH="$PWD/bin:$libtorch/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  else
+    make_args=(-o deps PY="$PY")
+  fi
   { command -v nvcc && nvcc --version | tail -n 1; } || true
 fi
 "$PY" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)'
