@@ -85,8 +85,9 @@ EOF
     echo "interrupted run exited with $rc"
     [ ! -f "$T/runs/job/ckpt_00000060.pth" ] || { echo "the run reached step 60 before SIGINT"; return 1; }
     [ "$rc" != 0 ] || { echo "an interrupted run exited 0"; return 1; }
-    run "$img" "${train[@]}" --out runs/job --steps 60 | tee "$T/resume.out"
-    grep -q "resuming from" "$T/resume.out" && test -f "$T/runs/job/ckpt_00000060.pth"
+    # ludvae logs to stderr; the copy stays outside the job's folder (this script's user writes it).
+    run "$img" "${train[@]}" --out runs/job --steps 60 2>&1 | tee "$OUT_DIR/resume-$name.out"
+    grep -q "resuming from" "$OUT_DIR/resume-$name.out" && test -f "$T/runs/job/ckpt_00000060.pth"
   }
   step "train interrupted (SIGINT after step 30) and resumed to 60" interrupted || return
   step "ludvae synth" run "$img" synth --model runs/job/ckpt_00000060.pth --clean data/sidd/clean --out synth --tile 32 || return
