@@ -7,7 +7,8 @@
 #                           (debootstrap), for machines that cannot pull debian:12.x/13.x
 #   make docker-build-cpu   ludvae:cpu-debian12 (also tagged ludvae:cpu), ludvae:cpu-debian13
 #   make docker-make-test   `make test` inside ludvae:dev-debian13 (DOCKER_SUITE=bookworm: 12)
-#   make docker-build-cuda LIBTORCH_SHA256=... GO_SHA256=...   ludvae:cuda
+#   make docker-build-cuda [CUDNN=none]  ludvae:cuda (Dockerfile.cuda-debian)
+#   make docker-build-cuda-official LIBTORCH_SHA256=... GO_SHA256=...  the nvidia/cuda alternative
 #
 # For recipes (e.g. `make train-sidd DOCKER=1`):
 #   $(LUDVAE) ARGS        bin/ludvae ARGS, or with DOCKER=1 the image DOCKER_IMAGE
@@ -53,11 +54,25 @@ DOCKER_RUN_CPU = $(docker_run) $(DOCKER_IMAGE_CPU)
 LUDVAE = $(if $(filter 1,$(DOCKER)),$(DOCKER_RUN),bin/ludvae)
 LUDVAE_DATA = $(if $(filter 1,$(DOCKER)),/data,$(DOCKER_DATA))
 
-.PHONY: docker-build docker-build-cuda docker-build-cpu docker-base docker-test docker-make-test
+.PHONY: docker-build docker-build-cuda docker-build-cuda-official docker-build-cpu docker-base docker-test docker-make-test
 
 docker-build: docker-build-cuda docker-build-cpu
 
+# ludvae:cuda is Dockerfile.cuda-debian (docker/README.md, "CUDA image"): on
+# debian:13.8 or, when that cannot be pulled, ludvae-base:trixie; the host's
+# CA bundle is a build secret for TLS-inspecting proxies (no layer keeps it).
+# CUDNN=none builds without NVIDIA's cuDNN download (compile and link only).
+CUDNN ?= nvidia
+DOCKER_CA_CERTS ?= /etc/ssl/certs/ca-certificates.crt
+docker_ca_secret = --secret id=cacerts,src=$(DOCKER_CA_CERTS)
 docker-build-cuda:
+	DOCKER_CLI="$(DOCKER_CLI)"; . docker/lib.sh && base=$$(resolve_base trixie) && \
+	docker_build --network host --build-arg DEBIAN="$$base" --build-arg CUDNN=$(CUDNN) \
+		$(if $(wildcard $(DOCKER_CA_CERTS)),$(docker_ca_secret)) $(DOCKER_BUILD_FLAGS) \
+		-f docker/Dockerfile.cuda-debian -t $(DOCKER_IMAGE_CUDA) .
+
+# The alternative on NVIDIA's and pytorch.org's downloads (never built here).
+docker-build-cuda-official:
 	$(docker_build) $(if $(LIBTORCH_SHA256),--build-arg LIBTORCH_SHA256=$(LIBTORCH_SHA256)) \
 		-f docker/Dockerfile.cuda -t $(DOCKER_IMAGE_CUDA) .
 
