@@ -24,7 +24,8 @@ func DistBackends() (gloo, nccl bool) {
 }
 
 // GroupOptions say how to join torch.distributed's default process group,
-// as init_process_group(backend, "env://") does in PyTorch 1.13.
+// as init_process_group(backend, "env://") does in the PyTorch of the
+// libtorch the shim is built against (docs/distributed.md).
 type GroupOptions struct {
 	Backend     string // "gloo" (CPU tensors) or "nccl" (CUDA tensors)
 	Host        string // the rendezvous TCPStore's address (MASTER_ADDR)

@@ -132,8 +132,12 @@ func TestPythonLoadsGoWrite(t *testing.T) {
 	if err := Save(path, g); err != nil {
 		t.Fatal(err)
 	}
+	// weights_only=False: the graph holds Python objects (bytes(),
+	// frozenset, ...) outside the allowlist of torch 2.6's default
+	// weights-only torch.load, which refuses them in torch.save's own files
+	// too; torch 1.13 has the same argument, defaulting to False.
 	out := runPython(t, pyDescribe+`
-obj = torch.load(sys.argv[1])
+obj = torch.load(sys.argv[1], weights_only=False)
 ptr = lambda k: obj[k].storage().data_ptr()
 print(json.dumps({
     "desc": describe(obj),
@@ -144,7 +148,7 @@ print(json.dumps({
     "view_contiguous": obj["view"].is_contiguous(),
     "view_is_transpose": bool(torch.equal(obj["view"], obj["base"].t())),
     "slice_value": obj["slice"].tolist(),
-    "module_metadata": repr(obj["module"]._metadata),
+    "module_metadata": type(obj["module"]._metadata).__name__ + repr(list(obj["module"]._metadata.items())),
     "int_keys": [type(k).__name__ for k in obj["ints"]],
     "od_type": type(obj["od"]).__name__,
     "dict_type": type(obj).__name__,
@@ -182,7 +186,8 @@ print(json.dumps({
 	if want := [][]float64{{6, 7}, {10, 11}}; !jsonEqual(py.SliceValue, want) {
 		t.Errorf("slice = %v, want %v", py.SliceValue, want)
 	}
-	if want := "OrderedDict([('', {'version': 1})])"; py.ModuleMetadata != want {
+	// (type and items, not the OrderedDict's repr, which Python 3.12 changed)
+	if want := "OrderedDict[('', {'version': 1})]"; py.ModuleMetadata != want {
 		t.Errorf("module _metadata = %s, want %s", py.ModuleMetadata, want)
 	}
 	if !jsonEqual(py.IntKeys, []string{"int", "int", "int", "int"}) {
@@ -297,8 +302,9 @@ print(json.dumps(describe(obj)))
 	if err := Save(dst, v); err != nil {
 		t.Fatal(err)
 	}
+	// weights_only=False as in TestPythonLoadsGoWrite.
 	out2 := runPython(t, pyDescribe+pyMakeCheckpoint+`
-obj = torch.load(sys.argv[1])
+obj = torch.load(sys.argv[1], weights_only=False)
 m, opt, _ = make_objects()
 m.load_state_dict(obj["model"])
 opt.load_state_dict(obj["optim"])

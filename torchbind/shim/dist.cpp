@@ -31,6 +31,13 @@
 #define LV_WITH_C10D 0
 #endif
 
+// LV_TORCH_AT_LEAST(major, minor): the libtorch being compiled against is
+// that version or newer. init_process_group's store layout changed between
+// 1.13 and 2.x (below); both ends are tested (1.13: Debian 12, 2.6: Debian
+// 13), the versions in between follow PyTorch's release history.
+#define LV_TORCH_AT_LEAST(major, minor) \
+  (TORCH_VERSION_MAJOR > (major) || (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
+
 // ProcessGroupGloo.hpp compiles only with Gloo's own headers (Debian:
 // libgloo-dev; some libtorch packages leave them out): without them the
 // shim is built without Gloo and says so (lv_dist_backends).
@@ -82,8 +89,7 @@ struct lv_pg_s {
 // on ourselves (TCPStoreOptions::masterListenFd); older ones have no such
 // option, so the shim wraps bind(2) for the one call that starts the
 // server (LV_BIND_WRAP below).
-#define LV_LISTEN_FD \
-  (TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4))
+#define LV_LISTEN_FD LV_TORCH_AT_LEAST(2, 4)
 
 #if LV_WITH_C10D
 namespace {
@@ -173,10 +179,11 @@ Bind rewrite(int fd, const sockaddr *a, socklen_t alen, sockaddr_storage *out, s
 }
 #endif
 
-// store is the rendezvous store as torch.distributed 1.13 builds it for
-// env://: under torchrun's static rendezvous the agent hosts the TCPStore and
-// every worker is a client under "/worker/attempt_<n>"
-// (TORCHELASTIC_USE_AGENT_STORE); otherwise rank 0 hosts it.
+// store is the rendezvous store as torch.distributed builds it for env://:
+// under torchrun's static rendezvous the agent hosts the TCPStore and every
+// worker is a client (TORCHELASTIC_USE_AGENT_STORE), in 1.13 under
+// "/worker/attempt_<n>", from 2.4 on without a prefix (torchrun makes a new
+// store for each restart); otherwise rank 0 hosts it.
 // Rank 0 (the server) binds to host unless listen_all.
 c10::intrusive_ptr<c10d::Store> store(const std::string &host, int port, int rank,
                                       int world, bool agent, int attempt, ms timeout, bool listen_all) {
@@ -187,6 +194,13 @@ c10::intrusive_ptr<c10d::Store> store(const std::string &host, int port, int ran
   o.waitWorkers = !agent;
   o.timeout = timeout;
   o.multiTenant = !agent;
+#if LV_TORCH_AT_LEAST(2, 4)
+  // 2.4 made the libuv store server the default, but a libtorch built
+  // without libuv (Debian 13's 2.6) refuses it; the older server speaks the
+  // same protocol. libuv only when USE_LIBUV=1 asks for it.
+  const char *uv = std::getenv("USE_LIBUV");
+  o.useLibUV = uv && std::string(uv) == "1";
+#endif
   c10::intrusive_ptr<c10d::Store> s;
   if (o.isServer && !listen_all) {
 #if LV_LISTEN_FD
@@ -211,14 +225,28 @@ c10::intrusive_ptr<c10d::Store> store(const std::string &host, int port, int ran
   } else {
     s = c10::make_intrusive<c10d::TCPStore>(host, o);
   }
+#if LV_TORCH_AT_LEAST(2, 4)
+  (void)attempt;
+#else
   if (agent)
     s = c10::make_intrusive<c10d::PrefixStore>("/worker/attempt_" + std::to_string(attempt), s);
+#endif
   return s;
 }
 
-// barrier is init_process_group's store-based barrier: each rank adds one to
-// the key and waits until all have (the Python rank waits for ours too).
+// store_barrier is init_process_group's store-based barrier. In 1.13 each
+// rank adds one to the key and waits until all have (the Python rank waits
+// for ours too). From 2.1 on there is none unless TORCH_DIST_INIT_BARRIER=1;
+// then the key is named after the group, "0", and the rank that completes
+// the count sets "<key>:last_worker", which all wait for.
 void store_barrier(c10d::Store &s, int world, ms timeout) {
+#if LV_TORCH_AT_LEAST(2, 1)
+  const char *on = std::getenv("TORCH_DIST_INIT_BARRIER");
+  if (!on || std::atoi(on) != 1) return;
+  const std::string key = "store_based_barrier_key:0";
+  if (s.add(key, 1) == world) s.set(key + ":last_worker", std::vector<uint8_t>{'1'});
+  s.wait({key + ":last_worker"}, timeout);
+#else
   const std::string key = "store_based_barrier_key:1";
   s.add(key, 1);
   auto start = std::chrono::steady_clock::now();
@@ -228,6 +256,7 @@ void store_barrier(c10d::Store &s, int world, ms timeout) {
                 " ranks to join the process group");
     std::this_thread::sleep_for(ms(10));
   }
+#endif
 }
 
 #if LV_GLOO
@@ -291,25 +320,50 @@ lv_err lv_dist_new(const char *backend, const char *host, int port, int rank, in
     ms timeout(timeout_ms);
     auto base = store(host, port, rank, world, agent_store != 0, attempt, timeout, listen_all != 0);
     auto pg = std::make_unique<lv_pg_s>();
-    // init_process_group's prefixes: "default_pg", then the group's name "0".
+    // init_process_group's prefixes: "default_pg", then the group's name
+    // "0" (from 2.0 on "0/", then the first device type the backend serves:
+    // Gloo's one backend, for CPU and CUDA tensors, under "cpu/", NCCL's under
+    // "cuda/").
     pg->store = c10::make_intrusive<c10d::PrefixStore>("default_pg", base);
+#if LV_TORCH_AT_LEAST(2, 0)
+    auto group = c10::make_intrusive<c10d::PrefixStore>("0/", pg->store);
+    auto on = [&](const char *device) -> c10::intrusive_ptr<c10d::Store> {
+      return c10::make_intrusive<c10d::PrefixStore>(std::string(device) + "/", group);
+    };
+#else
     auto group = c10::make_intrusive<c10d::PrefixStore>("0", pg->store);
+    auto on = [&](const char *) -> c10::intrusive_ptr<c10d::Store> { return group; };
+#endif
+    (void)on;
+    // 2.x sets each backend's sequence number as soon as it is made (rank 0
+    // writes it to the backend's store, the others wait for it), 1.13 after
+    // the store barrier; the order is the Python rank's.
 #if LV_GLOO
-    if (b == "gloo") pg->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(group, rank, world, gloo_options(timeout));
+    if (b == "gloo") {
+      pg->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(on("cpu"), rank, world, gloo_options(timeout));
+#if LV_TORCH_AT_LEAST(2, 0)
+      pg->gloo->setSequenceNumberForGroup();
+#endif
+    }
 #endif
 #if LV_NCCL
     if (b == "nccl") {
       auto o = c10d::ProcessGroupNCCL::Options::create();
       o->timeout = timeout;
-      pg->nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(group, rank, world, o);
+      pg->nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(on("cuda"), rank, world, o);
+#if LV_TORCH_AT_LEAST(2, 0)
+      pg->nccl->setSequenceNumberForGroup();
+#endif
     }
 #endif
     store_barrier(*pg->store, world, timeout);
+#if !LV_TORCH_AT_LEAST(2, 0)
 #if LV_GLOO
     if (pg->gloo) pg->gloo->setSequenceNumberForGroup();
 #endif
 #if LV_NCCL
     if (pg->nccl) pg->nccl->setSequenceNumberForGroup();
+#endif
 #endif
     *out = pg.release();
 #else
