@@ -237,7 +237,6 @@ include docker/docker.mk
 # with DOCKER_IMAGE=ludvae:cpu (make docker-build first; docker/docker.mk).
 DATA ?= data/sidd
 .PHONY: train-sidd train-aim19 train-ntire20 check-data-sidd check-data-aim19 check-data-ntire20
-train-sidd train-aim19 train-ntire20: train-%: check-data-% $(if $(filter 1,$(DOCKER)),,build)
 # Before anything is built: a missing data folder is named, with the
 # command that makes it.
 check-data-sidd check-data-aim19 check-data-ntire20: check-data-%:
@@ -249,4 +248,5 @@ check-data-sidd check-data-aim19 check-data-ntire20: check-data-%:
 	    exit 1; \
 	  fi; \
 	done
+train-sidd train-aim19 train-ntire20: train-%: check-data-% $(if $(filter 1,$(DOCKER)),,build)
 	$(LUDVAE) train --clean $(LUDVAE_DATA)/clean --noisy $(LUDVAE_DATA)/noisy --out runs/$* --preset $* $(TRAIN_FLAGS)

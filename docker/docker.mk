@@ -46,8 +46,9 @@ docker_build = DOCKER_BUILDKIT=1 $(DOCKER_CLI) build $(DOCKER_BUILD_FLAGS) \
 docker_mounts = -v $(abspath $(DOCKER_DATA)):/data -v $(abspath $(DOCKER_RUNS)):/work/runs \
 	$(if $(DOCKER_DOWNLOADS),-v $(abspath $(DOCKER_DOWNLOADS)):$(abspath $(DOCKER_DOWNLOADS)):ro)
 
-# The runs folder is created first so that Docker does not create it as root.
-docker_run = mkdir -p $(abspath $(DOCKER_RUNS)) && $(DOCKER_CLI) run --rm --network host -u $(DOCKER_USER) -e HOME=/tmp $(docker_mounts)
+# The runs folder is created first so that Docker does not create it as root;
+# a root caller running the image as another DOCKER_USER gives it to that user.
+docker_run = mkdir -p $(abspath $(DOCKER_RUNS)) && { [ "$$(id -u)" != 0 ] || chown $(DOCKER_USER) $(abspath $(DOCKER_RUNS)); } && $(DOCKER_CLI) run --rm --network host -u $(DOCKER_USER) -e HOME=/tmp $(docker_mounts)
 DOCKER_RUN = $(docker_run) $(DOCKER_GPUS) $(DOCKER_IMAGE)
 DOCKER_RUN_CPU = $(docker_run) $(DOCKER_IMAGE_CPU)
 
