@@ -9,7 +9,11 @@
 # held-out photos (σx = recipe_synth_sigma, seed 4) against their camera
 # degradation (AKLD, KLD) beside Gaussian noise of about the same strength,
 # and each one's low-pass PSNR against the clean photos (content and
-# colours). The summary goes to OUT/eval/summary.json and stdout.
+# colours). The summary goes to OUT/eval/summary.json and stdout, and the
+# scored weights, as a plain state dict, to OUT/model/ludvae.pth beside
+# OUT/model/provenance.json (the command, the commits and CPUs of the
+# training sessions, steps, seed, wall time of training, the statistics):
+# the two files synth/demo/model/ holds.
 # Re-running resumes training from OUT/run's newest checkpoint (stop it with
 # Ctrl-C or SIGTERM any time; it saves every SAVE_EVERY = 500 steps);
 # MODEL=CKPT scores that checkpoint without training; THREADS (0 = all);
@@ -35,6 +39,8 @@ if [ ! -f "$out/.data-complete" ]; then
   touch "$out/.data-complete"
 fi
 if [ -z "${MODEL:-}" ]; then
+  # One line per training session: commit, start, threads, CPU (provenance.json).
+  echo "$(git -C "$(dirname "$0")" rev-parse HEAD 2>/dev/null || echo unknown) $(date -u +%FT%TZ) $threads$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)" >>"$out/sessions.txt"
   say "2. train the demo's recipe for $recipe_steps steps (resumes from $out/run)"
   # shellcheck disable=SC2086 # TRAIN_FLAGS is a list of flags
   run train --clean "$out/data/clean" --noisy "$out/data/noisy" --out "$out/run" "${recipe_flags[@]}" \
@@ -71,4 +77,40 @@ print("LUD-VAE  AKLD %.3f  KLD %.3f  std %.2f  low-pass %.2f dB" % (m["vs_real"]
 print("Gaussian AKLD %.3f  KLD %.3f  std %.2f  low-pass %.2f dB" % (g["vs_real"]["akld"], g["vs_real"]["kld"], g["stats"]["std_all"], lp["gaussian"]))
 print("camera                                  low-pass %.2f dB" % lp["real"])
 print("better than Gaussian by AKLD and KLD, low-pass at least the camera's: %s" % ("yes" if better else "no"))
+PY
+say "4. the weights and their provenance in $out/model"
+mkdir -p "$out/model"
+rm -f "$out/model/ludvae.pth"
+"$ludvae" export --model "$model" --pth "$out/model/ludvae.pth"
+python3 - "$out" "$model" "$(git -C "$(dirname "$0")" rev-parse HEAD 2>/dev/null || echo unknown)" \
+  "$("$ludvae" version | head -n 1)" <<'PY'
+import csv, json, os, re, sys
+out, model, head, torch = sys.argv[1:]
+sessions = [l.split(None, 3) for l in open(out + "/sessions.txt") if l.strip()] if os.path.exists(out + "/sessions.txt") else []
+rows = list(csv.DictReader(open(out + "/run/log.csv")))
+wall, prev = 0.0, 0
+for r in rows:  # each row covers the steps since the previous one at its rate
+    step = int(r["step"])
+    wall += (step - prev) / float(r["steps_per_s"]) if step > prev else 0
+    prev = step
+cfg = json.load(open(out + "/run/config.json"))
+summary = json.load(open(out + "/eval/summary.json"))
+prov = {
+    "command": "DEMO_MODEL_STEPS=%d make demo-model, i.e. ludvae train " % cfg["steps"] + " ".join(
+        "--%s %s" % (k.replace("_", "-"), ",".join(map(str, v)) if isinstance(v, list) else v) for k, v in cfg.items()
+        if k in ("filters", "levels", "patch", "batch", "steps", "lr", "lr_milestones", "kl_weight", "kl_warmup",
+                 "sigma_x", "sigma_y", "normalize", "seed", "device")),
+    "commit": sessions[0][0] if sessions else head,
+    "sessions": [{"commit": s[0], "started": s[1], "threads": int(s[2]), "cpu": s[3].strip() if len(s) > 3 else ""} for s in sessions],
+    "scored_at_commit": head,
+    "libtorch": torch,
+    "steps": int(re.search(r"ckpt_0*(\d+)\.pth$", model).group(1)) if "ckpt_" in model else cfg["steps"],
+    "seed": cfg["seed"], "filters": cfg["filters"], "levels": cfg["levels"],
+    "cpu": sessions[-1][3].strip() if sessions and len(sessions[-1]) > 3 else "",
+    "wall_seconds": round(wall),
+    "bytes": os.path.getsize(out + "/model/ludvae.pth"),
+    "scores": {k: summary[k] for k in ("ludvae", "gaussian", "camera")},
+}
+json.dump(prov, open(out + "/model/provenance.json", "w"), indent=1)
+print("wrote %s/model/ludvae.pth (%d bytes) and provenance.json: %d steps, %.0f min of training" % (out, prov["bytes"], prov["steps"], wall / 60))
 PY

@@ -14,6 +14,7 @@
 # Steps 3–5 also show the longer-trained model committed beside this
 # script (synth/demo/model/ludvae.pth, made by `make demo-model`) when
 # there is one, or the checkpoint DEMO_TRAINED names.
+# THREADS limits libtorch to that many threads (default 0: all cores).
 # DEMO_STEPS (default 1200) sets the training length; recipe-flags.sh has
 # the recipe and the other variables that change it.
 set -euo pipefail
@@ -23,6 +24,7 @@ out=$2
 . "$(dirname "$0")/recipe-flags.sh"
 steps=$recipe_steps
 ludvae=${LUDVAE:-bin/ludvae}
+threads=${THREADS:-0} # libtorch threads (0 = all cores; 1 on a shared machine)
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { echo "\$ ludvae $*"; "$ludvae" "$@"; }
 
@@ -35,7 +37,7 @@ demo_data "$photos" "$out"
 
 say "2. train a small LUD-VAE on the unpaired folders ($steps steps on the CPU)"
 run train --clean "$out/data/clean" --noisy "$out/data/noisy" --out "$out/run" "${recipe_flags[@]}" \
-  --save-every 300 --sample-every 300 --log-every 20 --device cpu
+  --save-every 300 --sample-every 300 --log-every 20 --device cpu --threads "$threads"
 ckpt=$(ls "$out"/run/ckpt_*.pth | tail -n 1)
 
 say "3. synthesize degraded versions of the held-out photos"
@@ -43,16 +45,16 @@ sx=$recipe_synth_sigma
 trained=${DEMO_TRAINED:-$(dirname "$0")/model/ludvae.pth}
 cols=() labels=() crops=()
 if [ -f "$trained" ]; then
-  run synth --model "$trained" --clean "$out/heldout/clean" --out "$out/synth-trained" --sigma-min "$sx" --sigma-max "$sx" --seed 4 --device cpu
+  run synth --model "$trained" --clean "$out/heldout/clean" --out "$out/synth-trained" --sigma-min "$sx" --sigma-max "$sx" --seed 4 --device cpu --threads "$threads"
   cols=("$out/compare/trained") labels=(",LUD-VAE trained longer") crops=("$out/synth-trained/L/astronaut.png")
 else
   echo "(no longer-trained model at $trained: make demo-model makes one)"
 fi
-run synth --model "$ckpt" --clean "$out/heldout/clean" --out "$out/synth" --sigma-min "$sx" --sigma-max "$sx" --seed 4 --device cpu
+run synth --model "$ckpt" --clean "$out/heldout/clean" --out "$out/synth" --sigma-min "$sx" --sigma-max "$sx" --seed 4 --device cpu --threads "$threads"
 # --residual keeps the clean photo and adds only what the sampled latents
 # change (the decode minus the decode at temperature 0): the blur and
 # colour cast the short training leaves on every output cancel.
-run synth --model "$ckpt" --clean "$out/heldout/clean" --out "$out/synth-residual" --sigma-min "$sx" --sigma-max "$sx" --seed 4 --device cpu --residual
+run synth --model "$ckpt" --clean "$out/heldout/clean" --out "$out/synth-residual" --sigma-min "$sx" --sigma-max "$sx" --seed 4 --device cpu --threads "$threads" --residual
 
 say "4. noise statistics: LUD-VAE and plain Gaussian noise against the real (camera) degradation"
 mkdir -p "$out/compare"

@@ -21,7 +21,9 @@
 # TABLE2_SAMPLES set the budget (TABLE2_MODEL another LUD-VAE checkpoint); the denoiser is dncnn.sh's.
 # TABLE2_SEEDS (default 1) lists the denoisers' seeds: each row trains one
 # denoiser per seed, and the table gives the mean PSNR/SSIM, their range,
-# and each row's margin over the Gaussian row, seed by seed.
+# and each row's margin over the Gaussian row, seed by seed. TABLE2_ROWS
+# trains only the rows it lists (e.g. "gaussian ludvae-trained"; the
+# picture needs all but ludvae-trained).
 set -euo pipefail
 photos=$1
 demo=$2
@@ -47,6 +49,10 @@ echo "LUD-VAE model: $ckpt"
 trained=${TABLE2_TRAINED:-$(dirname "$0")/model/ludvae.pth}
 [ -f "$trained" ] && echo "longer-trained LUD-VAE model: $trained" || trained=""
 read -r -a seeds <<<"${TABLE2_SEEDS:-1}"
+for k in ${TABLE2_ROWS:-}; do
+  case $k in gaussian | ludvae | ludvae-residual | camera) ;; ludvae-trained) [ -n "$trained" ] ;; *) false ;; esac ||
+    { echo "TABLE2_ROWS: no row $k (rows: gaussian ludvae ludvae-residual ${trained:+ludvae-trained }camera)" >&2; exit 2; }
+done
 clean=$demo/data/clean
 heldout=$demo/heldout
 rm -rf "$out"
@@ -96,6 +102,7 @@ if [ -n "$trained" ]; then
     --sigma-max "$sx" --seed 5 --device cpu >/dev/null
   rows=(gaussian ludvae ludvae-residual ludvae-trained camera)
 fi
+[ -z "${TABLE2_ROWS:-}" ] || read -r -a rows <<<"$TABLE2_ROWS"
 
 say "2. train ${#rows[@]} denoisers per seed (${seeds[*]}), one per kind of pairs ($steps steps each, in parallel)"
 common=("${dncnn_flags[@]}" --threads 1)
@@ -205,6 +212,9 @@ for label, k in rows:
 EOF
 
 say "6. the picture"
+for k in gaussian ludvae ludvae-residual camera; do
+  [ -d "$out/denoised-$k" ] || { echo "(no picture: row $k was not trained)"; exit 0; }
+done
 run montage --out "$out/table2.png" --crop 186,56,96,96 --zoom 2 \
   --labels "camera noise,(a) Gaussian,(b) LUD-VAE,(b+) residual,(c) true pairs,clean" \
   "$heldout/real/astronaut.png" "$out/denoised-gaussian/astronaut.png" "$out/denoised-ludvae/astronaut.png" \
