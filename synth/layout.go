@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math/rand/v2"
 
-	"github.com/ludvae/ludvae/internal/images"
 	"github.com/ludvae/ludvae/internal/layout"
 	"github.com/ludvae/ludvae/model"
 	tb "github.com/ludvae/ludvae/torchbind"
@@ -31,10 +29,6 @@ func (o *Options) ChooseLayout(ctx context.Context, rt *tb.Runtime, m *model.LUD
 	if err != nil {
 		return layout.Choice{}, err
 	}
-	if want == layout.Auto && rt.Device().IsCUDA() {
-		fmt.Fprintln(log, "layout nhwc (CUDA: channels-last)")
-		return layout.Choice{Layout: layout.NHWC}, m.ToLayout(layout.NHWC)
-	}
 	prec, err := tb.ParsePrecision(o.Precision)
 	if err != nil {
 		return layout.Choice{}, err
@@ -47,11 +41,7 @@ func (o *Options) ChooseLayout(ctx context.Context, rt *tb.Runtime, m *model.LUD
 		side = wholeImageSide
 	}
 	key := model.LayoutKey("synth-"+o.Mode, model.ShapeKey(m.Config, 1, side, side), prec)
-	rng := rand.New(rand.NewPCG(3, 4))
-	img := &images.Image{W: side, H: side, Pix: make([]float32, 3*side*side)}
-	for i := range img.Pix {
-		img.Pix[i] = rng.Float32()
-	}
+	img := layout.TimingImage(side, 3)
 	t := *o
 	t.Tile, t.Norm = 0, nil // one tile's work, once
 	rec := Record{Sigma: 50, Temperature: 1, Seed: 1}
@@ -60,10 +50,9 @@ func (o *Options) ChooseLayout(ctx context.Context, rt *tb.Runtime, m *model.LUD
 		_, err := t.Translate(ctx, rt, m, img, rec)
 		return err
 	}
-	c, err := layout.Choose(want, key, layout.Options{Prepare: prepare, Iters: 1}, run)
+	c, err := layout.ChooseOn(rt.Device(), want, key, layout.Options{Prepare: prepare, Iters: 1}, run, fmt.Sprintf("one %d² tile", side), "", log)
 	if err != nil {
 		return layout.Choice{}, err
 	}
-	fmt.Fprintf(log, "%s, one %d² tile\n", c, side)
 	return c, m.ToLayout(c.Layout)
 }

@@ -20,10 +20,6 @@ import (
 // the run's own model, optimizer and noise never see the timing. It logs
 // the choice and both timings.
 func ChooseLayout(rt *tb.Runtime, cfg *Config, want layout.Layout, log io.Writer) (layout.Choice, error) {
-	if want == layout.Auto && rt.Device().IsCUDA() {
-		fmt.Fprintln(log, "layout nhwc (CUDA: channels-last, cuDNN's benchmark mode picks the algorithms)")
-		return layout.Choice{Layout: layout.NHWC}, nil
-	}
 	prec, err := tb.ParsePrecision(cfg.Precision)
 	if err != nil {
 		return layout.Choice{}, err
@@ -63,10 +59,6 @@ func ChooseLayout(rt *tb.Runtime, cfg *Config, want layout.Layout, log io.Writer
 		_, err := st.Step(b)
 		return err
 	}
-	c, err := layout.Choose(want, key, layout.Options{Prepare: prepare}, run)
-	if err != nil {
-		return layout.Choice{}, err
-	}
-	fmt.Fprintf(log, "%s, training step of batch %d × %d²\n", c, n, p)
-	return c, nil
+	return layout.ChooseOn(rt.Device(), want, key, layout.Options{Prepare: prepare}, run,
+		fmt.Sprintf("training step of batch %d × %d²", n, p), "cuDNN's benchmark mode picks the algorithms", log)
 }

@@ -163,3 +163,62 @@ func TestParseCPUInfo(t *testing.T) {
 		t.Errorf("no cpuinfo: %q, %q; want GOARCH and no flags", name, flags)
 	}
 }
+
+type device bool
+
+func (d device) IsCUDA() bool { return bool(d) }
+
+// ChooseOn: auto on CUDA is channels-last without timing; on the CPU it
+// times as Choose does; a forced layout is kept on both. Each logs one
+// line naming the choice.
+func TestChooseOn(t *testing.T) {
+	cache := filepath.Join(t.TempDir(), "layout.json")
+	key := Key{CPU: "Test CPU", Threads: 2, Task: "synth", Shape: "f8-l1-in1x16x16"}
+	o := Options{Cache: cache, Warmup: 1, Iters: 1}
+	for _, tc := range []struct {
+		cuda  bool
+		want  Layout
+		got   Layout
+		timed bool
+		log   string
+	}{
+		{true, Auto, NHWC, false, "layout nhwc (CUDA: channels-last, note)\n"},
+		{true, NCHW, NCHW, false, "layout nchw (--layout), one tile\n"},
+		{false, Auto, NCHW, true, "layout nchw: nchw "},
+		{false, NHWC, NHWC, false, "layout nhwc (--layout), one tile\n"},
+	} {
+		calls := map[Layout]int{}
+		var log strings.Builder
+		c, err := ChooseOn(device(tc.cuda), tc.want, key, o, sleeper(time.Millisecond, 40*time.Millisecond, calls), "one tile", "note", &log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Layout != tc.got || (calls[NCHW]+calls[NHWC] > 0) != tc.timed || !strings.HasPrefix(log.String(), tc.log) {
+			t.Errorf("cuda %v, --layout %s: got %s after %v timings, log %q; want %s, timed %v, log %q…", tc.cuda, tc.want, c.Layout, calls, log.String(), tc.got, tc.timed, tc.log)
+		}
+	}
+}
+
+// TimingImage is a fixed image for a seed: the same pixels twice, others
+// for another seed, all in [0, 1).
+func TestTimingImage(t *testing.T) {
+	a, b, c := TimingImage(8, 3), TimingImage(8, 3), TimingImage(8, 7)
+	if a.W != 8 || a.H != 8 || len(a.Pix) != 3*64 {
+		t.Fatalf("image %d×%d with %d values, want 8×8×3", a.W, a.H, len(a.Pix))
+	}
+	same := 0
+	for i, v := range a.Pix {
+		if v != b.Pix[i] {
+			t.Fatalf("pixel %d differs between two images of seed 3: %g, %g", i, v, b.Pix[i])
+		}
+		if v < 0 || v >= 1 {
+			t.Fatalf("pixel %d = %g outside [0, 1)", i, v)
+		}
+		if v == c.Pix[i] {
+			same++
+		}
+	}
+	if same == len(a.Pix) {
+		t.Error("seeds 3 and 7 gave the same image")
+	}
+}

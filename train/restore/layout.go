@@ -5,7 +5,6 @@ import (
 	"io"
 	"math/rand/v2"
 
-	"github.com/ludvae/ludvae/internal/images"
 	"github.com/ludvae/ludvae/internal/layout"
 	"github.com/ludvae/ludvae/model"
 	tb "github.com/ludvae/ludvae/torchbind"
@@ -21,16 +20,8 @@ func chooseLayout(want string, dev tb.Device, key layout.Key, what string, prepa
 	if err != nil {
 		return "", err
 	}
-	if w == layout.Auto && dev.IsCUDA() {
-		fmt.Fprintln(log, "layout nhwc (CUDA: channels-last)")
-		return layout.NHWC, nil
-	}
-	c, err := layout.Choose(w, key, layout.Options{Prepare: prepare}, run)
-	if err != nil {
-		return "", err
-	}
-	fmt.Fprintf(log, "%s, %s\n", c, what)
-	return c.Layout, nil
+	c, err := layout.ChooseOn(dev, w, key, layout.Options{Prepare: prepare}, run, what, "", log)
+	return c.Layout, err
 }
 
 // trainLayout times restore train's own step on a throwaway DnCNN of the
@@ -76,11 +67,7 @@ func testLayout(m *model.DnCNN, o TestOptions, dev tb.Device, log io.Writer) err
 	}
 	shape := fmt.Sprintf("dncnn-f%d-l%d-in1x%dx%d", m.Config.Features, m.Config.Layers, side, side)
 	key := model.LayoutKey("restore-test", shape, tb.FP32)
-	rng := rand.New(rand.NewPCG(7, 8))
-	img := &images.Image{W: side, H: side, Pix: make([]float32, 3*side*side)}
-	for i := range img.Pix {
-		img.Pix[i] = rng.Float32()
-	}
+	img := layout.TimingImage(side, 7)
 	prepare := func(l layout.Layout) (func(), error) { return nil, m.ToLayout(l) }
 	run := func(layout.Layout) error { _, err := Denoise(m, img, 0); return err }
 	l, err := chooseLayout(o.Layout, dev, key, fmt.Sprintf("one %d² tile", side), prepare, run, log)
