@@ -1,6 +1,7 @@
 package model
 
 import (
+	"fmt"
 	"strconv"
 
 	tb "github.com/ludvae/ludvae/torchbind"
@@ -24,6 +25,12 @@ type Noise struct {
 	// 16·s, the noise of stream s, so that a recorded CUDA graph draws a
 	// new step's noise once the value is written (train/graph.go).
 	StreamAdd *tb.Tensor
+	// Rows, when not nil, gives each row of the batch noise of its own:
+	// row i draws exactly what a batch of one draws under Rows[i] (its
+	// Seed, Stream and Origin), so that tiles of an image at different
+	// places run through the network as one batch and draw the noise each
+	// draws alone. Generation only (a posterior site's subset is refused).
+	Rows []Noise
 }
 
 // Site is a sampling site of the network. Its value is its sub-stream
@@ -87,13 +94,43 @@ func (n Noise) eps(site Site, idx *tb.Tensor) *tb.Tensor {
 
 // sample draws z = (μ + e^{log σ}·ε)·scale at a site through the fused kernel.
 func (n Noise) sample(site Site, mean, logSigma, scale, idx *tb.Tensor) *tb.Tensor {
+	if n.Rows != nil {
+		if idx != nil {
+			panic(&tb.Error{Op: "sample", Msg: "per-row noise (Noise.Rows) draws for whole batches, not a subset of rows"})
+		}
+		like := mean
+		if like == nil {
+			like = logSigma
+		}
+		eps := n.rows(site, like.Shape(), like.Options())
+		defer eps.Close()
+		return tb.Reparameterize(mean, logSigma, scale, eps, n.key(site))
+	}
 	return tb.Reparameterize(mean, logSigma, scale, n.eps(site, idx), n.key(site))
+}
+
+// rows is the ε of a site for a batch of shape whose rows draw under
+// n.Rows: each row's own draw, concatenated.
+func (n Noise) rows(site Site, shape []int64, o tb.Options) *tb.Tensor {
+	if int64(len(n.Rows)) != shape[0] {
+		panic(&tb.Error{Op: "noise", Msg: fmt.Sprintf("%d rows of noise for a batch of %d", len(n.Rows), shape[0])})
+	}
+	one := append([]int64{1}, shape[1:]...)
+	eps := make([]*tb.Tensor, len(n.Rows))
+	for i, r := range n.Rows {
+		eps[i] = r.normal(site, one, o)
+	}
+	defer closeAll(eps...)
+	return tb.Cat(eps, 0)
 }
 
 // normal returns the standard normal ε of a site with the given shape.
 func (n Noise) normal(site Site, shape []int64, o tb.Options) *tb.Tensor {
 	if e := n.eps(site, nil); e != nil {
 		return e
+	}
+	if n.Rows != nil {
+		return n.rows(site, shape, o)
 	}
 	return tb.Normal(shape, o, n.key(site))
 }

@@ -114,6 +114,7 @@ func (o *Options) run(ctx context.Context, rt *tb.Runtime, log io.Writer) error 
 		if _, err := o.ChooseLayout(ctx, rt, m, 0, log); err != nil {
 			return err
 		}
+		o.logBatch(m.Config, log)
 	}
 	n, err := o.synthesize(ctx, rt, m, in, mine, done, manifest, log)
 	if serr := manifest.Sync(); err == nil && serr != nil {
@@ -124,6 +125,20 @@ func (o *Options) run(ctx context.Context, rt *tb.Runtime, log io.Writer) error 
 		return fmt.Errorf("interrupted by a signal: %w", err)
 	}
 	return err
+}
+
+// logBatch states what --batch above 1 does and the memory it takes.
+func (o *Options) logBatch(m model.Config, log io.Writer) {
+	if o.Batch <= 1 {
+		return
+	}
+	if o.Tile <= 0 {
+		fmt.Fprintf(log, "--batch %d: with --tile 0 each image runs whole, one at a time\n", o.Batch)
+		return
+	}
+	side := o.Tile + 2*Margin(m.Levels)
+	fmt.Fprintf(log, "--batch %d: up to %d tiles of an image at once, windows of at most %d² pixels: about %.1f GB of activations (%.1f GB a tile)\n",
+		o.Batch, o.Batch, side, float64(BatchBytes(m, o.Batch, side, side))/1e9, float64(BatchBytes(m, 1, side, side))/1e9)
 }
 
 // loadModel loads --model, refuses non-finite weights, and raises a tile
@@ -251,11 +266,11 @@ func (o *Options) Translate(ctx context.Context, rt *tb.Runtime, m *model.LUDVAE
 		err = tb.Do(func() error {
 			x := tb.FromSlice(img.Pix, 1, 3, int64(img.H), int64(img.W)).ToDevice(dev)
 			x = model.InLayout(x, m.Layout())
-			sigma := tb.Full([]int64{1}, rec.Sigma, tb.Options{Device: dev})
 			gen := func(x *tb.Tensor, n model.Noise) (*tb.Tensor, error) {
 				if err := ctx.Err(); err != nil {
 					return nil, err
 				}
+				sigma := tb.Full([]int64{x.Size(0)}, rec.Sigma, tb.Options{Device: dev}) // one per row (a batch of tiles)
 				if o.Mode == "n2c" {
 					h, err := o.n2cInput(m, x, sigma, n)
 					if err != nil {
@@ -270,7 +285,7 @@ func (o *Options) Translate(ctx context.Context, rt *tb.Runtime, m *model.LUDVAE
 			}
 			var y *tb.Tensor
 			rt.Autocast(func() {
-				y, err = Tiled(x, o.Tile, Margin(m.Config.Levels), model.Noise{Seed: rec.Seed, Stream: rec.Stream}, gen)
+				y, err = TiledBatch(x, o.Tile, Margin(m.Config.Levels), o.Batch, model.Noise{Seed: rec.Seed, Stream: rec.Stream}, gen)
 			})
 			if err != nil {
 				return err

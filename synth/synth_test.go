@@ -33,8 +33,9 @@ func TestTiledEqualsWhole(t *testing.T) {
 				g := tb.NewGenerator(1, tb.CPU)
 				defer g.Close()
 				x := tb.Rand([]int64{1, 3, 70, 93}, tb.Options{DType: tb.Float64}, g)
-				sigma := tb.Full([]int64{1}, 40, tb.Options{DType: tb.Float64})
-				gen := func(x *tb.Tensor, n model.Noise) (*tb.Tensor, error) { return m.Translate(x, sigma, 1, n) }
+				gen := func(x *tb.Tensor, n model.Noise) (*tb.Tensor, error) {
+					return m.Translate(x, tb.Full([]int64{x.Size(0)}, 40, tb.Options{DType: tb.Float64}), 1, n)
+				}
 				noise := model.Noise{Seed: 9, Stream: 4}
 				whole, err := Tiled(x, 0, Margin(levels), noise, gen)
 				if err != nil {
@@ -49,6 +50,25 @@ func TestTiledEqualsWhole(t *testing.T) {
 					if d := tiled.Sub(whole).Abs().Max().Item(); d > 1e-5 {
 						t.Errorf("levels %d, tile %d: tiled differs from whole by %g", levels, tile, d)
 					}
+					// Batches of equal windows, each row with its own noise.
+					for _, batch := range []int{2, 3, 100} {
+						batched, err := TiledBatch(x, tile, Margin(levels), batch, noise, gen)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if d := batched.Sub(whole).Abs().Max().Item(); d > 1e-5 {
+							t.Errorf("levels %d, tile %d, batch %d: differs from whole by %g", levels, tile, batch, d)
+						}
+					}
+				}
+				// Another stream (another image's noise) differs: the
+				// comparison can fail.
+				other, err := TiledBatch(x, 16, Margin(levels), 4, model.Noise{Seed: 9, Stream: 5}, gen)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d := other.Sub(whole).Abs().Max().Item(); d < 1e-3 {
+					t.Errorf("levels %d: stream 5 matches stream 4 (diff %g)", levels, d)
 				}
 				// Without context the seams show: the comparison can fail.
 				bare, err := Tiled(x, 16, 0, noise, gen)
@@ -464,4 +484,52 @@ func TestRunTemperatureRange(t *testing.T) {
 // settings, made for the run and closed after it.
 func synthRun(ctx context.Context, o Options, log io.Writer) error {
 	return tb.WithRuntime(o.RuntimeSettings, func(rt *tb.Runtime) error { return Run(ctx, rt, o, log) })
+}
+
+// TestRunBatchMatches synthesizes the same folder with --batch 1 and 4:
+// every pair within one 8-bit level (the float32 results differ in
+// rounding only; a level flips where a value sits at a rounding edge),
+// so batching changes neither the noise an image gets nor its seed.
+func TestRunBatchMatches(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	clean := filepath.Join(dir, "clean")
+	writeClean(t, clean, 3)
+	ckpt := saveTinyModel(t, dir, 1, nil)
+	run := func(out string, batch int) []Record {
+		o := Defaults()
+		o.Model, o.Clean, o.Out, o.Samples, o.Seed, o.Tile, o.Device, o.Batch = ckpt, clean, out, 2, 5, 16, "cpu", batch
+		var log strings.Builder
+		if err := synthRun(context.Background(), o, &log); err != nil {
+			t.Fatal(err)
+		}
+		if batch > 1 && !strings.Contains(log.String(), "--batch 4: up to 4 tiles") {
+			t.Errorf("log does not state the batch and its memory:\n%s", log.String())
+		}
+		recs, err := readManifest(filepath.Join(out, Manifest))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return recs
+	}
+	one, four := run(filepath.Join(dir, "one"), 1), run(filepath.Join(dir, "four"), 4)
+	if len(one) != 6 || len(four) != 6 {
+		t.Fatalf("%d and %d records, want 6", len(one), len(four))
+	}
+	worst := 0.0
+	for i, r := range one {
+		if four[i] != r {
+			t.Errorf("record %d: %+v with --batch 4, %+v with 1", i, four[i], r)
+		}
+		a, err := images.Load(filepath.Join(dir, "one", r.L))
+		b, err2 := images.Load(filepath.Join(dir, "four", r.L))
+		if err != nil || err2 != nil {
+			t.Fatal(err, err2)
+		}
+		worst = max(worst, maxDiff(a.Pix, b.Pix))
+	}
+	t.Logf("largest difference between --batch 1 and 4: %g", worst)
+	if worst > 1.0/255+1e-6 {
+		t.Errorf("--batch 4 differs from --batch 1 by %g (tolerance one 8-bit level)", worst)
+	}
 }
