@@ -27,7 +27,7 @@ func runSynth(args []string) error {
 	fs.BoolVar(&o.Residual, "residual", false, "c2n: add to the clean image only what the sampled latents change (the decode minus the decode at temperature 0), dropping the blur and colour cast an undertrained model gives every output; not the authors' synthesis")
 	fs.IntVar(&o.SRScale, "sr-scale", o.SRScale, "super-resolution: downscale HR clean images by this factor (MATLAB bicubic) before C2N; default: the checkpoint's training --downscale, else 1")
 	fs.IntVar(&o.Tile, "tile", o.Tile, "tile size in pixels for large images (0 = whole images); below the network's margin (8 pixels per level) it is raised to it")
-	fs.IntVar(&o.Batch, "batch", o.Batch, "tiles of an image run through the model at once (1: one at a time); memory grows with it: "+synth.BatchMemoryHelp)
+	fs.IntVar(&o.Batch, "batch", o.Batch, "tiles of an image run through the model at once (1: one at a time; larger batches ran slower on the CPUs measured, docs/performance.md); memory grows with it: "+synth.BatchMemoryHelp)
 	layoutFlag(fs, &o.Layout)
 	deviceFlag(fs, &o.Device)
 	precisionFlag(fs, &o.Precision)
