@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -84,7 +85,13 @@ func (p *proc) stderr() string {
 // a minute passes.
 func (p *proc) waitFor(t *testing.T, what string, ready func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
+	p.waitWithin(t, time.Minute, what, ready)
+}
+
+// waitWithin is waitFor with another limit than a minute.
+func (p *proc) waitWithin(t *testing.T, limit time.Duration, what string, ready func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
 	for !ready() {
 		select {
 		case <-p.done:
@@ -186,24 +193,6 @@ func TestSignalsStopEveryPhase(t *testing.T) {
 		t.Fatal(err)
 	}
 	dnModel := filepath.Join(dn, "dncnn_00000002.pth")
-	// oneCheckpoint checks that a stopped training said "interrupted at
-	// step N" once and left only checkpoint N (pattern's), with log.csv
-	// ending at N.
-	oneCheckpoint := func(t *testing.T, p *proc, run, pattern string) {
-		m := regexp.MustCompile(`interrupted at step (\d+)`).FindAllStringSubmatch(p.stderr(), -1)
-		if len(m) != 1 {
-			t.Fatalf("want one \"interrupted at step N\":\n%s", p.stderr())
-		}
-		step, _ := strconv.Atoi(m[0][1])
-		ckpts, _ := filepath.Glob(filepath.Join(run, strings.Replace(pattern, "%08d", "*", 1)))
-		if want := filepath.Join(run, fmt.Sprintf(pattern, step)); len(ckpts) != 1 || ckpts[0] != want {
-			t.Errorf("checkpoints %v, want only %s", ckpts, want)
-		}
-		rows := testkit.ReadCSV(t, filepath.Join(run, "log.csv"))
-		if last := rows[len(rows)-1][0]; last != m[0][1] {
-			t.Errorf("log.csv ends at step %s, the checkpoint at %d", last, step)
-		}
-	}
 	logRows := func(run string) int {
 		b, _ := os.ReadFile(filepath.Join(run, "log.csv"))
 		return strings.Count(string(b), "\n")
@@ -388,6 +377,108 @@ func TestSignalsStopEveryPhase(t *testing.T) {
 				t.Logf("%s: stopped %v after %s; %s", ph.name, took.Round(time.Millisecond), interrupt.Name(sig), lastLine(p.stderr()))
 			})
 		}
+	}
+}
+
+// oneCheckpoint checks that a stopped training said "interrupted at step
+// N" once and left only checkpoint N (pattern's), with log.csv ending at
+// N, and returns N.
+func oneCheckpoint(t *testing.T, p *proc, run, pattern string) int {
+	t.Helper()
+	m := regexp.MustCompile(`interrupted at step (\d+)`).FindAllStringSubmatch(p.stderr(), -1)
+	if len(m) != 1 {
+		t.Fatalf("want one \"interrupted at step N\":\n%s", p.stderr())
+	}
+	step, _ := strconv.Atoi(m[0][1])
+	ckpts, _ := filepath.Glob(filepath.Join(run, strings.Replace(pattern, "%08d", "*", 1)))
+	if want := filepath.Join(run, fmt.Sprintf(pattern, step)); len(ckpts) != 1 || ckpts[0] != want {
+		t.Errorf("checkpoints %v, want only %s", ckpts, want)
+	}
+	rows := testkit.ReadCSV(t, filepath.Join(run, "log.csv"))
+	if last := rows[len(rows)-1][0]; last != m[0][1] {
+		t.Errorf("log.csv ends at step %s, the checkpoint at %d", last, step)
+	}
+	return step
+}
+
+// TestSignalsAbandonLongStep: SIGINT, SIGTERM and SIGHUP stop `train` and
+// `restore train` within 2 s also in the middle of a training step that
+// takes seconds on the CPU (a large model; here 5 to 6 s of CPU time per
+// step on an AMD EPYC core, and 37 to 77 s of wall time on the loaded test
+// machine). The step under way is abandoned (run.StepGate): the one
+// checkpoint is that of the last completed step, saved from the state it
+// left while libtorch still computes, and resuming from it gives the
+// uninterrupted run's losses digit for digit.
+func TestSignalsAbandonLongStep(t *testing.T) {
+	root := t.TempDir()
+	clean, noisy := filepath.Join(root, "clean"), filepath.Join(root, "noisy")
+	writePhotos(t, clean, 3, 256, 256, false, 2)
+	writePhotos(t, noisy, 3, 256, 256, true, 3)
+	trainers := []struct {
+		name, pattern string
+		args          func(out, steps string) []string
+	}{
+		{"training", "ckpt_%08d.pth", func(out, steps string) []string {
+			return []string{"train", "--clean", clean, "--noisy", noisy, "--out", out, "--filters", "64", "--levels", "2",
+				"--patch", "96", "--batch", "6", "--steps", steps, "--save-every", "1000000", "--log-every", "1",
+				"--sample-every", "0", "--threads", "1", "--device", "cpu", "--layout", "nchw"}
+		}},
+		{"restore training", "dncnn_%08d.pth", func(out, steps string) []string {
+			return []string{"restore", "train", "--clean", clean, "--sigma", "5,25", "--out", out, "--features", "64", "--layers", "17",
+				"--patch", "96", "--batch", "12", "--steps", steps, "--save-every", "1000000", "--log-every", "1",
+				"--threads", "1", "--device", "cpu", "--layout", "nchw"}
+		}},
+	}
+	// finish runs ludvae to its end and returns its log.csv's losses
+	// (step → the loss column's text) and its last step's seconds.
+	finish := func(t *testing.T, args []string) (map[string]string, float64) {
+		t.Helper()
+		p := startLudvae(t, nil, args...)
+		<-p.done
+		if p.err != nil {
+			t.Fatalf("%v: %v\n%s", args, p.err, p.stderr())
+		}
+		rows := testkit.ReadCSV(t, filepath.Join(args[slices.Index(args, "--out")+1], "log.csv"))
+		losses := map[string]string{}
+		for _, r := range rows[1:] {
+			losses[r[0]] = r[1]
+		}
+		rate, _ := strconv.ParseFloat(rows[len(rows)-1][len(rows[0])-2], 64) // steps_per_s
+		return losses, 1 / rate
+	}
+	for _, tr := range trainers {
+		t.Run(tr.name, func(t *testing.T) {
+			t.Parallel()
+			whole, _ := finish(t, tr.args(filepath.Join(root, tr.name, "whole"), "2"))
+			for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
+				t.Run(interrupt.Name(sig), func(t *testing.T) {
+					out := filepath.Join(t.TempDir(), "run")
+					p := startLudvae(t, nil, tr.args(out, "1000000")...)
+					// the start and a step: over a minute on a loaded machine
+					p.waitWithin(t, 5*time.Minute, "after step 1", func() bool {
+						b, _ := os.ReadFile(filepath.Join(out, "log.csv"))
+						return strings.Count(string(b), "\n") >= 2 // the header and step 1
+					})
+					time.Sleep(200 * time.Millisecond) // inside step 2's forward or backward pass
+					took := p.stop(t, sig)
+					testkit.NoTempFiles(t, out, isTemp)
+					if step := oneCheckpoint(t, p, out, tr.pattern); step != 1 {
+						t.Fatalf("saved at step %d, want 1 (the signal came during step 2)", step)
+					}
+					if !strings.Contains(p.stderr(), "(step 2, under way, abandoned)") {
+						t.Errorf("step 2 was not abandoned:\n%s", p.stderr())
+					}
+					resumed, secs := finish(t, tr.args(out, "2"))
+					for _, s := range []string{"1", "2"} {
+						if resumed[s] != whole[s] || whole[s] == "" {
+							t.Errorf("step %s: loss %s after the signal and the resume, %s uninterrupted", s, resumed[s], whole[s])
+						}
+					}
+					t.Logf("%s: stopped %v after %s, 0.2 s into step 2 (a step of %.1f s here); resumed: step 2's loss %s as uninterrupted",
+						tr.name, took.Round(time.Millisecond), interrupt.Name(sig), secs, resumed["2"])
+				})
+			}
+		})
 	}
 }
 
