@@ -119,6 +119,18 @@ func (m *DnCNN) Params() []Param {
 	return ps
 }
 
+// Buffers lists the batch norms' running statistics and batch counts in
+// state-dict order: what a forward pass in training mode changes.
+func (m *DnCNN) Buffers() []Param {
+	var bs []Param
+	m.visit(func(name string, t *tb.Tensor, trainable bool) {
+		if !trainable {
+			bs = append(bs, Param{name, t})
+		}
+	})
+	return bs
+}
+
 // Tensors lists the trainable parameter tensors in state-dict order.
 func (m *DnCNN) Tensors() []*tb.Tensor {
 	var ts []*tb.Tensor

@@ -18,9 +18,10 @@ func NewDict() *Dict { return pickle.NewDict() }
 
 // Save writes v in PyTorch's zip-pickle format, so that Python's torch.load
 // reads it. Tensors are copied to the CPU. The file is written to a temporary
-// name and renamed, so an existing file at path survives any failure. Like
-// everything that opens a scope, it belongs on the goroutine that drives
-// libtorch (the scope stack is the process's).
+// name and renamed, so an existing file at path survives any failure. Its
+// scopes are its own thread's, so it may run beside the runtime's work: a
+// trainer saves from another goroutine while a step it abandoned still
+// computes (run.StepGate), which only reads the tensors saved, as Save does.
 func Save(path string, v any) error {
 	var pv any
 	if err := Try(func() { pv = toPickle(v) }); err != nil {

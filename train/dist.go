@@ -255,7 +255,10 @@ func (t *Trainer) leaderDo(f func() error) error {
 // logs and every rank checks that all resume from the same step.
 func (t *Trainer) startStepper() (err error) {
 	if t.group == nil {
-		t.stepper = newStepper(t.rt, t.Model, t.Opt, &t.Cfg, t.Data.Norm != nil, t.Log)
+		if abandonable(t.Device) {
+			t.gate = &run.StepGate{}
+		}
+		t.stepper = newStepper(t.rt, t.Model, t.Opt, &t.Cfg, t.Data.Norm != nil, t.Log, t.gate)
 	} else {
 		if err := t.group.Agree("resumed step (their run folders' newest checkpoints)", uint64(t.Step)); err != nil {
 			return err

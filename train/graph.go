@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 
+	"github.com/ludvae/ludvae/internal/run"
 	"github.com/ludvae/ludvae/model"
 	tb "github.com/ludvae/ludvae/torchbind"
 )
@@ -241,7 +242,7 @@ type Stepper struct {
 // but cannot be used.
 func NewStepper(rt *tb.Runtime, m *model.LUDVAE, opt *tb.Adam, cfg *Config, log io.Writer) (s *Stepper, err error) {
 	err = rt.Do(func() error {
-		s = &Stepper{rt, newStepper(rt, m, opt, cfg, false, log)}
+		s = &Stepper{rt, newStepper(rt, m, opt, cfg, false, log, nil)}
 		return nil
 	})
 	return s, err
@@ -267,22 +268,25 @@ func (s *Stepper) Graphs() bool {
 // Close frees what the steps kept (the graphs and their inputs).
 func (s *Stepper) Close() { s.s.close() }
 
-// eagerStepper takes each step op by op (step).
+// eagerStepper takes each step op by op (step), through gate (nil: none).
 type eagerStepper struct {
-	rt  *tb.Runtime
-	m   *model.LUDVAE
-	opt *tb.Adam
-	cfg *Config
+	rt   *tb.Runtime
+	m    *model.LUDVAE
+	opt  *tb.Adam
+	cfg  *Config
+	gate *run.StepGate
 }
 
-func (e eagerStepper) step(b Batch) (stepStats, error) { return step(e.rt, e.m, e.opt, e.cfg, b) }
-func (eagerStepper) close()                            {}
+func (e eagerStepper) step(b Batch) (stepStats, error) {
+	return step(e.rt, e.m, e.opt, e.cfg, b, e.gate)
+}
+func (eagerStepper) close() {}
 
 // newStepper picks CUDA graphs when the configuration asks for them and the
 // device is CUDA; if they cannot be set up it says so on log and steps op
 // by op.
-func newStepper(rt *tb.Runtime, m *model.LUDVAE, opt *tb.Adam, cfg *Config, norm bool, log io.Writer) stepper {
-	eager := eagerStepper{rt, m, opt, cfg}
+func newStepper(rt *tb.Runtime, m *model.LUDVAE, opt *tb.Adam, cfg *Config, norm bool, log io.Writer, gate *run.StepGate) stepper {
+	eager := eagerStepper{rt, m, opt, cfg, gate}
 	if !cfg.CUDAGraphs || !rt.Device().IsCUDA() {
 		return eager
 	}

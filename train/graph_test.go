@@ -53,7 +53,7 @@ func TestGraphStepMatchesEager(t *testing.T) {
 				}
 				opt := tb.NewAdam(m.Tensors(), tb.AdamConfig{LR: c.LR, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8})
 				defer opt.Close()
-				var s stepper = eagerStepper{rt, m, opt, &c}
+				var s stepper = eagerStepper{rt, m, opt, &c, nil}
 				if graphs {
 					g, err := newGraphStepper(rt, m, opt, &c, true, device.IsCUDA())
 					if err != nil {

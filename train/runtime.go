@@ -51,3 +51,16 @@ func (c Config) forRank(env dist.Env) (Config, error) {
 	}
 	return c, nil
 }
+
+// abandonable says whether a signal may abandon a training step under way
+// on dev (run.StepGate) rather than wait for it: on the CPU, where one step
+// of a large model takes seconds, far past the 2 s in which a signal stops
+// every command. Not on CUDA: there the step's kernels are queued on the
+// runtime's stream and the host waits for them, a CUDA-graph step queues
+// Adam's update with them, so no host-side moment separates the
+// computation from the update, and a save from another thread would copy
+// on another stream, unordered with the step's; a GPU step takes
+// milliseconds to a fraction of a second, so the signal waits for it.
+// Nor in a distributed run, whose ranks agree at each step which one is
+// the last (dist.go).
+func abandonable(dev tb.Device) bool { return !dev.IsCUDA() }

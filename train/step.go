@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/ludvae/ludvae/internal/run"
 	"github.com/ludvae/ludvae/model"
 	tb "github.com/ludvae/ludvae/torchbind"
 )
@@ -18,8 +19,9 @@ type stepStats struct {
 // step is one training step op by op on rt's thread: the batch's tensors
 // uploaded, the forward pass (stepTensors.loss), backward, and Adam at the
 // learning rate of step b.Step. A non-finite loss leaves the parameters as
-// they were.
-func step(rt *tb.Runtime, m *model.LUDVAE, opt *tb.Adam, cfg *Config, b Batch) (st stepStats, err error) {
+// they were. Until gate.Update (nil: none) it writes only the gradients,
+// so that a signal may abandon it (run.StepGate).
+func step(rt *tb.Runtime, m *model.LUDVAE, opt *tb.Adam, cfg *Config, b Batch, gate *run.StepGate) (st stepStats, err error) {
 	st = stepStats{step: b.Step, klWeight: cfg.KLWeightAt(b.Step), lr: cfg.LearningRate(b.Step)}
 	tb.WithScope(func(*tb.Scope) {
 		err = tb.Do(func() error {
@@ -33,6 +35,9 @@ func step(rt *tb.Runtime, m *model.LUDVAE, opt *tb.Adam, cfg *Config, b Batch) (
 			// read waits for the device, which then has the whole step.
 			total.Backward()
 			st.total, st.rec, st.kl = total.Item(), l.Rec.Item(), l.KL.Item()
+			// Below, the parameters, Adam's state and (in trainStep) the
+			// weight average change: a signal waits for them.
+			gate.Update()
 			st.finite = !math.IsNaN(st.total) && !math.IsInf(st.total, 0)
 			if !st.finite {
 				opt.ZeroGrad()

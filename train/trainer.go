@@ -31,10 +31,11 @@ type Trainer struct {
 	stepper   stepper
 	folder    *run.Folder // held until Close (locked by rank 0 alone)
 	bad       run.BadSteps
-	last      stepStats   // the newest step's numbers
-	afterStep func(int)   // test hook: called after each step
-	group     *dist.Group // nil in a single-process run (dist.go)
-	ema       *average    // --ema's weight average (ema.go), or nil
+	last      stepStats     // the newest step's numbers
+	afterStep func(int)     // test hook: called after each step
+	group     *dist.Group   // nil in a single-process run (dist.go)
+	ema       *average      // --ema's weight average (ema.go), or nil
+	gate      *run.StepGate // lets a signal abandon a CPU step (abandonable), or nil
 }
 
 // Run trains as cfg says on rt (made with cfg.RuntimeSettings), resuming
@@ -213,6 +214,11 @@ func (t *Trainer) train(ctx context.Context) error {
 		Step:    t.trainStep,
 		After:   t.afterEach,
 		Save:    func() error { return t.leaderDo(t.save) },
+		// The LUD-VAE has no state its forward pass changes (no batch
+		// norm): a step abandoned mid-way leaves exactly what the last
+		// completed step saved, and the batches and noise are keyed by
+		// (seed, step), so resuming from it is exact.
+		Gate: t.gate, Abandon: t.save,
 	}
 	return l.Run(ctx, &t.Step)
 }

@@ -10,7 +10,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -56,14 +55,10 @@ func main() {
 		if errors.Is(err, pflag.ErrHelp) {
 			return // --help printed the usage
 		}
-		if sig := interrupt.Caught(); sig != nil {
+		if interrupt.Caught() != nil {
 			// a long phase stopped on SIGINT, SIGTERM or SIGHUP and saved
 			// what its documentation promises (package interrupt)
-			if errors.Is(err, context.Canceled) {
-				err = fmt.Errorf("interrupted by %s", interrupt.Name(sig))
-			}
-			fmt.Fprintf(os.Stderr, "ludvae %s: %v\n", os.Args[1], err)
-			os.Exit(interrupt.ExitCode)
+			interrupt.Exit(err)
 		}
 		fmt.Fprintf(os.Stderr, "ludvae %s: %v\n", os.Args[1], err)
 		os.Exit(1)

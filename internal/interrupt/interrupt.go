@@ -18,10 +18,16 @@
 // Only a command that polls the context calls Context: installing the
 // handler turns off the signals' default action (ending the process), so a
 // command that never looks at the context would ignore them.
+//
+// Work that cannot poll in time (a training step inside libtorch, which
+// takes seconds for a large model on the CPU) may, under Context alone
+// (Ends), save what it promises from another goroutine and end the process
+// itself with Exit, which says what main would have said.
 package interrupt
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -59,7 +65,7 @@ func Context() context.Context {
 		sigs := Signals() // before Notify, which un-ignores SIGHUP
 		ch := make(chan os.Signal, 2)
 		signal.Notify(ch, sigs...)
-		c, cancel := context.WithCancel(context.Background())
+		c, cancel := context.WithCancel(context.WithValue(context.Background(), endsKey{}, true))
 		ctx = c
 		go func() {
 			s := <-ch
@@ -73,6 +79,34 @@ func Context() context.Context {
 		}()
 	})
 	return ctx
+}
+
+// endsKey marks the process's interrupt context (Ends).
+type endsKey struct{}
+
+// Ends reports whether ctx is the process's interrupt context, or made from
+// it: work under it that cannot stop within moments may end the process
+// with Exit once it has saved what it promises. A context of a test or of
+// a library caller is not: its work always returns.
+func Ends(ctx context.Context) bool {
+	v, _ := ctx.Value(endsKey{}).(bool)
+	return v
+}
+
+// Exit ends the process as a command stopped by a signal ends: err on
+// standard error after "ludvae <command>: " ("interrupted by SIGTERM" for
+// the context's own error), then ExitCode. main calls it when a command
+// returns after a signal; work that cannot return in time calls it itself.
+func Exit(err error) {
+	if sig := Caught(); sig != nil && errors.Is(err, context.Canceled) {
+		err = fmt.Errorf("interrupted by %s", Name(sig))
+	}
+	cmd := "ludvae"
+	if len(os.Args) > 1 {
+		cmd += " " + os.Args[1]
+	}
+	fmt.Fprintf(os.Stderr, "%s: %v\n", cmd, err)
+	os.Exit(ExitCode)
 }
 
 // Caught returns the signal that cancelled Context, or nil.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/ludvae/ludvae/internal/interrupt"
 	"github.com/ludvae/ludvae/internal/job"
 )
 
@@ -37,6 +38,15 @@ type Loop[B any] struct {
 	After func(step int, rate float64) error
 	// Save writes a checkpoint of the steps done.
 	Save func() error
+
+	// Gate and Abandon let a signal abandon a step under way (StepGate):
+	// Step calls Gate.Update before it changes the state, and Abandon
+	// saves, from another goroutine while the step computes, the
+	// checkpoint of the steps done as the last completed step left them.
+	// Only under the process's interrupt context (interrupt.Ends), which
+	// the process may end; nil: a signal waits for the step under way.
+	Gate    *StepGate
+	Abandon func() error
 }
 
 // Run takes steps *done+1 … l.Last, advancing *done after each. Cancelling
@@ -51,6 +61,11 @@ func (l *Loop[B]) Run(ctx context.Context, done *int) error {
 	batches := job.Ahead(bctx, *done+1, l.Last, 2*job.Workers(l.Workers), l.Batch)
 	bar := job.NewProgress(l.Log, l.Last, l.Label, "step")
 	bar.Start(*done)
+	if l.Gate != nil && l.Abandon != nil && interrupt.Ends(ctx) {
+		quit := make(chan struct{})
+		defer close(quit)
+		go l.watch(ctx, quit, bar, done)
+	}
 	start, startStep := time.Now(), *done
 	for *done < l.Last {
 		if ctx.Err() != nil {
@@ -61,7 +76,11 @@ func (l *Loop[B]) Run(ctx context.Context, done *int) error {
 		case <-ctx.Done():
 			return l.interrupted(ctx, bar, *done)
 		case b := <-batches:
+			if !l.Gate.begin(ctx) {
+				return l.interrupted(ctx, bar, *done)
+			}
 			step, status, err := l.Step(b)
+			l.Gate.end()
 			if err != nil {
 				bar.Interrupt()
 				return err
@@ -87,6 +106,28 @@ func (l *Loop[B]) interrupted(ctx context.Context, bar *job.Progress, done int) 
 	}
 	fmt.Fprintf(l.Log, "interrupted at step %d; run the same command again to resume\n", done)
 	return ctx.Err()
+}
+
+// watch waits for ctx's cancel and, if a step is computing then, abandons
+// it: it saves the checkpoint of the steps done (*done, which the loop no
+// longer changes) and ends the process (interrupt.Exit) without waiting
+// for the step, whose remaining seconds of libtorch work would break the
+// promise to stop within moments. Otherwise the loop saves after the step.
+func (l *Loop[B]) watch(ctx context.Context, quit <-chan struct{}, bar *job.Progress, done *int) {
+	select {
+	case <-ctx.Done():
+	case <-quit:
+		return
+	}
+	if !l.Gate.abandon() {
+		return
+	}
+	bar.Interrupt()
+	if err := l.Abandon(); err != nil {
+		interrupt.Exit(fmt.Errorf("interrupted at step %d, and saving failed: %w", *done, err))
+	}
+	fmt.Fprintf(l.Log, "interrupted at step %d (step %d, under way, abandoned); run the same command again to resume\n", *done, *done+1)
+	interrupt.Exit(ctx.Err())
 }
 
 // Due says whether a task done every n steps falls on step s of a run

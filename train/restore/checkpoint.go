@@ -30,13 +30,16 @@ var checkpoints = run.CheckpointFiles{Pattern: checkpointPattern, NotCheckpoint:
 
 // save writes a checkpoint of the steps done atomically into the run
 // folder and deletes all but the newest --keep.
-func (t *Trainer) save() error {
+func (t *Trainer) save() error { return t.saveOf(t.Model) }
+
+// saveOf is save with the network's state dict taken from net.
+func (t *Trainer) saveOf(net run.Weights) error {
 	cfg, step := &t.Cfg, t.Step
 	js, err := json.Marshal(cfg)
 	if err != nil {
 		return err
 	}
-	_, err = t.folder.Save(step, t.Model, t.Opt, cfg.Keep, func(d *tb.Dict) {
+	_, err = t.folder.Save(step, net, t.Opt, cfg.Keep, func(d *tb.Dict) {
 		d.Set("config", string(js))
 		d.Set("kind", checkpointKind)
 	})

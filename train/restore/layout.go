@@ -51,7 +51,7 @@ func trainLayout(cfg *Config, dev tb.Device, log io.Writer) (layout.Layout, erro
 		for i := range b.Clean {
 			b.Clean[i], b.Noisy[i] = rng.Float32(), rng.Float32()
 		}
-		_, err := step(m, opt, cfg, kind, dev, nil, b)
+		_, err := step(m, opt, cfg, kind, dev, nil, b, nil)
 		return err
 	}
 	return chooseLayout(cfg.Layout, dev, key, fmt.Sprintf("training step of batch %d × %d²", n, p), prepare, run, log)

@@ -28,6 +28,9 @@ type Trainer struct {
 	csv    *run.CSVLog
 	bad    run.BadSteps
 	folder *run.Folder // held until Close
+
+	gate    *run.StepGate // lets a signal abandon a CPU step (abandon.go), or nil
+	settled *settled      // the buffers as the last completed step left them, with gate
 }
 
 // ErrTooManyBadSteps stops a run whose loss stays non-finite.
@@ -134,6 +137,12 @@ func newTrainer(rt *tb.Runtime, cfg Config, log io.Writer) (_ *Trainer, err erro
 	if t.csv, _, err = folder.OpenLog(csvHeader, t.Step); err != nil {
 		return nil, err
 	}
+	if !dev.IsCUDA() {
+		t.gate = &run.StepGate{}
+		if t.settled, err = newSettled(t.Model); err != nil {
+			return nil, err
+		}
+	}
 	return t, nil
 }
 
@@ -167,6 +176,7 @@ func (t *Trainer) Close() {
 	if t.Model != nil {
 		t.Model.Close()
 	}
+	t.settled.close()
 	t.deg.close()
 	t.folder.Close()
 }
@@ -193,6 +203,10 @@ func (t *Trainer) train(ctx context.Context) error {
 		},
 		After: func(s int, rate float64) error { return t.afterStep(loss, rate) },
 		Save:  t.save,
+		Gate:  t.gate,
+	}
+	if t.gate != nil {
+		l.Abandon = func() error { return t.saveOf(settledNet{t.Model, t.settled}) }
 	}
 	return l.Run(ctx, &t.Step)
 }
@@ -214,9 +228,15 @@ func (t *Trainer) afterStep(loss, rate float64) error {
 // trainStep is one optimizer step; a non-finite loss leaves the network
 // as it was, and too many in a row stop the run.
 func (t *Trainer) trainStep(b Batch) (float64, error) {
-	loss, err := step(t.Model, t.Opt, &t.Cfg, t.loss, t.Device, t.deg, b)
+	loss, err := step(t.Model, t.Opt, &t.Cfg, t.loss, t.Device, t.deg, b, t.gate)
 	if err != nil {
 		return loss, err
+	}
+	if t.settled != nil {
+		// still before the loop ends the step: no save reads the copies
+		if err := t.settled.capture(); err != nil {
+			return loss, fmt.Errorf("step %d: %w", b.Step, err)
+		}
 	}
 	if !math.IsNaN(loss) && !math.IsInf(loss, 0) {
 		t.bad.Good()
@@ -227,8 +247,9 @@ func (t *Trainer) trainStep(b Batch) (float64, error) {
 
 // step uploads a batch (degrading it with deg when it comes without
 // degraded crops), runs the forward pass in training mode, backward, and
-// Adam at step b.Step's learning rate.
-func step(m *model.DnCNN, opt *tb.Adam, cfg *Config, kind model.DnCNNLoss, dev tb.Device, deg *degrader, b Batch) (loss float64, err error) {
+// Adam at step b.Step's learning rate. Until gate.Update (nil: none) it
+// changes only the gradients and the batch norms' buffers (abandon.go).
+func step(m *model.DnCNN, opt *tb.Adam, cfg *Config, kind model.DnCNNLoss, dev tb.Device, deg *degrader, b Batch, gate *run.StepGate) (loss float64, err error) {
 	shape := b.Shape()
 	err = tb.Do(func() (err error) {
 		tb.WithScope(func(*tb.Scope) {
@@ -244,7 +265,9 @@ func step(m *model.DnCNN, opt *tb.Adam, cfg *Config, kind model.DnCNNLoss, dev t
 			}
 			opt.ZeroGrad()
 			l.Backward()
-			if loss = l.Item(); math.IsNaN(loss) || math.IsInf(loss, 0) {
+			loss = l.Item()
+			gate.Update() // the update below: a signal waits for it
+			if math.IsNaN(loss) || math.IsInf(loss, 0) {
 				opt.ZeroGrad()
 				return
 			}
