@@ -41,9 +41,10 @@ func readLog(t *testing.T, run string) [][3]float64 {
 	return out
 }
 
-// TestTorchrun launches `ludvae train` with Debian's torchrun on two CPU
-// processes (torchrun's agent hosts the store) and checks it logs the
-// losses of the same command run alone, within 1e-5 relative.
+// TestTorchrun launches `ludvae train` with Debian's torchrun (through
+// docker/torchrun.py) on two CPU processes (torchrun's agent hosts the
+// store) and checks it logs the losses of the same command run alone,
+// within 1e-5 relative.
 func TestTorchrun(t *testing.T) {
 	dir := t.TempDir()
 	clean, noisy := filepath.Join(dir, "clean"), filepath.Join(dir, "noisy")
@@ -61,7 +62,10 @@ func TestTorchrun(t *testing.T) {
 	defer cancel()
 	// --redirects 1 --tee 1: torch 1.13's torchrun fails on Python 3.11
 	// with its default "0" (Std.from_str finds no member 0 there).
-	run := append([]string{"-m", "torch.distributed.run", "--redirects", "1", "--tee", "1", "--no_python",
+	// docker/torchrun.py is torchrun, with the agent's store on the classic
+	// server where the torch has no libuv (Debian 13's 2.6, whose own
+	// torchrun cannot start there); torch 1.13 has no libuv server.
+	run := append([]string{filepath.Join(testkit.Root(), "docker", "torchrun.py"), "--redirects", "1", "--tee", "1", "--no_python",
 		"--nproc_per_node", "2", "--master_port", strconv.Itoa(testkit.FreePort(t)), os.Args[0]}, args("two")...)
 	cmd := exec.CommandContext(ctx, testkit.Python, run...)
 	cmd.Env = append(os.Environ(), asCLI+"=1", "GLOO_SOCKET_IFNAME=lo")
