@@ -32,7 +32,11 @@ NVCC ?= $(shell command -v nvcc 2>/dev/null || echo /usr/local/cuda/bin/nvcc)
 CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(realpath $(NVCC)))
 CUDA_INC := $(if $(filter /usr,$(CUDA_HOME)),,-isystem $(CUDA_HOME)/include)
 # A100 and H100 machine code, plus H100 PTX that newer cards compile at load.
-CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
+# An empty CUDA_ARCH (Docker's `ARG CUDA_ARCH=` exports one) keeps the
+# default too: `?=` alone would take it and leave nvcc on its own default arch.
+ifeq ($(strip $(CUDA_ARCH)),)
+CUDA_ARCH := -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
+endif
 # The CUDA runtime for the shim's kernels. Static, as nvcc links by default:
 # a toolkit's shared libcudart would load before, and instead of, the newer
 # one a pip torch brings, and torch would run on it. A toolkit without the
