@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -49,6 +50,18 @@ func startLudvae(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
 	list, _ := json.Marshal(args)
 	cmd := testkit.Subprocess("TestProcessHelper", append([]string{"LUDVAE_ARGS=" + string(list)}, env...)...)
+	// Started under nohup, this test and every process it starts have
+	// SIGHUP ignored, which ludvae honours (TestSIGHUPUnderNohup): the
+	// command gets the default disposition back, so that the SIGHUP cases
+	// test what a terminal's hangup does wherever the suite runs.
+	if signal.Ignored(syscall.SIGHUP) {
+		envPath, err := exec.LookPath("env")
+		if err != nil {
+			t.Fatalf("SIGHUP is ignored here (nohup?) and env(1), which restores it, is missing: %v", err)
+		}
+		cmd.Args = append([]string{envPath, "--default-signal=HUP"}, cmd.Args...)
+		cmd.Path = envPath
+	}
 	r, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
