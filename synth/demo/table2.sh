@@ -49,10 +49,12 @@ echo "LUD-VAE model: $ckpt"
 trained=${TABLE2_TRAINED:-$(dirname "$0")/model/ludvae.pth}
 [ -f "$trained" ] && echo "longer-trained LUD-VAE model: $trained" || trained=""
 read -r -a seeds <<<"${TABLE2_SEEDS:-1}"
+# every row there is; TABLE2_ROWS picks some of them
+rows=(gaussian ludvae ludvae-residual ${trained:+ludvae-trained} camera)
 for k in ${TABLE2_ROWS:-}; do
-  case $k in gaussian | ludvae | ludvae-residual | camera) ;; ludvae-trained) [ -n "$trained" ] ;; *) false ;; esac ||
-    { echo "TABLE2_ROWS: no row $k (rows: gaussian ludvae ludvae-residual ${trained:+ludvae-trained }camera)" >&2; exit 2; }
+  [[ " ${rows[*]} " == *" $k "* ]] || { echo "TABLE2_ROWS: no row $k (rows: ${rows[*]})" >&2; exit 2; }
 done
+[ -z "${TABLE2_ROWS:-}" ] || read -r -a rows <<<"$TABLE2_ROWS"
 clean=$demo/data/clean
 heldout=$demo/heldout
 rm -rf "$out"
@@ -96,13 +98,10 @@ run synth --model "$ckpt" --clean "$clean" --out "$out/pairs-ludvae-residual" --
 p2=$!
 wait $p1
 wait $p2
-rows=(gaussian ludvae ludvae-residual camera)
 if [ -n "$trained" ]; then
   run synth --model "$trained" --clean "$clean" --out "$out/pairs-ludvae-trained" --samples "$samples" --sigma-min "$sx" \
     --sigma-max "$sx" --seed 5 --device cpu >/dev/null
-  rows=(gaussian ludvae ludvae-residual ludvae-trained camera)
 fi
-[ -z "${TABLE2_ROWS:-}" ] || read -r -a rows <<<"$TABLE2_ROWS"
 
 say "2. train ${#rows[@]} denoisers per seed (${seeds[*]}), one per kind of pairs ($steps steps each, in parallel)"
 common=("${dncnn_flags[@]}" --threads 1)
