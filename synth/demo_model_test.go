@@ -16,15 +16,18 @@ import (
 // demoProvenance is synth/demo/model/provenance.json: how the committed
 // demo model was made and what it reached (synth/demo/README.md).
 type demoProvenance struct {
-	Command string                        `json:"command"`
-	Commit  string                        `json:"commit"`
-	Steps   int                           `json:"steps"`
-	Seed    int                           `json:"seed"`
-	Filters int                           `json:"filters"`
-	Levels  int                           `json:"levels"`
-	CPU     string                        `json:"cpu"`
-	WallS   int                           `json:"wall_seconds"`
-	Scores  map[string]map[string]float64 `json:"scores"`
+	Command string `json:"command"`
+	Commit  string `json:"commit"`
+	Steps   int    `json:"steps"`
+	Seed    int    `json:"seed"`
+	Filters int    `json:"filters"`
+	Levels  int    `json:"levels"`
+	CPU     string `json:"cpu"`
+	WallS   int    `json:"wall_seconds"`
+	// SynthSigma is the σx of h(x) to synthesize with, calibrated on the
+	// training photos by synth/demo/model.sh.
+	SynthSigma float64                       `json:"synth_sigma"`
+	Scores     map[string]map[string]float64 `json:"scores"`
 }
 
 // TestCommittedDemoModel checks the demo's committed weights: they load as
@@ -45,6 +48,10 @@ func TestCommittedDemoModel(t *testing.T) {
 	if p.Command == "" || p.Steps <= 0 || p.CPU == "" || p.WallS <= 0 || len(p.Scores["ludvae"]) == 0 {
 		t.Errorf("provenance.json lacks the command, steps, CPU, wall time or scores: %+v", p)
 	}
+	// σx is a noise level in grey levels; the authors draw SIDD's from [30, 70].
+	if p.SynthSigma <= 0 || p.SynthSigma > 100 {
+		t.Fatalf("provenance.json: synth_sigma %v, want a σx in (0, 100]", p.SynthSigma)
+	}
 	m, err := model.Load(filepath.Join(dir, "ludvae.pth"), tb.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -62,22 +69,22 @@ func TestCommittedDemoModel(t *testing.T) {
 	// move by less than 8 grey levels) and adds noise of a camera's
 	// strength (std of the residual 3–40 grey levels; the demo's camera
 	// noise is about 14): loose bounds that hold on any CPU's rounding.
-	keeps, std := degradeGradient(t, m)
+	keeps, std := degradeGradient(t, m, p.SynthSigma)
 	t.Logf("committed: block means move %.2f grey levels, residual std %.2f", keeps, std)
 	if keeps > 8 || std < 3 || std > 40 {
 		t.Errorf("committed model: block means move %.2f grey levels (want < 8), residual std %.2f (want 3–40)", keeps, std)
 	}
 	// The same check fails for an untrained network of the same size.
-	if keeps, std := degradeGradient(t, fresh); keeps <= 8 && std >= 3 && std <= 40 {
+	if keeps, std := degradeGradient(t, fresh, p.SynthSigma); keeps <= 8 && std >= 3 && std <= 40 {
 		t.Errorf("an untrained network passes the same check (%.2f, %.2f): the check cannot tell", keeps, std)
 	}
 	checkCommitInHistory(t, p.Commit)
 }
 
-// degradeGradient synthesizes a 64×64 colour gradient at σx = 40 and
+// degradeGradient synthesizes a 64×64 colour gradient at σx = sigmaX and
 // returns, in grey levels, the mean absolute change of its 8×8 block means
 // and the std of output minus input.
-func degradeGradient(t *testing.T, m *model.LUDVAE) (blockShift, residualStd float64) {
+func degradeGradient(t *testing.T, m *model.LUDVAE, sigmaX float64) (blockShift, residualStd float64) {
 	const side = 64
 	data := make([]float32, 3*side*side)
 	for c := 0; c < 3; c++ {
@@ -91,7 +98,7 @@ func degradeGradient(t *testing.T, m *model.LUDVAE) (blockShift, residualStd flo
 	tb.WithScope(func(*tb.Scope) {
 		if err := tb.Try(func() {
 			in := tb.FromSlice(data, 1, 3, side, side)
-			sigma := tb.Full([]int64{1}, 40, tb.Options{})
+			sigma := tb.Full([]int64{1}, sigmaX, tb.Options{})
 			y, err := m.Translate(in, sigma, 1, model.Noise{Seed: 4, Stream: 1})
 			if err != nil {
 				t.Fatal(err)
@@ -126,6 +133,9 @@ func degradeGradient(t *testing.T, m *model.LUDVAE) (blockShift, residualStd flo
 // history to look in, which the test says rather than pretends.
 func checkCommitInHistory(t *testing.T, commit string) {
 	t.Helper()
+	// model.sh writes "-dirty" after the commit when the checkout had
+	// uncommitted changes; the commit itself must still be in the history.
+	commit = strings.TrimSuffix(commit, "-dirty")
 	if len(commit) < 7 {
 		t.Fatalf("provenance commit %q: want a commit hash", commit)
 	}

@@ -20,3 +20,16 @@ recipe_flags=(--filters "${DEMO_FILTERS:-32}" --levels "${DEMO_LEVELS:-3}" --pat
 # training σx (synth/demo/README.md: what it changes).
 # shellcheck disable=SC2034
 recipe_synth_sigma=${DEMO_SYNTH_SIGMA:-40}
+
+# model_synth_sigma MODEL: the σx to synthesize with MODEL. A model made by
+# model.sh has its own, calibrated on the training halves and kept in the
+# provenance.json beside it; any other model uses recipe_synth_sigma.
+model_synth_sigma() {
+  local prov
+  prov="$(dirname "$1")/provenance.json"
+  if [ -z "${DEMO_SYNTH_SIGMA:-}" ] && [ -f "$prov" ]; then
+    python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["synth_sigma"])' "$prov"
+  else
+    echo "$recipe_synth_sigma"
+  fi
+}

@@ -45,7 +45,8 @@ sx=$recipe_synth_sigma
 trained=${DEMO_TRAINED:-$(dirname "$0")/model/ludvae.pth}
 cols=() labels=() crops=()
 if [ -f "$trained" ]; then
-  run synth --model "$trained" --clean "$out/heldout/clean" --out "$out/synth-trained" --sigma-min "$sx" --sigma-max "$sx" --seed 4 --device cpu --threads "$threads"
+  tsx=$(model_synth_sigma "$trained") # its own σx, calibrated by model.sh
+  run synth --model "$trained" --clean "$out/heldout/clean" --out "$out/synth-trained" --sigma-min "$tsx" --sigma-max "$tsx" --seed 4 --device cpu --threads "$threads"
   cols=("$out/compare/trained") labels=(",LUD-VAE trained longer") crops=("$out/synth-trained/L/astronaut.png")
 else
   echo "(no longer-trained model at $trained: make demo-model makes one)"

@@ -48,6 +48,7 @@ ckpt=${TABLE2_MODEL:-$(ls "$demo"/run/ckpt_*.pth | sort -V | tail -n 1)}
 echo "LUD-VAE model: $ckpt"
 trained=${TABLE2_TRAINED:-$(dirname "$0")/model/ludvae.pth}
 [ -f "$trained" ] && echo "longer-trained LUD-VAE model: $trained" || trained=""
+tsx=${TABLE2_SIGMA_X:-$([ -z "$trained" ] || model_synth_sigma "$trained")} # its own σx (model.sh calibrates it)
 read -r -a seeds <<<"${TABLE2_SEEDS:-1}"
 # every row there is; TABLE2_ROWS picks some of them
 rows=(gaussian ludvae ludvae-residual ${trained:+ludvae-trained} camera)
@@ -99,8 +100,8 @@ p2=$!
 wait $p1
 wait $p2
 if [ -n "$trained" ]; then
-  run synth --model "$trained" --clean "$clean" --out "$out/pairs-ludvae-trained" --samples "$samples" --sigma-min "$sx" \
-    --sigma-max "$sx" --seed 5 --device cpu >/dev/null
+  run synth --model "$trained" --clean "$clean" --out "$out/pairs-ludvae-trained" --samples "$samples" --sigma-min "$tsx" \
+    --sigma-max "$tsx" --seed 5 --device cpu >/dev/null
 fi
 
 say "2. train ${#rows[@]} denoisers per seed (${seeds[*]}), one per kind of pairs ($steps steps each, in parallel)"
@@ -141,8 +142,8 @@ cp -r "$out/synth-ludvae/L" "$out/synthetic/ludvae"
 cp -r "$out/synth-ludvae-residual/L" "$out/synthetic/ludvae-residual"
 more=()
 if [ -n "$trained" ]; then
-  run synth --model "$trained" --clean "$heldout/clean" --out "$out/synth-ludvae-trained" --sigma-min "$sx" \
-    --sigma-max "$sx" --seed 4 --device cpu >/dev/null
+  run synth --model "$trained" --clean "$heldout/clean" --out "$out/synth-ludvae-trained" --sigma-min "$tsx" \
+    --sigma-max "$tsx" --seed 4 --device cpu >/dev/null
   cp -r "$out/synth-ludvae-trained/L" "$out/synthetic/ludvae-trained"
   more=(--synthetic "$out/synthetic/ludvae-trained")
 fi
@@ -166,16 +167,17 @@ cp -r "$heldout/real" "$out/synthetic/real"
 for k in real gaussian ludvae ludvae-residual ${trained:+ludvae-trained}; do
   "$ludvae" eval --restored "$out/synthetic/$k" --truth "$heldout/clean" --lowpass 2 --json >"$out/lowpass-$k.json"
 done
-python3 - "$out" "$sigma" "$steps" "${seeds[*]}" "${rows[*]}" <<'EOF' | tee "$out/table.md"
+python3 - "$out" "$sigma" "$steps" "${seeds[*]}" "${rows[*]}" "$sx" "$tsx" <<'EOF' | tee "$out/table.md"
 import json, os, sys
 out, sigma, steps = sys.argv[1], sys.argv[2], sys.argv[3]
 seeds, have = sys.argv[4].split(), sys.argv[5].split()
+sx, tsx = sys.argv[6], sys.argv[7]
 noise = {s["name"]: s for s in json.load(open(f"{out}/noise.json"))["sources"]}
 rows = [("noisy input (no denoiser)", "noisy"),
         (f"(a) Gaussian noise, σ = {sigma}", "gaussian"),
-        ("(b) LUD-VAE, the authors' C2N", "ludvae"),
-        ("(b+) LUD-VAE, `--residual`", "ludvae-residual"),
-        ("(b*) LUD-VAE trained longer (synth/demo/model), C2N", "ludvae-trained"),
+        (f"(b) LUD-VAE, the authors' C2N, σx = {sx}", "ludvae"),
+        (f"(b+) LUD-VAE, `--residual`, σx = {sx}", "ludvae-residual"),
+        (f"(b*) LUD-VAE trained longer (synth/demo/model), C2N, σx = {tsx}", "ludvae-trained"),
         ("(c) the true camera degradation (upper bound)", "camera")]
 def evals(k):
     if k == "noisy":
