@@ -86,9 +86,20 @@ type Choice struct {
 	NCHWMs float64 `json:"nchw_ms"`
 	NHWCMs float64 `json:"nhwc_ms"`
 	When   string  `json:"measured,omitempty"` // RFC 3339
-	Cached bool    `json:"-"`                  // read from the cache, not timed now
-	Forced bool    `json:"-"`                  // --layout nchw or nhwc
+	// Load is the 1-minute load average when the layouts were timed, and
+	// CPUs the cores the process could use; Load > CPUs marks a timing
+	// taken on busy cores (see Choose).
+	Load    float64 `json:"load,omitempty"`
+	CPUs    int     `json:"cpus,omitempty"`
+	Cached  bool    `json:"-"` // read from the cache, not timed now
+	Forced  bool    `json:"-"` // --layout nchw or nhwc
+	Retimed string  `json:"-"` // why a cached choice was timed again, or ""
 }
+
+// busy says whether c was timed while other work wanted more cores than
+// there were: the two layouts then compete with it unevenly, and a
+// layout 20 % slower on idle cores has been seen to win.
+func (c Choice) busy() bool { return c.CPUs > 0 && c.Load > float64(c.CPUs) }
 
 // String says what was chosen and why, for the log.
 func (c Choice) String() string {
@@ -101,6 +112,12 @@ func (c Choice) String() string {
 	how := "timed now"
 	if c.Cached {
 		how = "timed " + c.When + ", cached"
+	}
+	if c.busy() {
+		how += fmt.Sprintf(", on busy cores: load %.1f on %d; timed again when they are not", c.Load, c.CPUs)
+	}
+	if c.Retimed != "" {
+		how += "; " + c.Retimed
 	}
 	return fmt.Sprintf("layout %s: nchw %.1f ms, nhwc %.1f ms per iteration (%s)", c.Layout, c.NCHWMs, c.NHWCMs, how)
 }
@@ -118,6 +135,10 @@ type Options struct {
 	// before its iterations, and returns a function that undoes whatever
 	// it set up.
 	Prepare func(l Layout) (done func(), err error)
+	// Load returns the 1-minute load average and the cores this process
+	// may use (default: /proc/loadavg and runtime.NumCPU; ok false where
+	// the system does not say).
+	Load func() (load float64, cpus int, ok bool)
 }
 
 var (
@@ -129,7 +150,11 @@ var (
 // for key, or times both layouts with run (alternately, after a warm-up
 // each: NCHW, NHWC, NCHW, NHWC, ... and keeps each one's fastest, so that
 // a burst of load on shared cores does not decide) and caches the faster.
-// A cache that cannot be read or written costs only the timing.
+// Alternating does not help against load that lasts: a cached choice
+// timed on busy cores (load average above the cores) is timed again by
+// the first run that finds the cores no longer busy, and the new timing
+// replaces it. A cache that cannot be read or written costs only the
+// timing.
 func Choose(want Layout, key Key, o Options, run Timer) (Choice, error) {
 	if want == NCHW || want == NHWC {
 		return Choice{Layout: want, Forced: true}, nil
@@ -145,14 +170,24 @@ func Choose(want Layout, key Key, o Options, run Timer) (Choice, error) {
 	}
 	memo := path + "\x00" + key.String()
 	if c, ok := seen[memo]; ok {
-		c.Cached = true
+		c.Cached, c.Retimed = true, ""
 		return c, nil
 	}
+	loadNow := o.Load
+	if loadNow == nil {
+		loadNow = loadAverage
+	}
+	load, cpus, loadOK := loadNow()
+	now := Choice{Load: load, CPUs: cpus}
+	retimed := ""
 	cache := readCache(path)
 	if c, ok := cache[key.String()]; ok && (c.Layout == NCHW || c.Layout == NHWC) {
-		c.Cached = true
-		seen[memo] = c
-		return c, nil
+		if !c.busy() || !loadOK || now.busy() {
+			c.Cached = true
+			seen[memo] = c
+			return c, nil
+		}
+		retimed = fmt.Sprintf("the cached timing (%s, %s) was taken at load %.1f on %d cores", c.Layout, c.When, c.Load, c.CPUs)
 	}
 	warmup, iters := o.Warmup, o.Iters
 	if warmup <= 0 {
@@ -177,6 +212,10 @@ func Choose(want Layout, key Key, o Options, run Timer) (Choice, error) {
 	if best[NCHW] < best[NHWC] {
 		c.Layout = NCHW
 	}
+	if loadOK {
+		c.Load, c.CPUs = load, cpus
+	}
+	c.Retimed = retimed
 	seen[memo] = c
 	if path != "" {
 		cache = readCache(path) // another process may have added its own
@@ -238,6 +277,20 @@ func timeOne(l Layout, prepare func(Layout) (func(), error), run Timer) (time.Du
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// loadAverage is /proc/loadavg's 1-minute figure and the cores this
+// process may use.
+func loadAverage() (float64, int, bool) {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0, 0, false
+	}
+	var load float64
+	if _, err := fmt.Sscan(string(b), &load); err != nil {
+		return 0, 0, false
+	}
+	return load, runtime.NumCPU(), true
+}
 
 // CachePath is os.UserCacheDir()/ludvae/layout.json ($XDG_CACHE_HOME or
 // ~/.cache on Linux), or "" where the system has no cache folder.

@@ -2,6 +2,7 @@ package layout
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -91,6 +92,73 @@ func TestChooseTimesCachesAndForces(t *testing.T) {
 			t.Errorf("forced %s: %+v, %v, calls %v", l, f, err, calls)
 		}
 	}
+}
+
+// TestChooseRetimesBusyTiming: a choice timed on busy cores (load average
+// above the cores) is cached, and timed again by the first run that finds
+// the cores idle; while they stay busy, or where the system gives no load
+// average, the cached choice stands.
+func TestChooseRetimesBusyTiming(t *testing.T) {
+	load := func(l float64, ok bool) func() (float64, int, bool) {
+		return func() (float64, int, bool) { return l, 2, ok }
+	}
+	cases := []struct {
+		name      string
+		first     float64 // load when first timed
+		now       float64 // load at the second run
+		nowOK     bool
+		wantTimed bool // the second run times again
+	}{
+		{"timed idle, idle now", 1.5, 0.5, true, false},
+		{"timed idle, busy now", 1.5, 9, true, false},
+		{"timed busy, busy now", 6, 3, true, false},
+		{"timed busy, idle now", 6, 1.2, true, true},
+		{"timed busy, no load average now", 6, 0, false, false},
+		{"timed busy, exactly the cores now", 6, 2, true, true},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cache := filepath.Join(t.TempDir(), "layout.json")
+			key := Key{CPU: "Test CPU", Task: "train", Shape: fmt.Sprintf("busy-%d", i)}
+			// Under load NCHW came out faster; on idle cores NHWC is.
+			c, err := Choose(Auto, key, Options{Cache: cache, Load: load(tc.first, true)}, sleeper(10*time.Millisecond, 30*time.Millisecond, map[Layout]int{}))
+			if err != nil || c.Layout != NCHW || c.Load != tc.first || c.CPUs != 2 {
+				t.Fatalf("first choice %+v, %v: want nchw with load %.1f on 2 cores", c, err, tc.first)
+			}
+			if got := strings.Contains(c.String(), "busy cores"); got != (tc.first > 2) {
+				t.Errorf("log line %q: says busy %v, want %v", c.String(), got, tc.first > 2)
+			}
+			forget(cache, key)
+			calls := map[Layout]int{}
+			again, err := Choose(Auto, key, Options{Cache: cache, Load: load(tc.now, tc.nowOK)}, sleeper(30*time.Millisecond, 10*time.Millisecond, calls))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if timed := len(calls) > 0; timed != tc.wantTimed {
+				t.Fatalf("second run timed %v (calls %v), want %v; choice %+v", timed, calls, tc.wantTimed, again)
+			}
+			if !tc.wantTimed {
+				if !again.Cached || again.Layout != NCHW {
+					t.Errorf("second choice %+v, want the cached nchw", again)
+				}
+				return
+			}
+			if again.Cached || again.Layout != NHWC || !strings.Contains(again.String(), "was taken at load 6.0 on 2 cores") {
+				t.Errorf("re-timed choice %+v (%q), want nhwc timed now, naming the busy timing", again, again.String())
+			}
+			if m := readCache(cache); m[key.String()].Layout != NHWC || m[key.String()].busy() {
+				t.Errorf("cache after re-timing holds %+v, want the idle nhwc timing", m[key.String()])
+			}
+		})
+	}
+}
+
+// forget drops this process's memory of key's choice in cache, as a new
+// process would start.
+func forget(cache string, key Key) {
+	mu.Lock()
+	defer mu.Unlock()
+	delete(seen, cache+"\x00"+key.String())
 }
 
 // TestChoosePrepareWrapsEachIteration: the network is converted to the
