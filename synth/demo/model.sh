@@ -3,8 +3,9 @@
 # the way `make demo` makes its short one but trained longer. It makes the
 # demo's folders in OUT (data.sh; kept when OUT/.data-complete exists, so a
 # re-run resumes on the same files), trains the demo's recipe
-# (recipe-flags.sh) for DEMO_MODEL_STEPS steps (default 6000; lr halved at
-# ¾, KL warm-up ¼ of them, as the demo) into OUT/run, and scores its newest
+# (recipe-flags.sh) for DEMO_MODEL_STEPS steps (default 3000, as the
+# committed model; lr halved at ¾, KL warm-up ¼ of them, as the demo)
+# into OUT/run, and scores its newest
 # checkpoint as run.sh scores the short run's: its C2N degradation of the
 # held-out photos (seed 4) against their camera degradation (AKLD, KLD)
 # beside Gaussian noise of about the same strength, and each one's
@@ -31,7 +32,7 @@ set -euo pipefail
 photos=$1
 out=$2
 ludvae=${LUDVAE:-bin/ludvae}
-DEMO_STEPS=${DEMO_MODEL_STEPS:-6000}
+DEMO_STEPS=${DEMO_MODEL_STEPS:-3000}
 export DEMO_STEPS
 # shellcheck source=synth/demo/recipe-flags.sh
 . "$(dirname "$0")/recipe-flags.sh"
