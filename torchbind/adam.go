@@ -32,9 +32,11 @@ type AdamState struct {
 // uses on CUDA), which on the CPU performs the single-tensor
 // implementation's operations in the same order (bit-identical to
 // torch.optim.Adam on Debian's libtorch 1.13, tested; see shim/adam.cpp for
-// 2.x); FusedStep is the same update as one kernel for CUDA graphs. Its
-// state is readable and writable in the layout of torch's optimizer
-// state_dict.
+// 2.x). On the CPU the shim runs those operations in one pass over the
+// tensors where libtorch's kernels are AVX2 or AVX-512, with the same
+// rounding, so the same bits. FusedStep is the same update as one kernel
+// for CUDA graphs. Its state is readable and writable in the layout of
+// torch's optimizer state_dict.
 type Adam struct {
 	Config AdamConfig
 	Params []*Tensor

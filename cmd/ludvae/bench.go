@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/ludvae/ludvae/internal/images"
@@ -27,6 +28,11 @@ type benchResult struct {
 	Impl     string  `json:"impl"`
 	Task     string  `json:"task"`
 	MsPer    float64 `json:"ms_per_iter"`
+	// the process's CPU time (user and system, all threads) per timed
+	// iteration: on cores shared with other jobs it varies less than the
+	// wall time (libtorch's OpenMP threads also spin while waiting:
+	// OMP_WAIT_POLICY=PASSIVE leaves the work alone)
+	CPUMsPer float64 `json:"cpu_ms_per_iter"`
 	ImagesPS float64 `json:"images_per_s"`
 	PeakMiB  float64 `json:"peak_mib"`
 	Device   string  `json:"device"`
@@ -185,6 +191,7 @@ func bench(args []string, stdout io.Writer) error {
 			tb.ResetCUDAPeak(dev)
 		}
 		tb.Synchronize(dev)
+		cpu0 := cpuTime()
 		start := time.Now()
 		for i := 0; i < *iters; i++ {
 			if err := step(*warmup + i); err != nil {
@@ -193,7 +200,8 @@ func bench(args []string, stdout io.Writer) error {
 		}
 		tb.Synchronize(dev)
 		el := time.Since(start).Seconds()
-		r := benchResult{Impl: "ludvae", Task: task, MsPer: 1000 * el / float64(*iters), ImagesPS: float64(*iters*(*batch)) / el,
+		cpuMs := float64(cpuTime()-cpu0) / float64(time.Millisecond) / float64(*iters)
+		r := benchResult{Impl: "ludvae", Task: task, MsPer: 1000 * el / float64(*iters), CPUMsPer: cpuMs, ImagesPS: float64(*iters*(*batch)) / el,
 			Device: dev.String(), DType: string(prec), Filters: *filters, Levels: *levels, Batch: *batch, Size: *size,
 			Iters: *iters, Layout: string(chosen.Layout), LayoutNCHWMs: chosen.NCHWMs, LayoutNHWCMs: chosen.NHWCMs,
 			CPU: layout.CPUModel(), CPUCap: tb.CPUCapability(), CPUFlags: layout.CPUFlags(),
@@ -248,6 +256,15 @@ func checkBenchFlags(filters, levels, batch, size, iters, warmup, tile int) erro
 	// slices), and the first feature map of the network.
 	return limits.Tensor(fmt.Sprintf("--batch %d × --filters %d × --size %d²", max(batch, 1), filters, size),
 		float64(max(batch, 1))*float64(filters)*float64(size)*float64(size))
+}
+
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // peakRSSMiB is the process's peak resident memory (VmHWM).

@@ -43,7 +43,7 @@ func TestBenchPrintsOneJSONLine(t *testing.T) {
 			t.Errorf("bench %v: no CPU model (%q) or libtorch instruction set (%q)", c.args, r.CPU, r.CPUCap)
 		}
 		if r.Impl != "ludvae" || r.Task != c.task || r.Batch != c.batch || r.Size != c.size ||
-			r.Filters != 8 || r.Levels != 2 || r.Iters != 2 || r.Device != "cpu" || !(r.MsPer > 0) || !(r.PeakMiB > 0) {
+			r.Filters != 8 || r.Levels != 2 || r.Iters != 2 || r.Device != "cpu" || !(r.MsPer > 0) || !(r.CPUMsPer > 0) || !(r.PeakMiB > 0) {
 			t.Errorf("bench %v: %+v", c.args, r)
 		}
 	}

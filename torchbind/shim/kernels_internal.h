@@ -16,14 +16,57 @@
 #pragma once
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <exception>
+#include <thread>
 #include <vector>
 
 namespace lv {
 namespace kern {
 
 using OptT = c10::optional<at::Tensor>;
+
+// at::parallel_for over [begin, end). libtorch's OpenMP backend inlines its
+// parallel region into the caller, so at::parallel_for is serial unless the
+// caller is compiled with -fopenmp (the shim is, on Debian's libtorch);
+// without it, plain threads (as many as at::get_num_threads()) do the same
+// split.
+template <class F>
+inline void par_for(int64_t begin, int64_t end, int64_t grain, const F &f) {
+#ifdef _OPENMP
+  at::parallel_for(begin, end, grain, f);
+#else
+  int64_t n = end - begin;
+  int64_t k =
+      std::min<int64_t>(at::get_num_threads(), (n + grain - 1) / std::max<int64_t>(grain, 1));
+  if (k <= 1) {
+    if (n > 0) f(begin, end);
+    return;
+  }
+  int64_t chunk = (n + k - 1) / k;
+  std::vector<std::thread> ts;
+  std::vector<std::exception_ptr> errs(k);
+  for (int64_t i = 1; i < k && begin + i * chunk < end; i++)
+    ts.emplace_back([&, i] {
+      try {
+        f(begin + i * chunk, std::min(end, begin + (i + 1) * chunk));
+      } catch (...) {
+        errs[i] = std::current_exception();
+      }
+    });
+  try {
+    f(begin, std::min(end, begin + chunk));
+  } catch (...) {
+    errs[0] = std::current_exception();
+  }
+  for (auto &t : ts) t.join();
+  for (auto &e : errs)
+    if (e) std::rethrow_exception(e);
+#endif
+}
 
 // A 4-D NCHW or channels-last tensor: element strides (size-1 dims never
 // index, so any stride ATen keeps for them is irrelevant).

@@ -157,8 +157,8 @@ void lv_set_tf32(int cublas, int cudnn, int *prev_cublas, int *prev_cudnn);
 void lv_set_cudnn_benchmark(int enabled, int *previous);
 
 /* ---- optimizer: one Adam update of n parameters with the same step count,
- * torch.optim.Adam's multi-tensor path; step is the already incremented
- * count ---- */
+ * torch.optim.Adam's multi-tensor path (on the CPU its operations in one
+ * pass, the same bits: adam.cpp); step is the already incremented count ---- */
 lv_err lv_adam_step(const lv_tensor *params, const lv_tensor *grads, const lv_tensor *exp_avgs,
                     const lv_tensor *exp_avg_sqs, int n, double step, double lr, double beta1,
                     double beta2, double eps, double weight_decay);
