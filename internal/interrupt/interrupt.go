@@ -11,7 +11,9 @@
 //
 // SIGHUP is handled only when it was not ignored when the process started:
 // under nohup (which ignores it) a closed terminal still leaves the
-// command running, as nohup promises. SIGINT is always handled, even when
+// command running, as nohup promises (a library that installs a SIGHUP
+// handler as it loads, as Debian 13's libtorch does through UCX, cannot
+// undo that: torchbind/signals.c). SIGINT is always handled, even when
 // a non-interactive shell started the command in the background with
 // SIGINT ignored: an explicit `kill -INT` then still stops it cleanly.
 //
