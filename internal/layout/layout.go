@@ -178,11 +178,11 @@ func Choose(want Layout, key Key, o Options, run Timer) (Choice, error) {
 		loadNow = loadAverage
 	}
 	load, cpus, loadOK := loadNow()
-	now := Choice{Load: load, CPUs: cpus}
+	current := Choice{Load: load, CPUs: cpus}
 	retimed := ""
 	cache := readCache(path)
 	if c, ok := cache[key.String()]; ok && (c.Layout == NCHW || c.Layout == NHWC) {
-		if !c.busy() || !loadOK || now.busy() {
+		if !c.busy() || !loadOK || current.busy() {
 			c.Cached = true
 			seen[memo] = c
 			return c, nil

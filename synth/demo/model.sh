@@ -60,11 +60,6 @@ fi
 model=${MODEL:-$(ls "$out"/run/ckpt_*.pth | sort -V | tail -n 1)}
 rm -rf "$out/eval"
 mkdir -p "$out/eval"
-# noise_std DEGRADED CLEAN: the std (0–255) of DEGRADED − CLEAN over all pixels.
-noise_std() {
-  "$ludvae" eval noise --real "$1" --clean "$2" --synthetic "$1" --json |
-    python3 -c 'import json, sys; print(json.load(sys.stdin)["sources"][0]["stats"]["std_all"])'
-}
 if [ -n "${DEMO_SYNTH_SIGMA:-}" ]; then
   sx=$DEMO_SYNTH_SIGMA
   echo "σx = $sx (DEMO_SYNTH_SIGMA)" | tee "$out/eval/calibration.txt"

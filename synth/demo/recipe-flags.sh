@@ -1,8 +1,10 @@
-# recipe-flags.sh, sourced by run.sh, recipe.sh and table2.sh: the demo's
-# LUD-VAE recipe, as `ludvae train` flags in the array recipe_flags (the
-# caller adds the folders, checkpoint/log cadence, device and threads), and
-# the σx of h(x) its synthesis uses, recipe_synth_sigma. A small model that
-# learns fast on a CPU; the presets keep the authors' recipe.
+# recipe-flags.sh, sourced by run.sh, recipe.sh, model.sh and table2.sh:
+# the demo's LUD-VAE recipe, as `ludvae train` flags in the array
+# recipe_flags (the caller adds the folders, checkpoint/log cadence, device
+# and threads), the σx of h(x) its synthesis uses, recipe_synth_sigma (and
+# a model's own, model_synth_sigma), and noise_std, the noise strength the
+# scripts match σ and σx to. A small model that learns fast on a CPU; the
+# presets keep the authors' recipe.
 #   DEMO_STEPS DEMO_LR DEMO_KL_WEIGHT DEMO_LEVELS DEMO_FILTERS DEMO_PATCH
 #   DEMO_BATCH DEMO_SIGMA_X DEMO_SIGMA_Y DEMO_MILESTONES DEMO_WARMUP DEMO_SEED
 #   DEMO_NORMALIZE DEMO_SYNTH_SIGMA
@@ -32,4 +34,12 @@ model_synth_sigma() {
   else
     echo "$recipe_synth_sigma"
   fi
+}
+
+# noise_std DEGRADED CLEAN: the std (grey levels 0–255, all channels and
+# pixels) of DEGRADED − CLEAN, by `ludvae eval noise` ($ludvae: the
+# caller's binary).
+noise_std() {
+  "$ludvae" eval noise --real "$1" --clean "$2" --synthetic "$1" --json |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["sources"][0]["stats"]["std_all"])'
 }

@@ -87,8 +87,7 @@ pairs camera --kind camera
 # baseline. (The camera noise on the training photos is weaker, σ ≈ 11.7,
 # as they are darker: a DnCNN trained at that σ barely touches the
 # held-out photos' noise.)
-sigma=$("$ludvae" eval noise --real "$heldout/real" --clean "$heldout/clean" \
-  --synthetic "$heldout/real" --json | python3 -c 'import json,sys; print("%.2f" % json.load(sys.stdin)["sources"][0]["stats"]["std_all"])')
+sigma=$(printf '%.2f' "$(noise_std "$heldout/real" "$heldout/clean")")
 echo "noise std of the real degradation of the held-out photos: σ = $sigma (0–255)"
 pairs gaussian --kind gaussian --sigma "$sigma"
 run synth --model "$ckpt" --clean "$clean" --out "$out/pairs-ludvae" --samples "$samples" --sigma-min "$sx" \
