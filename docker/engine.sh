@@ -4,6 +4,7 @@
 # allows it (--bridge=none --iptables=false --ip-masq=false: containers use
 # --network host, no bridge is made), wait until it answers, and write its
 # pid to STATE_FILE; an engine that answers already is used and left alone.
+# A root caller without dockerd gets Debian's docker.io installed first.
 # stop: stop the dockerd whose pid STATE_FILE holds, the one start started,
 # and nothing else. Variables: DOCKER_CLI (docker), DOCKERD (dockerd),
 # DOCKERD_FLAGS (the flags above), DOCKERD_LOG (STATE_FILE.log).
@@ -11,6 +12,7 @@ set -euo pipefail
 DOCKER_CLI=${DOCKER_CLI:-docker}
 DOCKERD=${DOCKERD:-dockerd}
 DOCKERD_FLAGS=${DOCKERD_FLAGS:---bridge=none --iptables=false --ip-masq=false}
+. "$(dirname "${BASH_SOURCE[0]}")/host-apt.sh"
 cmd=${1:?usage: docker/engine.sh start|stop STATE_FILE}
 state=${2:?usage: docker/engine.sh start|stop STATE_FILE}
 log=${DOCKERD_LOG:-$state.log}
@@ -20,8 +22,12 @@ start)
     echo "docker engine: $($DOCKER_CLI version -f '{{.Server.Version}}' 2>/dev/null) answers; using it"
     exit 0
   fi
-  command -v "$DOCKERD" >/dev/null || { echo "docker engine: none answers and $DOCKERD is not installed (apt-get install docker.io)" >&2; exit 1; }
   [ "$(id -u)" = 0 ] || { echo "docker engine: none answers, and starting $DOCKERD needs root" >&2; exit 1; }
+  if ! command -v "$DOCKERD" >/dev/null; then
+    [ "$DOCKERD" = dockerd ] || { echo "docker engine: none answers and DOCKERD=$DOCKERD is not installed" >&2; exit 1; }
+    echo "docker engine: none answers and dockerd is not installed: installing Debian's docker.io"
+    apt_install docker.io || exit 1
+  fi
   mkdir -p "$(dirname "$state")"
   # setsid: the engine outlives this script and make's process group, until stop.
   setsid "$DOCKERD" $DOCKERD_FLAGS >"$log" 2>&1 </dev/null &
