@@ -31,7 +31,12 @@ if [ "$GPU" = 0 ]; then
   make_args=()
 else
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
-  libtorch=$("$PY" -c 'import torch, os; print(os.path.dirname(torch.__file__))')
+  # An image built with CUDNN=none has no libcudnn.so.9, which Debian's torch
+  # needs to import at all: say so instead of ending in a traceback only.
+  libtorch=$("$PY" -c 'import torch, os; print(os.path.dirname(torch.__file__))') || {
+    echo "gpu-check: $PY cannot import torch (above); in ludvae:cuda-gpu-check built with CUDNN=none there is no cuDNN: build it with CUDNN=nvidia" >&2
+    exit 1
+  }
   "$PY" -c 'import torch; assert torch.cuda.is_available(), "torch sees no CUDA device"'
   # -o deps: no apt on the GPU machine. A pip torch carries its libtorch;
   # Debian's python3-torch-cuda has none beside it and runs on the system's
