@@ -174,7 +174,11 @@ func TestKill9ResumesExactly(t *testing.T) {
 	t.Parallel()
 	dir := pairsDir(t)
 	c := smallConfig(dir)
-	c.Steps, c.SaveEvery, c.Keep = 10, 1, 2
+	// 40 steps: on idle cores this small denoiser saves a step every few
+	// milliseconds, and each kill's random pause let the run go on by up to
+	// 6 steps; with 10 steps the third kill found the run finished in 3 of
+	// 6 tries (kills then landed at steps 7-12 of 40 in 8 of 8).
+	c.Steps, c.SaveEvery, c.Keep = 40, 1, 2
 	whole := c // saving (fsync) every step is slow, and changes no loss
 	whole.Out, whole.SaveEvery = filepath.Join(dir, "whole"), c.Steps
 	if err := restoreRun(context.Background(), whole, io.Discard); err != nil {
