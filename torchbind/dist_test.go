@@ -86,7 +86,7 @@ func TestDistInteropWithPython(t *testing.T) {
 				t.Fatalf("python's output %q: %v", out, err)
 			}
 			want := []float64{3.25, 6.25, 9.25, 12.25}
-			if d := maxAbsDiff(float32sTo64(x.Float32s()), want); d != 0 {
+			if d := maxAbsDiff(convertFloats[float64](x.Float32s()), want); d != 0 {
 				t.Errorf("Go rank's sum %v, want %v", x.Float32s(), want)
 			}
 			if d := maxAbsDiff(got.Sum, want); d != 0 {
@@ -116,14 +116,6 @@ func startCollecting(cmd *exec.Cmd, out chan<- []byte) error {
 		out <- []byte(buf.String())
 	}()
 	return nil
-}
-
-func float32sTo64(xs []float32) []float64 {
-	out := make([]float64, len(xs))
-	for i, x := range xs {
-		out[i] = float64(x)
-	}
-	return out
 }
 
 // TestDistUnreachable: a rank whose store does not answer fails within the

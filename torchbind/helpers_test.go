@@ -35,6 +35,15 @@ func mustTry(t *testing.T, f func()) {
 	}
 }
 
+// convertFloats converts each element of xs to To (float32 ↔ float64).
+func convertFloats[To, From float32 | float64](xs []From) []To {
+	out := make([]To, len(xs))
+	for i, x := range xs {
+		out[i] = To(x)
+	}
+	return out
+}
+
 func maxAbsDiff(a, b []float64) float64 {
 	if len(a) != len(b) {
 		return math.Inf(1)

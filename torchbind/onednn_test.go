@@ -73,8 +73,8 @@ func TestConvGradHelper(t *testing.T) {
 			return Try(func() {
 				WithScope(func(*Scope) {
 					for range 4 {
-						x := FromSlice(toFloat32(xs), n, c, h, wd).SetRequiresGrad(true)
-						w, g := FromSlice(toFloat32(ws), o, c, 3, 3), FromSlice(toFloat32(gs), n, o, h, wd)
+						x := FromSlice(convertFloats[float32](xs), n, c, h, wd).SetRequiresGrad(true)
+						w, g := FromSlice(convertFloats[float32](ws), o, c, 3, 3), FromSlice(convertFloats[float32](gs), n, o, h, wd)
 						Conv2d(x, w, nil, Conv2dOptions{Padding: [2]int64{1, 1}}).Mul(g).Sum().Backward()
 						for i, v := range x.Grad().Float64s() {
 							if e := math.Abs(v-want[i]) / scale; !(e <= worst) {
@@ -91,14 +91,6 @@ func TestConvGradHelper(t *testing.T) {
 		}
 	}
 	fmt.Printf("worst %g\n", worst)
-}
-
-func toFloat32(v []float64) []float32 {
-	out := make([]float32, len(v))
-	for i, x := range v {
-		out[i] = float32(x)
-	}
-	return out
 }
 
 // TestConvGradientsRightInEveryProcess: float32 convolution gradients are
