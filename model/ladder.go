@@ -148,21 +148,43 @@ type tensorMachine struct {
 	noise    Noise
 	scale    *tb.Tensor
 	training bool
+	// blocked keeps activations in oneDNN's blocked layout (tb.Blocked):
+	// the input convolutions' outputs are made blocked, and cat, which
+	// blocked tensors lack, joins dense copies.
+	blocked bool
 }
 
 func (tensorMachine) conv(c *Conv2d, x *tb.Tensor) *tb.Tensor { return c.Forward(x) }
 
 // convPair folds the 1×1 convolution into the 3×3 one (fold.go).
-func (tensorMachine) convPair(first, second *Conv2d, x *tb.Tensor) *tb.Tensor {
+func (t tensorMachine) convPair(first, second *Conv2d, x *tb.Tensor) *tb.Tensor {
 	if first.Weight.Size(2) == 1 {
-		return inFolded(first, second, x)
+		return t.toBlocked(inFolded(first, second, x))
 	}
 	return outFolded(first, second, x)
 }
 
+// toBlocked returns x blocked when the machine is (closing x), else x.
+func (t tensorMachine) toBlocked(x *tb.Tensor) *tb.Tensor {
+	if !t.blocked || x.IsBlocked() {
+		return x
+	}
+	defer x.Close()
+	return x.Blocked()
+}
+
 func (tensorMachine) relu(x *tb.Tensor) *tb.Tensor { return x.ReluInPlace() }
 
-func (tensorMachine) cat(a, b *tb.Tensor) *tb.Tensor { return tb.Cat([]*tb.Tensor{a, b}, 1) }
+func (t tensorMachine) cat(a, b *tb.Tensor) *tb.Tensor {
+	if !t.blocked {
+		return tb.Cat([]*tb.Tensor{a, b}, 1)
+	}
+	var y *tb.Tensor
+	tb.WithScope(func(sc *tb.Scope) {
+		y = sc.Keep(tb.Cat([]*tb.Tensor{a.Dense(), b.Dense()}, 1).Blocked())
+	})
+	return y
+}
 
 func (tensorMachine) add(a, b *tb.Tensor) *tb.Tensor { return a.Add(b) }
 

@@ -12,6 +12,7 @@ import (
 // names are unchanged; call it before an optimizer is built over the
 // parameters.
 func (m *LUDVAE) ToLayout(l layout.Layout) error {
+	m.blocked = l == layout.Blocked
 	if l == layout.NHWC {
 		return m.ToChannelsLast()
 	}
@@ -20,6 +21,9 @@ func (m *LUDVAE) ToLayout(l layout.Layout) error {
 
 // Layout is the layout the convolution weights are stored in.
 func (m *LUDVAE) Layout() layout.Layout {
+	if m.blocked {
+		return layout.Blocked
+	}
 	var ws []*tb.Tensor
 	for _, e := range m.params.entries {
 		ws = append(ws, *e.slot)

@@ -97,11 +97,12 @@ func (s Subset) place(z *tb.Tensor) *tb.Tensor {
 }
 
 func (m *LUDVAE) loss(x, h *tb.Tensor, sub Subset, noise Noise) Losses {
+	mc := tensorMachine{blocked: m.blocked}
 	q := &posterior{m: m, sub: sub, noise: noise}
 	if sub.Count > 0 {
-		q.n = encode(tensorMachine{}, m.InConvN, m.EncN, sub.pick(x))
+		q.n = encode(mc, m.InConvN, m.EncN, sub.pick(x))
 	}
-	out := asDType(walk(m, tensorMachine{}, h, q.latent), x.DType())
+	out := asDType(toDense(walk(m, mc, h, q.latent)), x.DType())
 	rec := tb.MSELoss(out, x, tb.ReduceMean)
 	klSum, kl := q.klSum, q.klSum
 	if klSum == nil {
@@ -129,20 +130,33 @@ type posterior struct {
 // N(0, 1) (nil mean and log-sigma); below, both see the degraded rows of b.
 func (q *posterior) latent(l int, b *tb.Tensor) *tb.Tensor {
 	if q.sub.Count == 0 {
+		if b.IsBlocked() {
+			return tb.Zeros(b.Shape(), tb.Options{DType: b.DType(), Device: b.Device()})
+		}
 		return tb.ZerosLike(b)
 	}
+	// The posterior's own convolutions are few and small: they run on
+	// dense tensors, which the sampling and KL kernels need.
 	var mq, lsq, mp, lsp *tb.Tensor
+	n := dense(q.n[l-1])
 	if l == len(q.n) {
-		mq, lsq = q.m.GauQ[l-1].Forward(q.n[l-1])
+		mq, lsq = q.m.GauQ[l-1].Forward(n)
 	} else {
-		bs := q.sub.pick(b)
-		c := q.m.ProjN[l-1].Forward(bs, q.n[l-1])
+		bd := dense(b)
+		bs := q.sub.pick(bd)
+		c := q.m.ProjN[l-1].Forward(bs, n)
 		mq, lsq = q.m.GauQ[l-1].Forward(c)
 		mp, lsp = q.m.GauP[l-1].Forward(bs)
 		c.Close()
-		if bs != b {
+		if bs != bd {
 			bs.Close()
 		}
+		if bd != b {
+			bd.Close()
+		}
+	}
+	if n != q.n[l-1] {
+		n.Close()
 	}
 	z := q.sub.place(q.noise.sample(PostSite(l), mq, lsq, nil, q.sub.Idx))
 	k, _ := tb.GaussianKL(mq, lsq, mp, lsp, nil)
@@ -153,6 +167,24 @@ func (q *posterior) latent(l int, b *tb.Tensor) *tb.Tensor {
 	}
 	closeAll(mq, lsq, mp, lsp, q.n[l-1])
 	return z
+}
+
+// dense returns x when it is not blocked, else a dense copy; the caller
+// closes the copy.
+func dense(x *tb.Tensor) *tb.Tensor {
+	if !x.IsBlocked() {
+		return x
+	}
+	return x.Dense()
+}
+
+// toDense returns x dense, closing x when it was blocked.
+func toDense(x *tb.Tensor) *tb.Tensor {
+	if !x.IsBlocked() {
+		return x
+	}
+	defer x.Close()
+	return x.Dense()
 }
 
 // FillMissingGrads gives every parameter without a gradient a zero one. A

@@ -19,6 +19,9 @@ type LUDVAE struct {
 	ProjN   []*ProjBlock // proj_n_l: with degradation features, l < L
 	OutConv *Conv2d      // outconv
 	params  registry     // every parameter, named, in state-dict order
+	// blocked runs the training pass's activations in oneDNN's blocked
+	// layout (layout.Blocked; the weights stay NCHW).
+	blocked bool
 }
 
 // New builds a network with PyTorch's default initialization drawn from

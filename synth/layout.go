@@ -29,6 +29,9 @@ func (o *Options) ChooseLayout(ctx context.Context, rt *tb.Runtime, m *model.LUD
 	if err != nil {
 		return layout.Choice{}, err
 	}
+	if err := layout.CheckDense("--layout", want); err != nil {
+		return layout.Choice{}, err
+	}
 	prec, err := tb.ParsePrecision(o.Precision)
 	if err != nil {
 		return layout.Choice{}, err

@@ -105,11 +105,14 @@ func abs32(x float32) float32 {
 }
 
 // TestLayoutForcedOrRefused: a --layout other than auto, nchw or nhwc is
-// refused before any work, naming the flag.
+// refused before any work, naming the flag: a misspelling, and blocked,
+// which only training runs in.
 func TestLayoutForcedOrRefused(t *testing.T) {
-	o := Defaults()
-	o.Model, o.Clean, o.Out, o.Layout = "m.pth", "c", filepath.Join(t.TempDir(), "o"), "nwhc"
-	if err := o.Validate(); err == nil || !strings.Contains(err.Error(), "--layout") {
-		t.Errorf("--layout nwhc: %v, want an error naming --layout", err)
+	for lay, want := range map[string]string{"nwhc": "--layout", "blocked": "--layout blocked: only LUD-VAE training"} {
+		o := Defaults()
+		o.Model, o.Clean, o.Out, o.Layout = "m.pth", "c", filepath.Join(t.TempDir(), "o"), lay
+		if err := o.Validate(); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("--layout %s: %v, want an error naming %q", lay, err, want)
+		}
 	}
 }

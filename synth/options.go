@@ -115,7 +115,9 @@ func (o *Options) Validate() error {
 	if _, err := tb.ParsePrecision(o.Precision); err != nil {
 		return fmt.Errorf("--precision %w", err)
 	}
-	if _, err := layout.Parse("--layout", o.Layout); err != nil {
+	if l, err := layout.Parse("--layout", o.Layout); err != nil {
+		return err
+	} else if err := layout.CheckDense("--layout", l); err != nil {
 		return err
 	}
 	return nil

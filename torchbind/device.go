@@ -80,6 +80,12 @@ func LibtorchVersion() string { return C.GoString(C.lv_libtorch_version()) }
 // usage"; the environment variable ATEN_CPU_CAPABILITY can lower it).
 func CPUCapability() string { return C.GoString(C.lv_cpu_capability()) }
 
+// OneDNN reports whether CPU convolutions run through oneDNN in this
+// process: libtorch was built with it and the shim's load check left it on
+// (it turns oneDNN off where its float32 gradients are wrong, as Debian
+// 13's libtorch 2.6 gives them on AVX-512 CPUs). Tensor.Blocked needs it.
+func OneDNN() bool { return C.lv_onednn_enabled() != 0 }
+
 // BuildKind is "CPU" or "CUDA": how the shim was built.
 func BuildKind() string { return C.GoString(C.lv_build_kind()) }
 

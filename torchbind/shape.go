@@ -40,6 +40,26 @@ func (t *Tensor) ChannelsLast() *Tensor {
 	})
 }
 
+// Blocked returns t in oneDNN's blocked memory order (libtorch's MKLDNN
+// layout, CPU float32 only; t itself when it already is). Such a tensor
+// keeps its NCHW shape but is opaque: only convolutions, ReLU, addition
+// and multiplication of tensors alike, and Dense read it. Chains of
+// convolutions then run without the reorders to and from NCHW that
+// oneDNN needs around each one otherwise.
+func (t *Tensor) Blocked() *Tensor {
+	return shapeOp("to_mkldnn", t, func(h C.lv_tensor, o *C.lv_tensor) C.lv_err {
+		return C.lv_to_mkldnn(h, o)
+	})
+}
+
+// Dense returns a blocked t (Blocked) as an ordinary contiguous tensor,
+// and any other t as itself.
+func (t *Tensor) Dense() *Tensor {
+	return shapeOp("to_dense", t, func(h C.lv_tensor, o *C.lv_tensor) C.lv_err {
+		return C.lv_to_dense(h, o)
+	})
+}
+
 // ContiguousAs returns x contiguous in t's memory layout: channels-last
 // when t is (and is not also plain contiguous, as a 1×1 or one-channel
 // tensor is), row-major otherwise; torch's preserve_format.

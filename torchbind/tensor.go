@@ -160,6 +160,13 @@ func (t *Tensor) IsChannelsLast() bool {
 	return r
 }
 
+// IsBlocked reports whether t is in oneDNN's blocked layout (Blocked).
+func (t *Tensor) IsBlocked() bool {
+	r := C.lv_is_mkldnn(t.handle()) != 0
+	runtime.KeepAlive(t)
+	return r
+}
+
 func (t *Tensor) String() string {
 	if t == nil {
 		return "Tensor(undefined)"

@@ -252,3 +252,41 @@ func TestLikeKeepsLayout(t *testing.T) {
 		})
 	})
 }
+
+// TestBlockedRoundTrip: Blocked gives an opaque tensor of the same shape
+// that reads back bit for bit through Dense; dense tensors pass through
+// Dense unchanged; the layout's limits (float32, no shape operations) are
+// errors, not crashes.
+func TestBlockedRoundTrip(t *testing.T) {
+	t.Parallel()
+	WithScope(func(*Scope) {
+		mustTry(t, func() {
+			g := NewGenerator(4, CPU)
+			defer g.Close()
+			x := Randn([]int64{2, 16, 5, 7}, Options{DType: Float32}, g)
+			b := x.Blocked()
+			if x.IsBlocked() || !b.IsBlocked() || !equalInts(b.Shape(), x.Shape()) || b.IsContiguous() || b.IsChannelsLast() {
+				t.Fatalf("blocked: %v (dense input %v), shape %v, contiguous %v", b.IsBlocked(), x.IsBlocked(), b.Shape(), b.IsContiguous())
+			}
+			if b.Blocked().IsBlocked() != true {
+				t.Error("Blocked of a blocked tensor is not blocked")
+			}
+			d := b.Dense()
+			want, got := Values[float32](x), Values[float32](d)
+			if d.IsBlocked() || !d.IsContiguous() || len(got) != len(want) {
+				t.Fatalf("dense copy: blocked %v, contiguous %v, %d values", d.IsBlocked(), d.IsContiguous(), len(got))
+			}
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("value %d: %v after the round trip, %v before", i, got[i], want[i])
+				}
+			}
+			if !equalF64(Values[float64](x.Dense().ToDType(Float64)), Values[float64](x.ToDType(Float64))) {
+				t.Error("Dense changed a dense tensor")
+			}
+		})
+		if err := Try(func() { Randn([]int64{1, 2, 3, 3}, Options{DType: Float32}, nil).Blocked().Narrow(0, 0, 1) }); err == nil {
+			t.Error("narrowing a blocked tensor: no error")
+		}
+	})
+}

@@ -57,7 +57,7 @@ type Config struct {
 	SkipBad      bool       `json:"skip_bad"`
 	EMA          float64    `json:"ema"` // decay of the weight average kept beside the trained weights (ema.go); 0 = none
 	Override     bool       `json:"-"`   // resume even if run settings changed (resume.go); not part of the run
-	Layout       string     `json:"-"`   // auto, nchw or nhwc (ChooseLayout); speed only, not part of the run
+	Layout       string     `json:"-"`   // auto, nchw, nhwc or blocked (ChooseLayout); speed only, not part of the run
 }
 
 // Preset is a dataset's published setting.
@@ -120,9 +120,16 @@ func (c *Config) ApplyPreset(name string) error {
 
 // Validate reports the first unusable value, naming its flag.
 func (c *Config) Validate() error {
-	_, precisionErr := tb.ParsePrecision(c.Precision)
-	if _, err := layout.Parse("--layout", c.Layout); err != nil {
+	prec, precisionErr := tb.ParsePrecision(c.Precision)
+	lay, err := layout.Parse("--layout", c.Layout)
+	if err != nil {
 		return err
+	}
+	if dev, err := tb.ParseDevice(c.Device); lay == layout.Blocked && err == nil && precisionErr == nil {
+		// the device "auto" may still turn out CUDA: ChooseLayout checks again
+		if why := BlockedUnavailable(dev, prec); why != "" {
+			return fmt.Errorf("--layout blocked: %s", why)
+		}
 	}
 	checks := []struct {
 		bad  bool

@@ -11,18 +11,26 @@ import (
 )
 
 // ChooseLayout is the layout the trainer's network runs in, for --layout
-// want (cfg.Layout): forced by nchw or nhwc; for auto on CUDA channels-last
-// (tensor cores take it; NCHW took 18 % longer per step on an H200) with
-// cuDNN's benchmark mode choosing the algorithms within it; on the CPU the
-// faster of the two for this model and batch, timed on a throwaway copy
-// of the network (model.New, a fresh Adam and the trainer's own step on
-// random crops, half of them degraded) or read from the layout cache, so
-// the run's own model, optimizer and noise never see the timing. It logs
-// the choice and both timings.
+// want (cfg.Layout): forced by nchw, nhwc or blocked; for auto on CUDA
+// channels-last (tensor cores take it; NCHW took 18 % longer per step on an
+// H200) with cuDNN's benchmark mode choosing the algorithms within it; on
+// the CPU the fastest for this model and batch of NCHW, NHWC and, where it
+// can run (BlockedUnavailable), oneDNN's blocked layout, timed on a
+// throwaway copy of the network (model.New, a fresh Adam and the trainer's
+// own step on random crops, half of them degraded) or read from the layout
+// cache, so the run's own model, optimizer and noise never see the timing.
+// It logs the choice and the timings.
 func ChooseLayout(rt *tb.Runtime, cfg *Config, want layout.Layout, log io.Writer) (layout.Choice, error) {
 	prec, err := tb.ParsePrecision(cfg.Precision)
 	if err != nil {
 		return layout.Choice{}, err
+	}
+	cands := layout.Dense
+	why := BlockedUnavailable(rt.Device(), prec)
+	if why == "" {
+		cands = append(cands[:len(cands):len(cands)], layout.Blocked)
+	} else if want == layout.Blocked {
+		return layout.Choice{}, fmt.Errorf("--layout blocked: %s", why)
 	}
 	mc := model.Config{Channels: 3, Filters: cfg.Filters, Levels: cfg.Levels}
 	key := model.LayoutKey("train", model.ShapeKey(mc, cfg.Batch, cfg.Patch, cfg.Patch), prec)
@@ -59,6 +67,22 @@ func ChooseLayout(rt *tb.Runtime, cfg *Config, want layout.Layout, log io.Writer
 		_, err := st.Step(b)
 		return err
 	}
-	return layout.ChooseOn(rt.Device(), want, key, layout.Options{Prepare: prepare}, run,
+	return layout.ChooseOn(rt.Device(), want, key, layout.Options{Candidates: cands, Prepare: prepare}, run,
 		fmt.Sprintf("training step of batch %d × %d²", n, p), "cuDNN's benchmark mode picks the algorithms", log)
+}
+
+// BlockedUnavailable says why the blocked layout cannot train on dev in
+// prec in this process, or "" when it can: it is oneDNN's, so CPU only,
+// float32 only (libtorch's blocked tensors have no autocast), and only
+// where the shim's load check left oneDNN on.
+func BlockedUnavailable(dev tb.Device, prec tb.Precision) string {
+	switch {
+	case dev.IsCUDA():
+		return "oneDNN's blocked layout is for the CPU; on CUDA use auto, nchw or nhwc"
+	case prec != tb.FP32:
+		return fmt.Sprintf("it runs float32 only, not --precision %s", prec)
+	case !tb.OneDNN():
+		return "oneDNN is off in this process (this libtorch's float32 convolution gradients failed the load check, or it has no oneDNN)"
+	}
+	return ""
 }

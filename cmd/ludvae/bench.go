@@ -25,9 +25,9 @@ import (
 // benchResult is the one JSON line `ludvae bench` prints; model/python/
 // bench_eager.py prints the same fields for PyTorch eager.
 type benchResult struct {
-	Impl     string  `json:"impl"`
-	Task     string  `json:"task"`
-	MsPer    float64 `json:"ms_per_iter"`
+	Impl  string  `json:"impl"`
+	Task  string  `json:"task"`
+	MsPer float64 `json:"ms_per_iter"`
 	// the process's CPU time (user and system, all threads) per timed
 	// iteration: on cores shared with other jobs it varies less than the
 	// wall time (libtorch's OpenMP threads also spin while waiting:
@@ -47,6 +47,7 @@ type benchResult struct {
 	// (the layout cache); 0 when forced or on CUDA
 	LayoutNCHWMs float64 `json:"layout_nchw_ms,omitempty"`
 	LayoutNHWCMs float64 `json:"layout_nhwc_ms,omitempty"`
+	LayoutBlkMs  float64 `json:"layout_blocked_ms,omitempty"`
 	CPU          string  `json:"cpu"`            // /proc/cpuinfo's model name
 	CPUCap       string  `json:"cpu_capability"` // libtorch's kernels' instruction set
 	CPUFlags     string  `json:"cpu_flags"`      // the CPU's vector extensions
@@ -203,7 +204,7 @@ func bench(args []string, stdout io.Writer) error {
 		cpuMs := float64(cpuTime()-cpu0) / float64(time.Millisecond) / float64(*iters)
 		r := benchResult{Impl: "ludvae", Task: task, MsPer: 1000 * el / float64(*iters), CPUMsPer: cpuMs, ImagesPS: float64(*iters*(*batch)) / el,
 			Device: dev.String(), DType: string(prec), Filters: *filters, Levels: *levels, Batch: *batch, Size: *size,
-			Iters: *iters, Layout: string(chosen.Layout), LayoutNCHWMs: chosen.NCHWMs, LayoutNHWCMs: chosen.NHWCMs,
+			Iters: *iters, Layout: string(chosen.Layout), LayoutNCHWMs: chosen.NCHWMs, LayoutNHWCMs: chosen.NHWCMs, LayoutBlkMs: chosen.BlockedMs,
 			CPU: layout.CPUModel(), CPUCap: tb.CPUCapability(), CPUFlags: layout.CPUFlags(),
 			Graphs: usedGraphs, Threads: tb.NumThreads(), Libtorch: tb.LibtorchVersion()}
 		if dev.IsCUDA() {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	tb "github.com/ludvae/ludvae/torchbind"
 )
 
 // TestBenchPrintsOneJSONLine runs both benchmarks on a small network and
@@ -34,10 +36,13 @@ func TestBenchPrintsOneJSONLine(t *testing.T) {
 		if err := json.Unmarshal(out.Bytes(), &r); err != nil {
 			t.Fatalf("bench %v: %v in %q", c.args, err, out.String())
 		}
-		// auto: one of the two, with both timings; forced: no timing
-		timed := r.LayoutNCHWMs > 0 && r.LayoutNHWCMs > 0
-		if c.layout == "auto" && (r.Layout != "nchw" && r.Layout != "nhwc" || !timed) || c.layout != "auto" && (r.Layout != c.layout || timed) {
-			t.Errorf("bench %v: layout %q, timings nchw %g ms, nhwc %g ms", c.args, r.Layout, r.LayoutNCHWMs, r.LayoutNHWCMs)
+		// auto: one of those timed, with every timing (training: blocked
+		// too, where oneDNN is on); forced: no timing
+		blocked := c.task == "train" && tb.OneDNN()
+		timed := r.LayoutNCHWMs > 0 && r.LayoutNHWCMs > 0 && blocked == (r.LayoutBlkMs > 0)
+		chosen := r.Layout == "nchw" || r.Layout == "nhwc" || blocked && r.Layout == "blocked"
+		if c.layout == "auto" && (!chosen || !timed) || c.layout != "auto" && (r.Layout != c.layout || r.LayoutNCHWMs+r.LayoutNHWCMs+r.LayoutBlkMs > 0) {
+			t.Errorf("bench %v: layout %q, timings nchw %g ms, nhwc %g ms, blocked %g ms", c.args, r.Layout, r.LayoutNCHWMs, r.LayoutNHWCMs, r.LayoutBlkMs)
 		}
 		if r.CPU == "" || r.CPUCap == "" {
 			t.Errorf("bench %v: no CPU model (%q) or libtorch instruction set (%q)", c.args, r.CPU, r.CPUCap)
@@ -52,6 +57,7 @@ func TestBenchPrintsOneJSONLine(t *testing.T) {
 		flag string
 	}{
 		{[]string{"train", "--layout", "nwhc"}, "--layout"},
+		{[]string{"synth", "--layout", "blocked"}, "--layout blocked: only LUD-VAE training"},
 		{[]string{"train", "--precision", "fp8"}, "--precision"},
 		{[]string{"train", "--device", "tpu"}, "--device"},
 		{[]string{"synth", "--tile", "-1"}, "--tile"},

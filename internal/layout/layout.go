@@ -1,20 +1,21 @@
 // Package layout chooses the memory layout a network runs in on the CPU,
-// channels-last (NHWC) or NCHW, by timing both on the actual model and
-// input size, as cuDNN's benchmark mode times its algorithms: which one
-// oneDNN runs faster depends on the CPU (an AVX2-only EPYC ran a training
-// step 15–20 % faster in NCHW, the development machine 4 % faster in
-// NHWC), so no fixed choice is right everywhere.
+// channels-last (NHWC), NCHW or (LUD-VAE's training) oneDNN's own blocked
+// layout, by timing them on the actual model and input size, as cuDNN's
+// benchmark mode times its algorithms: which one oneDNN runs faster
+// depends on the CPU (an AVX2-only EPYC ran a training step 15–20 %
+// faster in NCHW, the development machine 4 % faster in NHWC), so no
+// fixed choice is right everywhere.
 //
 // The choice is cached per CPU model, instruction set, thread count,
 // libtorch, task and shape in the user's cache folder
 // (os.UserCacheDir()/ludvae/layout.json, written atomically), so only the
-// first run of a shape on a machine pays for the timing. Both layouts
+// first run of a shape on a machine pays for the timing. The layouts
 // compute the same function; they differ in float32 rounding only, and
 // the timing runs on a throwaway copy of the network, so a seeded run's
 // results do not depend on which layout was chosen beyond that rounding.
 //
 // The package knows nothing of libtorch: the caller times one iteration
-// in a given layout.
+// in a given layout, and says which layouts its network can run in.
 package layout
 
 import (
@@ -26,6 +27,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -42,13 +44,19 @@ const (
 	NCHW Layout = "nchw"
 	// NHWC is channels-last.
 	NHWC Layout = "nhwc"
+	// Blocked keeps the weights NCHW and the activations in oneDNN's own
+	// blocked memory order from one convolution to the next, so oneDNN
+	// does not reorder them to and from NCHW around each convolution. Only
+	// LUD-VAE's training runs in it, on the CPU in float32 with oneDNN on;
+	// its results are NCHW's bit for bit (the same oneDNN kernels).
+	Blocked Layout = "blocked"
 	// Auto chooses by timing (Choose); on CUDA it means NHWC.
 	Auto Layout = "auto"
 )
 
 // Flag is the usage text of the --layout flag that train, synth, restore
 // and bench share.
-const Flag = "memory layout of the network: auto (CPU: time both at start and keep the faster, cached per CPU and shape; CUDA: nhwc), nchw, or nhwc (channels-last)"
+const Flag = "memory layout of the network: auto (CPU: time the layouts at start and keep the fastest, cached per CPU and shape; CUDA: nhwc), nchw, nhwc (channels-last), or blocked (oneDNN's own; LUD-VAE training on the CPU only)"
 
 // Parse reads a --layout value ("" is auto); flag names the flag in the
 // error.
@@ -56,12 +64,24 @@ func Parse(flag, s string) (Layout, error) {
 	switch l := Layout(strings.ToLower(s)); l {
 	case "":
 		return Auto, nil
-	case NCHW, NHWC, Auto:
+	case NCHW, NHWC, Blocked, Auto:
 		return l, nil
 	case "channels-last", "channels_last":
 		return NHWC, nil
 	}
-	return "", fmt.Errorf("%s %q: expected auto, nchw or nhwc (channels-last)", flag, s)
+	return "", fmt.Errorf("%s %q: expected auto, nchw, nhwc (channels-last) or blocked", flag, s)
+}
+
+// Dense are the layouts every network runs in: NCHW and NHWC.
+var Dense = []Layout{NCHW, NHWC}
+
+// CheckDense reports a --layout of blocked (l) to a command whose network
+// runs only in NCHW or NHWC (synthesis, restore), naming the flag.
+func CheckDense(flag string, l Layout) error {
+	if l == Blocked {
+		return fmt.Errorf("%s blocked: only LUD-VAE training (train, bench train) runs in the blocked layout; expected auto, nchw or nhwc", flag)
+	}
+	return nil
 }
 
 // Key names what a timing depends on. Two runs with the same key reuse
@@ -80,12 +100,14 @@ func (k Key) String() string {
 	return strings.Join([]string{k.CPU, k.Capability, fmt.Sprintf("threads%d", k.Threads), "libtorch" + k.Libtorch, k.Task, k.Shape, k.Precision}, "|")
 }
 
-// Choice is a layout and the timings it was chosen by (zero when forced).
+// Choice is a layout and the timings it was chosen by (zero when forced,
+// and for a layout not timed).
 type Choice struct {
-	Layout Layout  `json:"layout"`
-	NCHWMs float64 `json:"nchw_ms"`
-	NHWCMs float64 `json:"nhwc_ms"`
-	When   string  `json:"measured,omitempty"` // RFC 3339
+	Layout    Layout  `json:"layout"`
+	NCHWMs    float64 `json:"nchw_ms"`
+	NHWCMs    float64 `json:"nhwc_ms"`
+	BlockedMs float64 `json:"blocked_ms,omitempty"`
+	When      string  `json:"measured,omitempty"` // RFC 3339
 	// Load is the 1-minute load average when the layouts were timed, and
 	// CPUs the cores the process could use; Load > CPUs marks a timing
 	// taken on busy cores (see Choose).
@@ -94,6 +116,40 @@ type Choice struct {
 	Cached  bool    `json:"-"` // read from the cache, not timed now
 	Forced  bool    `json:"-"` // --layout nchw or nhwc
 	Retimed string  `json:"-"` // why a cached choice was timed again, or ""
+}
+
+// Ms is the time per iteration l was timed at (0 if not timed).
+func (c Choice) Ms(l Layout) float64 {
+	switch l {
+	case NCHW:
+		return c.NCHWMs
+	case NHWC:
+		return c.NHWCMs
+	case Blocked:
+		return c.BlockedMs
+	}
+	return 0
+}
+
+func (c *Choice) setMs(l Layout, ms float64) {
+	switch l {
+	case NCHW:
+		c.NCHWMs = ms
+	case NHWC:
+		c.NHWCMs = ms
+	case Blocked:
+		c.BlockedMs = ms
+	}
+}
+
+// timed says whether c holds a timing of every layout in ls.
+func (c Choice) timed(ls []Layout) bool {
+	for _, l := range ls {
+		if c.Ms(l) <= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // busy says whether c was timed while other work wanted more cores than
@@ -106,7 +162,7 @@ func (c Choice) String() string {
 	switch {
 	case c.Forced:
 		return fmt.Sprintf("layout %s (--layout)", c.Layout)
-	case c.NCHWMs == 0 && c.NHWCMs == 0:
+	case c.NCHWMs == 0 && c.NHWCMs == 0 && c.BlockedMs == 0:
 		return fmt.Sprintf("layout %s", c.Layout)
 	}
 	how := "timed now"
@@ -119,7 +175,11 @@ func (c Choice) String() string {
 	if c.Retimed != "" {
 		how += "; " + c.Retimed
 	}
-	return fmt.Sprintf("layout %s: nchw %.1f ms, nhwc %.1f ms per iteration (%s)", c.Layout, c.NCHWMs, c.NHWCMs, how)
+	times := fmt.Sprintf("nchw %.1f ms, nhwc %.1f ms", c.NCHWMs, c.NHWCMs)
+	if c.BlockedMs > 0 {
+		times += fmt.Sprintf(", blocked %.1f ms", c.BlockedMs)
+	}
+	return fmt.Sprintf("layout %s: %s per iteration (%s)", c.Layout, times, how)
 }
 
 // Timer runs one iteration of the real work in layout l (the network
@@ -128,9 +188,12 @@ type Timer func(l Layout) error
 
 // Options tune Choose. Zero values take the defaults.
 type Options struct {
-	Warmup int    // untimed iterations per layout first (default 1)
-	Iters  int    // timed iterations per layout (default 2)
-	Cache  string // the cache file (default CachePath())
+	// Candidates are the layouts Auto times, in order, and the ones that
+	// may be forced (default Dense: NCHW and NHWC).
+	Candidates []Layout
+	Warmup     int    // untimed iterations per layout first (default 1)
+	Iters      int    // timed iterations per layout (default 2)
+	Cache      string // the cache file (default CachePath())
 	// Prepare, when not nil, converts the throwaway network to layout l
 	// before its iterations, and returns a function that undoes whatever
 	// it set up.
@@ -147,20 +210,26 @@ var (
 )
 
 // Choose returns the layout forced by want, or for Auto the cached choice
-// for key, or times both layouts with run (alternately, after a warm-up
-// each: NCHW, NHWC, NCHW, NHWC, ... and keeps each one's fastest, so that
-// a burst of load on shared cores does not decide) and caches the faster.
+// for key, or times the candidate layouts with run (alternately, after a
+// warm-up each: NCHW, NHWC, NCHW, NHWC, ... and keeps each one's fastest,
+// so that a burst of load on shared cores does not decide) and caches the
+// fastest. A cached choice that lacks a timing of a candidate (taken
+// before the candidate existed) is timed again.
 // Alternating does not help against load that lasts: a cached choice
 // timed on busy cores (load average above the cores) is timed again by
 // the first run that finds the cores no longer busy, and the new timing
 // replaces it. A cache that cannot be read or written costs only the
 // timing.
 func Choose(want Layout, key Key, o Options, run Timer) (Choice, error) {
-	if want == NCHW || want == NHWC {
-		return Choice{Layout: want, Forced: true}, nil
+	cands := o.Candidates
+	if len(cands) == 0 {
+		cands = Dense
 	}
 	if want != Auto {
-		return Choice{}, fmt.Errorf("layout %q: expected auto, nchw or nhwc", want)
+		if !slices.Contains(cands, want) {
+			return Choice{}, fmt.Errorf("layout %q: expected auto or one of %v", want, cands)
+		}
+		return Choice{Layout: want, Forced: true}, nil
 	}
 	mu.Lock()
 	defer mu.Unlock()
@@ -168,7 +237,7 @@ func Choose(want Layout, key Key, o Options, run Timer) (Choice, error) {
 	if path == "" {
 		path = CachePath()
 	}
-	memo := path + "\x00" + key.String()
+	memo := path + "\x00" + key.String() + "\x00" + fmt.Sprint(cands)
 	if c, ok := seen[memo]; ok {
 		c.Cached, c.Retimed = true, ""
 		return c, nil
@@ -181,7 +250,7 @@ func Choose(want Layout, key Key, o Options, run Timer) (Choice, error) {
 	current := Choice{Load: load, CPUs: cpus}
 	retimed := ""
 	cache := readCache(path)
-	if c, ok := cache[key.String()]; ok && (c.Layout == NCHW || c.Layout == NHWC) {
+	if c, ok := cache[key.String()]; ok && slices.Contains(cands, c.Layout) && c.timed(cands) {
 		if !c.busy() || !loadOK || current.busy() {
 			c.Cached = true
 			seen[memo] = c
@@ -198,7 +267,7 @@ func Choose(want Layout, key Key, o Options, run Timer) (Choice, error) {
 	}
 	best := map[Layout]time.Duration{}
 	for i := -warmup; i < iters; i++ {
-		for _, l := range []Layout{NCHW, NHWC} {
+		for _, l := range cands {
 			d, err := timeOne(l, o.Prepare, run)
 			if err != nil {
 				return Choice{}, fmt.Errorf("timing layout %s: %w", l, err)
@@ -208,9 +277,12 @@ func Choose(want Layout, key Key, o Options, run Timer) (Choice, error) {
 			}
 		}
 	}
-	c := Choice{Layout: NHWC, NCHWMs: ms(best[NCHW]), NHWCMs: ms(best[NHWC]), When: time.Now().UTC().Format(time.RFC3339)}
-	if best[NCHW] < best[NHWC] {
-		c.Layout = NCHW
+	c := Choice{Layout: cands[0], When: time.Now().UTC().Format(time.RFC3339)}
+	for _, l := range cands {
+		c.setMs(l, ms(best[l]))
+		if best[l] < best[c.Layout] {
+			c.Layout = l
+		}
 	}
 	if loadOK {
 		c.Load, c.CPUs = load, cpus

@@ -12,7 +12,7 @@ import (
 )
 
 func TestParse(t *testing.T) {
-	for in, want := range map[string]Layout{"auto": Auto, "NCHW": NCHW, "nhwc": NHWC, "channels-last": NHWC} {
+	for in, want := range map[string]Layout{"auto": Auto, "NCHW": NCHW, "nhwc": NHWC, "channels-last": NHWC, "blocked": Blocked} {
 		if got, err := Parse("--layout", in); err != nil || got != want {
 			t.Errorf("Parse(%q) = %q, %v; want %q", in, got, err, want)
 		}
@@ -39,6 +39,64 @@ func sleeper(nchw, nhwc time.Duration, calls map[Layout]int) Timer {
 			clock.Add(int64(nhwc))
 		}
 		return nil
+	}
+}
+
+// TestCheckDense: commands whose networks run only in NCHW or NHWC refuse
+// blocked, naming the flag and what they accept.
+func TestCheckDense(t *testing.T) {
+	for _, l := range []Layout{Auto, NCHW, NHWC} {
+		if err := CheckDense("--layout", l); err != nil {
+			t.Errorf("CheckDense(%s) = %v", l, err)
+		}
+	}
+	if err := CheckDense("--layout", Blocked); err == nil || !strings.Contains(err.Error(), "--layout blocked") || !strings.Contains(err.Error(), "auto, nchw or nhwc") {
+		t.Errorf("CheckDense(blocked) = %v", err)
+	}
+}
+
+// TestChooseAmongCandidates: with Blocked among the candidates, Auto times
+// all three and keeps the fastest, each timing in the choice and the log;
+// a cached choice of two layouts, taken before blocked was a candidate, is
+// timed again; forcing a layout that is not a candidate is refused.
+func TestChooseAmongCandidates(t *testing.T) {
+	cache := filepath.Join(t.TempDir(), "layout.json")
+	key := Key{CPU: "Test CPU", Task: "train", Shape: "f8"}
+	three := []Layout{NCHW, NHWC, Blocked}
+	costs := map[Layout]time.Duration{NCHW: 30 * time.Millisecond, NHWC: 40 * time.Millisecond, Blocked: 20 * time.Millisecond}
+	calls := map[Layout]int{}
+	run := func(l Layout) error { calls[l]++; clock.Add(int64(costs[l])); return nil }
+	// a choice cached from the two dense layouts only
+	old, err := Choose(Auto, key, Options{Cache: cache}, run)
+	if err != nil || old.Layout != NCHW || old.BlockedMs != 0 || calls[Blocked] != 0 {
+		t.Fatalf("two candidates: %+v, %v, calls %v", old, err, calls)
+	}
+	calls = map[Layout]int{}
+	c, err := Choose(Auto, key, Options{Cache: cache, Candidates: three}, run)
+	if err != nil || c.Layout != Blocked || c.Cached || calls[NCHW] != 3 || calls[NHWC] != 3 || calls[Blocked] != 3 {
+		t.Fatalf("three candidates: %+v, %v, calls %v; want blocked timed now, 3 calls each", c, err, calls)
+	}
+	if c.Ms(Blocked) < 20 || c.Ms(NCHW) < 30 || c.Ms(NHWC) < 40 {
+		t.Errorf("timings %+v", c)
+	}
+	if s := c.String(); !strings.Contains(s, "layout blocked: nchw ") || !strings.Contains(s, ", blocked 20.0 ms") {
+		t.Errorf("log line %q does not name the choice and the three timings", s)
+	}
+	calls = map[Layout]int{}
+	if again, err := Choose(Auto, key, Options{Cache: cache, Candidates: three}, run); err != nil || !again.Cached || again.Layout != Blocked || len(calls) != 0 {
+		t.Errorf("again: %+v, %v, calls %v; want the cached blocked", again, err, calls)
+	}
+	// a new process's dense-only caller does not take the cached blocked choice
+	forget(cache, key)
+	calls = map[Layout]int{}
+	if d, err := Choose(Auto, key, Options{Cache: cache}, run); err != nil || d.Layout != NCHW || calls[NCHW] == 0 {
+		t.Errorf("dense candidates after a blocked choice: %+v, %v, calls %v", d, err, calls)
+	}
+	if _, err := Choose(Blocked, key, Options{Cache: cache}, run); err == nil || !strings.Contains(err.Error(), `"blocked"`) {
+		t.Errorf("forcing blocked without it among the candidates: %v, want a refusal", err)
+	}
+	if f, err := Choose(Blocked, key, Options{Cache: cache, Candidates: three}, run); err != nil || !f.Forced || f.Layout != Blocked {
+		t.Errorf("forcing blocked: %+v, %v", f, err)
 	}
 }
 
@@ -166,7 +224,11 @@ func TestChooseRetimesBusyTiming(t *testing.T) {
 func forget(cache string, key Key) {
 	mu.Lock()
 	defer mu.Unlock()
-	delete(seen, cache+"\x00"+key.String())
+	for k := range seen {
+		if strings.HasPrefix(k, cache+"\x00"+key.String()+"\x00") {
+			delete(seen, k)
+		}
+	}
 }
 
 // TestChoosePrepareWrapsEachIteration: the network is converted to the

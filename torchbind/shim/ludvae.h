@@ -46,6 +46,9 @@ const char *lv_build_kind(void);       /* "CPU" or "CUDA" */
 /* The instruction set libtorch's CPU kernels run with ("AVX2", "AVX512",
    "DEFAULT"), as torch.__config__.show() names it; a static string. */
 const char *lv_cpu_capability(void);
+/* 1 when CPU convolutions run through oneDNN in this process (libtorch has
+   it, and the load check of onednn.cpp left it on), else 0. */
+int lv_onednn_enabled(void);
 int lv_cuda_device_count(void);
 lv_err lv_cuda_device_name(int index, char *buf, size_t cap);
 lv_err lv_cuda_synchronize(int index);
@@ -70,6 +73,7 @@ int lv_dtype(lv_tensor t);
 void lv_device(lv_tensor t, int *type, int *index);
 int lv_requires_grad(lv_tensor t);
 int lv_is_contiguous(lv_tensor t, int channels_last);
+int lv_is_mkldnn(lv_tensor t);
 lv_err lv_item(lv_tensor t, double *out);
 lv_err lv_to(lv_tensor t, int dtype, int dev_type, int dev_index, lv_tensor *out);
 lv_err lv_clone(lv_tensor t, lv_tensor *out);
@@ -117,6 +121,8 @@ lv_err lv_reshape(lv_tensor a, const int64_t *shape, int ndim, lv_tensor *out);
 lv_err lv_permute(lv_tensor a, const int64_t *dims, int ndim, lv_tensor *out);
 /* memory format: 0 contiguous, 1 channels-last */
 lv_err lv_contiguous(lv_tensor a, int memory_format, lv_tensor *out);
+lv_err lv_to_mkldnn(lv_tensor a, lv_tensor *out);
+lv_err lv_to_dense(lv_tensor a, lv_tensor *out);
 lv_err lv_narrow(lv_tensor a, int64_t dim, int64_t start, int64_t length, lv_tensor *out);
 lv_err lv_squeeze(lv_tensor a, int64_t dim, lv_tensor *out);
 lv_err lv_cat(const lv_tensor *ts, int n, int64_t dim, lv_tensor *out);

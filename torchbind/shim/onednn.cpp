@@ -61,3 +61,7 @@ const bool checked = [] {
 }();
 
 }  // namespace
+
+extern "C" int lv_onednn_enabled(void) {
+  return at::hasMKLDNN() && at::globalContext().userEnabledMkldnn();
+}

@@ -130,6 +130,16 @@ lv_err lv_contiguous(lv_tensor a, int memory_format, lv_tensor *out) {
                                                         : at::MemoryFormat::Contiguous)))
 }
 
+// The blocked layout is libtorch's MKLDNN tensors: oneDNN's own blocked
+// memory order, opaque to everything but oneDNN's operations.
+lv_err lv_to_mkldnn(lv_tensor a, lv_tensor *out) {
+  LV_TRY(const at::Tensor &t = R(a, "a"); *out = wrap(t.is_mkldnn() ? t : t.to_mkldnn()))
+}
+
+lv_err lv_to_dense(lv_tensor a, lv_tensor *out) {
+  LV_TRY(const at::Tensor &t = R(a, "a"); *out = wrap(t.is_mkldnn() ? t.to_dense() : t))
+}
+
 lv_err lv_narrow(lv_tensor a, int64_t dim, int64_t start, int64_t length, lv_tensor *out) {
   LV_TRY(*out = wrap(R(a, "a").narrow(dim, start, length)))
 }

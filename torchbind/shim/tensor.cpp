@@ -68,9 +68,12 @@ void lv_device(lv_tensor h, int *type, int *index) {
 int lv_requires_grad(lv_tensor h) { return h->t.requires_grad(); }
 
 int lv_is_contiguous(lv_tensor h, int channels_last) {
+  if (h->t.is_mkldnn()) return 0;  // opaque: asking would throw
   return h->t.is_contiguous(channels_last ? at::MemoryFormat::ChannelsLast
                                           : at::MemoryFormat::Contiguous);
 }
+
+int lv_is_mkldnn(lv_tensor h) { return h->t.is_mkldnn(); }
 
 lv_err lv_item(lv_tensor h, double *out) {
   LV_TRY(*out = R(h, "tensor").item<double>())

@@ -20,6 +20,9 @@ func chooseLayout(want string, dev tb.Device, key layout.Key, what string, prepa
 	if err != nil {
 		return "", err
 	}
+	if err := layout.CheckDense("--layout", w); err != nil {
+		return "", err
+	}
 	c, err := layout.ChooseOn(dev, w, key, layout.Options{Prepare: prepare}, run, what, "", log)
 	return c.Layout, err
 }

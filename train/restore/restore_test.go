@@ -541,3 +541,17 @@ func TestLUDVAECheckpointSynthesis(t *testing.T) {
 	noise := model.Noise{Seed: cfg.Seed, Stream: 1}
 	degradesAs(t, deg, b, noise, c2n{"C2N at temperature 0.5", ref.Translate, 0.5}, &c2n{"C2N at temperature 1", ref.Translate, 1})
 }
+
+// TestBlockedLayoutRefused: DnCNN runs NCHW or NHWC only, so --layout
+// blocked is refused by Validate, before any work, with the reason.
+func TestBlockedLayoutRefused(t *testing.T) {
+	cfg := smallConfig(t.TempDir())
+	cfg.Layout = "blocked"
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "--layout blocked: only LUD-VAE training") {
+		t.Errorf("--layout blocked: %v, want a refusal naming the flag and why", err)
+	}
+	cfg.Layout = "nchw"
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("--layout nchw: %v", err)
+	}
+}
