@@ -177,16 +177,20 @@ test: build
 
 # bench: the fused kernels against their composite formulas, the data
 # loader, then ludvae against PyTorch eager (model/python/bench_eager.py) on
-# the same libtorch, with the ratio.
+# the same libtorch, alternated BENCH_ROUNDS times, with each round's ratio
+# and their median (model/python/bench_ratio.py).
+BENCH_ROUNDS ?= 3
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 10x ./torchbind/
 	$(GO) test -run '^$$' -bench . -benchtime 200x ./train/
 	$(GO) test -run '^$$' -bench JPEG -benchtime 5x ./internal/images/ ./internal/jpegturbo/
 	@for task in train synth; do \
-	  ours=$$(./bin/ludvae bench $$task $(BENCH_FLAGS)) || exit 1; \
-	  theirs=$$($(PY) model/python/bench_eager.py $$task $(BENCH_FLAGS)) || exit 1; \
-	  echo "$$ours"; echo "$$theirs"; \
-	  $(PY) -c 'import json, sys; a, b = map(json.loads, sys.argv[1:]); print("%s on %s: ludvae %.1f ms (layout %s), pytorch eager %.1f ms, ratio %.2f; CPU %s, libtorch kernels %s, flags %s, %d threads" % (a["task"], a["device"], a["ms_per_iter"], a["layout"], b["ms_per_iter"], a["ms_per_iter"] / b["ms_per_iter"], a["cpu"], a["cpu_capability"], a["cpu_flags"] or "-", a["threads"]))' "$$ours" "$$theirs"; \
+	  rounds=build/bench-$$task.jsonl; : > $$rounds; \
+	  for r in $$(seq $(BENCH_ROUNDS)); do \
+	    ./bin/ludvae bench $$task $(BENCH_FLAGS) >> $$rounds || exit 1; \
+	    $(PY) model/python/bench_eager.py $$task $(BENCH_FLAGS) >> $$rounds || exit 1; \
+	  done; \
+	  cat $$rounds; $(PY) model/python/bench_ratio.py $$rounds || exit 1; \
 	done
 	@$(MAKE) --no-print-directory bench-data
 
