@@ -11,9 +11,14 @@
 // (rounded) size, since the same shapes come back every step and every tile;
 // a request takes the last freed block of its size, else one up to twice as
 // large.
-// The cache never raises the peak: a mapping is made only when live plus
-// cached bytes stay within the largest live total seen so far, and cached
-// blocks are unmapped first to make room. Small blocks go to the default
+// The cache stays within an eighth above the largest live total seen so
+// far: a mapping is made only when live plus cached bytes stay within that
+// bound, and cached blocks are unmapped first to make room. (With no slack
+// at all, a training step's mix of 4, 2, 1 and 0.5 MiB blocks churned: a
+// cached 1 MiB block cannot serve a 2 MiB request, so two were unmapped to
+// map one, and a later 1 MiB request took a 2 MiB block; 9–14 mappings a
+// step, 2,300–5,600 page faults. An eighth holds the mix: 170 faults a
+// step, for 2–5 % more peak memory.) Small blocks go to the default
 // allocator.
 #include <sys/mman.h>
 
@@ -59,9 +64,9 @@ class CachingCPUAllocator final : public c10::Allocator {
     if (count) std::memcpy(dest, src, count);
   }
 
-  void stats(int64_t *live, int64_t *cached, int64_t *peak) {
+  void stats(int64_t *live, int64_t *cached, int64_t *top, int64_t *maps) {
     std::lock_guard<std::mutex> g(mu_);
-    *live = int64_t(live_), *cached = int64_t(cached_), *peak = int64_t(peak_);
+    *live = int64_t(live_), *cached = int64_t(cached_), *top = int64_t(top_), *maps = int64_t(maps_);
   }
 
  private:
@@ -74,6 +79,7 @@ class CachingCPUAllocator final : public c10::Allocator {
       p = reuse(size);
       if (p) {
         live_ += size;
+        top_ = std::max(top_, live_);
         sizes_[p] = size;
         return c10::DataPtr(p, p, &release, c10::Device(c10::DeviceType::CPU));
       }
@@ -88,7 +94,8 @@ class CachingCPUAllocator final : public c10::Allocator {
     TORCH_CHECK(p, "CPU allocator: out of memory allocating ", size, " bytes");
     std::lock_guard<std::mutex> g(mu_);
     live_ += size;
-    peak_ = std::max(peak_, live_ + cached_);
+    top_ = std::max(top_, live_);
+    maps_++;
     sizes_[p] = size;
     return c10::DataPtr(p, p, &release, c10::Device(c10::DeviceType::CPU));
   }
@@ -118,10 +125,10 @@ class CachingCPUAllocator final : public c10::Allocator {
   }
 
   // make_room unmaps cached blocks, largest first, until a new mapping of
-  // size fits under the peak: past the peak nothing cached is worth keeping.
-  // SIZE_MAX empties the cache.
+  // size fits within an eighth above the largest live total: past that
+  // nothing cached is worth keeping. SIZE_MAX empties the cache.
   void make_room(size_t size) {
-    while (!free_.empty() && (size == SIZE_MAX || live_ + cached_ + size > peak_)) {
+    while (!free_.empty() && (size == SIZE_MAX || live_ + cached_ + size > top_ + top_ / 8)) {
       auto last = std::prev(free_.end());
       munmap(last->second, last->first);
       cached_ -= last->first;
@@ -150,7 +157,9 @@ class CachingCPUAllocator final : public c10::Allocator {
   std::mutex mu_;
   std::multimap<size_t, void *> free_;      // cached blocks by size
   std::unordered_map<void *, size_t> sizes_;  // live blocks
-  size_t live_ = 0, cached_ = 0, peak_ = 0;
+  size_t live_ = 0, cached_ = 0;
+  size_t top_ = 0;   // the largest live total so far
+  size_t maps_ = 0;  // mappings made
 };
 
 CachingCPUAllocator *the_allocator = nullptr;
@@ -172,9 +181,9 @@ void lv_use_caching_cpu_allocator(void) {
   });
 }
 
-void lv_cpu_cache_stats(int64_t *live, int64_t *cached, int64_t *peak) {
-  *live = *cached = *peak = 0;
-  if (the_allocator) the_allocator->stats(live, cached, peak);
+void lv_cpu_cache_stats(int64_t *live, int64_t *cached, int64_t *top, int64_t *maps) {
+  *live = *cached = *top = *maps = 0;
+  if (the_allocator) the_allocator->stats(live, cached, top, maps);
 }
 
 }  // extern "C"

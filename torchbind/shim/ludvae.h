@@ -57,9 +57,10 @@ lv_err lv_cuda_reset_peak(int index);
 void lv_set_num_threads(int n);
 int lv_get_num_threads(void);
 /* Large CPU blocks come from a cache of freed mappings (alloc.cpp); bytes
-   held by tensors, bytes cached, and the most ever mapped at once. */
+   held by tensors, bytes cached, the largest live total so far (live plus
+   cached stay within an eighth above it), and the mappings made. */
 void lv_use_caching_cpu_allocator(void);
-void lv_cpu_cache_stats(int64_t *live, int64_t *cached, int64_t *peak);
+void lv_cpu_cache_stats(int64_t *live, int64_t *cached, int64_t *top, int64_t *maps);
 
 /* ---- tensor lifecycle and inspection ---- */
 void lv_tensor_free(lv_tensor t);
