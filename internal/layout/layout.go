@@ -213,8 +213,9 @@ var (
 // for key, or times the candidate layouts with run (alternately, after a
 // warm-up each: NCHW, NHWC, NCHW, NHWC, ... and keeps each one's fastest,
 // so that a burst of load on shared cores does not decide) and caches the
-// fastest. A cached choice that lacks a timing of a candidate (taken
-// before the candidate existed) is timed again.
+// fastest. When the two fastest are within 5 % of each other, up to two
+// more rounds are timed (tooClose). A cached choice that lacks a timing of
+// a candidate (taken before the candidate existed) is timed again.
 // Alternating does not help against load that lasts: a cached choice
 // timed on busy cores (load average above the cores) is timed again by
 // the first run that finds the cores no longer busy, and the new timing
@@ -266,7 +267,7 @@ func Choose(want Layout, key Key, o Options, run Timer) (Choice, error) {
 		iters = 2
 	}
 	best := map[Layout]time.Duration{}
-	for i := -warmup; i < iters; i++ {
+	for i := -warmup; i < iters || i < iters+extraRounds && tooClose(best, cands); i++ {
 		for _, l := range cands {
 			d, err := timeOne(l, o.Prepare, run)
 			if err != nil {
@@ -295,6 +296,31 @@ func Choose(want Layout, key Key, o Options, run Timer) (Choice, error) {
 		_ = writeCache(path, cache) // a read-only cache folder costs a timing next time, nothing else
 	}
 	return c, nil
+}
+
+// Timings of two layouts within closeMargin of each other are decided by
+// noise as much as by the layouts: on a virtual machine's idle cores one
+// training step varied by 10 % between runs, and the blocked layout, the
+// fastest in four forced rounds under an AVX2 cap, lost the start-up
+// timing twice. Choose then times up to extraRounds more rounds of every
+// candidate, alternating as before, and keeps each one's fastest.
+const (
+	closeMargin = 0.05
+	extraRounds = 2
+)
+
+// tooClose says whether the two fastest of the candidates' best timings are
+// within closeMargin of each other (false before every one was timed).
+func tooClose(best map[Layout]time.Duration, cands []Layout) bool {
+	if len(best) < len(cands) || len(cands) < 2 {
+		return false
+	}
+	ds := make([]time.Duration, 0, len(cands))
+	for _, l := range cands {
+		ds = append(ds, best[l])
+	}
+	slices.Sort(ds)
+	return ds[0] > 0 && float64(ds[1]-ds[0]) <= closeMargin*float64(ds[0])
 }
 
 // Device is what ChooseOn asks of the device the network runs on.

@@ -100,6 +100,29 @@ func TestChooseAmongCandidates(t *testing.T) {
 	}
 }
 
+// TestChooseTimesCloseLayoutsLonger: layouts within 5 % of each other get
+// two more timed rounds each (noise decides such a race as much as the
+// layouts do); layouts 10 % apart get none.
+func TestChooseTimesCloseLayoutsLonger(t *testing.T) {
+	for _, tc := range []struct {
+		nhwc  time.Duration // NCHW takes 100 ms
+		calls int
+	}{{103 * time.Millisecond, 5}, {110 * time.Millisecond, 3}, {97 * time.Millisecond, 5}} {
+		calls := map[Layout]int{}
+		c, err := Choose(Auto, Key{Shape: "close"}, Options{Cache: filepath.Join(t.TempDir(), "l.json")}, sleeper(100*time.Millisecond, tc.nhwc, calls))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := NCHW
+		if tc.nhwc < 100*time.Millisecond {
+			want = NHWC
+		}
+		if c.Layout != want || calls[NCHW] != tc.calls || calls[NHWC] != tc.calls {
+			t.Errorf("nchw 100 ms, nhwc %v: chose %s after %v calls; want %s after %d each", tc.nhwc, c.Layout, calls, want, tc.calls)
+		}
+	}
+}
+
 func TestChooseTimesCachesAndForces(t *testing.T) {
 	cache := filepath.Join(t.TempDir(), "sub", "layout.json")
 	key := Key{CPU: "Test CPU", Capability: "AVX2", Threads: 2, Libtorch: "1.13.1", Task: "train", Shape: "f8-l1-b2x16"}
