@@ -51,9 +51,15 @@ type benchResult struct {
 	CPU          string  `json:"cpu"`            // /proc/cpuinfo's model name
 	CPUCap       string  `json:"cpu_capability"` // libtorch's kernels' instruction set
 	CPUFlags     string  `json:"cpu_flags"`      // the CPU's vector extensions
-	Graphs       bool    `json:"cuda_graphs"`
-	Threads      int     `json:"threads"`
-	Libtorch     string  `json:"libtorch"`
+	// oneDNN: whether CPU convolutions ran through it (tb.OneDNN), and the
+	// instruction set the environment capped it at (ONEDNN_MAX_CPU_ISA or
+	// DNNL_MAX_CPU_ISA; "" when not capped), which changes its kernels
+	// without changing cpu_capability
+	OneDNN       bool   `json:"onednn"`
+	OneDNNMaxISA string `json:"onednn_max_cpu_isa,omitempty"`
+	Graphs       bool   `json:"cuda_graphs"`
+	Threads      int    `json:"threads"`
+	Libtorch     string `json:"libtorch"`
 }
 
 func runBench(args []string) error { return bench(args, os.Stdout) }
@@ -206,6 +212,7 @@ func bench(args []string, stdout io.Writer) error {
 			Device: dev.String(), DType: string(prec), Filters: *filters, Levels: *levels, Batch: *batch, Size: *size,
 			Iters: *iters, Layout: string(chosen.Layout), LayoutNCHWMs: chosen.NCHWMs, LayoutNHWCMs: chosen.NHWCMs, LayoutBlkMs: chosen.BlockedMs,
 			CPU: layout.CPUModel(), CPUCap: tb.CPUCapability(), CPUFlags: layout.CPUFlags(),
+			OneDNN: tb.OneDNN(), OneDNNMaxISA: oneDNNMaxISA(),
 			Graphs: usedGraphs, Threads: tb.NumThreads(), Libtorch: tb.LibtorchVersion()}
 		if dev.IsCUDA() {
 			_, peak := tb.CUDAMemory(dev)
@@ -281,4 +288,14 @@ func peakRSSMiB() float64 {
 		}
 	}
 	return 0
+}
+
+// oneDNNMaxISA is the instruction set the environment caps oneDNN at:
+// ONEDNN_MAX_CPU_ISA, or DNNL_MAX_CPU_ISA, which oneDNN reads when the
+// first is unset; "" when neither is set.
+func oneDNNMaxISA() string {
+	if v := os.Getenv("ONEDNN_MAX_CPU_ISA"); v != "" {
+		return v
+	}
+	return os.Getenv("DNNL_MAX_CPU_ISA")
 }

@@ -14,6 +14,10 @@ import (
 // and that bad flags are refused with the flag named.
 func TestBenchPrintsOneJSONLine(t *testing.T) {
 	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // --layout auto times both here
+	// read back into the JSON line; set after the process started, it does
+	// not change oneDNN's kernels here
+	t.Setenv("ONEDNN_MAX_CPU_ISA", "")
+	t.Setenv("DNNL_MAX_CPU_ISA", "AVX2")
 	for _, c := range []struct {
 		args         []string
 		task, layout string
@@ -46,6 +50,9 @@ func TestBenchPrintsOneJSONLine(t *testing.T) {
 		}
 		if r.CPU == "" || r.CPUCap == "" {
 			t.Errorf("bench %v: no CPU model (%q) or libtorch instruction set (%q)", c.args, r.CPU, r.CPUCap)
+		}
+		if r.OneDNN != tb.OneDNN() || r.OneDNNMaxISA != "AVX2" {
+			t.Errorf("bench %v: oneDNN %v (want %v), capped at %q (want the environment's AVX2)", c.args, r.OneDNN, tb.OneDNN(), r.OneDNNMaxISA)
 		}
 		if r.Impl != "ludvae" || r.Task != c.task || r.Batch != c.batch || r.Size != c.size ||
 			r.Filters != 8 || r.Levels != 2 || r.Iters != 2 || r.Device != "cpu" || !(r.MsPer > 0) || !(r.CPUMsPer > 0) || !(r.PeakMiB > 0) {

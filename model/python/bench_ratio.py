@@ -24,9 +24,12 @@ def main():
     a = pairs[0][0]
     for i, ((x, y), r) in enumerate(zip(pairs, ratios), 1):
         print("  round %d: ludvae %.1f ms (layout %s), pytorch eager %.1f ms, ratio %.3f" % (i, x["ms_per_iter"], x["layout"], y["ms_per_iter"], r))
-    print("%s on %s: ratio median %.3f (%.3f–%.3f over %d alternated rounds); CPU %s, libtorch kernels %s, flags %s, %d threads" % (
+    onednn = "on" if a.get("onednn") else "off"
+    if a.get("onednn") and a.get("onednn_max_cpu_isa"):
+        onednn += ", capped at " + a["onednn_max_cpu_isa"]
+    print("%s on %s: ratio median %.3f (%.3f–%.3f over %d alternated rounds); CPU %s, libtorch kernels %s, oneDNN %s, flags %s, %d threads" % (
         a["task"], a["device"], statistics.median(ratios), min(ratios), max(ratios), len(ratios),
-        a["cpu"], a["cpu_capability"], a["cpu_flags"] or "-", a["threads"]))
+        a["cpu"], a["cpu_capability"], onednn, a["cpu_flags"] or "-", a["threads"]))
 
 
 if __name__ == "__main__":
