@@ -137,27 +137,23 @@ func (q *posterior) latent(l int, b *tb.Tensor) *tb.Tensor {
 	}
 	// The posterior's own convolutions are few and small: they run on
 	// dense tensors, which the sampling and KL kernels need.
+	// (Dense gives a handle of its own, to the same tensor when it is dense.)
 	var mq, lsq, mp, lsp *tb.Tensor
-	n := dense(q.n[l-1])
+	n := q.n[l-1].Dense()
 	if l == len(q.n) {
 		mq, lsq = q.m.GauQ[l-1].Forward(n)
 	} else {
-		bd := dense(b)
+		bd := b.Dense()
 		bs := q.sub.pick(bd)
 		c := q.m.ProjN[l-1].Forward(bs, n)
 		mq, lsq = q.m.GauQ[l-1].Forward(c)
 		mp, lsp = q.m.GauP[l-1].Forward(bs)
-		c.Close()
 		if bs != bd {
 			bs.Close()
 		}
-		if bd != b {
-			bd.Close()
-		}
+		closeAll(c, bd)
 	}
-	if n != q.n[l-1] {
-		n.Close()
-	}
+	n.Close()
 	z := q.sub.place(q.noise.sample(PostSite(l), mq, lsq, nil, q.sub.Idx))
 	k, _ := tb.GaussianKL(mq, lsq, mp, lsp, nil)
 	if q.klSum == nil {
@@ -167,15 +163,6 @@ func (q *posterior) latent(l int, b *tb.Tensor) *tb.Tensor {
 	}
 	closeAll(mq, lsq, mp, lsp, q.n[l-1])
 	return z
-}
-
-// dense returns x when it is not blocked, else a dense copy; the caller
-// closes the copy.
-func dense(x *tb.Tensor) *tb.Tensor {
-	if !x.IsBlocked() {
-		return x
-	}
-	return x.Dense()
 }
 
 // toDense returns x dense, closing x when it was blocked.

@@ -25,11 +25,8 @@ const wholeImageSide = 512
 // side, when positive, is the side of the square image timed instead (the
 // benchmark's image size).
 func (o *Options) ChooseLayout(ctx context.Context, rt *tb.Runtime, m *model.LUDVAE, side int, log io.Writer) (layout.Choice, error) {
-	want, err := layout.Parse("--layout", o.Layout)
+	want, err := layout.ParseDense("--layout", o.Layout)
 	if err != nil {
-		return layout.Choice{}, err
-	}
-	if err := layout.CheckDense("--layout", want); err != nil {
 		return layout.Choice{}, err
 	}
 	prec, err := tb.ParsePrecision(o.Precision)

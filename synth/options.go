@@ -115,9 +115,7 @@ func (o *Options) Validate() error {
 	if _, err := tb.ParsePrecision(o.Precision); err != nil {
 		return fmt.Errorf("--precision %w", err)
 	}
-	if l, err := layout.Parse("--layout", o.Layout); err != nil {
-		return err
-	} else if err := layout.CheckDense("--layout", l); err != nil {
+	if _, err := layout.ParseDense("--layout", o.Layout); err != nil {
 		return err
 	}
 	return nil

@@ -53,7 +53,8 @@ func (t *Tensor) Blocked() *Tensor {
 }
 
 // Dense returns a blocked t (Blocked) as an ordinary contiguous tensor,
-// and any other t as itself.
+// and any other t as a new handle to the same tensor: either way the
+// caller closes what it returns.
 func (t *Tensor) Dense() *Tensor {
 	return shapeOp("to_dense", t, func(h C.lv_tensor, o *C.lv_tensor) C.lv_err {
 		return C.lv_to_dense(h, o)

@@ -48,7 +48,8 @@ const (
 	// blocked memory order from one convolution to the next, so oneDNN
 	// does not reorder them to and from NCHW around each convolution. Only
 	// LUD-VAE's training runs in it, on the CPU in float32 with oneDNN on;
-	// its results are NCHW's bit for bit (the same oneDNN kernels).
+	// it runs NCHW's oneDNN kernels, so its results are NCHW's up to the
+	// order of a few sums (bit for bit for most batches on two threads).
 	Blocked Layout = "blocked"
 	// Auto chooses by timing (Choose); on CUDA it means NHWC.
 	Auto Layout = "auto"
@@ -75,13 +76,14 @@ func Parse(flag, s string) (Layout, error) {
 // Dense are the layouts every network runs in: NCHW and NHWC.
 var Dense = []Layout{NCHW, NHWC}
 
-// CheckDense reports a --layout of blocked (l) to a command whose network
-// runs only in NCHW or NHWC (synthesis, restore), naming the flag.
-func CheckDense(flag string, l Layout) error {
-	if l == Blocked {
-		return fmt.Errorf("%s blocked: only LUD-VAE training (train, bench train) runs in the blocked layout; expected auto, nchw or nhwc", flag)
+// ParseDense is Parse for a command whose network runs only in NCHW or
+// NHWC (synthesis, restore): blocked is refused too, naming the flag.
+func ParseDense(flag, s string) (Layout, error) {
+	l, err := Parse(flag, s)
+	if err == nil && l == Blocked {
+		return "", fmt.Errorf("%s blocked: only LUD-VAE training (train, bench train) runs in the blocked layout; expected auto, nchw or nhwc", flag)
 	}
-	return nil
+	return l, err
 }
 
 // Key names what a timing depends on. Two runs with the same key reuse

@@ -42,16 +42,20 @@ func sleeper(nchw, nhwc time.Duration, calls map[Layout]int) Timer {
 	}
 }
 
-// TestCheckDense: commands whose networks run only in NCHW or NHWC refuse
-// blocked, naming the flag and what they accept.
-func TestCheckDense(t *testing.T) {
-	for _, l := range []Layout{Auto, NCHW, NHWC} {
-		if err := CheckDense("--layout", l); err != nil {
-			t.Errorf("CheckDense(%s) = %v", l, err)
+// TestParseDense: commands whose networks run only in NCHW or NHWC refuse
+// blocked, naming the flag and what they accept, and parse the rest as
+// Parse does.
+func TestParseDense(t *testing.T) {
+	for in, want := range map[string]Layout{"": Auto, "auto": Auto, "NCHW": NCHW, "channels-last": NHWC} {
+		if got, err := ParseDense("--layout", in); err != nil || got != want {
+			t.Errorf("ParseDense(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
-	if err := CheckDense("--layout", Blocked); err == nil || !strings.Contains(err.Error(), "--layout blocked") || !strings.Contains(err.Error(), "auto, nchw or nhwc") {
-		t.Errorf("CheckDense(blocked) = %v", err)
+	if _, err := ParseDense("--layout", "blocked"); err == nil || !strings.Contains(err.Error(), "--layout blocked") || !strings.Contains(err.Error(), "auto, nchw or nhwc") {
+		t.Errorf("ParseDense(blocked) = %v", err)
+	}
+	if _, err := ParseDense("--layout", "nwhc"); err == nil || !strings.Contains(err.Error(), `--layout "nwhc"`) {
+		t.Errorf("ParseDense(nwhc) = %v, want Parse's error", err)
 	}
 }
 

@@ -85,9 +85,7 @@ func Defaults() Config {
 
 // Validate reports flags that cannot work together.
 func (c *Config) Validate() error {
-	if l, err := layout.Parse("--layout", c.Layout); err != nil {
-		return err
-	} else if err := layout.CheckDense("--layout", l); err != nil {
+	if _, err := layout.ParseDense("--layout", c.Layout); err != nil {
 		return err
 	}
 	paired, onTheFly := c.L != "" || c.H != "", c.Clean != ""

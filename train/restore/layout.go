@@ -16,11 +16,8 @@ import (
 // makes in each layout, or read from the layout cache. It logs the choice
 // and both timings.
 func chooseLayout(want string, dev tb.Device, key layout.Key, what string, prepare func(layout.Layout) (func(), error), run layout.Timer, log io.Writer) (layout.Layout, error) {
-	w, err := layout.Parse("--layout", want)
+	w, err := layout.ParseDense("--layout", want)
 	if err != nil {
-		return "", err
-	}
-	if err := layout.CheckDense("--layout", w); err != nil {
 		return "", err
 	}
 	c, err := layout.ChooseOn(dev, w, key, layout.Options{Prepare: prepare}, run, what, "", log)
